@@ -1,0 +1,129 @@
+"""Small helpers shared by the benchmarks: timing, machine info, markdown."""
+
+from __future__ import annotations
+
+import gc
+import importlib.metadata
+import os
+import platform
+import re
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from typing import Any
+
+
+def time_it(fn: Callable[[], Any], repeat: int,
+            warmup: Callable[[], Any] | None = None, *,
+            min_total_s: float = 0.5, max_runs: int = 50) -> dict[str, Any]:
+    """Wall-clock seconds of fn(): median, min, max and every run.
+
+    The warm-up (usually fn on a few documents) pays one-off costs that a
+    long-running user would not see per call: imports, lazy tables, thread
+    pool start-up, first-touch of allocator arenas. A full gc before each run
+    keeps garbage from the previous run from being billed to the next one.
+    Runs of a few milliseconds (fast libraries on --quick corpora) are noisy,
+    so beyond `repeat` runs we keep going until min_total_s of timed work.
+    """
+    if warmup is not None:
+        warmup()
+    runs: list[float] = []
+    while len(runs) < max(1, repeat) or (sum(runs) < min_total_s and len(runs) < max_runs):
+        gc.collect()
+        t0 = time.perf_counter()
+        fn()
+        runs.append(time.perf_counter() - t0)
+    return {"median_s": statistics.median(runs), "min_s": min(runs),
+            "max_s": max(runs), "runs_s": runs}
+
+
+def throughput(timing: dict[str, Any], *, docs: int, nbytes: int,
+               shingles: int) -> dict[str, Any]:
+    """Rates from the median time, plus the MB/s spread from fastest/slowest run."""
+    med, lo, hi = timing["median_s"], timing["min_s"], timing["max_s"]
+    return {
+        **timing,
+        "docs": docs, "bytes": nbytes, "shingles": shingles,
+        "mb_per_s": nbytes / 1e6 / med,
+        "mb_per_s_min": nbytes / 1e6 / hi,  # slowest run
+        "mb_per_s_max": nbytes / 1e6 / lo,  # fastest run
+        "docs_per_s": docs / med,
+        "shingles_per_s": shingles / med,
+    }
+
+
+def cpu_model() -> str:
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as fh:
+            for line in fh:
+                if line.lower().startswith(("model name", "hardware", "cpu model")):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine() or "unknown-cpu"
+
+
+def cpu_slug() -> str:
+    """File-name-safe CPU name, e.g. 'amd-epyc-7b13'."""
+    model = re.sub(r"\((r|tm)\)|cpu|processor|@.*$|\d+-core", " ", cpu_model().lower())
+    slug = re.sub(r"[^a-z0-9]+", "-", model).strip("-")
+    return slug[:40].strip("-") or "unknown-cpu"
+
+
+def memory_gb() -> float | None:
+    try:
+        with open("/proc/meminfo", encoding="utf-8") as fh:
+            for line in fh:
+                if line.startswith("MemTotal:"):
+                    return round(int(line.split()[1]) / 1024**2, 1)
+    except OSError:
+        pass
+    return None
+
+
+def machine_info() -> dict[str, Any]:
+    affinity = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None
+    return {
+        "cpu_model": cpu_model(),
+        "cpu_count": os.cpu_count(),
+        "cpu_affinity": affinity,  # what this process may actually use
+        "memory_gb": memory_gb(),
+        "platform": platform.platform(),
+        "python": sys.version.split()[0],
+        "python_impl": platform.python_implementation(),
+    }
+
+
+def package_version(name: str, module: Any = None) -> str | None:
+    try:
+        return importlib.metadata.version(name)
+    except importlib.metadata.PackageNotFoundError:
+        # e.g. an in-place build that has no dist-info
+        return getattr(module, "__version__", None)
+
+
+def md_table(headers: list[str], rows: list[list[Any]]) -> str:
+    """A GitHub markdown table; numbers right-aligned by the separator row."""
+    def cell(v: Any) -> str:
+        return "" if v is None else str(v)
+    # Right-align columns whose first cell starts like a number.
+    first = [cell(v) for v in rows[0]] if rows else [""] * len(headers)
+    aligns = ["---:" if re.match(r"[-+]?[\d.,]+", c) else "---" for c in first]
+    out = ["| " + " | ".join(headers) + " |", "|" + "|".join(aligns) + "|"]
+    out += ["| " + " | ".join(cell(v) for v in row) + " |" for row in rows]
+    return "\n".join(out)
+
+
+def fmt(x: float | None, digits: int = 1) -> str:
+    """Human number: 1234.5 -> '1,234.5'; None -> 'n/a'."""
+    if x is None:
+        return "n/a"
+    return f"{x:,.{digits}f}"
+
+
+def verdict(value: float | None, threshold: float) -> str:
+    """Report-only target check: never raises, so a slow box still gets numbers."""
+    if value is None:
+        return "n/a"
+    return "pass" if value >= threshold else "short"

@@ -1,0 +1,38 @@
+"""nearcopy: near-copy detection for language-model serving and training data.
+
+The fingerprinting core: text normalization with byte spans, shingling, and batch MinHash signatures
+that are bit-identical to datasketch's when asked (``scheme="legacy" | "affine32" | "affine64"``) or
+much faster when not (``scheme="fast"``).
+"""
+
+from nearcopy._core import UNICODE_VERSION, __version__
+from nearcopy.datasketch_compat import from_datasketch, to_datasketch
+from nearcopy.minhash import (
+    COMPATIBLE_SCHEMES,
+    SCHEMES,
+    Scheme,
+    empty_value,
+    jaccard,
+    minhash,
+    signature_dtype,
+)
+from nearcopy.options import TextOptions
+from nearcopy.text import Tokens, normalize, shingles
+
+__all__ = [
+    "COMPATIBLE_SCHEMES",
+    "SCHEMES",
+    "UNICODE_VERSION",
+    "Scheme",
+    "TextOptions",
+    "Tokens",
+    "__version__",
+    "empty_value",
+    "from_datasketch",
+    "jaccard",
+    "minhash",
+    "normalize",
+    "shingles",
+    "signature_dtype",
+    "to_datasketch",
+]

@@ -1,0 +1,38 @@
+# Type stub of the Rust extension (rust/nearcopy-python). Checked against the built module by
+# `python -m mypy.stubtest nearcopy._core` in `make test`.
+
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+__version__: str
+UNICODE_VERSION: str
+MAX_NUM_PERM: int
+MAX_NGRAM: int
+
+def minhash_texts(
+    texts: list[str],
+    num_perm: int,
+    scheme: str,
+    seed: int,
+    ngram: int,
+    unit: str,
+    nfkc: bool,
+    casefold: bool,
+    num_threads: int | None = None,
+) -> npt.NDArray[Any]: ...
+def minhash_tokens(
+    docs: list[Any],
+    num_perm: int,
+    scheme: str,
+    seed: int,
+    num_threads: int | None = None,
+) -> npt.NDArray[Any]: ...
+def normalize(
+    text: str, nfkc: bool, casefold: bool
+) -> tuple[list[str], npt.NDArray[np.int64], npt.NDArray[np.int64]]: ...
+def shingles(text: str, ngram: int, unit: str, nfkc: bool, casefold: bool) -> list[str]: ...
+def permutations(
+    scheme: str, num_perm: int, seed: int
+) -> tuple[npt.NDArray[np.uint64], npt.NDArray[np.uint64]]: ...

@@ -1,0 +1,19 @@
+//! nearcopy-core: the pure-Rust kernels of nearcopy, with no Python in them.
+//!
+//! * [`text`] normalizes text into word tokens that keep their byte spans in the original, and
+//!   [`shingle`] turns a token stream into the byte strings that get hashed.
+//! * [`minhash`] computes MinHash signatures: three schemes bit-identical to datasketch
+//!   (`legacy`, `affine32`, `affine64`) and a native one-permutation scheme (`fast`).
+//! * [`batch`] runs either over many documents in parallel, with results that do not depend on the
+//!   number of threads.
+
+pub mod batch;
+pub mod error;
+pub mod hash;
+pub mod minhash;
+pub mod mt19937;
+pub mod pool;
+pub mod shingle;
+pub mod text;
+
+pub use error::{Error, Result};

@@ -1,0 +1,247 @@
+//! Text normalization: Unicode NFKC, full case folding, punctuation and whitespace folded away, word
+//! tokens; characters of scripts written without spaces are tokens by themselves. Every token keeps the
+//! byte span it came from in the original string, so a match can be mapped back (and redacted).
+//!
+//! The algorithm, which `tests/reference_normalizer.py` restates in plain Python:
+//! 1. Cut the text into *clusters*: a character with canonical combining class 0 and the combining
+//!    marks (class != 0) that follow it. Normalizing per cluster keeps every output character tied to
+//!    a span of the input while still composing `e` + `\u{301}` into `é`.
+//! 2. Map each cluster `c` to `nfkc(casefold(nfkc(c)))` (each step only when its option is on).
+//! 3. Tokens are maximal runs of word characters (letters, marks, numbers) of the mapped text; a
+//!    character of a no-space script is a token by itself. A token's span runs from the start of its
+//!    first character's cluster to the end of its last one's.
+//!
+//! Tokens are written to one buffer, separated by a single space, so a run of tokens (a word shingle)
+//! is one contiguous slice of it.
+
+mod classify;
+mod tables;
+
+pub use classify::{is_no_space_char, is_word_char};
+pub use tables::UNICODE_VERSION;
+
+use crate::error::Result;
+use crate::invalid;
+use classify::push_casefolded;
+use unicode_normalization::char::canonical_combining_class;
+use unicode_normalization::UnicodeNormalization;
+
+/// What shingles are made of.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ShingleUnit {
+    /// n consecutive word tokens, joined by one space.
+    Word,
+    /// n consecutive characters of the token stream (tokens joined by one space, except that two
+    /// adjacent no-space-script tokens are joined directly).
+    Char,
+}
+
+/// Every option of the text pipeline, shared by everything that normalizes or shingles.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TextOptions {
+    pub ngram: usize,
+    pub unit: ShingleUnit,
+    pub nfkc: bool,
+    pub casefold: bool,
+}
+
+/// The longest shingle, in units, that the options accept.
+pub const MAX_NGRAM: usize = 64;
+
+impl Default for TextOptions {
+    fn default() -> Self {
+        TextOptions {
+            ngram: 5,
+            unit: ShingleUnit::Word,
+            nfkc: true,
+            casefold: true,
+        }
+    }
+}
+
+impl TextOptions {
+    pub fn validate(&self) -> Result<()> {
+        if self.ngram == 0 || self.ngram > MAX_NGRAM {
+            return Err(invalid!(
+                "ngram must be between 1 and {MAX_NGRAM}, got {}",
+                self.ngram
+            ));
+        }
+        Ok(())
+    }
+}
+
+impl ShingleUnit {
+    pub fn parse(name: &str) -> Result<Self> {
+        match name {
+            "word" => Ok(ShingleUnit::Word),
+            "char" => Ok(ShingleUnit::Char),
+            other => Err(invalid!("unit must be 'word' or 'char', got {other:?}")),
+        }
+    }
+}
+
+/// One normalized token: where its text is in the normalized buffer, and where it came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Token {
+    pub norm_start: usize,
+    pub norm_end: usize,
+    pub orig_start: usize,
+    pub orig_end: usize,
+    /// A single character of a script written without spaces.
+    pub no_space: bool,
+}
+
+/// Reusable normalizer: its buffers are kept between documents to avoid reallocating.
+#[derive(Default)]
+pub struct Normalizer {
+    buf: String,
+    cluster: String,
+    scratch: String,
+}
+
+impl Normalizer {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The normalized text of the last document: its tokens joined by one space.
+    pub fn normalized(&self) -> &str {
+        &self.buf
+    }
+
+    /// Normalizes `text` and calls `on_token(normalized_so_far, token)` for each token in order.
+    pub fn tokenize(
+        &mut self,
+        text: &str,
+        opts: &TextOptions,
+        mut on_token: impl FnMut(&str, Token),
+    ) {
+        self.buf.clear();
+        let bytes = text.as_bytes();
+        let mut open: Option<Token> = None;
+        let mut i = 0;
+        while i < bytes.len() {
+            let b = bytes[i];
+            // Fast path: an ASCII character followed by ASCII (or the end) is a cluster by itself,
+            // and NFKC leaves it unchanged.
+            if b < 0x80 && bytes.get(i + 1).is_none_or(|&next| next < 0x80) {
+                if b.is_ascii_alphanumeric() {
+                    let c = if opts.casefold {
+                        b.to_ascii_lowercase()
+                    } else {
+                        b
+                    } as char;
+                    self.push_word_char(c, false, i, i + 1, &mut open, &mut on_token);
+                } else if let Some(token) = open.take() {
+                    on_token(&self.buf, token);
+                }
+                i += 1;
+                continue;
+            }
+            let start = i;
+            i = cluster_end(text, i);
+            self.normalize_cluster(&text[start..i], opts);
+            let mapped = std::mem::take(&mut self.cluster);
+            for c in mapped.chars() {
+                if is_word_char(c) {
+                    self.push_word_char(c, is_no_space_char(c), start, i, &mut open, &mut on_token);
+                } else if let Some(token) = open.take() {
+                    on_token(&self.buf, token);
+                }
+            }
+            self.cluster = mapped;
+        }
+        if let Some(token) = open.take() {
+            on_token(&self.buf, token);
+        }
+    }
+
+    /// Normalizes `text` and returns its tokens (their text is `normalized()[norm_start..norm_end]`).
+    pub fn tokens(&mut self, text: &str, opts: &TextOptions) -> Vec<Token> {
+        let mut tokens = Vec::new();
+        self.tokenize(text, opts, |_, token| tokens.push(token));
+        tokens
+    }
+
+    fn push_word_char(
+        &mut self,
+        c: char,
+        no_space: bool,
+        orig_start: usize,
+        orig_end: usize,
+        open: &mut Option<Token>,
+        on_token: &mut impl FnMut(&str, Token),
+    ) {
+        if no_space {
+            if let Some(token) = open.take() {
+                on_token(&self.buf, token);
+            }
+        }
+        match open {
+            Some(token) => {
+                self.buf.push(c);
+                token.norm_end = self.buf.len();
+                token.orig_end = orig_end;
+            }
+            None => {
+                if !self.buf.is_empty() {
+                    self.buf.push(' ');
+                }
+                let norm_start = self.buf.len();
+                self.buf.push(c);
+                let token = Token {
+                    norm_start,
+                    norm_end: self.buf.len(),
+                    orig_start,
+                    orig_end,
+                    no_space,
+                };
+                if no_space {
+                    on_token(&self.buf, token);
+                } else {
+                    *open = Some(token);
+                }
+            }
+        }
+    }
+
+    /// Writes `nfkc(casefold(nfkc(cluster)))` (steps per the options) into `self.cluster`.
+    fn normalize_cluster(&mut self, cluster: &str, opts: &TextOptions) {
+        self.cluster.clear();
+        match (opts.nfkc, opts.casefold) {
+            (false, false) => self.cluster.push_str(cluster),
+            (true, false) => self.cluster.extend(cluster.nfkc()),
+            (false, true) => cluster
+                .chars()
+                .for_each(|c| push_casefolded(c, &mut self.cluster)),
+            (true, true) => {
+                self.scratch.clear();
+                cluster
+                    .nfkc()
+                    .for_each(|c| push_casefolded(c, &mut self.scratch));
+                self.cluster.extend(self.scratch.nfkc());
+            }
+        }
+    }
+}
+
+/// End (exclusive byte offset) of the cluster starting at `start`: one character plus the combining
+/// marks after it.
+fn cluster_end(text: &str, start: usize) -> usize {
+    let mut chars = text[start..].char_indices();
+    let mut end = match chars.next() {
+        Some((_, c)) => start + c.len_utf8(),
+        None => return start,
+    };
+    for (offset, c) in chars {
+        if canonical_combining_class(c) == 0 {
+            break;
+        }
+        end = start + offset + c.len_utf8();
+    }
+    end
+}
+
+#[cfg(test)]
+mod tests;

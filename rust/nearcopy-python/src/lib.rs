@@ -1,0 +1,247 @@
+//! The thin PyO3 layer of nearcopy: extract Python inputs under the GIL, run a `nearcopy-core`
+//! kernel with the GIL released, hand the result to numpy without a copy. No logic lives here.
+
+mod errors;
+mod inputs;
+
+use errors::to_py_err;
+use inputs::{TextBatch, TokenBatch};
+use nearcopy_core::batch::{minhash_texts as core_minhash_texts, minhash_token_lists, TokenLists};
+use nearcopy_core::minhash::{MinHasher, Scheme, SigWord};
+use nearcopy_core::shingle::Shingler;
+use nearcopy_core::text::{Normalizer, ShingleUnit, TextOptions};
+use nearcopy_core::{pool, Result as CoreResult};
+use numpy::ndarray::{Array1, Array2};
+use numpy::{IntoPyArray, PyArray1};
+use pyo3::prelude::*;
+use pyo3::types::{PyList, PyString};
+
+/// Below this many input bytes a batch runs in the calling thread: releasing the GIL and waking
+/// workers would cost more than the work.
+const SMALL_BATCH_BYTES: usize = 64 * 1024;
+/// Batches are cut into chunks of about this many bytes so that Ctrl-C is noticed between them.
+const CHUNK_BYTES: usize = 32 * 1024 * 1024;
+
+fn text_options(ngram: usize, unit: &str, nfkc: bool, casefold: bool) -> CoreResult<TextOptions> {
+    let opts = TextOptions {
+        ngram,
+        unit: ShingleUnit::parse(unit)?,
+        nfkc,
+        casefold,
+    };
+    opts.validate()?;
+    Ok(opts)
+}
+
+fn thread_count(num_threads: Option<usize>, total_bytes: usize) -> CoreResult<usize> {
+    match num_threads {
+        Some(n) => pool::validate_threads(n),
+        None if total_bytes < SMALL_BATCH_BYTES => Ok(1),
+        None => Ok(pool::default_threads()),
+    }
+}
+
+/// Runs `kernel(first_doc, last_doc, out_rows)` over chunks of documents, with the GIL released for
+/// large chunks and pending signals (Ctrl-C) checked between chunks; returns the `(docs, k)` array.
+fn run_chunked<'py, W>(
+    py: Python<'py>,
+    hasher: &MinHasher,
+    doc_bytes: &[usize],
+    kernel: impl Fn(usize, usize, &mut [W]) -> CoreResult<()> + Sync,
+) -> PyResult<Bound<'py, PyAny>>
+where
+    W: SigWord + numpy::Element + Default,
+{
+    let k = hasher.num_perm();
+    let docs = doc_bytes.len();
+    let mut out = vec![W::default(); docs * k];
+    let mut start = 0;
+    while start < docs {
+        let mut end = start;
+        let mut bytes = 0usize;
+        while end < docs && (end == start || bytes < CHUNK_BYTES) {
+            bytes += doc_bytes[end];
+            end += 1;
+        }
+        let rows = &mut out[start * k..end * k];
+        if bytes < SMALL_BATCH_BYTES {
+            kernel(start, end, rows).map_err(to_py_err)?;
+        } else {
+            py.detach(|| kernel(start, end, rows)).map_err(to_py_err)?;
+        }
+        py.check_signals()?;
+        start = end;
+    }
+    let array = Array2::from_shape_vec((docs, k), out)
+        .map_err(|e| pyo3::exceptions::PyRuntimeError::new_err(e.to_string()))?;
+    Ok(array.into_pyarray(py).into_any())
+}
+
+/// MinHash signatures of raw texts (normalized and shingled in Rust).
+#[pyfunction]
+#[pyo3(signature = (texts, num_perm, scheme, seed, ngram, unit, nfkc, casefold, num_threads=None))]
+#[allow(clippy::too_many_arguments)]
+fn minhash_texts<'py>(
+    py: Python<'py>,
+    texts: &Bound<'py, PyList>,
+    num_perm: usize,
+    scheme: &str,
+    seed: u64,
+    ngram: usize,
+    unit: &str,
+    nfkc: bool,
+    casefold: bool,
+    num_threads: Option<usize>,
+) -> PyResult<Bound<'py, PyAny>> {
+    let hasher = MinHasher::new(Scheme::parse(scheme).map_err(to_py_err)?, num_perm, seed)
+        .map_err(to_py_err)?;
+    let opts = text_options(ngram, unit, nfkc, casefold).map_err(to_py_err)?;
+    let held = TextBatch::hold(texts)?;
+    let owned = held.borrow();
+    let batch: Vec<&str> = owned.iter().map(|t| t.as_ref()).collect();
+    let doc_bytes: Vec<usize> = batch.iter().map(|t| t.len()).collect();
+    let threads = thread_count(num_threads, doc_bytes.iter().sum()).map_err(to_py_err)?;
+    if hasher.scheme().is_u32() {
+        run_chunked::<u32>(py, &hasher, &doc_bytes, |s, e, rows| {
+            core_minhash_texts(&batch[s..e], &hasher, &opts, threads, rows)
+        })
+    } else {
+        run_chunked::<u64>(py, &hasher, &doc_bytes, |s, e, rows| {
+            core_minhash_texts(&batch[s..e], &hasher, &opts, threads, rows)
+        })
+    }
+}
+
+/// MinHash signatures of pre-tokenized documents (a list of lists of str or bytes).
+#[pyfunction]
+#[pyo3(signature = (docs, num_perm, scheme, seed, num_threads=None))]
+fn minhash_tokens<'py>(
+    py: Python<'py>,
+    docs: &Bound<'py, PyList>,
+    num_perm: usize,
+    scheme: &str,
+    seed: u64,
+    num_threads: Option<usize>,
+) -> PyResult<Bound<'py, PyAny>> {
+    let hasher = MinHasher::new(Scheme::parse(scheme).map_err(to_py_err)?, num_perm, seed)
+        .map_err(to_py_err)?;
+    let held = TokenBatch::hold(docs)?;
+    let (tokens, offsets) = held.borrow();
+    let doc_bytes: Vec<usize> = offsets
+        .windows(2)
+        .map(|w| tokens[w[0]..w[1]].iter().map(|t| t.len() + 1).sum())
+        .collect();
+    let threads = thread_count(num_threads, doc_bytes.iter().sum()).map_err(to_py_err)?;
+    let kernel = |s: usize, e: usize| {
+        // Re-base the chunk's offsets so the core sees a self-contained batch.
+        let base = offsets[s];
+        let local: Vec<usize> = offsets[s..=e].iter().map(|o| o - base).collect();
+        (offsets[e], base, local)
+    };
+    if hasher.scheme().is_u32() {
+        run_chunked::<u32>(py, &hasher, &doc_bytes, |s, e, rows| {
+            let (end, base, local) = kernel(s, e);
+            minhash_token_lists(
+                &TokenLists {
+                    tokens: &tokens[base..end],
+                    offsets: &local,
+                },
+                &hasher,
+                threads,
+                rows,
+            )
+        })
+    } else {
+        run_chunked::<u64>(py, &hasher, &doc_bytes, |s, e, rows| {
+            let (end, base, local) = kernel(s, e);
+            minhash_token_lists(
+                &TokenLists {
+                    tokens: &tokens[base..end],
+                    offsets: &local,
+                },
+                &hasher,
+                threads,
+                rows,
+            )
+        })
+    }
+}
+
+/// Normalized tokens of one text with their byte spans in the original (UTF-8) text.
+#[pyfunction]
+fn normalize<'py>(
+    py: Python<'py>,
+    text: &Bound<'py, PyString>,
+    nfkc: bool,
+    casefold: bool,
+) -> PyResult<(
+    Bound<'py, PyList>,
+    Bound<'py, PyArray1<i64>>,
+    Bound<'py, PyArray1<i64>>,
+)> {
+    let text = inputs::str_lossy(text)?;
+    let opts = TextOptions {
+        nfkc,
+        casefold,
+        ..TextOptions::default()
+    };
+    let mut normalizer = Normalizer::new();
+    let tokens = normalizer.tokens(&text, &opts);
+    let normalized = normalizer.normalized();
+    let words = PyList::new(
+        py,
+        tokens.iter().map(|t| &normalized[t.norm_start..t.norm_end]),
+    )?;
+    let starts: Array1<i64> = tokens.iter().map(|t| t.orig_start as i64).collect();
+    let ends: Array1<i64> = tokens.iter().map(|t| t.orig_end as i64).collect();
+    Ok((words, starts.into_pyarray(py), ends.into_pyarray(py)))
+}
+
+/// The shingles `minhash_texts` hashes for one text, as strings.
+#[pyfunction]
+fn shingles<'py>(
+    py: Python<'py>,
+    text: &Bound<'py, PyString>,
+    ngram: usize,
+    unit: &str,
+    nfkc: bool,
+    casefold: bool,
+) -> PyResult<Bound<'py, PyList>> {
+    let text = inputs::str_lossy(text)?;
+    let opts = text_options(ngram, unit, nfkc, casefold).map_err(to_py_err)?;
+    let mut out = Vec::new();
+    Shingler::new().shingles(&text, &opts, |bytes| {
+        out.push(String::from_utf8_lossy(bytes).into_owned())
+    });
+    PyList::new(py, out)
+}
+
+/// The permutation parameters `(a, b)` of a compatible scheme, as uint64 arrays.
+#[pyfunction]
+fn permutations<'py>(
+    py: Python<'py>,
+    scheme: &str,
+    num_perm: usize,
+    seed: u64,
+) -> PyResult<(Bound<'py, PyArray1<u64>>, Bound<'py, PyArray1<u64>>)> {
+    let hasher = MinHasher::new(Scheme::parse(scheme).map_err(to_py_err)?, num_perm, seed)
+        .map_err(to_py_err)?;
+    let (a, b) = hasher.permutations();
+    Ok((a.into_pyarray(py), b.into_pyarray(py)))
+}
+
+#[pymodule]
+mod _core {
+    #[pymodule_export]
+    use super::{minhash_texts, minhash_tokens, normalize, permutations, shingles};
+
+    #[pymodule_init]
+    fn init(m: &pyo3::Bound<'_, pyo3::types::PyModule>) -> pyo3::PyResult<()> {
+        use pyo3::types::PyModuleMethods;
+        m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+        m.add("UNICODE_VERSION", nearcopy_core::text::UNICODE_VERSION)?;
+        m.add("MAX_NUM_PERM", nearcopy_core::minhash::MAX_NUM_PERM)?;
+        m.add("MAX_NGRAM", nearcopy_core::text::MAX_NGRAM)?;
+        Ok(())
+    }
+}
