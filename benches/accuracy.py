@@ -41,8 +41,7 @@ def _error_stats(estimates: np.ndarray, exact: np.ndarray) -> dict[str, float]:
     }
 
 
-def estimation_error(pairs: list[tuple[str, str]], nearcopy: ModuleType,
-                     num_perm: int) -> dict[str, Any]:
+def estimation_error(pairs: list[tuple[str, str]], nearcopy: ModuleType, num_perm: int) -> dict[str, Any]:
     """MAE/RMSE of estimated vs exact Jaccard, per method, on the same pairs."""
     sa = [nearcopy.shingles(a) for a, _ in pairs]
     sb = [nearcopy.shingles(b) for _, b in pairs]
@@ -55,9 +54,9 @@ def estimation_error(pairs: list[tuple[str, str]], nearcopy: ModuleType,
     ea = [[s.encode() for s in x] for x in sa]
     eb = [[s.encode() for s in y] for y in sb]
     for scheme in COMPAT_SCHEMES:
-        estimates[f"datasketch {scheme}"] = np.array([
-            ds_minhash(x, scheme, num_perm).jaccard(ds_minhash(y, scheme, num_perm))
-            for x, y in zip(ea, eb)])
+        estimates[f"datasketch {scheme}"] = np.array(
+            [ds_minhash(x, scheme, num_perm).jaccard(ds_minhash(y, scheme, num_perm)) for x, y in zip(ea, eb)]
+        )
     rensa_est = []
     for x, y in zip(sa, sb):
         ra, rb = RMinHash(num_perm=num_perm, seed=1), RMinHash(num_perm=num_perm, seed=1)
@@ -73,8 +72,12 @@ def estimation_error(pairs: list[tuple[str, str]], nearcopy: ModuleType,
     return {
         "pairs": len(pairs),
         "num_perm": num_perm,
-        "exact_jaccard": {"min": float(exact.min()), "median": float(np.median(exact)),
-                          "max": float(exact.max()), "mean": float(exact.mean())},
+        "exact_jaccard": {
+            "min": float(exact.min()),
+            "median": float(np.median(exact)),
+            "max": float(exact.max()),
+            "mean": float(exact.mean()),
+        },
         "theory_mean_se": float(np.mean(np.sqrt(var))),
         "theory_rmse": float(math.sqrt(float(np.mean(var)))),
         "methods": {name: _error_stats(est, exact) for name, est in estimates.items()},
@@ -88,8 +91,13 @@ def _rows_equal(a: np.ndarray, b: np.ndarray) -> int | None:
     return int(np.sum(np.any(a.astype(np.uint64) != b.astype(np.uint64), axis=1)))
 
 
-def bit_compat(texts: list[str], lists: list[list[str]], nearcopy: ModuleType,
-               num_perm: int, seeds: tuple[int, ...] = (1, 12345)) -> dict[str, Any]:
+def bit_compat(
+    texts: list[str],
+    lists: list[list[str]],
+    nearcopy: ModuleType,
+    num_perm: int,
+    seeds: tuple[int, ...] = (1, 12345),
+) -> dict[str, Any]:
     """Verify, don't trust: nearcopy's compatible schemes vs datasketch itself.
 
     Also checks that raw-text input gives the same signatures as feeding
@@ -103,22 +111,32 @@ def bit_compat(texts: list[str], lists: list[list[str]], nearcopy: ModuleType,
             nc = np.asarray(nearcopy.minhash(lists, num_perm=num_perm, scheme=scheme, seed=seed))
             ds = np.stack([ds_minhash(e, scheme, num_perm, seed).hashvalues for e in encoded])
             differing = _rows_equal(nc, ds)
-            checks.append({
-                "check": f"nearcopy {scheme} == datasketch {scheme}", "seed": seed,
-                "values_identical": differing == 0, "docs_differing": differing,
-                "dtype": str(nc.dtype), "expected_dtype": str(ds.dtype),
-                "identical": differing == 0 and nc.dtype == ds.dtype,
-            })
+            checks.append(
+                {
+                    "check": f"nearcopy {scheme} == datasketch {scheme}",
+                    "seed": seed,
+                    "values_identical": differing == 0,
+                    "docs_differing": differing,
+                    "dtype": str(nc.dtype),
+                    "expected_dtype": str(ds.dtype),
+                    "identical": differing == 0 and nc.dtype == ds.dtype,
+                }
+            )
     for scheme in ALL_SCHEMES:
         from_text = np.asarray(nearcopy.minhash(texts, num_perm=num_perm, scheme=scheme, seed=1))
         from_lists = np.asarray(nearcopy.minhash(lists, num_perm=num_perm, scheme=scheme, seed=1))
         differing = _rows_equal(from_text, from_lists)
-        checks.append({
-            "check": f"nearcopy {scheme}: raw text == shingles(text)", "seed": 1,
-            "values_identical": differing == 0, "docs_differing": differing,
-            "dtype": str(from_text.dtype), "expected_dtype": str(from_lists.dtype),
-            "identical": differing == 0 and from_text.dtype == from_lists.dtype,
-        })
+        checks.append(
+            {
+                "check": f"nearcopy {scheme}: raw text == shingles(text)",
+                "seed": 1,
+                "values_identical": differing == 0,
+                "docs_differing": differing,
+                "dtype": str(from_text.dtype),
+                "expected_dtype": str(from_lists.dtype),
+                "identical": differing == 0 and from_text.dtype == from_lists.dtype,
+            }
+        )
     return {
         "docs": len(lists),
         "shingles": sum(len(doc) for doc in lists),

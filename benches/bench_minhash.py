@@ -28,13 +28,13 @@ import corpus
 import datasketch
 import numpy as np
 import rensa
+import report
 from accuracy import ALL_SCHEMES, COMPAT_SCHEMES, ds_minhash
 from rensa import RMinHash
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 WORD_RE = re.compile(r"\w+")
 WARMUP_DOCS = 20
-X = "x"  # ratio suffix; ASCII so tables and JSON read the same everywhere
 
 Row = dict[str, Any]
 Docs = list[Any]  # list[str], list[list[str]] or list[list[bytes]]
@@ -46,7 +46,7 @@ def py_shingles(text: str, n: int = 5) -> list[str]:
     words = WORD_RE.findall(text.lower())
     if len(words) < n:
         return [" ".join(words)] if words else []
-    return [" ".join(words[i:i + n]) for i in range(len(words) - n + 1)]
+    return [" ".join(words[i : i + n]) for i in range(len(words) - n + 1)]
 
 
 def prefix_by_bytes(texts: list[str], mb: float) -> int:
@@ -67,190 +67,74 @@ def run_rows(specs: list[Row], repeat: int) -> list[Row]:
     rows = []
     for spec in specs:
         docs, fn = spec["docs"], spec["fn"]
-        print(f"  timing {spec['method']} ({spec['threads']} thr, {len(docs)} docs)...",
-              file=sys.stderr, flush=True)
-        timing = bu.time_it(functools.partial(fn, docs), repeat,
-                            warmup=functools.partial(fn, docs[:WARMUP_DOCS]))
-        rows.append({k: v for k, v in spec.items() if k not in ("docs", "fn")}
-                    | bu.throughput(timing, docs=len(docs), nbytes=spec["bytes"],
-                                    shingles=spec["shingles"]))
+        print(
+            f"  timing {spec['method']} ({spec['threads']} thr, {len(docs)} docs)...",
+            file=sys.stderr,
+            flush=True,
+        )
+        timing = bu.time_it(
+            functools.partial(fn, docs), repeat, warmup=functools.partial(fn, docs[:WARMUP_DOCS])
+        )
+        rows.append(
+            {k: v for k, v in spec.items() if k not in ("docs", "fn")}
+            | bu.throughput(timing, docs=len(docs), nbytes=spec["bytes"], shingles=spec["shingles"])
+        )
     return rows
 
 
-def nearcopy_specs(nearcopy: Any, docs: Docs, nbytes: int, shingles: int, num_perm: int,
-                   threads: list[int]) -> list[Row]:
+def nearcopy_specs(
+    nearcopy: Any, docs: Docs, nbytes: int, shingles: int, num_perm: int, threads: list[int]
+) -> list[Row]:
     specs: list[Row] = []
     for scheme in ALL_SCHEMES:
         for t in threads:
+
             def fn(d: Docs, s: str = scheme, t: int = t) -> Any:
                 return nearcopy.minhash(d, num_perm=num_perm, scheme=s, seed=1, num_threads=t)
-            specs.append({"method": f"nearcopy {scheme}", "library": "nearcopy",
-                          "scheme": scheme, "threads": t, "subset": "full", "docs": docs,
-                          "bytes": nbytes, "shingles": shingles, "fn": fn})
+
+            specs.append(
+                {
+                    "method": f"nearcopy {scheme}",
+                    "library": "nearcopy",
+                    "scheme": scheme,
+                    "threads": t,
+                    "subset": "full",
+                    "docs": docs,
+                    "bytes": nbytes,
+                    "shingles": shingles,
+                    "fn": fn,
+                }
+            )
     return specs
 
 
-def peer_specs(docs: Docs, nbytes: int, shingles: int,
-               ds: Callable[[str], DocsFn] | None, rensa_fns: dict[str, DocsFn]) -> list[Row]:
+def peer_specs(
+    docs: Docs, nbytes: int, shingles: int, ds: Callable[[str], DocsFn] | None, rensa_fns: dict[str, DocsFn]
+) -> list[Row]:
     """datasketch rows (one per scheme, if ds is given) and rensa rows."""
-    common: Row = {"threads": 1, "subset": "peer", "docs": docs, "bytes": nbytes,
-              "shingles": shingles}
+    common: Row = {"threads": 1, "subset": "peer", "docs": docs, "bytes": nbytes, "shingles": shingles}
     specs: list[Row] = []
     if ds is not None:
-        specs += [{"method": f"datasketch {s}", "library": "datasketch", "scheme": s,
-                   "fn": ds(s), **common} for s in COMPAT_SCHEMES]
-    specs += [{"method": name, "library": "rensa", "scheme": "rensa", "fn": fn, **common}
-              for name, fn in rensa_fns.items()]
+        specs += [
+            {"method": f"datasketch {s}", "library": "datasketch", "scheme": s, "fn": ds(s), **common}
+            for s in COMPAT_SCHEMES
+        ]
+    specs += [
+        {"method": name, "library": "rensa", "scheme": "rensa", "fn": fn, **common}
+        for name, fn in rensa_fns.items()
+    ]
     return specs
-
-
-def find(rows: list[Row], method: str, threads: int = 1) -> Row | None:
-    return next((r for r in rows if r["method"] == method and r["threads"] == threads), None)
-
-
-def ratio(rows: list[Row], num: tuple[str, int], den: tuple[str, int]) -> float | None:
-    a, b = find(rows, *num), find(rows, *den)
-    return float(a["mb_per_s"] / b["mb_per_s"]) if a and b else None
-
-
-def compute_ratios(e2e: list[Row], pre: list[Row], nthreads: int) -> list[Row]:
-    out: list[Row] = []
-
-    def add(section: str, rows: list[Row], label: str, num: tuple[str, int],
-            den: tuple[str, int]) -> None:
-        out.append({"section": section, "ratio": label, "value": ratio(rows, num, den)})
-
-    for section, rows in (("end to end", e2e), ("pre-shingled", pre)):
-        for s in COMPAT_SCHEMES:
-            add(section, rows, f"nearcopy {s} 1 thr / datasketch {s}",
-                (f"nearcopy {s}", 1), (f"datasketch {s}", 1))
-        add(section, rows, "nearcopy fast 1 thr / datasketch affine32",
-            ("nearcopy fast", 1), ("datasketch affine32", 1))
-        add(section, rows, "nearcopy fast 1 thr / rensa", ("nearcopy fast", 1), ("rensa", 1))
-        if section == "pre-shingled":
-            add(section, rows, "nearcopy fast 1 thr / rensa batch matrix",
-                ("nearcopy fast", 1), ("rensa batch matrix", 1))
-        if nthreads > 1:
-            for s in ALL_SCHEMES:
-                add(section, rows, f"nearcopy {s} {nthreads} thr / 1 thr",
-                    (f"nearcopy {s}", nthreads), (f"nearcopy {s}", 1))
-    return out
-
-
-def compute_targets(e2e: list[Row], ratios: list[Row], nthreads: int) -> list[Row]:
-    def r(section: str, label: str) -> float | None:
-        return next((x["value"] for x in ratios
-                     if x["section"] == section and x["ratio"] == label), None)
-
-    fast1 = find(e2e, "nearcopy fast", 1)
-    targets: list[tuple[str, float | None, float, str]] = [
-        ("fast end to end, 1 thread", fast1["mb_per_s"] if fast1 else None, 150, "MB/s"),
-        ("fast end to end 1 thr vs datasketch affine32",
-         r("end to end", "nearcopy fast 1 thr / datasketch affine32"), 30, X),
-        ("fast pre-shingled 1 thr vs rensa", r("pre-shingled", "nearcopy fast 1 thr / rensa"),
-         1.2, X),
-    ]
-    targets += [(f"{s} end to end 1 thr vs datasketch {s}",
-                 r("end to end", f"nearcopy {s} 1 thr / datasketch {s}"), 10, X)
-                for s in COMPAT_SCHEMES]
-    targets += [(f"{s} end to end {nthreads} thr vs 1 thr",
-                 r("end to end", f"nearcopy {s} {nthreads} thr / 1 thr") if nthreads > 1
-                 else None, 1.8, X) for s in ALL_SCHEMES]
-    return [{"target": name, "measured": value, "threshold": thr, "unit": unit,
-             "verdict": bu.verdict(value, thr)} for name, value, thr, unit in targets]
-
-
-def throughput_table(rows: list[Row], bytes_label: str) -> str:
-    body = [[r["method"], r["threads"], r["subset"], r["docs"], bu.fmt(r["bytes"] / 1e6),
-             bu.fmt(r["mb_per_s"]), f"{bu.fmt(r['mb_per_s_min'])} - {bu.fmt(r['mb_per_s_max'])}",
-             bu.fmt(r["docs_per_s"], 0), bu.fmt(r["shingles_per_s"] / 1e6, 2)]
-            for r in rows]
-    return bu.md_table(["method", "threads", "doc set", "docs", f"{bytes_label} MB",
-                        "MB/s (median)", "MB/s range", "docs/s", "M shingles/s"], body)
-
-
-def _unit(value: float | None, unit: str) -> str:
-    return f"{bu.fmt(value, 1)} MB/s" if unit == "MB/s" else f"{bu.fmt(value, 2)}{X}"
-
-
-def _header(res: dict[str, Any]) -> list[str]:
-    m, p, c = res["machine"], res["params"], res["corpus"]
-    return [
-        f"# MinHash benchmark ({res['date']})",
-        "",
-        (f"- machine: {m['cpu_model']}, {m['cpu_count']} CPUs, {m['memory_gb']} GB, "
-         f"Python {m['python']}"),
-        "- versions: " + ", ".join(f"{k} {v}" for k, v in res["versions"].items()),
-        (f"- params: num_perm={p['num_perm']}, seed=1, median of repeat={p['repeat']} runs "
-         f"(more if under 0.5 s in total) after one warm-up on {WARMUP_DOCS} docs; "
-         f"all threads={p['threads_all']}"),
-        (f"- corpus: {c['docs']} docs, {bu.fmt(c['bytes'] / 1e6)} MB text, "
-         f"{c['shingles']:,} shingles (nearcopy.shingles), sha256 {c['sha256'][:12]}"),
-        (f"- peers (datasketch, rensa) ran on the first {c['peer_docs']} docs "
-         f"({bu.fmt(c['peer_bytes'] / 1e6)} MB, doc set \"peer\"); "
-         "ratios compare throughput (MB/s), not times on identical docs."),
-    ]
-
-
-def _throughput_sections(res: dict[str, Any]) -> list[str]:
-    return [
-        "", "## End to end from raw text", "",
-        ("MB/s = input text bytes / wall seconds. nearcopy normalizes and shingles in "
-         "Rust; peers tokenize in Python (`re.findall(r\"\\w+\", text.lower())`, word "
-         "5-grams), one MinHash object per doc."),
-        "", throughput_table(res["end_to_end"], "text"),
-        "", "## From pre-shingled token lists", "",
-        ("Shingles from `nearcopy.shingles`, computed (and for datasketch encoded) "
-         "outside the timed region. MB/s = UTF-8 bytes of all shingles / wall seconds."),
-        "", throughput_table(res["pre_shingled"], "shingle"),
-        "", "## Ratios (by MB/s)", "",
-        bu.md_table(["input", "ratio", "value"],
-                    [[x["section"], x["ratio"], _unit(x["value"], X)]
-                     for x in res["ratios"]]),
-    ]
-
-
-def _accuracy_sections(res: dict[str, Any]) -> list[str]:
-    acc, bc = res["accuracy"], res["bit_compat"]
-    ej = acc["exact_jaccard"]
-    return [
-        "", "## Estimation error", "",
-        (f"{acc['pairs']} near-duplicate pairs, exact Jaccard of shingle sets "
-         f"{ej['min']:.2f}-{ej['max']:.2f} (median {ej['median']:.2f}); "
-         f"k={acc['num_perm']}. Theory for k-permutation MinHash: mean SE "
-         f"sqrt(J(1-J)/k) = {acc['theory_mean_se']:.4f}, expected RMSE = "
-         f"{acc['theory_rmse']:.4f}."),
-        "", bu.md_table(["method", "MAE", "RMSE", "bias", "max |err|"],
-                        [[name, f"{s['mae']:.4f}", f"{s['rmse']:.4f}", f"{s['bias']:+.4f}",
-                          f"{s['max_abs']:.4f}"] for name, s in acc["methods"].items()]),
-        "", "## Bit compatibility", "",
-        (f"{bc['docs']} docs, {bc['shingles']:,} shingles. "
-         f"**identical: {'yes' if bc['identical'] else 'no'}**"),
-        "", bu.md_table(
-            ["check", "seed", "identical", "docs differing", "dtype"],
-            [[x["check"], x["seed"], "yes" if x["identical"] else "no", x["docs_differing"],
-              x["dtype"] if x["dtype"] == x["expected_dtype"]
-              else f"{x['dtype']} (expected {x['expected_dtype']})"]
-             for x in bc["checks"]]),
-    ]
-
-
-def render(res: dict[str, Any]) -> str:
-    targets = bu.md_table(
-        ["target", "measured", "threshold", "verdict"],
-        [[t["target"], _unit(t["measured"], t["unit"]),
-          f">= {t['threshold']:g}{' MB/s' if t['unit'] == 'MB/s' else X}", t["verdict"]]
-         for t in res["targets"]])
-    lines = [*_header(res), *_throughput_sections(res), *_accuracy_sections(res),
-             "", "## Targets (reported, not asserted)", "", targets]
-    return "\n".join(lines) + "\n"
 
 
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--mb", type=int, default=32, help="corpus size for nearcopy (MB)")
-    ap.add_argument("--peer-mb", type=float, default=None,
-                    help="prefix size for datasketch/rensa (default: --mb if <= 8 else 8)")
+    ap.add_argument(
+        "--peer-mb",
+        type=float,
+        default=None,
+        help="prefix size for datasketch/rensa (default: --mb if <= 8 else 8)",
+    )
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--num-perm", type=int, default=128)
     ap.add_argument("--pairs", type=int, default=300, help="pairs for estimation error")
@@ -269,8 +153,11 @@ def main(argv: list[str] | None = None) -> None:
     t0 = time.perf_counter()
     docs, manifest = corpus.load_docs(args.mb, args.seed)
     texts = [d["text"] for d in docs]
-    print(f"corpus: {len(texts)} docs, {manifest['total_bytes'] / 1e6:.1f} MB "
-          f"({time.perf_counter() - t0:.1f}s); shingling...", file=sys.stderr)
+    print(
+        f"corpus: {len(texts)} docs, {manifest['total_bytes'] / 1e6:.1f} MB "
+        f"({time.perf_counter() - t0:.1f}s); shingling...",
+        file=sys.stderr,
+    )
     lists = [nearcopy.shingles(t) for t in texts]
     text_bytes = [len(t.encode("utf-8")) for t in texts]
     sh_bytes = [sum(len(s.encode("utf-8")) for s in doc) for doc in lists]
@@ -283,8 +170,7 @@ def main(argv: list[str] | None = None) -> None:
     n_sh, np_sh = sum(map(len, lists)), sum(map(len, plists))
 
     def ds_from_text(scheme: str) -> DocsFn:
-        return lambda d: [ds_minhash([s.encode() for s in py_shingles(t)], scheme, k).hashvalues
-                          for t in d]
+        return lambda d: [ds_minhash([s.encode() for s in py_shingles(t)], scheme, k).hashvalues for t in d]
 
     def ds_from_bytes(scheme: str) -> DocsFn:
         return lambda d: [ds_minhash(doc, scheme, k).hashvalues for doc in d]
@@ -300,55 +186,92 @@ def main(argv: list[str] | None = None) -> None:
     print("end to end...", file=sys.stderr)
     e2e = run_rows(
         nearcopy_specs(nearcopy, texts, sum(text_bytes), n_sh, k, threads)
-        + peer_specs(ptexts, sum(text_bytes[:npeer]), py_count, ds_from_text,
-                     {"rensa": lambda d: rensa_each(d, True)}), args.repeat)
+        + peer_specs(
+            ptexts, sum(text_bytes[:npeer]), py_count, ds_from_text, {"rensa": lambda d: rensa_each(d, True)}
+        ),
+        args.repeat,
+    )
     print("pre-shingled...", file=sys.stderr)
     pre = run_rows(
         nearcopy_specs(nearcopy, lists, sum(sh_bytes), n_sh, k, threads)
         + peer_specs(pencoded, sum(sh_bytes[:npeer]), np_sh, ds_from_bytes, {})
         # rensa takes str tokens: it gets the str lists, not the encoded ones.
-        + peer_specs(plists, sum(sh_bytes[:npeer]), np_sh, None, {
-            "rensa": lambda d: rensa_each(d, False),
-            # rensa's own bulk API: the fairer peer for a batch library like nearcopy.
-            "rensa batch matrix": lambda d: RMinHash.digest_matrix_from_token_sets(d, k, 1),
-        }), args.repeat)
+        + peer_specs(
+            plists,
+            sum(sh_bytes[:npeer]),
+            np_sh,
+            None,
+            {
+                "rensa": lambda d: rensa_each(d, False),
+                # rensa's own bulk API: the fairer peer for a batch library like nearcopy.
+                "rensa batch matrix": lambda d: RMinHash.digest_matrix_from_token_sets(d, k, 1),
+            },
+        ),
+        args.repeat,
+    )
 
     print("estimation error and bit compatibility...", file=sys.stderr)
     pairs = corpus.make_pairs(texts, args.pairs, args.seed)
-    ratios = compute_ratios(e2e, pre, nthreads)
+    ratios = report.compute_ratios(e2e, pre, nthreads)
     res: dict[str, Any] = {
-        "benchmark": "minhash", "date": time.strftime("%Y-%m-%d %H:%M:%S%z"),
+        "benchmark": "minhash",
+        "date": time.strftime("%Y-%m-%d %H:%M:%S%z"),
         "machine": bu.machine_info(),
-        "versions": {"python": sys.version.split()[0],
-                     "numpy": np.__version__,
-                     "datasketch": bu.package_version("datasketch", datasketch),
-                     "rensa": bu.package_version("rensa", rensa),
-                     "nearcopy": bu.package_version("nearcopy", nearcopy)},
-        "params": {"mb": args.mb, "peer_mb": peer_mb, "repeat": args.repeat, "num_perm": k,
-                   "pairs": args.pairs, "seed": args.seed, "quick": args.quick,
-                   "threads_all": nthreads, "warmup_docs": WARMUP_DOCS},
-        "corpus": {"docs": len(texts), "bytes": sum(text_bytes), "shingles": n_sh,
-                   "shingle_bytes": sum(sh_bytes), "sha256": manifest["sha256"],
-                   "sources": manifest.get("docs_per_source"), "peer_docs": npeer,
-                   "peer_bytes": sum(text_bytes[:npeer]), "peer_py_shingles": py_count},
-        "end_to_end": e2e, "pre_shingled": pre, "ratios": ratios,
+        "versions": {
+            "python": sys.version.split()[0],
+            "numpy": np.__version__,
+            "datasketch": bu.package_version("datasketch", datasketch),
+            "rensa": bu.package_version("rensa", rensa),
+            "nearcopy": bu.package_version("nearcopy", nearcopy),
+        },
+        "params": {
+            "mb": args.mb,
+            "peer_mb": peer_mb,
+            "repeat": args.repeat,
+            "num_perm": k,
+            "pairs": args.pairs,
+            "seed": args.seed,
+            "quick": args.quick,
+            "threads_all": nthreads,
+            "warmup_docs": WARMUP_DOCS,
+        },
+        "corpus": {
+            "docs": len(texts),
+            "bytes": sum(text_bytes),
+            "shingles": n_sh,
+            "shingle_bytes": sum(sh_bytes),
+            "sha256": manifest["sha256"],
+            "sources": manifest.get("docs_per_source"),
+            "peer_docs": npeer,
+            "peer_bytes": sum(text_bytes[:npeer]),
+            "peer_py_shingles": py_count,
+        },
+        "end_to_end": e2e,
+        "pre_shingled": pre,
+        "ratios": ratios,
         "accuracy": accuracy.estimation_error(pairs, nearcopy, k),
         "bit_compat": accuracy.bit_compat(texts[:50], lists[:50], nearcopy, k),
-        "targets": compute_targets(e2e, ratios, nthreads),
+        "targets": report.compute_targets(e2e, ratios, nthreads),
         "notes": [
-            ("peers (datasketch, rensa) run on a corpus prefix of peer_bytes; ratios "
-             "divide MB/s, so they compare throughput, not times on identical docs"),
-            ("end to end shingle counts: nearcopy.shingles for nearcopy rows, the "
-             "Python tokenizer for peer rows"),
+            (
+                "peers (datasketch, rensa) run on a corpus prefix of peer_bytes; ratios "
+                "divide MB/s, so they compare throughput, not times on identical docs"
+            ),
+            (
+                "end to end shingle counts: nearcopy.shingles for nearcopy rows, the "
+                "Python tokenizer for peer rows"
+            ),
         ],
     }
-    report = render(res)
-    print(report)
-    suffix = "-quick" if args.quick else ""  # smoke runs must not clobber real results
-    out = args.out or RESULTS_DIR / f"minhash-{time.strftime('%Y%m%d')}-{bu.cpu_slug()}{suffix}.json"
+    text = report.render(res)
+    print(text)
+    # Smoke runs go to the git-ignored cache: they must neither clobber nor sit
+    # beside real results in benches/results/.
+    out_dir = corpus.REPO_ROOT / ".cache" / "bench-results" if args.quick else RESULTS_DIR
+    out = args.out or out_dir / f"minhash-{time.strftime('%Y%m%d')}-{bu.cpu_slug()}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(res, indent=2) + "\n")
-    out.with_suffix(".md").write_text(report)
+    out.with_suffix(".md").write_text(text)
     print(f"wrote {out} and {out.with_suffix('.md').name}", file=sys.stderr)
 
 

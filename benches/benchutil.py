@@ -14,9 +14,14 @@ from collections.abc import Callable
 from typing import Any
 
 
-def time_it(fn: Callable[[], Any], repeat: int,
-            warmup: Callable[[], Any] | None = None, *,
-            min_total_s: float = 0.5, max_runs: int = 50) -> dict[str, Any]:
+def time_it(
+    fn: Callable[[], Any],
+    repeat: int,
+    warmup: Callable[[], Any] | None = None,
+    *,
+    min_total_s: float = 0.5,
+    max_runs: int = 50,
+) -> dict[str, Any]:
     """Wall-clock seconds of fn(): median, min, max and every run.
 
     The warm-up (usually fn on a few documents) pays one-off costs that a
@@ -34,17 +39,17 @@ def time_it(fn: Callable[[], Any], repeat: int,
         t0 = time.perf_counter()
         fn()
         runs.append(time.perf_counter() - t0)
-    return {"median_s": statistics.median(runs), "min_s": min(runs),
-            "max_s": max(runs), "runs_s": runs}
+    return {"median_s": statistics.median(runs), "min_s": min(runs), "max_s": max(runs), "runs_s": runs}
 
 
-def throughput(timing: dict[str, Any], *, docs: int, nbytes: int,
-               shingles: int) -> dict[str, Any]:
+def throughput(timing: dict[str, Any], *, docs: int, nbytes: int, shingles: int) -> dict[str, Any]:
     """Rates from the median time, plus the MB/s spread from fastest/slowest run."""
     med, lo, hi = timing["median_s"], timing["min_s"], timing["max_s"]
     return {
         **timing,
-        "docs": docs, "bytes": nbytes, "shingles": shingles,
+        "docs": docs,
+        "bytes": nbytes,
+        "shingles": shingles,
         "mb_per_s": nbytes / 1e6 / med,
         "mb_per_s_min": nbytes / 1e6 / hi,  # slowest run
         "mb_per_s_max": nbytes / 1e6 / lo,  # fastest run
@@ -105,8 +110,10 @@ def package_version(name: str, module: Any = None) -> str | None:
 
 def md_table(headers: list[str], rows: list[list[Any]]) -> str:
     """A GitHub markdown table; numbers right-aligned by the separator row."""
+
     def cell(v: Any) -> str:
         return "" if v is None else str(v)
+
     # Right-align columns whose first cell starts like a number.
     first = [cell(v) for v in rows[0]] if rows else [""] * len(headers)
     aligns = ["---:" if re.match(r"[-+]?[\d.,]+", c) else "---" for c in first]

@@ -36,9 +36,33 @@ CACHE_DIR = REPO_ROOT / ".cache" / "bench-corpus"
 
 # Extensions that are never text; skipping them early avoids reading them.
 BINARY_EXTS = {
-    ".png", ".gif", ".jpg", ".jpeg", ".ico", ".svgz", ".pdf", ".zip", ".bz2",
-    ".xz", ".zst", ".woff", ".woff2", ".ttf", ".otf", ".so", ".pyc", ".mo",
-    ".gmo", ".db", ".bin", ".jar", ".whl", ".egg", ".tgz", ".lz", ".7z",
+    ".png",
+    ".gif",
+    ".jpg",
+    ".jpeg",
+    ".ico",
+    ".svgz",
+    ".pdf",
+    ".zip",
+    ".bz2",
+    ".xz",
+    ".zst",
+    ".woff",
+    ".woff2",
+    ".ttf",
+    ".otf",
+    ".so",
+    ".pyc",
+    ".mo",
+    ".gmo",
+    ".db",
+    ".bin",
+    ".jar",
+    ".whl",
+    ".egg",
+    ".tgz",
+    ".lz",
+    ".7z",
 }
 
 
@@ -173,8 +197,11 @@ def build_corpus(mb: int, seed: int) -> list[dict[str, Any]]:
         taken[label] += size
         total += size
     if total < target:
-        print(f"corpus: warning: only {total / 1e6:.1f} MB of text available "
-              f"(asked {mb} MB); try --install-packages", file=sys.stderr)
+        print(
+            f"corpus: warning: only {total / 1e6:.1f} MB of text available "
+            f"(asked {mb} MB); try --install-packages",
+            file=sys.stderr,
+        )
     return docs
 
 
@@ -203,8 +230,9 @@ def load_docs(mb: int = 64, seed: int = 0) -> tuple[list[dict[str, Any]], dict[s
     manifest.update(
         total_bytes=sum(len(d["text"].encode("utf-8")) for d in docs),
         doc_count=len(docs),
-        docs_per_source={label: sum(d["id"].startswith(label + "/") for d in docs)
-                         for label, _, _ in _sources()},
+        docs_per_source={
+            label: sum(d["id"].startswith(label + "/") for d in docs) for label, _, _ in _sources()
+        },
         sha256=_sha256(jsonl),
         created=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     )
@@ -217,8 +245,9 @@ def load_corpus(mb: int = 64, seed: int = 0) -> list[str]:
     return [d["text"] for d in load_docs(mb, seed)[0]]
 
 
-def make_pairs(texts: list[str], n_pairs: int, seed: int = 0, *, ngram: int = 5,
-               max_words: int = 400) -> list[tuple[str, str]]:
+def make_pairs(
+    texts: list[str], n_pairs: int, seed: int = 0, *, ngram: int = 5, max_words: int = 400
+) -> list[tuple[str, str]]:
     """Near-duplicate pairs (a, b) spanning exact Jaccard roughly 0.1-0.95.
 
     a is a window of up to max_words words of a random document (windows keep
@@ -237,7 +266,7 @@ def make_pairs(texts: list[str], n_pairs: int, seed: int = 0, *, ngram: int = 5,
     for _ in range(n_pairs):
         words = rng.choice(usable).split()
         start = rng.randrange(max(1, len(words) - max_words + 1))
-        a_words = words[start:start + max_words]
+        a_words = words[start : start + max_words]
         target_j = rng.uniform(0.1, 0.95)
         p = 1.0 - (2 * target_j / (1 + target_j)) ** (1.0 / ngram)
         vocab = sorted(set(words))  # sorted: set order is not deterministic
@@ -264,8 +293,7 @@ def ensure_doc_packages() -> None:
     """
     pkgs = ["python3.11-doc", "manpages", "perl-doc"]
     if not hasattr(os, "geteuid") or os.geteuid() != 0 or shutil.which("apt-get") is None:
-        print("corpus: warning: --install-packages needs root and apt-get; skipped",
-              file=sys.stderr)
+        print("corpus: warning: --install-packages needs root and apt-get; skipped", file=sys.stderr)
         return
     cmd = ["apt-get", "install", "-y", "--no-install-recommends", *pkgs]
     env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
@@ -274,26 +302,30 @@ def ensure_doc_packages() -> None:
     # A fresh container usually has empty package lists: refresh once, retry.
     subprocess.run(["apt-get", "update"], env=env, check=False)
     if subprocess.run(cmd, env=env, check=False).returncode != 0:
-        print(f"corpus: warning: could not install {' '.join(pkgs)}; continuing",
-              file=sys.stderr)
+        print(f"corpus: warning: could not install {' '.join(pkgs)}; continuing", file=sys.stderr)
 
 
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--mb", type=int, default=64, help="target corpus size in MB")
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--install-packages", action="store_true",
-                    help="apt-get install python3.11-doc manpages perl-doc first")
+    ap.add_argument(
+        "--install-packages",
+        action="store_true",
+        help="apt-get install python3.11-doc manpages perl-doc first",
+    )
     args = ap.parse_args(argv)
     if args.install_packages:
         ensure_doc_packages()
     t0 = time.perf_counter()
     _, manifest = load_docs(args.mb, args.seed)
     sources = ", ".join(f"{k}={v}" for k, v in manifest.get("docs_per_source", {}).items())
-    print(f"corpus {args.mb}MB seed={args.seed}: {manifest['doc_count']} docs, "
-          f"{manifest['total_bytes'] / 1e6:.1f} MB ({sources}), "
-          f"sha256 {manifest['sha256'][:12]}, {time.perf_counter() - t0:.1f}s, "
-          f"{_paths(args.mb, args.seed)[0].relative_to(REPO_ROOT)}")
+    print(
+        f"corpus {args.mb}MB seed={args.seed}: {manifest['doc_count']} docs, "
+        f"{manifest['total_bytes'] / 1e6:.1f} MB ({sources}), "
+        f"sha256 {manifest['sha256'][:12]}, {time.perf_counter() - t0:.1f}s, "
+        f"{_paths(args.mb, args.seed)[0].relative_to(REPO_ROOT)}"
+    )
 
 
 if __name__ == "__main__":

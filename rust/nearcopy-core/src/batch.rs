@@ -24,23 +24,41 @@ struct Scratch {
     finish: FinishScratch,
 }
 
-/// A flat batch of pre-tokenized documents: document `d` is `tokens[offsets[d]..offsets[d + 1]]`.
+/// A flat batch of pre-tokenized documents, in three arrays so that building it from Python is
+/// one copy of the token bytes and no per-token allocation: token `t` is
+/// `bytes[token_bounds[t]..token_bounds[t + 1]]`, and document `d` holds tokens
+/// `doc_bounds[d]..doc_bounds[d + 1]`.
 pub struct TokenLists<'a> {
-    pub tokens: &'a [&'a [u8]],
-    pub offsets: &'a [usize],
+    pub bytes: &'a [u8],
+    pub token_bounds: &'a [usize],
+    pub doc_bounds: &'a [usize],
 }
 
 impl TokenLists<'_> {
     pub fn len(&self) -> usize {
-        self.offsets.len().saturating_sub(1)
+        self.doc_bounds.len().saturating_sub(1)
     }
 
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
 
-    fn doc(&self, d: usize) -> &[&[u8]] {
-        &self.tokens[self.offsets[d]..self.offsets[d + 1]]
+    fn validate(&self) -> Result<()> {
+        let rising_to = |bounds: &[usize], end: usize| {
+            bounds.first() == Some(&0)
+                && bounds.windows(2).all(|w| w[0] <= w[1])
+                && bounds.last() == Some(&end)
+        };
+        let tokens = self.token_bounds.len().saturating_sub(1);
+        if !rising_to(self.token_bounds, self.bytes.len()) || !rising_to(self.doc_bounds, tokens) {
+            return Err(invalid!("token list bounds must rise from 0 to the number of bytes and tokens"));
+        }
+        Ok(())
+    }
+
+    fn tokens(&self, d: usize) -> impl Iterator<Item = &[u8]> + '_ {
+        (self.doc_bounds[d]..self.doc_bounds[d + 1])
+            .map(|t| &self.bytes[self.token_bounds[t]..self.token_bounds[t + 1]])
     }
 }
 
@@ -54,18 +72,20 @@ pub fn minhash_texts<W: SigWord>(
 ) -> Result<()> {
     opts.validate()?;
     check_output::<W>(hasher, texts.len(), out.len())?;
-    for_each_doc(hasher, num_threads, out, |d, sig, scratch| {
-        let Scratch {
-            shingler,
-            hashes,
-            finish,
-        } = scratch;
-        start_signature(hasher, sig, hashes);
-        shingler.shingles(texts[d], opts, |shingle| {
-            push_hash(hasher, hasher.token_hash(shingle), hashes, sig);
-        });
-        finish_signature(hasher, sig, hashes, finish);
-    })
+    for_each_doc(
+        hasher,
+        num_threads,
+        out,
+        |d| texts[d].len(),
+        |d, sig, scratch| {
+            let Scratch { shingler, hashes, finish } = scratch;
+            start_signature(hasher, sig, hashes);
+            shingler.shingles(texts[d], opts, |shingle| {
+                push_hash(hasher, hasher.token_hash(shingle), hashes, sig);
+            });
+            finish_signature(hasher, sig, hashes, finish);
+        },
+    )
 }
 
 /// Signatures of pre-tokenized documents, each token hashed as given (as datasketch does).
@@ -75,63 +95,79 @@ pub fn minhash_token_lists<W: SigWord>(
     num_threads: usize,
     out: &mut [W],
 ) -> Result<()> {
-    let offsets_ok = docs.offsets.first() == Some(&0)
-        && docs.offsets.windows(2).all(|w| w[0] <= w[1])
-        && docs.offsets.last() == Some(&docs.tokens.len());
-    if !offsets_ok {
-        return Err(invalid!(
-            "token list offsets must rise from 0 to the number of tokens"
-        ));
-    }
+    docs.validate()?;
     check_output::<W>(hasher, docs.len(), out.len())?;
-    for_each_doc(hasher, num_threads, out, |d, sig, scratch| {
+    let cost = |d: usize| docs.token_bounds[docs.doc_bounds[d + 1]] - docs.token_bounds[docs.doc_bounds[d]];
+    for_each_doc(hasher, num_threads, out, cost, |d, sig, scratch| {
         start_signature(hasher, sig, &mut scratch.hashes);
-        for token in docs.doc(d) {
+        for token in docs.tokens(d) {
             push_hash(hasher, hasher.token_hash(token), &mut scratch.hashes, sig);
         }
         finish_signature(hasher, sig, &mut scratch.hashes, &mut scratch.finish);
     })
 }
 
+/// Signatures from token hashes computed beforehand with [`MinHasher::token_hash`]: document `d`
+/// holds `hashes[doc_bounds[d]..doc_bounds[d + 1]]`. This is how the Python layer handles the `fast`
+/// scheme's pre-tokenized input, hashing each token as it reads it (cheaper than copying it).
+pub fn minhash_token_hashes<W: SigWord>(
+    hashes: &[u64],
+    doc_bounds: &[usize],
+    hasher: &MinHasher,
+    num_threads: usize,
+    out: &mut [W],
+) -> Result<()> {
+    let rising = doc_bounds.first() == Some(&0)
+        && doc_bounds.windows(2).all(|w| w[0] <= w[1])
+        && doc_bounds.last() == Some(&hashes.len());
+    if !rising {
+        return Err(invalid!("document bounds must rise from 0 to the number of token hashes"));
+    }
+    let docs = doc_bounds.len() - 1;
+    check_output::<W>(hasher, docs, out.len())?;
+    let cost = |d: usize| doc_bounds[d + 1] - doc_bounds[d];
+    for_each_doc(hasher, num_threads, out, cost, |d, sig, scratch| {
+        start_signature(hasher, sig, &mut scratch.hashes);
+        W::update(hasher, &hashes[doc_bounds[d]..doc_bounds[d + 1]], sig);
+        W::finish(hasher, sig, &mut scratch.finish);
+    })
+}
+
 fn check_output<W: SigWord>(hasher: &MinHasher, docs: usize, out_len: usize) -> Result<()> {
     if !W::fits(hasher.scheme()) {
-        return Err(invalid!(
-            "wrong signature word size for scheme {:?}",
-            hasher.scheme().name()
-        ));
+        return Err(invalid!("wrong signature word size for scheme {:?}", hasher.scheme().name()));
     }
     if docs.checked_mul(hasher.num_perm()) != Some(out_len) {
-        return Err(invalid!(
-            "output holds {out_len} values, expected {docs} × {}",
-            hasher.num_perm()
-        ));
+        return Err(invalid!("output holds {out_len} values, expected {docs} × {}", hasher.num_perm()));
     }
     Ok(())
 }
 
 /// Runs `sketch(doc_index, signature_row, scratch)` for every document: in this thread when
-/// `num_threads == 1`, else on a pool of that many workers.
+/// `num_threads == 1`, else on a pool of that many workers, largest documents (by `cost`) first.
 fn for_each_doc<W: SigWord>(
     hasher: &MinHasher,
     num_threads: usize,
     out: &mut [W],
+    cost: impl Fn(usize) -> usize,
     sketch: impl Fn(usize, &mut [W], &mut Scratch) + Sync,
 ) -> Result<()> {
     let k = hasher.num_perm();
     if num_threads <= 1 {
         let mut scratch = Scratch::default();
-        out.chunks_mut(k)
-            .enumerate()
-            .for_each(|(d, sig)| sketch(d, sig, &mut scratch));
+        out.chunks_mut(k).enumerate().for_each(|(d, sig)| sketch(d, sig, &mut scratch));
         return Ok(());
     }
     let pool = pool::pool(num_threads)?;
+    // Largest first: a big document started last would keep one worker busy while the others idle.
+    let mut rows: Vec<(usize, &mut [W])> = out.chunks_mut(k).enumerate().collect();
+    rows.sort_unstable_by_key(|(d, _)| std::cmp::Reverse(cost(*d)));
+    // Pieces of at most `grain` documents, a few hundred per worker, so stealing can even out the end.
+    let grain = (rows.len() / (num_threads * 256)).max(1);
     pool.install(|| {
-        out.par_chunks_mut(k)
-            .enumerate()
-            .for_each_init(Scratch::default, |scratch, (d, sig)| {
-                sketch(d, sig, scratch)
-            });
+        rows.into_par_iter()
+            .with_max_len(grain)
+            .for_each_init(Scratch::default, |scratch, (d, sig)| sketch(d, sig, scratch));
     });
     Ok(())
 }
@@ -168,12 +204,7 @@ mod tests {
 
     fn texts() -> Vec<String> {
         (0..300)
-            .map(|i| {
-                format!(
-                    "Document {i}: the quick brown fox {} jumps",
-                    "word ".repeat(i % 40)
-                )
-            })
+            .map(|i| format!("Document {i}: the quick brown fox {} jumps", "word ".repeat(i % 40)))
             .collect()
     }
 
@@ -193,18 +224,16 @@ mod tests {
 
     #[test]
     fn text_signature_equals_signature_of_its_shingles() {
-        let opts = TextOptions {
-            ngram: 3,
-            ..TextOptions::default()
-        };
+        let opts = TextOptions { ngram: 3, ..TextOptions::default() };
         let text = "One two, THREE four five six seven.";
         let shingles = crate::shingle::shingles(text, &opts);
-        let tokens: Vec<&[u8]> = shingles.iter().map(|s| s.as_bytes()).collect();
-        let offsets = [0, tokens.len()];
-        let lists = TokenLists {
-            tokens: &tokens,
-            offsets: &offsets,
-        };
+        let bytes: Vec<u8> = shingles.concat().into_bytes();
+        let mut token_bounds = vec![0];
+        for s in &shingles {
+            token_bounds.push(token_bounds.last().unwrap() + s.len());
+        }
+        let doc_bounds = [0, shingles.len()];
+        let lists = TokenLists { bytes: &bytes, token_bounds: &token_bounds, doc_bounds: &doc_bounds };
         for scheme in Scheme::ALL {
             let hasher = MinHasher::new(scheme, 16, 1).unwrap();
             if scheme.is_u32() {
@@ -222,21 +251,30 @@ mod tests {
     }
 
     #[test]
+    fn prehashed_tokens_give_the_same_signatures() {
+        let tokens: [&[u8]; 5] = [b"a", b"bb", b"", b"ccc", b"a"];
+        let bytes = tokens.concat();
+        let mut token_bounds = vec![0];
+        for t in tokens {
+            token_bounds.push(token_bounds.last().unwrap() + t.len());
+        }
+        let doc_bounds = [0, 2, 2, 5];
+        let lists = TokenLists { bytes: &bytes, token_bounds: &token_bounds, doc_bounds: &doc_bounds };
+        let hasher = MinHasher::new(Scheme::Fast, 16, 9).unwrap();
+        let hashes: Vec<u64> = tokens.iter().map(|t| hasher.token_hash(t)).collect();
+        let (mut copied, mut prehashed) = (vec![0u64; 48], vec![0u64; 48]);
+        minhash_token_lists(&lists, &hasher, 2, &mut copied).unwrap();
+        minhash_token_hashes(&hashes, &doc_bounds, &hasher, 2, &mut prehashed).unwrap();
+        assert_eq!(copied, prehashed);
+        assert!(minhash_token_hashes(&hashes, &[0, 9], &hasher, 1, &mut [0u64; 16]).is_err());
+    }
+
+    #[test]
     fn long_document_crosses_hash_blocks() {
-        let text = (0..10_000)
-            .map(|i| format!("w{i}"))
-            .collect::<Vec<_>>()
-            .join(" ");
+        let text = (0..10_000).map(|i| format!("w{i}")).collect::<Vec<_>>().join(" ");
         let hasher = MinHasher::new(Scheme::Legacy, 8, 1).unwrap();
         let mut sig = vec![0u64; 8];
-        minhash_texts(
-            &[text.as_str()],
-            &hasher,
-            &TextOptions::default(),
-            1,
-            &mut sig,
-        )
-        .unwrap();
+        minhash_texts(&[text.as_str()], &hasher, &TextOptions::default(), 1, &mut sig).unwrap();
         assert!(sig.iter().all(|&v| v < u64::from(u32::MAX)));
     }
 
@@ -244,20 +282,10 @@ mod tests {
     fn mismatched_buffers_are_errors_not_panics() {
         let hasher = MinHasher::new(Scheme::Affine32, 8, 1).unwrap();
         let mut wrong_width = vec![0u64; 8];
-        assert!(minhash_texts(
-            &["x"],
-            &hasher,
-            &TextOptions::default(),
-            1,
-            &mut wrong_width
-        )
-        .is_err());
+        assert!(minhash_texts(&["x"], &hasher, &TextOptions::default(), 1, &mut wrong_width).is_err());
         let mut short = vec![0u32; 7];
         assert!(minhash_texts(&["x"], &hasher, &TextOptions::default(), 1, &mut short).is_err());
-        let bad = TokenLists {
-            tokens: &[],
-            offsets: &[0, 2],
-        };
-        assert!(minhash_token_lists(&bad, &hasher, 1, &mut vec![0u32; 8]).is_err());
+        let bad = TokenLists { bytes: b"ab", token_bounds: &[0, 2], doc_bounds: &[0, 2] };
+        assert!(minhash_token_lists(&bad, &hasher, 1, &mut [0u32; 8]).is_err());
     }
 }

@@ -21,9 +21,7 @@ static POOLS: Mutex<Vec<CachedPool>> = Mutex::new(Vec::new());
 
 /// The number of threads a call uses when none is given: the cores this process may run on.
 pub fn default_threads() -> usize {
-    std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(1)
+    std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
 }
 
 /// Checks a user-given thread count.
@@ -40,9 +38,7 @@ pub fn validate_threads(threads: usize) -> Result<usize> {
 pub fn pool(threads: usize) -> Result<Arc<ThreadPool>> {
     let pid = std::process::id();
     // A panic while the lock was held cannot leave the list inconsistent, so poisoning is ignored.
-    let mut pools = POOLS
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    let mut pools = POOLS.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
     if pools.iter().any(|p| p.pid != pid) {
         // Pools of the parent process: their threads do not exist here. Dropping them would try to
         // signal those threads, so they are leaked on purpose (a few hundred bytes, once per fork).
@@ -59,11 +55,7 @@ pub fn pool(threads: usize) -> Result<Arc<ThreadPool>> {
         .build()
         .map_err(|e| Error::Resource(format!("could not start {threads} worker threads: {e}")))?;
     let pool = Arc::new(pool);
-    pools.push(CachedPool {
-        pid,
-        threads,
-        pool: Arc::clone(&pool),
-    });
+    pools.push(CachedPool { pid, threads, pool: Arc::clone(&pool) });
     Ok(pool)
 }
 

@@ -65,7 +65,8 @@ impl Shingler {
         self.normalizer.tokenize(text, opts, |buf, token: Token| {
             // Two adjacent characters of a no-space script are joined directly: a space there would
             // be an artefact of tokenizing them one by one.
-            if !chars.is_empty() && !(previous_no_space && token.no_space) {
+            let joined_directly = previous_no_space && token.no_space;
+            if !chars.is_empty() && !joined_directly {
                 push_char(' ', chars, starts, &mut count, n, emit);
             }
             previous_no_space = token.no_space;
@@ -112,28 +113,18 @@ mod tests {
     use super::*;
 
     fn opts(ngram: usize, unit: ShingleUnit) -> TextOptions {
-        TextOptions {
-            ngram,
-            unit,
-            ..TextOptions::default()
-        }
+        TextOptions { ngram, unit, ..TextOptions::default() }
     }
 
     #[test]
     fn word_shingles_slide_over_tokens() {
         let got = shingles("The quick, brown FOX jumps", &opts(3, ShingleUnit::Word));
-        assert_eq!(
-            got,
-            ["the quick brown", "quick brown fox", "brown fox jumps"]
-        );
+        assert_eq!(got, ["the quick brown", "quick brown fox", "brown fox jumps"]);
     }
 
     #[test]
     fn short_documents_get_one_shingle() {
-        assert_eq!(
-            shingles("Only two", &opts(5, ShingleUnit::Word)),
-            ["only two"]
-        );
+        assert_eq!(shingles("Only two", &opts(5, ShingleUnit::Word)), ["only two"]);
         assert!(shingles("  ...  ", &opts(5, ShingleUnit::Word)).is_empty());
         assert_eq!(shingles("ab", &opts(3, ShingleUnit::Char)), ["ab"]);
     }
@@ -143,10 +134,7 @@ mod tests {
         let got = shingles("Ab, c", &opts(3, ShingleUnit::Char));
         assert_eq!(got, ["ab ", "b c"]);
         // CJK characters are tokens of their own but are not spaced apart in the char stream.
-        assert_eq!(
-            shingles("中文字", &opts(2, ShingleUnit::Char)),
-            ["中文", "文字"]
-        );
+        assert_eq!(shingles("中文字", &opts(2, ShingleUnit::Char)), ["中文", "文字"]);
         assert_eq!(shingles("中x", &opts(2, ShingleUnit::Char)), ["中 ", " x"]);
     }
 

@@ -5,8 +5,8 @@ mod errors;
 mod inputs;
 
 use errors::to_py_err;
-use inputs::{TextBatch, TokenBatch};
-use nearcopy_core::batch::{minhash_texts as core_minhash_texts, minhash_token_lists, TokenLists};
+use inputs::{Arena, HashArena, TextBatch, TokenArena};
+use nearcopy_core::batch::{minhash_texts as core_minhash_texts, minhash_token_hashes, minhash_token_lists};
 use nearcopy_core::minhash::{MinHasher, Scheme, SigWord};
 use nearcopy_core::shingle::Shingler;
 use nearcopy_core::text::{Normalizer, ShingleUnit, TextOptions};
@@ -21,14 +21,11 @@ use pyo3::types::{PyList, PyString};
 const SMALL_BATCH_BYTES: usize = 64 * 1024;
 /// Batches are cut into chunks of about this many bytes so that Ctrl-C is noticed between them.
 const CHUNK_BYTES: usize = 32 * 1024 * 1024;
+/// Pre-tokenized input is copied into an arena of about this size at a time (fits in L2/L3 caches).
+const TOKEN_CHUNK_BYTES: usize = 4 * 1024 * 1024;
 
 fn text_options(ngram: usize, unit: &str, nfkc: bool, casefold: bool) -> CoreResult<TextOptions> {
-    let opts = TextOptions {
-        ngram,
-        unit: ShingleUnit::parse(unit)?,
-        nfkc,
-        casefold,
-    };
+    let opts = TextOptions { ngram, unit: ShingleUnit::parse(unit)?, nfkc, casefold };
     opts.validate()?;
     Ok(opts)
 }
@@ -72,9 +69,7 @@ where
         py.check_signals()?;
         start = end;
     }
-    let array = Array2::from_shape_vec((docs, k), out)
-        .map_err(|e| pyo3::exceptions::PyRuntimeError::new_err(e.to_string()))?;
-    Ok(array.into_pyarray(py).into_any())
+    into_array(py, out, docs, k)
 }
 
 /// MinHash signatures of raw texts (normalized and shingled in Rust).
@@ -93,8 +88,8 @@ fn minhash_texts<'py>(
     casefold: bool,
     num_threads: Option<usize>,
 ) -> PyResult<Bound<'py, PyAny>> {
-    let hasher = MinHasher::new(Scheme::parse(scheme).map_err(to_py_err)?, num_perm, seed)
-        .map_err(to_py_err)?;
+    let hasher =
+        MinHasher::new(Scheme::parse(scheme).map_err(to_py_err)?, num_perm, seed).map_err(to_py_err)?;
     let opts = text_options(ngram, unit, nfkc, casefold).map_err(to_py_err)?;
     let held = TextBatch::hold(texts)?;
     let owned = held.borrow();
@@ -123,49 +118,93 @@ fn minhash_tokens<'py>(
     seed: u64,
     num_threads: Option<usize>,
 ) -> PyResult<Bound<'py, PyAny>> {
-    let hasher = MinHasher::new(Scheme::parse(scheme).map_err(to_py_err)?, num_perm, seed)
-        .map_err(to_py_err)?;
-    let held = TokenBatch::hold(docs)?;
-    let (tokens, offsets) = held.borrow();
-    let doc_bytes: Vec<usize> = offsets
-        .windows(2)
-        .map(|w| tokens[w[0]..w[1]].iter().map(|t| t.len() + 1).sum())
-        .collect();
-    let threads = thread_count(num_threads, doc_bytes.iter().sum()).map_err(to_py_err)?;
-    let kernel = |s: usize, e: usize| {
-        // Re-base the chunk's offsets so the core sees a self-contained batch.
-        let base = offsets[s];
-        let local: Vec<usize> = offsets[s..=e].iter().map(|o| o - base).collect();
-        (offsets[e], base, local)
-    };
-    if hasher.scheme().is_u32() {
-        run_chunked::<u32>(py, &hasher, &doc_bytes, |s, e, rows| {
-            let (end, base, local) = kernel(s, e);
-            minhash_token_lists(
-                &TokenLists {
-                    tokens: &tokens[base..end],
-                    offsets: &local,
-                },
-                &hasher,
-                threads,
-                rows,
-            )
-        })
-    } else {
-        run_chunked::<u64>(py, &hasher, &doc_bytes, |s, e, rows| {
-            let (end, base, local) = kernel(s, e);
-            minhash_token_lists(
-                &TokenLists {
-                    tokens: &tokens[base..end],
-                    offsets: &local,
-                },
-                &hasher,
-                threads,
-                rows,
-            )
-        })
+    let hasher =
+        MinHasher::new(Scheme::parse(scheme).map_err(to_py_err)?, num_perm, seed).map_err(to_py_err)?;
+    let k = num_perm;
+    let docs_len = docs.len();
+    match hasher.scheme() {
+        Scheme::Fast => {
+            let mut out = vec![0u64; docs_len * k];
+            let arena = HashArena::new(&hasher);
+            stream_token_chunks(py, docs, num_threads, arena, &mut out, k, |arena, threads, rows| {
+                minhash_token_hashes(&arena.hashes, &arena.doc_bounds, &hasher, threads, rows)
+            })?;
+            into_array(py, out, docs_len, k)
+        }
+        Scheme::Affine32 => {
+            let mut out = vec![0u32; docs_len * k];
+            stream_token_chunks(
+                py,
+                docs,
+                num_threads,
+                TokenArena::new(),
+                &mut out,
+                k,
+                |arena, threads, rows| minhash_token_lists(&arena.lists(), &hasher, threads, rows),
+            )?;
+            into_array(py, out, docs_len, k)
+        }
+        Scheme::Legacy | Scheme::Affine64 => {
+            let mut out = vec![0u64; docs_len * k];
+            stream_token_chunks(
+                py,
+                docs,
+                num_threads,
+                TokenArena::new(),
+                &mut out,
+                k,
+                |arena, threads, rows| minhash_token_lists(&arena.lists(), &hasher, threads, rows),
+            )?;
+            into_array(py, out, docs_len, k)
+        }
     }
 }
+
+/// Reads pre-tokenized documents into `arena` a chunk at a time and runs `kernel` on each chunk: the
+/// reading needs the GIL, the kernel does not, and a bounded arena keeps memory flat on huge batches.
+fn stream_token_chunks<W: SigWord, A: Arena + Sync>(
+    py: Python<'_>,
+    docs: &Bound<'_, PyList>,
+    num_threads: Option<usize>,
+    mut arena: A,
+    out: &mut [W],
+    k: usize,
+    kernel: impl Fn(&A, usize, &mut [W]) -> CoreResult<()> + Sync,
+) -> PyResult<()> {
+    let mut first = 0;
+    for (d, doc) in docs.iter().enumerate() {
+        arena.push_doc(&doc, d)?;
+        let size = arena.size();
+        if size < TOKEN_CHUNK_BYTES && d + 1 < docs.len() {
+            continue;
+        }
+        let threads = thread_count(num_threads, size).map_err(to_py_err)?;
+        let rows = &mut out[first * k..(d + 1) * k];
+        if size < SMALL_BATCH_BYTES {
+            kernel(&arena, threads, rows).map_err(to_py_err)?;
+        } else {
+            py.detach(|| kernel(&arena, threads, rows)).map_err(to_py_err)?;
+        }
+        py.check_signals()?;
+        arena.clear();
+        first = d + 1;
+    }
+    Ok(())
+}
+
+fn into_array<W: numpy::Element>(
+    py: Python<'_>,
+    out: Vec<W>,
+    docs: usize,
+    k: usize,
+) -> PyResult<Bound<'_, PyAny>> {
+    let array = Array2::from_shape_vec((docs, k), out)
+        .map_err(|e| pyo3::exceptions::PyRuntimeError::new_err(e.to_string()))?;
+    Ok(array.into_pyarray(py).into_any())
+}
+
+/// Token texts with their start and end byte offsets.
+type Spans<'py> = (Bound<'py, PyList>, Bound<'py, PyArray1<i64>>, Bound<'py, PyArray1<i64>>);
 
 /// Normalized tokens of one text with their byte spans in the original (UTF-8) text.
 #[pyfunction]
@@ -174,24 +213,13 @@ fn normalize<'py>(
     text: &Bound<'py, PyString>,
     nfkc: bool,
     casefold: bool,
-) -> PyResult<(
-    Bound<'py, PyList>,
-    Bound<'py, PyArray1<i64>>,
-    Bound<'py, PyArray1<i64>>,
-)> {
+) -> PyResult<Spans<'py>> {
     let text = inputs::str_lossy(text)?;
-    let opts = TextOptions {
-        nfkc,
-        casefold,
-        ..TextOptions::default()
-    };
+    let opts = TextOptions { nfkc, casefold, ..TextOptions::default() };
     let mut normalizer = Normalizer::new();
     let tokens = normalizer.tokens(&text, &opts);
     let normalized = normalizer.normalized();
-    let words = PyList::new(
-        py,
-        tokens.iter().map(|t| &normalized[t.norm_start..t.norm_end]),
-    )?;
+    let words = PyList::new(py, tokens.iter().map(|t| &normalized[t.norm_start..t.norm_end]))?;
     let starts: Array1<i64> = tokens.iter().map(|t| t.orig_start as i64).collect();
     let ends: Array1<i64> = tokens.iter().map(|t| t.orig_end as i64).collect();
     Ok((words, starts.into_pyarray(py), ends.into_pyarray(py)))
@@ -210,22 +238,18 @@ fn shingles<'py>(
     let text = inputs::str_lossy(text)?;
     let opts = text_options(ngram, unit, nfkc, casefold).map_err(to_py_err)?;
     let mut out = Vec::new();
-    Shingler::new().shingles(&text, &opts, |bytes| {
-        out.push(String::from_utf8_lossy(bytes).into_owned())
-    });
+    Shingler::new().shingles(&text, &opts, |bytes| out.push(String::from_utf8_lossy(bytes).into_owned()));
     PyList::new(py, out)
 }
 
+/// Two arrays of the same length.
+type Pair<'py> = (Bound<'py, PyArray1<u64>>, Bound<'py, PyArray1<u64>>);
+
 /// The permutation parameters `(a, b)` of a compatible scheme, as uint64 arrays.
 #[pyfunction]
-fn permutations<'py>(
-    py: Python<'py>,
-    scheme: &str,
-    num_perm: usize,
-    seed: u64,
-) -> PyResult<(Bound<'py, PyArray1<u64>>, Bound<'py, PyArray1<u64>>)> {
-    let hasher = MinHasher::new(Scheme::parse(scheme).map_err(to_py_err)?, num_perm, seed)
-        .map_err(to_py_err)?;
+fn permutations<'py>(py: Python<'py>, scheme: &str, num_perm: usize, seed: u64) -> PyResult<Pair<'py>> {
+    let hasher =
+        MinHasher::new(Scheme::parse(scheme).map_err(to_py_err)?, num_perm, seed).map_err(to_py_err)?;
     let (a, b) = hasher.permutations();
     Ok((a.into_pyarray(py), b.into_pyarray(py)))
 }

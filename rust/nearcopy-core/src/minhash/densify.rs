@@ -23,11 +23,8 @@ pub struct Scratch {
 const EMPTY: u64 = u64::MAX;
 const ROUNDS: usize = 3;
 const MULTIPLIERS: [u32; ROUNDS] = [0x9E37_79B1, 0x85EB_CA6B, 0xC2B2_AE35];
-const INVERSES: [u32; ROUNDS] = [
-    inverse_mod_2_32(0x9E37_79B1),
-    inverse_mod_2_32(0x85EB_CA6B),
-    inverse_mod_2_32(0xC2B2_AE35),
-];
+const INVERSES: [u32; ROUNDS] =
+    [inverse_mod_2_32(0x9E37_79B1), inverse_mod_2_32(0x85EB_CA6B), inverse_mod_2_32(0xC2B2_AE35)];
 
 /// Multiplicative inverse of an odd number modulo 2^32 (Newton's iteration doubles correct bits).
 const fn inverse_mod_2_32(a: u32) -> u32 {
@@ -52,23 +49,10 @@ struct BinPermutation {
 impl BinPermutation {
     fn new(key: u64, bins: u32) -> Self {
         let bits = bins.next_power_of_two().trailing_zeros();
-        let mask = if bits == 0 {
-            0
-        } else {
-            u32::MAX >> (32 - bits)
-        };
+        let mask = if bits == 0 { 0 } else { u32::MAX >> (32 - bits) };
         let mixed = fmix64(key);
-        let keys = [
-            mixed as u32,
-            (mixed >> 32) as u32,
-            fmix64(key ^ 0x5851_F42D_4C95_7F2D) as u32,
-        ];
-        BinPermutation {
-            keys,
-            bits,
-            mask,
-            bins,
-        }
+        let keys = [mixed as u32, (mixed >> 32) as u32, fmix64(key ^ 0x5851_F42D_4C95_7F2D) as u32];
+        BinPermutation { keys, bits, mask, bins }
     }
 
     fn shift(&self) -> u32 {
@@ -77,9 +61,9 @@ impl BinPermutation {
 
     fn forward_once(&self, mut x: u32) -> u32 {
         let shift = self.shift();
-        for round in 0..ROUNDS {
-            x = (x ^ self.keys[round]) & self.mask;
-            x = x.wrapping_mul(MULTIPLIERS[round]) & self.mask;
+        for (key, multiplier) in self.keys.iter().zip(MULTIPLIERS) {
+            x = (x ^ key) & self.mask;
+            x = x.wrapping_mul(multiplier) & self.mask;
             x ^= x >> shift;
         }
         x
@@ -87,7 +71,7 @@ impl BinPermutation {
 
     fn backward_once(&self, mut y: u32) -> u32 {
         let shift = self.shift();
-        for round in (0..ROUNDS).rev() {
+        for (key, inverse) in self.keys.iter().zip(INVERSES).rev() {
             // Undo `x ^= x >> shift`: x = y ^ (y >> s) ^ (y >> 2s) ^ ...
             let mut x = y;
             let mut s = shift;
@@ -95,8 +79,8 @@ impl BinPermutation {
                 x ^= y >> s;
                 s += shift;
             }
-            y = x.wrapping_mul(INVERSES[round]) & self.mask;
-            y = (y ^ self.keys[round]) & self.mask;
+            y = x.wrapping_mul(inverse) & self.mask;
+            y = (y ^ key) & self.mask;
         }
         y
     }
@@ -124,9 +108,7 @@ impl BinPermutation {
 pub fn densify(sig: &mut [u64], key: u64, scratch: &mut Scratch) {
     let bins = sig.len() as u32;
     scratch.donors.clear();
-    scratch
-        .donors
-        .extend((0..bins).filter(|&j| sig[j as usize] != EMPTY));
+    scratch.donors.extend((0..bins).filter(|&j| sig[j as usize] != EMPTY));
     let filled = scratch.donors.len() as u64;
     if filled == 0 || filled == u64::from(bins) {
         return;
@@ -138,8 +120,7 @@ pub fn densify(sig: &mut [u64], key: u64, scratch: &mut Scratch) {
         if scratch.original[i as usize] != EMPTY {
             continue;
         }
-        let permutation =
-            BinPermutation::new(key ^ u64::from(i).wrapping_mul(0x9E37_79B9_7F4A_7C15), bins);
+        let permutation = BinPermutation::new(key ^ u64::from(i).wrapping_mul(0x9E37_79B9_7F4A_7C15), bins);
         let donor = if scan_donors {
             lowest_ranked_by_scan(&permutation, &scratch.donors)
         } else {
@@ -208,15 +189,10 @@ mod tests {
                 let j = crate::hash::splitmix64(&mut state) % u64::from(bins);
                 original[j as usize] = case;
             }
-            let donors: Vec<u32> = (0..bins)
-                .filter(|&j| original[j as usize] != EMPTY)
-                .collect();
+            let donors: Vec<u32> = (0..bins).filter(|&j| original[j as usize] != EMPTY).collect();
             for i in 0..bins {
                 let p = BinPermutation::new(case * 31 + u64::from(i), bins);
-                assert_eq!(
-                    lowest_ranked_by_scan(&p, &donors),
-                    lowest_ranked_by_walk(&p, &original)
-                );
+                assert_eq!(lowest_ranked_by_scan(&p, &donors), lowest_ranked_by_walk(&p, &original));
             }
         }
     }

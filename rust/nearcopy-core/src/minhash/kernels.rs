@@ -75,20 +75,8 @@ mod tests {
 
     #[test]
     fn mersenne_fold_equals_modulo() {
-        let samples = [
-            0,
-            1,
-            MERSENNE61 - 1,
-            MERSENNE61,
-            MERSENNE61 + 1,
-            u64::MAX,
-            1 << 63,
-            12_345,
-        ];
-        for x in samples
-            .into_iter()
-            .chain((0..10_000u64).map(|i| i.wrapping_mul(0x9E37_79B9_7F4A_7C15)))
-        {
+        let samples = [0, 1, MERSENNE61 - 1, MERSENNE61, MERSENNE61 + 1, u64::MAX, 1 << 63, 12_345];
+        for x in samples.into_iter().chain((0..10_000u64).map(|i| i.wrapping_mul(0x9E37_79B9_7F4A_7C15))) {
             assert_eq!(mod_mersenne61(x), x % MERSENNE61, "x = {x}");
         }
     }

@@ -35,22 +35,12 @@ pub enum Scheme {
 }
 
 impl Scheme {
-    pub const ALL: [Scheme; 4] = [
-        Scheme::Fast,
-        Scheme::Legacy,
-        Scheme::Affine32,
-        Scheme::Affine64,
-    ];
+    pub const ALL: [Scheme; 4] = [Scheme::Fast, Scheme::Legacy, Scheme::Affine32, Scheme::Affine64];
 
     pub fn parse(name: &str) -> Result<Self> {
-        Scheme::ALL
-            .into_iter()
-            .find(|s| s.name() == name)
-            .ok_or_else(|| {
-                invalid!(
-                    "scheme must be one of 'fast', 'legacy', 'affine32', 'affine64', got {name:?}"
-                )
-            })
+        Scheme::ALL.into_iter().find(|s| s.name() == name).ok_or_else(|| {
+            invalid!("scheme must be one of 'fast', 'legacy', 'affine32', 'affine64', got {name:?}")
+        })
     }
 
     pub fn name(self) -> &'static str {
@@ -86,12 +76,10 @@ pub struct MinHasher {
 impl MinHasher {
     pub fn new(scheme: Scheme, num_perm: usize, seed: u64) -> Result<Self> {
         if num_perm == 0 || num_perm > MAX_NUM_PERM {
-            return Err(invalid!(
-                "num_perm must be between 1 and {MAX_NUM_PERM}, got {num_perm}"
-            ));
+            return Err(invalid!("num_perm must be between 1 and {MAX_NUM_PERM}, got {num_perm}"));
         }
-        let seed = u32::try_from(seed)
-            .map_err(|_| invalid!("seed must be between 0 and 2**32 - 1, got {seed}"))?;
+        let seed =
+            u32::try_from(seed).map_err(|_| invalid!("seed must be between 0 and 2**32 - 1, got {seed}"))?;
         let mut hasher = MinHasher {
             scheme,
             num_perm,
@@ -114,15 +102,11 @@ impl MinHasher {
             }
             Scheme::Affine32 => {
                 // All a first (odd: a bijection mod 2^32), then all b.
-                hasher.a32 = (0..num_perm)
-                    .map(|_| rng.randint_u32(0, 1 << 31) * 2 + 1)
-                    .collect();
+                hasher.a32 = (0..num_perm).map(|_| rng.randint_u32(0, 1 << 31) * 2 + 1).collect();
                 hasher.b32 = (0..num_perm).map(|_| rng.randint_u32(0, 1 << 32)).collect();
             }
             Scheme::Affine64 => {
-                hasher.a64 = (0..num_perm)
-                    .map(|_| rng.randint_u64(0, 1 << 63) * 2 + 1)
-                    .collect();
+                hasher.a64 = (0..num_perm).map(|_| rng.randint_u64(0, 1 << 63) * 2 + 1).collect();
                 // randint(0, 2**64) is a full-width draw.
                 hasher.b64 = (0..num_perm).map(|_| rng.next_u64()).collect();
             }

@@ -28,30 +28,18 @@ fn affine32_matches_datasketch() {
     let (a, b) = h.permutations();
     assert_eq!(a[..2], [3_582_191_691, 4_270_784_983]);
     assert_eq!(b[..2], [491_263, 550_290_313]);
-    let hashes: Vec<u64> = [b"hello", b"world"]
-        .iter()
-        .map(|t| h.token_hash(*t))
-        .collect();
+    let hashes: Vec<u64> = [b"hello", b"world"].iter().map(|t| h.token_hash(*t)).collect();
     let mut sig = vec![u32::MAX; 4];
     u32::update(&h, &hashes, &mut sig);
-    assert_eq!(
-        sig,
-        [625_790_555, 194_865_109, 1_355_773_502, 1_324_736_089]
-    );
+    assert_eq!(sig, [625_790_555, 194_865_109, 1_355_773_502, 1_324_736_089]);
 }
 
 #[test]
 fn affine64_matches_datasketch() {
     let h = MinHasher::new(Scheme::Affine64, 4, 1).unwrap();
     let (a, b) = h.permutations();
-    assert_eq!(
-        a[..2],
-        [15_385_396_165_118_722_519, 8_128_538_942_144_784_529]
-    );
-    assert_eq!(
-        b[..2],
-        [2_707_168_392_203_228_096, 1_703_346_441_743_126_657]
-    );
+    assert_eq!(a[..2], [15_385_396_165_118_722_519, 8_128_538_942_144_784_529]);
+    assert_eq!(b[..2], [2_707_168_392_203_228_096, 1_703_346_441_743_126_657]);
     let sig = signature_u64(&h, &[b"hello", b"world"]);
     assert_eq!(
         sig,
@@ -71,10 +59,7 @@ fn fast_is_deterministic_dense_and_seeded() {
     let refs: Vec<&[u8]> = tokens.iter().map(|t| t.as_slice()).collect();
     let sig = signature_u64(&h, &refs);
     assert_eq!(sig, signature_u64(&h, &refs));
-    assert!(
-        sig.iter().all(|&v| v != u64::MAX),
-        "densification leaves no empty bin"
-    );
+    assert!(sig.iter().all(|&v| v != u64::MAX), "densification leaves no empty bin");
     let other_seed = MinHasher::new(Scheme::Fast, 64, 2).unwrap();
     assert_ne!(sig, signature_u64(&other_seed, &refs));
     assert!(signature_u64(&h, &[]).iter().all(|&v| v == u64::MAX));

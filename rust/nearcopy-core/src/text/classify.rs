@@ -74,9 +74,7 @@ mod tests {
         for c in ['a', 'Z', '7', 'é', 'ß', 'ж', '中', '٣', '\u{301}'] {
             assert!(is_word_char(c), "{c:?} is a word char");
         }
-        for c in [
-            ' ', '_', '-', '.', '\'', '€', '\u{3000}', '。', '\0', '\u{FFFD}',
-        ] {
+        for c in [' ', '_', '-', '.', '\'', '€', '\u{3000}', '。', '\0', '\u{FFFD}'] {
             assert!(!is_word_char(c), "{c:?} is not a word char");
         }
     }

@@ -50,22 +50,14 @@ pub const MAX_NGRAM: usize = 64;
 
 impl Default for TextOptions {
     fn default() -> Self {
-        TextOptions {
-            ngram: 5,
-            unit: ShingleUnit::Word,
-            nfkc: true,
-            casefold: true,
-        }
+        TextOptions { ngram: 5, unit: ShingleUnit::Word, nfkc: true, casefold: true }
     }
 }
 
 impl TextOptions {
     pub fn validate(&self) -> Result<()> {
         if self.ngram == 0 || self.ngram > MAX_NGRAM {
-            return Err(invalid!(
-                "ngram must be between 1 and {MAX_NGRAM}, got {}",
-                self.ngram
-            ));
+            return Err(invalid!("ngram must be between 1 and {MAX_NGRAM}, got {}", self.ngram));
         }
         Ok(())
     }
@@ -111,33 +103,23 @@ impl Normalizer {
     }
 
     /// Normalizes `text` and calls `on_token(normalized_so_far, token)` for each token in order.
-    pub fn tokenize(
-        &mut self,
-        text: &str,
-        opts: &TextOptions,
-        mut on_token: impl FnMut(&str, Token),
-    ) {
+    pub fn tokenize(&mut self, text: &str, opts: &TextOptions, mut on_token: impl FnMut(&str, Token)) {
         self.buf.clear();
         let bytes = text.as_bytes();
         let mut open: Option<Token> = None;
         let mut i = 0;
         while i < bytes.len() {
-            let b = bytes[i];
-            // Fast path: an ASCII character followed by ASCII (or the end) is a cluster by itself,
-            // and NFKC leaves it unchanged.
-            if b < 0x80 && bytes.get(i + 1).is_none_or(|&next| next < 0x80) {
-                if b.is_ascii_alphanumeric() {
-                    let c = if opts.casefold {
-                        b.to_ascii_lowercase()
-                    } else {
-                        b
-                    } as char;
-                    self.push_word_char(c, false, i, i + 1, &mut open, &mut on_token);
-                } else if let Some(token) = open.take() {
-                    on_token(&self.buf, token);
+            if bytes[i] < 0x80 {
+                // Fast path: a run of ASCII characters is a run of one-character clusters that NFKC
+                // leaves unchanged -- except its last character, when a non-ASCII character follows,
+                // since that may be a combining mark belonging to it.
+                let run_end = i + bytes[i..].iter().position(|&b| b >= 0x80).unwrap_or(bytes.len() - i);
+                let fast_end = if run_end < bytes.len() { run_end - 1 } else { run_end };
+                if fast_end > i {
+                    self.ascii_run(&bytes[i..fast_end], i, opts.casefold, &mut open, &mut on_token);
+                    i = fast_end;
+                    continue;
                 }
-                i += 1;
-                continue;
             }
             let start = i;
             i = cluster_end(text, i);
@@ -154,6 +136,48 @@ impl Normalizer {
         }
         if let Some(token) = open.take() {
             on_token(&self.buf, token);
+        }
+    }
+
+    /// Tokenizes ASCII text (at byte `offset` of the original) whose characters are all clusters by
+    /// themselves: alphanumeric runs extend or open tokens, anything else closes the open token.
+    fn ascii_run(
+        &mut self,
+        run: &[u8],
+        offset: usize,
+        casefold: bool,
+        open: &mut Option<Token>,
+        on_token: &mut impl FnMut(&str, Token),
+    ) {
+        let mut pos = 0;
+        while pos < run.len() {
+            let word_len =
+                run[pos..].iter().position(|b| !b.is_ascii_alphanumeric()).unwrap_or(run.len() - pos);
+            if word_len == 0 {
+                if let Some(token) = open.take() {
+                    on_token(&self.buf, token);
+                }
+                pos += run[pos..].iter().position(u8::is_ascii_alphanumeric).unwrap_or(run.len() - pos);
+                continue;
+            }
+            let word = &run[pos..pos + word_len];
+            let token = open.get_or_insert_with(|| {
+                if !self.buf.is_empty() {
+                    self.buf.push(' ');
+                }
+                let at = self.buf.len();
+                Token { norm_start: at, norm_end: at, orig_start: offset + pos, orig_end: 0, no_space: false }
+            });
+            // SAFETY: only ASCII bytes are appended, so the buffer stays valid UTF-8.
+            let buf = unsafe { self.buf.as_mut_vec() };
+            if casefold {
+                buf.extend(word.iter().map(u8::to_ascii_lowercase));
+            } else {
+                buf.extend_from_slice(word);
+            }
+            token.norm_end = self.buf.len();
+            token.orig_end = offset + pos + word_len;
+            pos += word_len;
         }
     }
 
@@ -190,13 +214,7 @@ impl Normalizer {
                 }
                 let norm_start = self.buf.len();
                 self.buf.push(c);
-                let token = Token {
-                    norm_start,
-                    norm_end: self.buf.len(),
-                    orig_start,
-                    orig_end,
-                    no_space,
-                };
+                let token = Token { norm_start, norm_end: self.buf.len(), orig_start, orig_end, no_space };
                 if no_space {
                     on_token(&self.buf, token);
                 } else {
@@ -212,14 +230,10 @@ impl Normalizer {
         match (opts.nfkc, opts.casefold) {
             (false, false) => self.cluster.push_str(cluster),
             (true, false) => self.cluster.extend(cluster.nfkc()),
-            (false, true) => cluster
-                .chars()
-                .for_each(|c| push_casefolded(c, &mut self.cluster)),
+            (false, true) => cluster.chars().for_each(|c| push_casefolded(c, &mut self.cluster)),
             (true, true) => {
                 self.scratch.clear();
-                cluster
-                    .nfkc()
-                    .for_each(|c| push_casefolded(c, &mut self.scratch));
+                cluster.nfkc().for_each(|c| push_casefolded(c, &mut self.scratch));
                 self.cluster.extend(self.scratch.nfkc());
             }
         }

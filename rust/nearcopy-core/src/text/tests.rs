@@ -7,18 +7,12 @@ fn words(text: &str) -> Vec<String> {
 fn words_with(text: &str, opts: &TextOptions) -> Vec<String> {
     let mut normalizer = Normalizer::new();
     let tokens = normalizer.tokens(text, opts);
-    tokens
-        .iter()
-        .map(|t| normalizer.normalized()[t.norm_start..t.norm_end].to_string())
-        .collect()
+    tokens.iter().map(|t| normalizer.normalized()[t.norm_start..t.norm_end].to_string()).collect()
 }
 
 #[test]
 fn folds_case_punctuation_and_spacing() {
-    assert_eq!(
-        words("Hello,   WORLD!\n\tIt's  fine."),
-        ["hello", "world", "it", "s", "fine"]
-    );
+    assert_eq!(words("Hello,   WORLD!\n\tIt's  fine."), ["hello", "world", "it", "s", "fine"]);
     assert_eq!(words("snake_case-name"), ["snake", "case", "name"]);
 }
 
@@ -42,10 +36,7 @@ fn spans_point_into_the_original() {
     let text = "  Déjà-VU ½ 中x";
     let mut normalizer = Normalizer::new();
     let tokens = normalizer.tokens(text, &TextOptions::default());
-    let originals: Vec<&str> = tokens
-        .iter()
-        .map(|t| &text[t.orig_start..t.orig_end])
-        .collect();
+    let originals: Vec<&str> = tokens.iter().map(|t| &text[t.orig_start..t.orig_end]).collect();
     assert_eq!(originals, ["Déjà", "VU", "½", "½", "中", "x"]);
 }
 
@@ -58,16 +49,9 @@ fn tokens_are_joined_by_single_spaces() {
 
 #[test]
 fn options_turn_steps_off() {
-    let raw = TextOptions {
-        nfkc: false,
-        casefold: false,
-        ..TextOptions::default()
-    };
+    let raw = TextOptions { nfkc: false, casefold: false, ..TextOptions::default() };
     assert_eq!(words_with("ＡBc ﬁ", &raw), ["ＡBc", "ﬁ"]);
-    let fold_only = TextOptions {
-        nfkc: false,
-        ..TextOptions::default()
-    };
+    let fold_only = TextOptions { nfkc: false, ..TextOptions::default() };
     assert_eq!(words_with("ＡBc", &fold_only), ["ａbc"]);
 }
 

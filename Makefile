@@ -1,0 +1,55 @@
+# Two entry points (see README): `make demo` runs the main job, `make test` runs every check.
+# Both set up everything they need on a fresh clone: a virtual environment in .venv, the build and
+# test dependencies from pyproject.toml, and the Rust extension built in release mode.
+
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.deps-stamp
+export VIRTUAL_ENV := $(abspath $(VENV))
+export PATH := $(abspath $(VENV))/bin:$(PATH)
+
+.PHONY: all demo test build rust-test lint py-test bench bench-corpus fmt clean
+
+all: test
+
+# The virtual environment with maturin and the `test` and `bench` extras of pyproject.toml.
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet "maturin>=1.9.4,<2" $$($(PYTHON) scripts/extras.py test bench)
+	touch $@
+
+build: $(STAMP)
+	maturin develop --release --quiet
+
+demo: build
+	$(PY) -m nearcopy demo
+
+rust-test:
+	cargo test --workspace --quiet
+
+lint: $(STAMP)
+	cargo fmt --all -- --check
+	cargo clippy --workspace --all-targets --quiet -- -D warnings
+	ruff check python tests benches scripts
+	ruff format --check python tests benches scripts
+	mypy
+	$(PY) -m mypy.stubtest nearcopy._core
+
+py-test: build
+	$(PY) -m pytest -q
+
+test: rust-test build lint py-test
+
+bench: build
+	$(PY) benches/bench_minhash.py $(BENCH_ARGS)
+
+fmt: $(STAMP)
+	cargo fmt --all
+	ruff format python tests benches scripts
+	ruff check --fix python tests benches scripts
+
+clean:
+	rm -rf target $(VENV) .cache python/nearcopy/*.so

@@ -1,0 +1,7 @@
+"""`python -m nearcopy` is the `nearcopy` command."""
+
+import sys
+
+from nearcopy.cli import main
+
+sys.exit(main())
