@@ -7,8 +7,9 @@ Usage: python scripts/extras.py test bench
 from __future__ import annotations
 
 import sys
-import tomllib
 from pathlib import Path
+
+import tomllib
 
 
 def main(groups: list[str]) -> None:

@@ -6,6 +6,18 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+__all__ = [
+    "MAX_NGRAM",
+    "MAX_NUM_PERM",
+    "UNICODE_VERSION",
+    "__version__",
+    "minhash_texts",
+    "minhash_tokens",
+    "normalize",
+    "permutations",
+    "shingles",
+]
+
 __version__: str
 UNICODE_VERSION: str
 MAX_NUM_PERM: int

@@ -36,8 +36,12 @@ def _add_text_options(parser: argparse.ArgumentParser) -> None:
 
 def _add_minhash_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("MinHash")
-    group.add_argument("--scheme", choices=SCHEMES, default="fast",
-                       help="fast (native) or a datasketch-compatible scheme (default fast)")
+    group.add_argument(
+        "--scheme",
+        choices=SCHEMES,
+        default="fast",
+        help="fast (native) or a datasketch-compatible scheme (default fast)",
+    )
     group.add_argument("--num-perm", type=int, default=128, help="signature length (default 128)")
     group.add_argument("--seed", type=int, default=1, help="seed of the hash functions (default 1)")
     group.add_argument("--threads", type=int, default=None, help="worker threads (default: all cores)")
@@ -66,17 +70,32 @@ def _write_atomically(path: Path, write: object) -> None:
 def cmd_minhash(args: argparse.Namespace) -> int:
     records = list(read_records(args.inputs, args.text_field, args.id_field))
     started = time.perf_counter()
-    signatures = minhash([r.text for r in records], num_perm=args.num_perm, scheme=args.scheme,
-                         seed=args.seed, options=_text_options(args), num_threads=args.threads)
+    signatures = minhash(
+        [r.text for r in records],
+        num_perm=args.num_perm,
+        scheme=args.scheme,
+        seed=args.seed,
+        options=_text_options(args),
+        num_threads=args.threads,
+    )
     elapsed = time.perf_counter() - started
     ids = np.array([r.id for r in records], dtype=str)
     options = _text_options(args)
-    meta = {"scheme": args.scheme, "num_perm": args.num_perm, "seed": args.seed,
-            "options": {"ngram": options.ngram, "unit": options.unit, "nfkc": options.nfkc,
-                        "casefold": options.casefold}}
+    meta = {
+        "scheme": args.scheme,
+        "num_perm": args.num_perm,
+        "seed": args.seed,
+        "options": {
+            "ngram": options.ngram,
+            "unit": options.unit,
+            "nfkc": options.nfkc,
+            "casefold": options.casefold,
+        },
+    }
     out = Path(args.output)
-    _write_atomically(out, lambda handle: np.savez(handle, signatures=signatures, ids=ids,
-                                                   meta=np.array(json.dumps(meta))))
+    _write_atomically(
+        out, lambda handle: np.savez(handle, signatures=signatures, ids=ids, meta=np.array(json.dumps(meta)))
+    )
     summary = {"documents": len(records), "output": str(out), "seconds": round(elapsed, 4), **meta}
     if args.json:
         print(json.dumps(summary))
@@ -90,8 +109,14 @@ def cmd_demo(args: argparse.Namespace) -> int:
     for root in roots or []:
         if not root.is_dir():
             raise InputError(f"corpus directory not found: {root}")
-    report = find_near_duplicates(roots, threshold=args.threshold, num_perm=args.num_perm,
-                                  scheme=args.scheme, options=_text_options(args), limit=args.limit)
+    report = find_near_duplicates(
+        roots,
+        threshold=args.threshold,
+        num_perm=args.num_perm,
+        scheme=args.scheme,
+        options=_text_options(args),
+        limit=args.limit,
+    )
     print_report(report, args.show, args.json)
     if not args.json and report.pairs:
         print(f"\nmean |estimated - exact| Jaccard over these pairs: {mean_estimation_error(report):.3f}")
@@ -99,15 +124,21 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="nearcopy", description="Near-copy detection: fingerprints, "
-                                     "MinHash (datasketch-compatible) and near-duplicate search.")
+    parser = argparse.ArgumentParser(
+        prog="nearcopy",
+        description="Near-copy detection: fingerprints, "
+        "MinHash (datasketch-compatible) and near-duplicate search.",
+    )
     parser.add_argument("--version", action="version", version=f"nearcopy {__version__}")
     verbs = parser.add_subparsers(dest="verb", required=True, metavar="VERB")
 
-    sketch = verbs.add_parser("minhash", help="MinHash signatures of documents, saved as .npz",
-                              description="Compute MinHash signatures of documents: JSONL files (one "
-                              "document per line), text files (one per file) or directories of them. "
-                              "Writes an .npz with arrays 'signatures', 'ids' and 'meta' (JSON).")
+    sketch = verbs.add_parser(
+        "minhash",
+        help="MinHash signatures of documents, saved as .npz",
+        description="Compute MinHash signatures of documents: JSONL files (one "
+        "document per line), text files (one per file) or directories of them. "
+        "Writes an .npz with arrays 'signatures', 'ids' and 'meta' (JSON).",
+    )
     sketch.add_argument("inputs", nargs="+", metavar="INPUT", help="JSONL file, text file or directory")
     sketch.add_argument("-o", "--output", required=True, help="output .npz path")
     sketch.add_argument("--text-field", default="text", help="JSONL field holding the text (default text)")
@@ -117,10 +148,13 @@ def build_parser() -> argparse.ArgumentParser:
     _add_text_options(sketch)
     sketch.set_defaults(run=cmd_minhash)
 
-    demo = verbs.add_parser("demo", help="find near-duplicates in a corpus this machine has",
-                            description="Fingerprint the Python standard library and the licence and "
-                            "copyright texts under /usr/share (or --corpus DIR), find near-duplicate "
-                            "pairs with MinHash-LSH, verify each with exact Jaccard, and print them.")
+    demo = verbs.add_parser(
+        "demo",
+        help="find near-duplicates in a corpus this machine has",
+        description="Fingerprint the Python standard library and the licence and "
+        "copyright texts under /usr/share (or --corpus DIR), find near-duplicate "
+        "pairs with MinHash-LSH, verify each with exact Jaccard, and print them.",
+    )
     demo.add_argument("--corpus", action="append", metavar="DIR", help="corpus directory (repeatable)")
     demo.add_argument("--threshold", type=float, default=0.8, help="Jaccard threshold (default 0.8)")
     demo.add_argument("--limit", type=int, default=None, help="read at most this many documents")

@@ -7,7 +7,7 @@ when these functions are called.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -41,10 +41,9 @@ def to_datasketch(signatures: npt.ArrayLike, *, scheme: Scheme, seed: int = 1) -
     values = np.asarray(signatures)
     if values.ndim not in (1, 2) or values.shape[-1] == 0:
         raise ValueError(f"expected a signature row or matrix, got shape {values.shape}")
-    if values.dtype != signature_dtype(scheme):
-        raise ValueError(
-            f"signatures of scheme {scheme!r} are {np.dtype(signature_dtype(scheme)).name}, got {values.dtype}"
-        )
+    expected = np.dtype(signature_dtype(scheme))
+    if values.dtype != expected:
+        raise ValueError(f"signatures of scheme {scheme!r} are {expected.name}, got {values.dtype}")
     datasketch = _datasketch()
     with_schemes = _datasketch_has_schemes(datasketch)
     if not with_schemes and scheme != "legacy":
@@ -72,9 +71,9 @@ def from_datasketch(minhashes: Any) -> Signatures:
         dtypes = {row.dtype for row in rows}
         if len(dtypes) != 1 or len({row.shape for row in rows}) != 1:
             raise ValueError("all MinHash must have the same scheme and num_perm")
-        return np.stack(rows)  # type: ignore[return-value]
+        return cast(Signatures, np.stack(rows))
     hashvalues = getattr(minhashes, "hashvalues", None)
     if hashvalues is None:
         raise TypeError(f"expected a datasketch MinHash or LeanMinHash, got {type(minhashes).__name__}")
     scheme = getattr(minhashes, "scheme", "legacy")
-    return np.array(hashvalues, dtype=signature_dtype(check_scheme(scheme)))
+    return cast(Signatures, np.array(hashvalues, dtype=signature_dtype(check_scheme(scheme))))

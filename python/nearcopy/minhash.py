@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Literal, Union
+from typing import Any, Literal, Union, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -19,7 +19,8 @@ COMPATIBLE_SCHEMES: tuple[Scheme, ...] = ("legacy", "affine32", "affine64")
 
 Token = Union[str, bytes]
 Documents = Union[Sequence[str], Sequence[Sequence[Token]]]
-Signatures = Union[npt.NDArray[np.uint64], npt.NDArray[np.uint32]]
+Signatures = npt.NDArray[np.unsignedinteger[Any]]
+"""uint64 rows, or uint32 rows for ``affine32``."""
 
 
 def signature_dtype(scheme: Scheme) -> type[np.uint32] | type[np.uint64]:
@@ -35,7 +36,7 @@ def empty_value(scheme: Scheme) -> int:
 def check_scheme(scheme: object) -> Scheme:
     if scheme not in SCHEMES:
         raise ValueError(f"scheme must be one of {', '.join(map(repr, SCHEMES))}, got {scheme!r}")
-    return scheme  # type: ignore[return-value]
+    return scheme
 
 
 def _check_int(name: str, value: object, low: int, high: int) -> int:
@@ -78,7 +79,15 @@ def minhash(
         return np.empty((0, num_perm), dtype=signature_dtype(scheme))
     if isinstance(batch[0], str):
         return _core.minhash_texts(
-            batch, num_perm, scheme, seed, opts.ngram, opts.unit, opts.nfkc, opts.casefold, threads
+            cast(list[str], batch),
+            num_perm,
+            scheme,
+            seed,
+            opts.ngram,
+            opts.unit,
+            opts.nfkc,
+            opts.casefold,
+            threads,
         )
     if options is not None:
         raise ValueError("options apply to raw texts; token lists are hashed as given")

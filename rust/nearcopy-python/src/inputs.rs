@@ -17,13 +17,27 @@ fn type_name(obj: &Bound<'_, PyAny>) -> String {
     obj.get_type().name().map(|n| n.to_string()).unwrap_or_else(|_| "?".to_string())
 }
 
-/// The UTF-8 of a str; lone surrogates become U+FFFD, which keeps byte offsets equal to those of
-/// `text.encode("utf-8", "surrogatepass")` (both take three bytes).
+/// The UTF-8 of a str. Lone surrogates, which have no UTF-8 form, become U+FFFD: both take three
+/// bytes, so byte offsets stay equal to those of `text.encode("utf-8", "surrogatepass")`.
 pub fn str_lossy<'a>(s: &'a Bound<'_, PyString>) -> PyResult<Cow<'a, str>> {
-    match s.to_str() {
-        Ok(borrowed) => Ok(Cow::Borrowed(borrowed)),
-        Err(_) => Ok(s.to_string_lossy()),
+    if let Ok(borrowed) = s.to_str() {
+        return Ok(Cow::Borrowed(borrowed));
     }
+    let encoded = s.call_method1("encode", ("utf-8", "surrogatepass"))?;
+    let mut bytes = encoded.cast::<PyBytes>()?.as_bytes().to_vec();
+    let mut i = 0;
+    while i + 2 < bytes.len() {
+        // A surrogate's 3-byte encoding is ED A0..BF 80..BF; U+FFFD is EF BF BD.
+        if bytes[i] == 0xED && bytes[i + 1] >= 0xA0 {
+            bytes[i..i + 3].copy_from_slice(&[0xEF, 0xBF, 0xBD]);
+            i += 3;
+        } else {
+            i += 1;
+        }
+    }
+    Ok(Cow::Owned(
+        String::from_utf8(bytes).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()),
+    ))
 }
 
 /// A list of texts, each held alive.
@@ -49,8 +63,8 @@ impl<'py> TextBatch<'py> {
         Ok(TextBatch { items })
     }
 
-    pub fn borrow(&self) -> Vec<Cow<'_, str>> {
-        self.items.iter().map(|s| str_lossy(s).unwrap_or(Cow::Borrowed(""))).collect()
+    pub fn borrow(&self) -> PyResult<Vec<Cow<'_, str>>> {
+        self.items.iter().map(str_lossy).collect()
     }
 }
 

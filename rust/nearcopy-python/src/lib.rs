@@ -92,7 +92,7 @@ fn minhash_texts<'py>(
         MinHasher::new(Scheme::parse(scheme).map_err(to_py_err)?, num_perm, seed).map_err(to_py_err)?;
     let opts = text_options(ngram, unit, nfkc, casefold).map_err(to_py_err)?;
     let held = TextBatch::hold(texts)?;
-    let owned = held.borrow();
+    let owned = held.borrow()?;
     let batch: Vec<&str> = owned.iter().map(|t| t.as_ref()).collect();
     let doc_bytes: Vec<usize> = batch.iter().map(|t| t.len()).collect();
     let threads = thread_count(num_threads, doc_bytes.iter().sum()).map_err(to_py_err)?;

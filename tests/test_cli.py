@@ -1,0 +1,105 @@
+"""The `nearcopy` command: real files on disk, real subprocesses for the exit-code contract."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import nearcopy
+import numpy as np
+import pytest
+from nearcopy.cli import main
+
+
+def run(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "nearcopy", *args], capture_output=True, text=True, timeout=300
+    )
+
+
+@pytest.fixture
+def corpus(tmp_path: Path) -> Path:
+    """Two near-copies of a passage, one unrelated text, one empty file, in a directory."""
+    root = tmp_path / "corpus"
+    root.mkdir()
+    passage = " ".join(f"word{i} is followed by another line of the licence text" for i in range(40))
+    (root / "original.txt").write_text(passage)
+    (root / "copy.txt").write_text(
+        passage.upper().replace(" is followed", "  is followed,") + " EXTRA ENDING"
+    )
+    (root / "other.txt").write_text(
+        " ".join(f"unrelated{i} sentence about something else" for i in range(40))
+    )
+    (root / "empty.txt").write_text("")
+    return root
+
+
+def test_minhash_writes_signatures_and_ids(tmp_path: Path, corpus: Path) -> None:
+    jsonl = tmp_path / "docs.jsonl.gz"
+    with gzip.open(jsonl, "wt", encoding="utf-8") as handle:
+        for i, text in enumerate(["first document text", "second document text"]):
+            handle.write(json.dumps({"id": f"d{i}", "body": text}) + "\n")
+    out = tmp_path / "out" / "sigs.npz"
+    result = run(
+        "minhash",
+        str(jsonl),
+        str(corpus),
+        "-o",
+        str(out),
+        "--text-field",
+        "body",
+        "--scheme",
+        "affine32",
+        "--num-perm",
+        "32",
+        "--json",
+    )
+    assert result.returncode == 0, result.stderr
+    summary = json.loads(result.stdout)
+    assert summary["documents"] == 6 and summary["scheme"] == "affine32"
+    saved = np.load(out)
+    assert saved["ids"].tolist()[:2] == ["d0", "d1"]
+    expected = nearcopy.minhash(
+        ["first document text", "second document text"], scheme="affine32", num_perm=32
+    )
+    np.testing.assert_array_equal(saved["signatures"][:2], expected)
+    assert json.loads(str(saved["meta"]))["options"]["ngram"] == 5
+
+
+def test_bad_input_exits_2_with_one_line_and_keeps_old_output(tmp_path: Path) -> None:
+    out = tmp_path / "sigs.npz"
+    out.write_bytes(b"previous result")
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"text": "fine"}\n{not json\n')
+    result = run("minhash", str(bad), "-o", str(out))
+    assert result.returncode == 2
+    assert result.stderr.strip().count("\n") == 0
+    assert f"{bad}:2: invalid JSON" in result.stderr
+    assert out.read_bytes() == b"previous result"
+    missing = run("minhash", str(tmp_path / "nope.jsonl"), "-o", str(out))
+    assert missing.returncode == 2 and "input not found" in missing.stderr
+    assert main(["minhash", str(bad), "-o", str(out), "--num-perm", "0"]) == 2
+
+
+def test_demo_finds_the_planted_near_copy(corpus: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["demo", "--corpus", str(corpus), "--threshold", "0.7", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["documents"] == 4
+    pairs = [(p["a"], p["b"]) for p in report["pairs"]]
+    assert pairs == [("corpus/copy.txt", "corpus/original.txt")]
+    assert 0.7 <= report["pairs"][0]["exact"] < 1.0
+
+
+def test_demo_on_this_machine_runs() -> None:
+    result = run("demo", "--limit", "300", "--show", "3")
+    assert result.returncode == 0, result.stderr
+    assert "fingerprinted 300 documents" in result.stdout
+
+
+@pytest.mark.parametrize("verb", [[], ["minhash"], ["demo"]])
+def test_every_verb_has_help(verb: list[str]) -> None:
+    result = run(*verb, "--help")
+    assert result.returncode == 0 and "usage: nearcopy" in result.stdout
