@@ -27,7 +27,7 @@ build: $(STAMP)
 demo: build
 	$(PY) -m nearcopy demo
 
-rust-test:
+rust-test: $(STAMP)
 	cargo test --workspace --quiet
 
 lint: $(STAMP)
