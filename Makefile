@@ -43,8 +43,13 @@ py-test: build
 
 test: rust-test build lint py-test
 
+# The full MinHash benchmark (nearcopy, datasketch, rensa on one corpus; about 2 minutes).
 bench: build
 	$(PY) benches/bench_minhash.py $(BENCH_ARGS)
+
+# More real text for the benchmark corpus: Debian's documentation packages (needs root and apt).
+bench-corpus: build
+	$(PY) benches/corpus.py --mb 64 --install-packages
 
 fmt: $(STAMP)
 	cargo fmt --all
