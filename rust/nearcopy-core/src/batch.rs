@@ -11,6 +11,7 @@ use crate::pool;
 use crate::shingle::Shingler;
 use crate::text::TextOptions;
 use rayon::prelude::*;
+use std::sync::Mutex;
 
 /// Token hashes are folded into the signature in blocks: memory stays bounded on a 100 MB document
 /// and the permutation loop runs over a cache-resident block.
@@ -164,10 +165,17 @@ fn for_each_doc<W: SigWord>(
     rows.sort_unstable_by_key(|(d, _)| std::cmp::Reverse(cost(*d)));
     // Pieces of at most `grain` documents, a few hundred per worker, so stealing can even out the end.
     let grain = (rows.len() / (num_threads * 256)).max(1);
+    // One scratch per worker, kept for the whole batch: buffers grown on one document serve the next
+    // (rayon's `for_each_init` would start a fresh one for every piece of work it splits off).
+    let scratches: Vec<Mutex<Scratch>> = (0..num_threads).map(|_| Mutex::default()).collect();
     pool.install(|| {
-        rows.into_par_iter()
-            .with_max_len(grain)
-            .for_each_init(Scratch::default, |scratch, (d, sig)| sketch(d, sig, scratch));
+        rows.into_par_iter().with_max_len(grain).for_each(|(d, sig)| {
+            let worker = rayon::current_thread_index().unwrap_or(0) % scratches.len();
+            // Only this worker ever locks its own scratch, so the lock is never contended; a poisoned
+            // one (a panic elsewhere) holds buffers that are cleared before use anyway.
+            let mut scratch = scratches[worker].lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            sketch(d, sig, &mut scratch);
+        });
     });
     Ok(())
 }
