@@ -43,9 +43,12 @@ py-test: build
 
 test: rust-test build lint py-test
 
-# The full MinHash benchmark (nearcopy, datasketch, rensa on one corpus; about 2 minutes).
+# The MinHash benchmark (nearcopy, datasketch, rensa on one corpus; about 2 minutes), then the
+# README's performance section regenerated from its result. OPENBLAS_NUM_THREADS=1 keeps numpy's
+# idle BLAS threads from spinning on the cores being measured.
 bench: build
-	$(PY) benches/bench_minhash.py $(BENCH_ARGS)
+	OPENBLAS_NUM_THREADS=1 $(PY) benches/bench_minhash.py $(BENCH_ARGS)
+	$(PY) benches/update_readme.py
 
 # More real text for the benchmark corpus: Debian's documentation packages (needs root and apt).
 bench-corpus: build

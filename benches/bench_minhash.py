@@ -1,6 +1,6 @@
 """MinHash benchmark: nearcopy vs datasketch vs rensa, same documents, same run.
 
-    python benches/bench_minhash.py [--mb 32] [--peer-mb 8] [--repeat 3]
+    python benches/bench_minhash.py [--mb 16] [--peer-mb MB] [--repeat 3]
                                     [--num-perm 128] [--pairs 300] [--quick] [--out PATH]
 
 Prints markdown tables and writes JSON + markdown to benches/results/.
@@ -128,12 +128,13 @@ def peer_specs(
 
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--mb", type=int, default=32, help="corpus size for nearcopy (MB)")
+    ap.add_argument("--mb", type=int, default=16, help="corpus size (MB)")
     ap.add_argument(
         "--peer-mb",
         type=float,
         default=None,
-        help="prefix size for datasketch/rensa (default: --mb if <= 8 else 8)",
+        help="run datasketch/rensa on a prefix of this size only (default: the whole corpus, so every "
+        "method sees the same documents)",
     )
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--num-perm", type=int, default=128)
@@ -144,7 +145,7 @@ def main(argv: list[str] | None = None) -> None:
     args = ap.parse_args(argv)
     if args.quick:
         args.mb, args.repeat, args.pairs = 2, 1, min(args.pairs, 100)
-    peer_mb = args.peer_mb if args.peer_mb is not None else min(args.mb, 8)
+    peer_mb = args.peer_mb if args.peer_mb is not None else args.mb
     k, nthreads = args.num_perm, os.cpu_count() or 1
     threads = [1, nthreads] if nthreads > 1 else [1]
 

@@ -158,7 +158,9 @@ def _header(res: dict[str, Any]) -> list[str]:
             f"{c['shingles']:,} shingles (nearcopy.shingles), sha256 {c['sha256'][:12]}"
         ),
         (
-            f"- peers (datasketch, rensa) ran on the first {c['peer_docs']} docs "
+            "- every method (nearcopy, datasketch, rensa) ran on the same documents."
+            if c["peer_docs"] == c["docs"]
+            else f"- peers (datasketch, rensa) ran on the first {c['peer_docs']} docs "
             f'({bu.fmt(c["peer_bytes"] / 1e6)} MB, doc set "peer"); '
             "ratios compare throughput (MB/s), not times on identical docs."
         ),
