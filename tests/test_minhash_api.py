@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import multiprocessing
+import multiprocessing.queues
 import pickle
 import random
 
@@ -126,6 +128,12 @@ def test_a_million_tiny_documents() -> None:
     assert nearcopy.minhash(tokens, num_perm=8, scheme="affine32").shape == (200_000, 8)
 
 
+def test_impossible_output_is_a_memory_error_not_a_crash() -> None:
+    docs = ["x"] * 20_000_000
+    with pytest.raises(MemoryError, match="20000000 documents x 65536 slots"):
+        nearcopy.minhash(docs, num_perm=65536)
+
+
 def test_jaccard_rows_and_matrices() -> None:
     a = np.array([1, 2, 3, 4], dtype=np.uint64)
     b = np.array([1, 2, 0, 0], dtype=np.uint64)
@@ -137,3 +145,22 @@ def test_jaccard_rows_and_matrices() -> None:
         nearcopy.jaccard(a, b[:3])
     with pytest.raises(ValueError, match="same number of rows"):
         nearcopy.jaccard(matrix, matrix[:2])
+
+
+def _sketch_in_child(queue: multiprocessing.queues.Queue[bytes]) -> None:
+    queue.put(nearcopy.minhash(TEXTS * 20, num_threads=2).tobytes())
+
+
+# Python 3.12+ warns that forking a multi-threaded process is risky: that risk is what this tests.
+@pytest.mark.filterwarnings("ignore:.*fork.*:DeprecationWarning")
+def test_forked_child_gets_its_own_worker_pool() -> None:
+    # The parent's 2-thread pool exists before the fork; the child must not wait on its threads.
+    expected = nearcopy.minhash(TEXTS * 20, num_threads=2)
+    context = multiprocessing.get_context("fork")
+    queue: multiprocessing.queues.Queue[bytes] = context.Queue()
+    child = context.Process(target=_sketch_in_child, args=(queue,))
+    child.start()
+    result = queue.get(timeout=120)
+    child.join(timeout=60)
+    assert child.exitcode == 0
+    assert result == expected.tobytes()

@@ -38,6 +38,20 @@ fn thread_count(num_threads: Option<usize>, total_bytes: usize) -> CoreResult<us
     }
 }
 
+/// The zeroed `docs × k` signature buffer, or a `MemoryError` (never an abort) when it cannot be had.
+fn output_buffer<W: Default + Clone>(docs: usize, k: usize) -> PyResult<Vec<W>> {
+    let too_big = || {
+        pyo3::exceptions::PyMemoryError::new_err(format!(
+            "cannot allocate signatures for {docs} documents x {k} slots"
+        ))
+    };
+    let len = docs.checked_mul(k).ok_or_else(too_big)?;
+    let mut out = Vec::new();
+    out.try_reserve_exact(len).map_err(|_| too_big())?;
+    out.resize(len, W::default());
+    Ok(out)
+}
+
 /// Runs `kernel(first_doc, last_doc, out_rows)` over chunks of documents, with the GIL released for
 /// large chunks and pending signals (Ctrl-C) checked between chunks; returns the `(docs, k)` array.
 fn run_chunked<'py, W>(
@@ -51,7 +65,7 @@ where
 {
     let k = hasher.num_perm();
     let docs = doc_bytes.len();
-    let mut out = vec![W::default(); docs * k];
+    let mut out = output_buffer::<W>(docs, k)?;
     let mut start = 0;
     while start < docs {
         let mut end = start;
@@ -124,7 +138,7 @@ fn minhash_tokens<'py>(
     let docs_len = docs.len();
     match hasher.scheme() {
         Scheme::Fast => {
-            let mut out = vec![0u64; docs_len * k];
+            let mut out = output_buffer::<u64>(docs_len, k)?;
             let arena = HashArena::new(&hasher);
             stream_token_chunks(py, docs, num_threads, arena, &mut out, k, |arena, threads, rows| {
                 minhash_token_hashes(&arena.hashes, &arena.doc_bounds, &hasher, threads, rows)
@@ -132,7 +146,7 @@ fn minhash_tokens<'py>(
             into_array(py, out, docs_len, k)
         }
         Scheme::Affine32 => {
-            let mut out = vec![0u32; docs_len * k];
+            let mut out = output_buffer::<u32>(docs_len, k)?;
             stream_token_chunks(
                 py,
                 docs,
@@ -145,7 +159,7 @@ fn minhash_tokens<'py>(
             into_array(py, out, docs_len, k)
         }
         Scheme::Legacy | Scheme::Affine64 => {
-            let mut out = vec![0u64; docs_len * k];
+            let mut out = output_buffer::<u64>(docs_len, k)?;
             stream_token_chunks(
                 py,
                 docs,
