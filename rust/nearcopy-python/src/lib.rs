@@ -134,57 +134,43 @@ fn minhash_tokens<'py>(
 ) -> PyResult<Bound<'py, PyAny>> {
     let hasher =
         MinHasher::new(Scheme::parse(scheme).map_err(to_py_err)?, num_perm, seed).map_err(to_py_err)?;
-    let k = num_perm;
-    let docs_len = docs.len();
     match hasher.scheme() {
         Scheme::Fast => {
-            let mut out = output_buffer::<u64>(docs_len, k)?;
             let arena = HashArena::new(&hasher);
-            stream_token_chunks(py, docs, num_threads, arena, &mut out, k, |arena, threads, rows| {
+            stream_token_chunks::<u64, _>(py, &hasher, docs, num_threads, arena, |arena, threads, rows| {
                 minhash_token_hashes(&arena.hashes, &arena.doc_bounds, &hasher, threads, rows)
-            })?;
-            into_array(py, out, docs_len, k)
+            })
         }
-        Scheme::Affine32 => {
-            let mut out = output_buffer::<u32>(docs_len, k)?;
-            stream_token_chunks(
-                py,
-                docs,
-                num_threads,
-                TokenArena::new(),
-                &mut out,
-                k,
-                |arena, threads, rows| minhash_token_lists(&arena.lists(), &hasher, threads, rows),
-            )?;
-            into_array(py, out, docs_len, k)
-        }
-        Scheme::Legacy | Scheme::Affine64 => {
-            let mut out = output_buffer::<u64>(docs_len, k)?;
-            stream_token_chunks(
-                py,
-                docs,
-                num_threads,
-                TokenArena::new(),
-                &mut out,
-                k,
-                |arena, threads, rows| minhash_token_lists(&arena.lists(), &hasher, threads, rows),
-            )?;
-            into_array(py, out, docs_len, k)
-        }
+        Scheme::Affine32 => copied_token_signatures::<u32>(py, &hasher, docs, num_threads),
+        Scheme::Legacy | Scheme::Affine64 => copied_token_signatures::<u64>(py, &hasher, docs, num_threads),
     }
+}
+
+/// Signatures of pre-tokenized documents whose token bytes are copied out, so that an expensive
+/// token hash (SHA-1) runs in parallel without the GIL.
+fn copied_token_signatures<'py, W: SigWord + numpy::Element + Default>(
+    py: Python<'py>,
+    hasher: &MinHasher,
+    docs: &Bound<'py, PyList>,
+    num_threads: Option<usize>,
+) -> PyResult<Bound<'py, PyAny>> {
+    stream_token_chunks::<W, _>(py, hasher, docs, num_threads, TokenArena::new(), |arena, threads, rows| {
+        minhash_token_lists(&arena.lists(), hasher, threads, rows)
+    })
 }
 
 /// Reads pre-tokenized documents into `arena` a chunk at a time and runs `kernel` on each chunk: the
 /// reading needs the GIL, the kernel does not, and a bounded arena keeps memory flat on huge batches.
-fn stream_token_chunks<W: SigWord, A: Arena + Sync>(
-    py: Python<'_>,
-    docs: &Bound<'_, PyList>,
+fn stream_token_chunks<'py, W: SigWord + numpy::Element + Default, A: Arena + Sync>(
+    py: Python<'py>,
+    hasher: &MinHasher,
+    docs: &Bound<'py, PyList>,
     num_threads: Option<usize>,
     mut arena: A,
-    out: &mut [W],
-    k: usize,
     kernel: impl Fn(&A, usize, &mut [W]) -> CoreResult<()> + Sync,
-) -> PyResult<()> {
+) -> PyResult<Bound<'py, PyAny>> {
+    let k = hasher.num_perm();
+    let mut out = output_buffer::<W>(docs.len(), k)?;
     let mut first = 0;
     for (d, doc) in docs.iter().enumerate() {
         arena.push_doc(&doc, d)?;
@@ -203,7 +189,7 @@ fn stream_token_chunks<W: SigWord, A: Arena + Sync>(
         arena.clear();
         first = d + 1;
     }
-    Ok(())
+    into_array(py, out, docs.len(), k)
 }
 
 fn into_array<W: numpy::Element>(
