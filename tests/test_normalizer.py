@@ -34,6 +34,17 @@ def test_tokens_and_spans_match_reference(text: str, nfkc: bool, casefold: bool)
     assert rust_tokens(text, nfkc=nfkc, casefold=casefold) == ref_tokens(text, nfkc=nfkc, casefold=casefold)
 
 
+# Mostly-ASCII text, long enough to cross the 64-byte blocks of the ASCII fast path.
+long_texts = st.text(
+    alphabet=st.sampled_from(list("abcXYZ019 .,-_\n") + ["é", "\u0301", "中", "ß"]), max_size=600
+)
+
+
+@given(long_texts, st.booleans())
+def test_long_mostly_ascii_text_matches_reference(text: str, casefold: bool) -> None:
+    assert rust_tokens(text, casefold=casefold) == ref_tokens(text, casefold=casefold)
+
+
 @given(texts, st.integers(1, 7), st.sampled_from(["word", "char"]))
 def test_shingles_match_reference(text: str, ngram: int, unit: str) -> None:
     options = nearcopy.TextOptions(ngram=ngram, unit=unit)  # type: ignore[arg-type]
