@@ -35,9 +35,7 @@ def test_tokens_and_spans_match_reference(text: str, nfkc: bool, casefold: bool)
 
 
 # Mostly-ASCII text, long enough to cross the 64-byte blocks of the ASCII fast path.
-long_texts = st.text(
-    alphabet=st.sampled_from([*"abcXYZ019 .,-_\n", "é", "\u0301", "中", "ß"]), max_size=600
-)
+long_texts = st.text(alphabet=st.sampled_from([*"abcXYZ019 .,-_\n", "é", "\u0301", "中", "ß"]), max_size=600)
 
 
 @given(long_texts, st.booleans())
