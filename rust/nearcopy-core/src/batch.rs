@@ -4,7 +4,8 @@
 //! threads. Output goes into one caller-provided row-major buffer (`docs × num_perm`), which the
 //! Python layer hands to numpy without a copy.
 
-use crate::error::Result;
+use crate::code::{CodeNormalizer, CodeOptions};
+use crate::error::{Error, Result};
 use crate::invalid;
 use crate::minhash::{FinishScratch, MinHasher, SigWord};
 use crate::pool;
@@ -21,6 +22,7 @@ const HASH_BLOCK: usize = 2048;
 #[derive(Default)]
 struct Scratch {
     shingler: Shingler,
+    code: CodeNormalizer,
     hashes: Vec<u64>,
     finish: FinishScratch,
 }
@@ -79,7 +81,7 @@ pub fn minhash_texts<W: SigWord>(
         out,
         |d| texts[d].len(),
         |d, sig, scratch| {
-            let Scratch { shingler, hashes, finish } = scratch;
+            let Scratch { shingler, hashes, finish, .. } = scratch;
             start_signature(hasher, sig, hashes);
             shingler.shingles(texts[d], opts, |shingle| {
                 push_hash(hasher, hasher.token_hash(shingle), hashes, sig);
@@ -87,6 +89,40 @@ pub fn minhash_texts<W: SigWord>(
             finish_signature(hasher, sig, hashes, finish);
         },
     )
+}
+
+/// Signatures of source code, normalized per `opts` (tree-sitter) and shingled over its symbols.
+pub fn minhash_code<W: SigWord>(
+    sources: &[&str],
+    hasher: &MinHasher,
+    opts: &CodeOptions,
+    num_threads: usize,
+    out: &mut [W],
+) -> Result<()> {
+    opts.validate()?;
+    check_output::<W>(hasher, sources.len(), out.len())?;
+    let failure: Mutex<Option<Error>> = Mutex::new(None);
+    for_each_doc(
+        hasher,
+        num_threads,
+        out,
+        |d| sources[d].len(),
+        |d, sig, scratch| {
+            let Scratch { code, hashes, finish, .. } = scratch;
+            start_signature(hasher, sig, hashes);
+            let parsed = code.shingles(sources[d], opts, |shingle| {
+                push_hash(hasher, hasher.token_hash(shingle), hashes, sig);
+            });
+            if let Err(err) = parsed {
+                *failure.lock().unwrap_or_else(|p| p.into_inner()) = Some(err);
+            }
+            finish_signature(hasher, sig, hashes, finish);
+        },
+    )?;
+    match failure.into_inner().unwrap_or_else(|p| p.into_inner()) {
+        Some(err) => Err(err),
+        None => Ok(()),
+    }
 }
 
 /// Signatures of pre-tokenized documents, each token hashed as given (as datasketch does).
@@ -275,6 +311,18 @@ mod tests {
         minhash_token_hashes(&hashes, &doc_bounds, &hasher, 2, &mut prehashed).unwrap();
         assert_eq!(copied, prehashed);
         assert!(minhash_token_hashes(&hashes, &[0, 9], &hasher, 1, &mut [0u64; 16]).is_err());
+    }
+
+    #[test]
+    fn code_signatures_see_through_renaming() {
+        use crate::code::Language;
+        let opts = CodeOptions { ngram: 4, ..CodeOptions::new(Language::Python) };
+        let sources = ["def f(a):\n    return a + 1\n", "def g(b):  # other\n    return b + 1", "x = [1, 2]"];
+        let hasher = MinHasher::new(Scheme::Fast, 16, 1).unwrap();
+        let mut sig = vec![0u64; 48];
+        minhash_code(&sources, &hasher, &opts, 2, &mut sig).unwrap();
+        assert_eq!(sig[..16], sig[16..32]);
+        assert_ne!(sig[..16], sig[32..]);
     }
 
     #[test]

@@ -8,6 +8,7 @@
 //!   number of threads.
 
 pub mod batch;
+pub mod code;
 pub mod error;
 pub mod hash;
 pub mod minhash;
