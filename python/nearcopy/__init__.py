@@ -6,6 +6,16 @@ much faster when not (``scheme="fast"``).
 """
 
 from nearcopy._core import UNICODE_VERSION, __version__
+from nearcopy.code import (
+    CodeOptions,
+    CodeTokenBatch,
+    CodeTokens,
+    TokenKind,
+    code_tokens,
+    code_tokens_batch,
+    language_for_extension,
+    languages,
+)
 from nearcopy.datasketch_compat import from_datasketch, to_datasketch
 from nearcopy.minhash import (
     COMPATIBLE_SCHEMES,
@@ -23,13 +33,21 @@ __all__ = [
     "COMPATIBLE_SCHEMES",
     "SCHEMES",
     "UNICODE_VERSION",
+    "CodeOptions",
+    "CodeTokenBatch",
+    "CodeTokens",
     "Scheme",
     "TextOptions",
+    "TokenKind",
     "Tokens",
     "__version__",
+    "code_tokens",
+    "code_tokens_batch",
     "empty_value",
     "from_datasketch",
     "jaccard",
+    "language_for_extension",
+    "languages",
     "minhash",
     "normalize",
     "shingles",

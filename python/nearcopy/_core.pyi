@@ -11,6 +11,13 @@ __all__ = [
     "MAX_NUM_PERM",
     "UNICODE_VERSION",
     "__version__",
+    "canonical_language",
+    "code_shingles",
+    "code_tokens",
+    "code_tokens_batch",
+    "language_for_extension",
+    "languages",
+    "minhash_code",
     "minhash_texts",
     "minhash_tokens",
     "normalize",
@@ -48,3 +55,29 @@ def shingles(text: str, ngram: int, unit: str, nfkc: bool, casefold: bool) -> li
 def permutations(
     scheme: str, num_perm: int, seed: int
 ) -> tuple[npt.NDArray[np.uint64], npt.NDArray[np.uint64]]: ...
+
+_TokenArrays = tuple[
+    npt.NDArray[np.uint8], npt.NDArray[np.uint64], npt.NDArray[np.int64], npt.NDArray[np.int64]
+]
+
+def languages() -> list[str]: ...
+def canonical_language(name: str) -> str: ...
+def language_for_extension(extension: str) -> str | None: ...
+def code_tokens(
+    source: str, language: str, identifiers: str, literals: str
+) -> tuple[list[str], _TokenArrays]: ...
+def code_tokens_batch(
+    sources: list[str], language: str, identifiers: str, literals: str, num_threads: int | None = None
+) -> tuple[npt.NDArray[np.int64], _TokenArrays]: ...
+def code_shingles(source: str, language: str, ngram: int, identifiers: str, literals: str) -> list[str]: ...
+def minhash_code(
+    sources: list[str],
+    num_perm: int,
+    scheme: str,
+    seed: int,
+    language: str,
+    ngram: int,
+    identifiers: str,
+    literals: str,
+    num_threads: int | None = None,
+) -> npt.NDArray[Any]: ...

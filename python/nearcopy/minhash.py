@@ -9,6 +9,7 @@ import numpy as np
 import numpy.typing as npt
 
 from nearcopy import _core
+from nearcopy.code import CodeOptions
 from nearcopy.options import TextOptions, resolve_options
 
 Scheme = Literal["fast", "legacy", "affine32", "affine64"]
@@ -53,15 +54,15 @@ def minhash(
     num_perm: int = 128,
     scheme: Scheme = "fast",
     seed: int = 1,
-    options: TextOptions | None = None,
+    options: TextOptions | CodeOptions | None = None,
     num_threads: int | None = None,
 ) -> Signatures:
     """MinHash signatures of many documents, as one ``(len(docs), num_perm)`` array.
 
-    ``docs`` is either a sequence of ``str`` (normalized and shingled in Rust as ``options`` say) or a
-    sequence of token lists (``str`` or ``bytes`` items, hashed as given, as datasketch does). The
-    work runs in parallel with the GIL released; results do not depend on ``num_threads`` (default:
-    all cores for large batches).
+    ``docs`` is either a sequence of ``str`` (normalized and shingled in Rust as ``options`` say: a
+    ``TextOptions`` for prose, a ``CodeOptions`` for source code) or a sequence of token lists
+    (``str`` or ``bytes`` items, hashed as given, as datasketch does). The work runs in parallel with
+    the GIL released; results do not depend on ``num_threads`` (default: all cores for large batches).
 
     ``scheme``: ``"fast"`` (nearcopy's one-permutation scheme, uint64), or datasketch's ``"legacy"``
     (1.x, uint64), ``"affine32"`` (2.x default, uint32), ``"affine64"`` (uint64), bit-identical to
@@ -71,27 +72,33 @@ def minhash(
     num_perm = _check_int("num_perm", num_perm, 1, _core.MAX_NUM_PERM)
     seed = _check_int("seed", seed, 0, (1 << 32) - 1)
     threads = None if num_threads is None else _check_int("num_threads", num_threads, 1, 1024)
-    opts = resolve_options(options)
     if isinstance(docs, (str, bytes)):
         raise TypeError("docs must be a sequence of documents, not a single str or bytes; wrap it: [doc]")
+    code = options if isinstance(options, CodeOptions) else None
+    text = resolve_options(None if isinstance(options, CodeOptions) else options)
     batch = docs if isinstance(docs, list) else list(docs)
     if not batch:
         return np.empty((0, num_perm), dtype=signature_dtype(scheme))
-    if isinstance(batch[0], str):
-        return _core.minhash_texts(
-            cast(list[str], batch),
+    if not isinstance(batch[0], str):
+        if options is not None:
+            raise ValueError("options apply to texts and source code; token lists are hashed as given")
+        return _core.minhash_tokens(batch, num_perm, scheme, seed, threads)
+    sources = cast(list[str], batch)
+    if code is not None:
+        return _core.minhash_code(
+            sources,
             num_perm,
             scheme,
             seed,
-            opts.ngram,
-            opts.unit,
-            opts.nfkc,
-            opts.casefold,
+            code.language,
+            code.ngram,
+            code.identifiers,
+            code.literals,
             threads,
         )
-    if options is not None:
-        raise ValueError("options apply to raw texts; token lists are hashed as given")
-    return _core.minhash_tokens(batch, num_perm, scheme, seed, threads)
+    return _core.minhash_texts(
+        sources, num_perm, scheme, seed, text.ngram, text.unit, text.nfkc, text.casefold, threads
+    )
 
 
 def jaccard(a: npt.ArrayLike, b: npt.ArrayLike, /) -> float | npt.NDArray[np.float64]:

@@ -8,6 +8,7 @@ import numpy as np
 import numpy.typing as npt
 
 from nearcopy import _core
+from nearcopy.code import CodeOptions
 from nearcopy.options import TextOptions, resolve_options
 
 
@@ -41,11 +42,15 @@ def normalize(text: str, options: TextOptions | None = None) -> Tokens:
     return Tokens(texts, starts, ends)
 
 
-def shingles(text: str, options: TextOptions | None = None) -> list[str]:
-    """The shingles :func:`nearcopy.minhash` hashes for ``text``.
+def shingles(text: str, options: TextOptions | CodeOptions | None = None) -> list[str]:
+    """The shingles :func:`nearcopy.minhash` hashes for ``text`` (prose, or code with CodeOptions).
 
     ``minhash([text])`` equals ``minhash([shingles(text)])`` for every scheme, so shingles computed
     here can be fed to datasketch (``m.update(s.encode())``) to get the same signature.
     """
+    if isinstance(options, CodeOptions):
+        return _core.code_shingles(
+            _require_str(text), options.language, options.ngram, options.identifiers, options.literals
+        )
     opts = resolve_options(options)
     return _core.shingles(_require_str(text), opts.ngram, opts.unit, opts.nfkc, opts.casefold)

@@ -1,6 +1,7 @@
 //! The thin PyO3 layer of nearcopy: extract Python inputs under the GIL, run a `nearcopy-core`
 //! kernel with the GIL released, hand the result to numpy without a copy. No logic lives here.
 
+mod code;
 mod errors;
 mod inputs;
 
@@ -30,7 +31,7 @@ fn text_options(ngram: usize, unit: &str, nfkc: bool, casefold: bool) -> CoreRes
     Ok(opts)
 }
 
-fn thread_count(num_threads: Option<usize>, total_bytes: usize) -> CoreResult<usize> {
+pub(crate) fn thread_count(num_threads: Option<usize>, total_bytes: usize) -> CoreResult<usize> {
     match num_threads {
         Some(n) => pool::validate_threads(n),
         None if total_bytes < SMALL_BATCH_BYTES => Ok(1),
@@ -54,7 +55,7 @@ fn output_buffer<W: Default + Clone>(docs: usize, k: usize) -> PyResult<Vec<W>> 
 
 /// Runs `kernel(first_doc, last_doc, out_rows)` over chunks of documents, with the GIL released for
 /// large chunks and pending signals (Ctrl-C) checked between chunks; returns the `(docs, k)` array.
-fn run_chunked<'py, W>(
+pub(crate) fn run_chunked<'py, W>(
     py: Python<'py>,
     hasher: &MinHasher,
     doc_bytes: &[usize],
@@ -258,6 +259,12 @@ fn permutations<'py>(py: Python<'py>, scheme: &str, num_perm: usize, seed: u64) 
 mod _core {
     #[pymodule_export]
     use super::{minhash_texts, minhash_tokens, normalize, permutations, shingles};
+
+    #[pymodule_export]
+    use super::code::{
+        canonical_language, code_shingles, code_tokens, code_tokens_batch, language_for_extension, languages,
+        minhash_code,
+    };
 
     #[pymodule_init]
     fn init(m: &pyo3::Bound<'_, pyo3::types::PyModule>) -> pyo3::PyResult<()> {

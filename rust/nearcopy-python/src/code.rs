@@ -1,0 +1,162 @@
+//! Bindings of the code normalizer: languages, normalized tokens (one source or a batch), code
+//! shingles and code MinHash. Same shape as the text side: extract under the GIL, work without it.
+
+use crate::errors::to_py_err;
+use crate::inputs::{str_lossy, TextBatch};
+use crate::{run_chunked, thread_count};
+use nearcopy_core::batch::minhash_code as core_minhash_code;
+use nearcopy_core::code::{
+    code_token_batch, symbol_id, CodeNormalizer, CodeOptions, IdentifierMode, Language, LiteralMode,
+};
+use nearcopy_core::minhash::{MinHasher, Scheme};
+use nearcopy_core::Result as CoreResult;
+use numpy::ndarray::Array1;
+use numpy::{IntoPyArray, PyArray1};
+use pyo3::prelude::*;
+use pyo3::types::{PyList, PyString};
+
+fn code_options(language: &str, ngram: usize, identifiers: &str, literals: &str) -> CoreResult<CodeOptions> {
+    let opts = CodeOptions {
+        language: Language::parse(language)?,
+        ngram,
+        identifiers: IdentifierMode::parse(identifiers)?,
+        literals: LiteralMode::parse(literals)?,
+    };
+    opts.validate()?;
+    Ok(opts)
+}
+
+/// Kinds, symbol ids, starts and ends of tokens, as numpy arrays.
+type TokenArrays<'py> = (
+    Bound<'py, PyArray1<u8>>,
+    Bound<'py, PyArray1<u64>>,
+    Bound<'py, PyArray1<i64>>,
+    Bound<'py, PyArray1<i64>>,
+);
+
+/// The canonical names of the supported languages.
+#[pyfunction]
+pub fn languages() -> Vec<&'static str> {
+    Language::ALL.iter().map(|l| l.name()).collect()
+}
+
+/// The canonical name of a language name or alias (`"py"` -> `"python"`).
+#[pyfunction]
+pub fn canonical_language(name: &str) -> PyResult<&'static str> {
+    Language::parse(name).map(Language::name).map_err(to_py_err)
+}
+
+/// The language of a file extension (without the dot), or None.
+#[pyfunction]
+pub fn language_for_extension(extension: &str) -> Option<&'static str> {
+    Language::from_extension(extension).map(Language::name)
+}
+
+/// Normalized tokens of one source: (symbol texts, kinds, symbol ids, starts, ends).
+#[pyfunction]
+pub fn code_tokens<'py>(
+    py: Python<'py>,
+    source: &Bound<'py, PyString>,
+    language: &str,
+    identifiers: &str,
+    literals: &str,
+) -> PyResult<(Bound<'py, PyList>, TokenArrays<'py>)> {
+    let opts = code_options(language, 1, identifiers, literals).map_err(to_py_err)?;
+    let source = str_lossy(source)?;
+    let mut normalizer = CodeNormalizer::new();
+    let tokens = normalizer.normalize(&source, &opts).map_err(to_py_err)?.to_vec();
+    let buf = normalizer.normalized();
+    let texts = PyList::new(py, tokens.iter().map(|t| &buf[t.norm_start..t.norm_end]))?;
+    let kinds: Array1<u8> = tokens.iter().map(|t| t.kind as u8).collect();
+    let symbols: Array1<u64> =
+        tokens.iter().map(|t| symbol_id(&buf.as_bytes()[t.norm_start..t.norm_end])).collect();
+    let starts: Array1<i64> = tokens.iter().map(|t| t.start as i64).collect();
+    let ends: Array1<i64> = tokens.iter().map(|t| t.end as i64).collect();
+    Ok((
+        texts,
+        (kinds.into_pyarray(py), symbols.into_pyarray(py), starts.into_pyarray(py), ends.into_pyarray(py)),
+    ))
+}
+
+/// Normalized tokens of many sources, in parallel: (doc bounds, kinds, symbol ids, starts, ends).
+#[pyfunction]
+#[pyo3(signature = (sources, language, identifiers, literals, num_threads=None))]
+pub fn code_tokens_batch<'py>(
+    py: Python<'py>,
+    sources: &Bound<'py, PyList>,
+    language: &str,
+    identifiers: &str,
+    literals: &str,
+    num_threads: Option<usize>,
+) -> PyResult<(Bound<'py, PyArray1<i64>>, TokenArrays<'py>)> {
+    let opts = code_options(language, 1, identifiers, literals).map_err(to_py_err)?;
+    let held = TextBatch::hold(sources)?;
+    let owned = held.borrow()?;
+    let batch: Vec<&str> = owned.iter().map(|t| t.as_ref()).collect();
+    let threads = thread_count(num_threads, batch.iter().map(|s| s.len()).sum()).map_err(to_py_err)?;
+    let flat = py.detach(|| code_token_batch(&batch, &opts, threads)).map_err(to_py_err)?;
+    let as_i64 = |v: Vec<usize>| -> Array1<i64> { v.into_iter().map(|x| x as i64).collect() };
+    Ok((
+        as_i64(flat.doc_bounds).into_pyarray(py),
+        (
+            Array1::from(flat.kinds).into_pyarray(py),
+            Array1::from(flat.symbols).into_pyarray(py),
+            as_i64(flat.starts).into_pyarray(py),
+            as_i64(flat.ends).into_pyarray(py),
+        ),
+    ))
+}
+
+/// The shingles `minhash_code` hashes for one source, as strings.
+#[pyfunction]
+pub fn code_shingles<'py>(
+    py: Python<'py>,
+    source: &Bound<'py, PyString>,
+    language: &str,
+    ngram: usize,
+    identifiers: &str,
+    literals: &str,
+) -> PyResult<Bound<'py, PyList>> {
+    let opts = code_options(language, ngram, identifiers, literals).map_err(to_py_err)?;
+    let source = str_lossy(source)?;
+    let mut out = Vec::new();
+    CodeNormalizer::new()
+        .shingles(&source, &opts, |bytes| out.push(String::from_utf8_lossy(bytes).into_owned()))
+        .map_err(to_py_err)?;
+    PyList::new(py, out)
+}
+
+/// MinHash signatures of source code (normalized with tree-sitter, shingled over its symbols).
+#[pyfunction]
+#[pyo3(signature = (sources, num_perm, scheme, seed, language, ngram, identifiers, literals, num_threads=None))]
+#[allow(clippy::too_many_arguments)]
+pub fn minhash_code<'py>(
+    py: Python<'py>,
+    sources: &Bound<'py, PyList>,
+    num_perm: usize,
+    scheme: &str,
+    seed: u64,
+    language: &str,
+    ngram: usize,
+    identifiers: &str,
+    literals: &str,
+    num_threads: Option<usize>,
+) -> PyResult<Bound<'py, PyAny>> {
+    let hasher =
+        MinHasher::new(Scheme::parse(scheme).map_err(to_py_err)?, num_perm, seed).map_err(to_py_err)?;
+    let opts = code_options(language, ngram, identifiers, literals).map_err(to_py_err)?;
+    let held = TextBatch::hold(sources)?;
+    let owned = held.borrow()?;
+    let batch: Vec<&str> = owned.iter().map(|t| t.as_ref()).collect();
+    let doc_bytes: Vec<usize> = batch.iter().map(|t| t.len()).collect();
+    let threads = thread_count(num_threads, doc_bytes.iter().sum()).map_err(to_py_err)?;
+    if hasher.scheme().is_u32() {
+        run_chunked::<u32>(py, &hasher, &doc_bytes, |s, e, rows| {
+            core_minhash_code(&batch[s..e], &hasher, &opts, threads, rows)
+        })
+    } else {
+        run_chunked::<u64>(py, &hasher, &doc_bytes, |s, e, rows| {
+            core_minhash_code(&batch[s..e], &hasher, &opts, threads, rows)
+        })
+    }
+}
