@@ -9,7 +9,8 @@ use std::sync::OnceLock;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Category {
-    /// Dropped with everything under it.
+    /// Dropped with everything under it: comments, and layout tokens (the `\n` that ends a C
+    /// preprocessor line or a Go statement).
     Comment,
     /// One token for the whole node (its children, e.g. string fragments, are not visited).
     StringLiteral,
@@ -106,7 +107,7 @@ const MEMBER_POSITIONS: &[(&str, &str)] = &[
 
 fn categorize(kind: &str, named: bool) -> Category {
     if !named {
-        return Category::Structure;
+        return if kind.trim().is_empty() { Category::Comment } else { Category::Structure };
     }
     if kind.contains("comment") {
         Category::Comment
@@ -175,6 +176,7 @@ mod tests {
         assert_eq!(categorize("string_literal", true), Category::StringLiteral);
         assert_eq!(categorize("decimal_integer_literal", true), Category::NumberLiteral);
         assert_eq!(categorize("identifier", false), Category::Structure, "anonymous nodes are keywords");
+        assert_eq!(categorize("\n", false), Category::Comment, "layout is dropped");
         assert_eq!(categorize("if_statement", true), Category::Structure);
     }
 
