@@ -33,9 +33,8 @@ def test_spans_match_an_independent_walk(language: str) -> None:
         raw = source.encode("utf-8", "surrogatepass")
         expected = code_reference.token_spans(raw, language)
         got = list(zip(tokens.starts.tolist(), tokens.ends.tolist()))
-        assert got == expected, (
-            f"{path}: first difference at {next(i for i, (a, b) in enumerate(zip(got, expected)) if a != b) if got[: len(expected)] != expected[: len(got)] else min(len(got), len(expected))}"
-        )
+        first_difference = next((i for i, (x, y) in enumerate(zip(got, expected)) if x != y), None)
+        assert got == expected, f"{path}: spans differ at token {first_difference}"
         checked += 1
     if language not in SNIPPETS and checked == 0:
         pytest.skip(f"no {language} sources on this machine")
