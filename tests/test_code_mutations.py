@@ -36,7 +36,7 @@ def test_renaming_reformatting_and_comments_leave_the_stream_identical(function:
     disguised = mutations.mutate(function, ["rename", "reformat", "comments"], seed)
     assert disguised != function
     for mode in ("placeholder", "consistent"):
-        assert stream(disguised, mode) == stream(function, mode), mode  # type: ignore[arg-type]
+        assert stream(disguised, mode) == stream(function, mode), mode
     assert stream(disguised, "keep") != stream(function, "keep")
 
 
