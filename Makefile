@@ -48,6 +48,8 @@ test: rust-test build lint py-test
 # idle BLAS threads from spinning on the cores being measured.
 bench: build
 	OPENBLAS_NUM_THREADS=1 $(PY) benches/bench_minhash.py $(BENCH_ARGS)
+	$(PY) benches/bench_code_speed.py
+	$(PY) benches/bench_code_quality.py
 	$(PY) benches/update_readme.py
 
 # More real text for the benchmark corpus: Debian's documentation packages (needs root and apt).

@@ -5,9 +5,6 @@ use crate::error::Result;
 use crate::pool;
 use rayon::prelude::*;
 
-/// One token as the flat arrays hold it: kind, symbol id, start, end.
-type FlatToken = (u8, u64, usize, usize);
-
 /// The normalized code tokens of many sources, flattened: source `d` holds tokens
 /// `doc_bounds[d]..doc_bounds[d + 1]`; `symbols` are 64-bit ids of the normalized symbols.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -22,33 +19,50 @@ pub struct CodeTokenBatch {
 /// Normalized code tokens of many sources, in parallel.
 pub fn code_token_batch(sources: &[&str], opts: &CodeOptions, num_threads: usize) -> Result<CodeTokenBatch> {
     opts.validate()?;
-    let normalize_one = |code: &mut CodeNormalizer, source: &str| -> Result<Vec<FlatToken>> {
-        let tokens = code.normalize(source, opts)?.to_vec();
-        let buf = code.normalized().as_bytes();
-        Ok(tokens
-            .iter()
-            .map(|t| (t.kind as u8, symbol_id(&buf[t.norm_start..t.norm_end]), t.start, t.end))
-            .collect())
-    };
-    let per_doc: Vec<Result<Vec<FlatToken>>> = if num_threads <= 1 {
-        let mut code = CodeNormalizer::new();
-        sources.iter().map(|s| normalize_one(&mut code, s)).collect()
-    } else {
-        pool::pool(num_threads)?.install(|| {
-            sources.par_iter().map_init(CodeNormalizer::new, |code, s| normalize_one(code, s)).collect()
-        })
-    };
     let mut batch = CodeTokenBatch { doc_bounds: vec![0], ..CodeTokenBatch::default() };
-    for doc in per_doc {
-        for (kind, symbol, start, end) in doc? {
-            batch.kinds.push(kind);
-            batch.symbols.push(symbol);
-            batch.starts.push(start);
-            batch.ends.push(end);
+    if num_threads <= 1 {
+        let mut code = CodeNormalizer::new();
+        for source in sources {
+            code.normalize(source, opts)?;
+            batch.append(&code);
         }
+        return Ok(batch);
+    }
+    // In parallel each source gets its own small batch; they are concatenated in order afterwards.
+    let parts: Vec<Result<CodeTokenBatch>> = pool::pool(num_threads)?.install(|| {
+        sources
+            .par_iter()
+            .map_init(CodeNormalizer::new, |code, source| {
+                code.normalize(source, opts)?;
+                let mut one = CodeTokenBatch { doc_bounds: vec![0], ..CodeTokenBatch::default() };
+                one.append(code);
+                Ok(one)
+            })
+            .collect()
+    });
+    for part in parts {
+        let part = part?;
+        batch.kinds.extend_from_slice(&part.kinds);
+        batch.symbols.extend_from_slice(&part.symbols);
+        batch.starts.extend_from_slice(&part.starts);
+        batch.ends.extend_from_slice(&part.ends);
         batch.doc_bounds.push(batch.kinds.len());
     }
     Ok(batch)
+}
+
+impl CodeTokenBatch {
+    /// Appends the last source `code` normalized as one more document.
+    fn append(&mut self, code: &CodeNormalizer) {
+        let buf = code.normalized().as_bytes();
+        for token in code.tokens() {
+            self.kinds.push(token.kind as u8);
+            self.symbols.push(symbol_id(&buf[token.norm_start..token.norm_end]));
+            self.starts.push(token.start);
+            self.ends.push(token.end);
+        }
+        self.doc_bounds.push(self.kinds.len());
+    }
 }
 
 /// The 64-bit id of a normalized symbol: stable across runs, processes and machines.

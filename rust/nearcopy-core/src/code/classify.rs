@@ -126,6 +126,7 @@ fn categorize(kind: &str, named: bool) -> Category {
 
 /// Per-grammar tables: the category of every kind id, and which parent kinds/fields mark members.
 pub struct KindTable {
+    names: Vec<&'static str>,
     categories: Vec<Category>,
     member_parents: Vec<Option<&'static str>>,
 }
@@ -133,19 +134,33 @@ pub struct KindTable {
 impl KindTable {
     fn build(grammar: &tree_sitter::Language) -> Self {
         let count = grammar.node_kind_count();
+        let mut names = Vec::with_capacity(count);
         let mut categories = Vec::with_capacity(count);
         let mut member_parents = Vec::with_capacity(count);
         for id in 0..count as u16 {
             let kind = grammar.node_kind_for_id(id).unwrap_or("");
+            names.push(kind);
             categories.push(categorize(kind, grammar.node_kind_is_named(id)));
             member_parents.push(MEMBER_POSITIONS.iter().find(|(parent, _)| *parent == kind).map(|(_, f)| *f));
         }
-        KindTable { categories, member_parents }
+        KindTable { names, categories, member_parents }
+    }
+
+    /// The kind's name (for anonymous nodes, its text: `def`, `(`, `+=`).
+    #[inline]
+    pub fn name(&self, kind_id: u16) -> &'static str {
+        self.names.get(kind_id as usize).copied().unwrap_or("")
     }
 
     #[inline]
     pub fn category(&self, kind_id: u16) -> Category {
         self.categories.get(kind_id as usize).copied().unwrap_or(Category::Structure)
+    }
+
+    /// Whether nodes of kind `parent_id` have a field that holds member names.
+    #[inline]
+    pub fn has_member_field(&self, parent_id: u16) -> bool {
+        matches!(self.member_parents.get(parent_id as usize), Some(Some(_)))
     }
 
     /// Whether a child in field `field` of a node of kind `parent_id` is a member name.

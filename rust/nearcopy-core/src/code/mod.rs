@@ -22,7 +22,7 @@ pub use languages::Language;
 use crate::error::Result;
 use crate::invalid;
 use crate::text::MAX_NGRAM;
-use classify::{kind_table, Category};
+use classify::{kind_table, Category, KindTable};
 use std::collections::HashMap;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -122,7 +122,7 @@ pub struct CodeNormalizer {
     language: Option<Language>,
     buf: String,
     tokens: Vec<CodeToken>,
-    numbering: HashMap<Vec<u8>, usize>,
+    numbering: HashMap<String, usize>,
     /// Kind ids of the ancestors of the node being visited.
     ancestors: Vec<u16>,
 }
@@ -150,6 +150,11 @@ impl CodeNormalizer {
         &self.buf
     }
 
+    /// The tokens of the last source.
+    pub fn tokens(&self) -> &[CodeToken] {
+        &self.tokens
+    }
+
     /// Normalizes `source`; the tokens' symbols are slices of [`Self::normalized`].
     pub fn normalize(&mut self, source: &str, opts: &CodeOptions) -> Result<&[CodeToken]> {
         self.buf.clear();
@@ -166,7 +171,7 @@ impl CodeNormalizer {
             .parser
             .parse(source, None)
             .ok_or_else(|| invalid!("the {} parser gave up on this input", opts.language.name()))?;
-        self.walk(&tree, source.as_bytes(), opts);
+        self.walk(&tree, source, opts);
         Ok(&self.tokens)
     }
 
@@ -185,13 +190,13 @@ impl CodeNormalizer {
         Ok(())
     }
 
-    fn walk(&mut self, tree: &tree_sitter::Tree, source: &[u8], opts: &CodeOptions) {
+    fn walk(&mut self, tree: &tree_sitter::Tree, source: &str, opts: &CodeOptions) {
         let table = kind_table(opts.language);
         let mut cursor = tree.walk();
         loop {
             let node = cursor.node();
             let category = table.category(node.kind_id());
-            let mut descend = false;
+            let mut descended = false;
             match category {
                 Category::Comment => {}
                 Category::StringLiteral | Category::NumberLiteral => {
@@ -199,22 +204,24 @@ impl CodeNormalizer {
                 }
                 Category::Identifier | Category::Member => {
                     let member = category == Category::Member
-                        || self
-                            .ancestors
-                            .last()
-                            .is_some_and(|&parent| table.is_member_position(parent, cursor.field_name()));
+                        || self.ancestors.last().is_some_and(|&parent| {
+                            // Ask the cursor for the field name only under a parent that has members.
+                            table.has_member_field(parent)
+                                && table.is_member_position(parent, cursor.field_name())
+                        });
                     self.push_identifier(&node, member, source, opts);
                 }
                 Category::Structure => {
-                    if node.child_count() == 0 {
-                        self.push_leaf(&node, source);
+                    // Trying to descend is how a leaf is told apart: cheaper than counting children.
+                    descended = cursor.goto_first_child();
+                    if descended {
+                        self.ancestors.push(node.kind_id());
                     } else {
-                        descend = true;
+                        self.push_leaf(&node, source, table);
                     }
                 }
             }
-            if descend && cursor.goto_first_child() {
-                self.ancestors.push(node.kind_id());
+            if descended {
                 continue;
             }
             loop {
@@ -229,12 +236,14 @@ impl CodeNormalizer {
         }
     }
 
-    fn push(&mut self, kind: TokenKind, symbol: &[u8], node: &tree_sitter::Node<'_>) {
+    /// Appends a token whose normalized symbol is `prefix` followed by `symbol`.
+    fn push(&mut self, kind: TokenKind, prefix: &str, symbol: &str, node: &tree_sitter::Node<'_>) {
         if !self.buf.is_empty() {
             self.buf.push(' ');
         }
         let norm_start = self.buf.len();
-        self.buf.push_str(&String::from_utf8_lossy(symbol));
+        self.buf.push_str(prefix);
+        self.buf.push_str(symbol);
         self.tokens.push(CodeToken {
             kind,
             norm_start,
@@ -248,67 +257,64 @@ impl CodeNormalizer {
         &mut self,
         node: &tree_sitter::Node<'_>,
         category: Category,
-        source: &[u8],
+        source: &str,
         opts: &CodeOptions,
     ) {
         let kind = if category == Category::NumberLiteral { TokenKind::Number } else { TokenKind::String };
-        match opts.literals {
-            LiteralMode::Abstract => {
-                self.push(kind, if kind == TokenKind::Number { b"$num" } else { b"$str" }, node)
-            }
+        let symbol = match opts.literals {
+            LiteralMode::Abstract if kind == TokenKind::Number => "$num",
+            LiteralMode::Abstract => "$str",
             LiteralMode::Keep => {
-                let text = leaf_text(node, source).unwrap_or(node.kind().as_bytes());
-                self.push(kind, text, node)
+                leaf_text(node, source).unwrap_or(kind_table(opts.language).name(node.kind_id()))
             }
-        }
+        };
+        self.push(kind, "", symbol, node)
     }
 
     fn push_identifier(
         &mut self,
         node: &tree_sitter::Node<'_>,
         member: bool,
-        source: &[u8],
+        source: &str,
         opts: &CodeOptions,
     ) {
         if node.is_missing() {
             return;
         }
         let kind = if member { TokenKind::Member } else { TokenKind::Identifier };
-        let name = &source[node.start_byte()..node.end_byte()];
+        let name = source.get(node.start_byte()..node.end_byte()).unwrap_or("");
         match opts.identifiers {
-            IdentifierMode::Keep => self.push(kind, name, node),
-            IdentifierMode::Placeholder => self.push(kind, b"$id", node),
-            IdentifierMode::Members if member => {
-                let symbol = [b".", name].concat();
-                self.push(kind, &symbol, node)
-            }
-            IdentifierMode::Members => self.push(kind, b"$id", node),
+            IdentifierMode::Keep => self.push(kind, "", name, node),
+            IdentifierMode::Members if member => self.push(kind, ".", name, node),
+            IdentifierMode::Placeholder | IdentifierMode::Members => self.push(kind, "", "$id", node),
             IdentifierMode::Consistent => {
-                let next = self.numbering.len() + 1;
-                let number = *self.numbering.entry(name.to_vec()).or_insert(next);
-                let symbol = format!("${number}");
-                self.push(kind, symbol.as_bytes(), node)
+                let number = match self.numbering.get(name) {
+                    Some(&number) => number,
+                    None => {
+                        let next = self.numbering.len() + 1;
+                        self.numbering.insert(name.to_owned(), next);
+                        next
+                    }
+                };
+                self.push(kind, "$", &number.to_string(), node)
             }
         }
     }
 
-    fn push_leaf(&mut self, node: &tree_sitter::Node<'_>, source: &[u8]) {
+    fn push_leaf(&mut self, node: &tree_sitter::Node<'_>, source: &str, table: &KindTable) {
         if node.is_missing() || node.start_byte() == node.end_byte() {
             return; // zero-width tokens the parser invented to recover from an error
         }
-        let symbol = if node.is_named() {
-            leaf_text(node, source).unwrap_or(node.kind().as_bytes())
-        } else {
-            node.kind().as_bytes()
-        };
-        self.push(TokenKind::Symbol, symbol, node)
+        let name = table.name(node.kind_id());
+        let symbol = if node.is_named() { leaf_text(node, source).unwrap_or(name) } else { name };
+        self.push(TokenKind::Symbol, "", symbol, node)
     }
 }
 
 /// A leaf's source text, if it is short and has no white space (else the caller uses its kind).
-fn leaf_text<'s>(node: &tree_sitter::Node<'_>, source: &'s [u8]) -> Option<&'s [u8]> {
+fn leaf_text<'s>(node: &tree_sitter::Node<'_>, source: &'s str) -> Option<&'s str> {
     let text = source.get(node.start_byte()..node.end_byte())?;
-    (text.len() <= MAX_LEAF_TEXT && !text.iter().any(u8::is_ascii_whitespace)).then_some(text)
+    (text.len() <= MAX_LEAF_TEXT && !text.bytes().any(|b| b.is_ascii_whitespace())).then_some(text)
 }
 
 #[cfg(test)]
