@@ -1,8 +1,9 @@
-"""Copy the newest MinHash benchmark result into README.md's performance section.
+"""Copy the newest benchmark results into README.md.
 
 The figures in the README are never typed by hand: this script renders them from the committed
-result file (`benches/results/minhash-*.json`) and replaces what stands between the markers
-`<!-- bench:minhash -->` and `<!-- /bench:minhash -->`.
+result files in `benches/results/` and replaces what stands between each pair of markers:
+`<!-- bench:minhash -->` (from `minhash-*.json`), `<!-- bench:code-quality -->` and
+`<!-- bench:code-speed -->` (from the newest `code-quality-*.md` / `code-speed-*.md`).
 
     python benches/update_readme.py [RESULT.json]
 """
@@ -15,7 +16,6 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-START, END = "<!-- bench:minhash -->", "<!-- /bench:minhash -->"
 # Sections of the full report that the README shows, in this order.
 SECTIONS = ("## Targets", "## End to end", "## From pre-shingled", "## Estimation error")
 
@@ -40,17 +40,33 @@ def render_block(result_path: Path) -> str:
     return "\n".join(lines) + body + "\n"
 
 
+def replace_block(text: str, name: str, body: str) -> str:
+    start, end = f"<!-- bench:{name} -->", f"<!-- /bench:{name} -->"
+    if start not in text or end not in text:
+        raise SystemExit(f"README.md has no {start} ... {end} block")
+    before, rest = text.split(start, 1)
+    _, after = rest.split(end, 1)
+    return f"{before}{start}\n{body}{end}{after}"
+
+
+def copied_report(pattern: str) -> str:
+    """The newest report matching `pattern`, its title turned into a line naming the file."""
+    path = sorted((ROOT / "benches" / "results").glob(pattern))[-1]
+    source = path.relative_to(ROOT)
+    title, _, body = path.read_text().partition("\n")
+    body = body.replace("\n## ", "\n#### ")  # the report's sections sit below a README section
+    return f"{title.lstrip('# ')}, from [`{source}`]({source}):\n{body}"
+
+
 def main(argv: list[str]) -> None:
     results = sorted((ROOT / "benches" / "results").glob("minhash-*.json"))
     result_path = Path(argv[0]).resolve() if argv else results[-1]
     readme = ROOT / "README.md"
-    text = readme.read_text()
-    if START not in text or END not in text:
-        raise SystemExit(f"README.md has no {START} ... {END} block")
-    before, rest = text.split(START, 1)
-    _, after = rest.split(END, 1)
-    readme.write_text(f"{before}{START}\n{render_block(result_path)}{END}{after}")
-    print(f"README.md performance section updated from {result_path.relative_to(ROOT)}")
+    text = replace_block(readme.read_text(), "minhash", render_block(result_path))
+    text = replace_block(text, "code-quality", copied_report("code-quality-*.md"))
+    text = replace_block(text, "code-speed", copied_report("code-speed-*.md"))
+    readme.write_text(text)
+    print("README.md benchmark sections updated from benches/results/")
 
 
 if __name__ == "__main__":
