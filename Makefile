@@ -10,7 +10,7 @@ STAMP := $(VENV)/.deps-stamp
 export VIRTUAL_ENV := $(abspath $(VENV))
 export PATH := $(abspath $(VENV))/bin:$(PATH)
 
-.PHONY: all demo test build rust-test lint py-test bench bench-corpus fmt clean
+.PHONY: all demo test build rust-test lint py-test test-corpora bench bench-corpus fmt clean
 
 all: test
 
@@ -38,7 +38,11 @@ lint: $(STAMP)
 	mypy
 	$(PY) -m mypy.stubtest nearcopy._core
 
-py-test: build
+# Go and Ruby sources for the code tests, from Debian's packages (best effort, see the script).
+test-corpora:
+	bash scripts/install_test_corpora.sh
+
+py-test: build test-corpora
 	$(PY) -m pytest -q
 
 test: rust-test build lint py-test

@@ -1,8 +1,9 @@
 """Real source code this machine has, nobody here wrote, sampled reproducibly per language.
 
 Python: CPython's standard library. JavaScript: npm (shipped with Node). Java: the JDK's src.zip. C and
-C++: the system headers. Rust: crates in the cargo registry (the build itself downloads them). Other
-languages are covered where a corpus exists on the machine, and by snippets in the tests otherwise.
+C++: the system headers. Rust: crates in the cargo registry (the build itself downloads them). Go and
+Ruby: their standard libraries, which `scripts/install_test_corpora.sh` installs from Debian. Other
+languages are covered by snippets in the tests.
 """
 
 from __future__ import annotations
@@ -63,7 +64,8 @@ def sample(language: str, count: int = 25, seed: int = 0) -> list[tuple[str, str
         "c": ([Path("/usr/include")], (".h",)),
         "cpp": ([*Path("/usr/include/c++").glob("*")], (".h", ".tcc")),
         "rust": ([*Path.home().glob(".cargo/registry/src/*")], (".rs",)),
-        "go": ([Path("/usr/lib/go/src"), *Path("/usr/lib").glob("go-*/src")], (".go",)),
+        "go": ([Path("/usr/lib/go/src"), *Path("/usr/share").glob("go-*/src")], (".go",)),
+        "ruby": ([*Path("/usr/lib/ruby").glob("3.*")], (".rb",)),
     }
     if language not in roots:
         return []

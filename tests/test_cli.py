@@ -99,7 +99,46 @@ def test_demo_on_this_machine_runs() -> None:
     assert "fingerprinted 300 documents" in result.stdout
 
 
-@pytest.mark.parametrize("verb", [[], ["minhash"], ["demo"]])
+@pytest.mark.parametrize("verb", [[], ["minhash"], ["demo"], ["code-tokens"], ["split-answer"]])
 def test_every_verb_has_help(verb: list[str]) -> None:
     result = run(*verb, "--help")
     assert result.returncode == 0 and "usage: nearcopy" in result.stdout
+
+
+def test_code_tokens_and_split_answer_verbs(tmp_path: Path) -> None:
+    source = tmp_path / "total.py"
+    source.write_text("def total(items):\n    return sum(items)  # adds\n")
+    result = run("code-tokens", str(source), "--json")
+    assert result.returncode == 0, result.stderr
+    tokens = [json.loads(line) for line in result.stdout.splitlines()]
+    assert tokens[1] == {"symbol": "$id", "kind": "identifier", "start": 4, "end": 9, "source": "total"}
+    plain = run("code-tokens", str(source), "--identifiers", "consistent")
+    assert "def $1 ( $2 ) : return $3 ( $2 )" in plain.stdout
+    answer = tmp_path / "answer.md"
+    answer.write_text("Use this:\n\n```js\nconst x = 1;\n```\n\nDone.\n")
+    segments = [json.loads(line) for line in run("split-answer", str(answer), "--json").stdout.splitlines()]
+    assert [(s["kind"], s["language"]) for s in segments] == [
+        ("prose", None),
+        ("code", "javascript"),
+        ("prose", None),
+    ]
+    unknown = run("code-tokens", str(tmp_path / "missing.go"))
+    assert unknown.returncode == 2 and "cannot read" in unknown.stderr
+
+
+def test_minhash_verb_in_code_mode(tmp_path: Path) -> None:
+    a, b = tmp_path / "a.py", tmp_path / "b.py"
+    a.write_text(
+        "def f(values):\n    out = []\n    for v in values:\n        out.append(v * 2)\n    return out\n"
+    )
+    b.write_text(
+        "def g(xs):  # renamed\n    r = []\n    for x in xs:\n        r.append(x * 2)\n    return r\n"
+    )
+    out = tmp_path / "sigs.npz"
+    result = run("minhash", str(a), str(b), "-o", str(out), "--language", "python", "--ngram", "4", "--json")
+    assert result.returncode == 0, result.stderr
+    signatures = np.load(out)["signatures"]
+    assert nearcopy.jaccard(signatures[0], signatures[1]) == 1.0
+    assert json.loads(result.stdout)["options"]["kind"] == "CodeOptions"
+    bad = run("minhash", str(a), "-o", str(out), "--language", "cobol")
+    assert bad.returncode == 2 and "unknown language" in bad.stderr

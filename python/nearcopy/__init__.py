@@ -6,6 +6,7 @@ much faster when not (``scheme="fast"``).
 """
 
 from nearcopy._core import UNICODE_VERSION, __version__
+from nearcopy.answer import Segment, detect_language, split_answer
 from nearcopy.code import (
     CodeOptions,
     CodeTokenBatch,
@@ -37,12 +38,14 @@ __all__ = [
     "CodeTokenBatch",
     "CodeTokens",
     "Scheme",
+    "Segment",
     "TextOptions",
     "TokenKind",
     "Tokens",
     "__version__",
     "code_tokens",
     "code_tokens_batch",
+    "detect_language",
     "empty_value",
     "from_datasketch",
     "jaccard",
@@ -52,5 +55,6 @@ __all__ = [
     "normalize",
     "shingles",
     "signature_dtype",
+    "split_answer",
     "to_datasketch",
 ]

@@ -15,6 +15,7 @@ __all__ = [
     "code_shingles",
     "code_tokens",
     "code_tokens_batch",
+    "detect_language",
     "language_for_extension",
     "languages",
     "minhash_code",
@@ -23,6 +24,7 @@ __all__ = [
     "normalize",
     "permutations",
     "shingles",
+    "split_answer",
 ]
 
 __version__: str
@@ -81,3 +83,5 @@ def minhash_code(
     literals: str,
     num_threads: int | None = None,
 ) -> npt.NDArray[Any]: ...
+def split_answer(text: str) -> list[tuple[bool, int, int, str | None, bool, str]]: ...
+def detect_language(source: str) -> tuple[str | None, float]: ...

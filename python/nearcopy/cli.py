@@ -6,6 +6,7 @@ Exit codes: 0 success; 2 bad usage or bad input (one line on stderr says what an
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import sys
@@ -16,11 +17,16 @@ from pathlib import Path
 
 import numpy as np
 
-from nearcopy import __version__
+from nearcopy import __version__, _core
+from nearcopy.answer import split_answer
+from nearcopy.code import CodeOptions, TokenKind, code_tokens, language_for_extension, languages
 from nearcopy.demo import find_near_duplicates, mean_estimation_error, print_report
 from nearcopy.inputs import InputError, read_records
 from nearcopy.minhash import SCHEMES, minhash
 from nearcopy.options import TextOptions
+
+# Above this share of bytes in syntax errors under its best grammar, a file is not taken for code.
+MAX_DETECTION_ERRORS = 0.15
 
 EXIT_OK = 0
 EXIT_USAGE = 2
@@ -28,7 +34,9 @@ EXIT_USAGE = 2
 
 def _add_text_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("shingling")
-    group.add_argument("--ngram", type=int, default=5, help="shingle size in units (default 5)")
+    group.add_argument(
+        "--ngram", type=int, default=None, help="shingle size in units (default 5; 10 for code)"
+    )
     group.add_argument("--unit", choices=("word", "char"), default="word", help="shingle unit (default word)")
     group.add_argument("--no-nfkc", action="store_true", help="skip Unicode NFKC normalization")
     group.add_argument("--no-casefold", action="store_true", help="keep letter case")
@@ -47,8 +55,40 @@ def _add_minhash_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--threads", type=int, default=None, help="worker threads (default: all cores)")
 
 
-def _text_options(args: argparse.Namespace) -> TextOptions:
-    return TextOptions(ngram=args.ngram, unit=args.unit, nfkc=not args.no_nfkc, casefold=not args.no_casefold)
+def _add_code_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("code (tree-sitter normalization)")
+    group.add_argument(
+        "--language", help=f"treat inputs as source code in this language ({', '.join(languages())})"
+    )
+    group.add_argument(
+        "--identifiers",
+        choices=("placeholder", "consistent", "members", "keep"),
+        default="placeholder",
+        help="how identifiers are abstracted (default placeholder)",
+    )
+    group.add_argument(
+        "--literals",
+        choices=("abstract", "keep"),
+        default="abstract",
+        help="whether string and number literals are abstracted (default abstract)",
+    )
+
+
+def _text_options(args: argparse.Namespace) -> TextOptions | CodeOptions:
+    if getattr(args, "language", None):
+        ngram = args.ngram if args.ngram is not None else 10
+        return CodeOptions(args.language, ngram=ngram, identifiers=args.identifiers, literals=args.literals)
+    ngram = args.ngram if args.ngram is not None else 5
+    return TextOptions(ngram=ngram, unit=args.unit, nfkc=not args.no_nfkc, casefold=not args.no_casefold)
+
+
+def _read_input(name: str) -> str:
+    if name == "-":
+        return sys.stdin.read()
+    try:
+        return Path(name).read_bytes().decode("utf-8", errors="replace")
+    except OSError as err:
+        raise InputError(f"{name}: cannot read: {err.strerror or err}") from None
 
 
 def _write_atomically(path: Path, write: object) -> None:
@@ -85,12 +125,7 @@ def cmd_minhash(args: argparse.Namespace) -> int:
         "scheme": args.scheme,
         "num_perm": args.num_perm,
         "seed": args.seed,
-        "options": {
-            "ngram": options.ngram,
-            "unit": options.unit,
-            "nfkc": options.nfkc,
-            "casefold": options.casefold,
-        },
+        "options": {"kind": type(options).__name__, **dataclasses.asdict(options)},
     }
     out = Path(args.output)
     _write_atomically(
@@ -123,6 +158,55 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_code_tokens(args: argparse.Namespace) -> int:
+    source = _read_input(args.input)
+    language = args.language or (
+        language_for_extension(Path(args.input).suffix) if args.input != "-" else None
+    )
+    if language is None:
+        detected, errors = _core.detect_language(source)
+        if detected is None or errors > MAX_DETECTION_ERRORS:
+            raise InputError(
+                f"{args.input}: does not look like code in a supported language; pass --language"
+            )
+        language = detected
+    tokens = code_tokens(source, CodeOptions(language, identifiers=args.identifiers, literals=args.literals))
+    raw = source.encode("utf-8", "surrogatepass")
+    if args.json:
+        for text, kind, start, end in zip(
+            tokens.texts, tokens.kinds.tolist(), tokens.starts.tolist(), tokens.ends.tolist()
+        ):
+            print(
+                json.dumps(
+                    {
+                        "symbol": text,
+                        "kind": TokenKind(kind).name.lower(),
+                        "start": start,
+                        "end": end,
+                        "source": raw[start:end].decode("utf-8", "replace"),
+                    }
+                )
+            )
+    else:
+        print(f"# {len(tokens)} tokens of {language} code")
+        print(" ".join(tokens.texts))
+    return EXIT_OK
+
+
+def cmd_split_answer(args: argparse.Namespace) -> int:
+    for segment in split_answer(_read_input(args.input)):
+        if args.json:
+            print(json.dumps(dataclasses.asdict(segment)))
+        else:
+            label = "prose"
+            if segment.kind == "code":
+                unfenced = "" if segment.fenced else ", unfenced"
+                label = f"code ({segment.language or segment.info or 'unknown'}{unfenced})"
+            print(f"--- {label}, bytes {segment.start}-{segment.end}")
+            print(segment.text.rstrip("\n"))
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="nearcopy",
@@ -146,7 +230,30 @@ def build_parser() -> argparse.ArgumentParser:
     sketch.add_argument("--json", action="store_true", help="print a JSON summary")
     _add_minhash_options(sketch)
     _add_text_options(sketch)
+    _add_code_options(sketch)
     sketch.set_defaults(run=cmd_minhash)
+
+    tokens = verbs.add_parser(
+        "code-tokens",
+        help="the normalized token stream of a source file",
+        description="Normalize source code with tree-sitter (comments and layout "
+        "dropped, identifiers and literals abstracted) and print the token stream, "
+        "or one JSON object per token with its byte span.",
+    )
+    tokens.add_argument("input", metavar="FILE", help="source file, or - for standard input")
+    tokens.add_argument("--json", action="store_true", help="one JSON object per token")
+    _add_code_options(tokens)
+    tokens.set_defaults(run=cmd_code_tokens)
+
+    answer = verbs.add_parser(
+        "split-answer",
+        help="split a model answer into prose and code",
+        description="Split a model answer into prose and code segments: fenced "
+        "blocks, tagged or not, and unfenced code; print each with its language.",
+    )
+    answer.add_argument("input", metavar="FILE", help="answer text file, or - for standard input")
+    answer.add_argument("--json", action="store_true", help="one JSON object per segment")
+    answer.set_defaults(run=cmd_split_answer)
 
     demo = verbs.add_parser(
         "demo",

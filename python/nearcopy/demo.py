@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from nearcopy.code import CodeOptions
 from nearcopy.corpus import iter_corpus
 from nearcopy.lsh import candidate_pairs, optimal_bands
 from nearcopy.minhash import Scheme, empty_value, jaccard, minhash
@@ -46,7 +47,7 @@ def find_near_duplicates(
     threshold: float = 0.8,
     num_perm: int = 128,
     scheme: Scheme = "fast",
-    options: TextOptions | None = None,
+    options: TextOptions | CodeOptions | None = None,
     limit: int | None = None,
 ) -> DemoReport:
     """Near-duplicate pairs (exact shingle Jaccard >= ``threshold``) of the corpus under ``roots``."""

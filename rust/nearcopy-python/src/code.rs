@@ -160,3 +160,32 @@ pub fn minhash_code<'py>(
         })
     }
 }
+
+/// One segment of an answer: (is code, start, end, language or None, fenced, fence info).
+type SegmentTuple = (bool, usize, usize, Option<&'static str>, bool, String);
+
+/// Splits a model answer into prose and code segments (byte offsets of the UTF-8 text).
+#[pyfunction]
+pub fn split_answer(py: Python<'_>, text: &Bound<'_, PyString>) -> PyResult<Vec<SegmentTuple>> {
+    let text = str_lossy(text)?;
+    let segments = py.detach(|| nearcopy_core::code::split_answer(&text, &mut tree_sitter_parser()));
+    Ok(segments
+        .into_iter()
+        .map(|s| (s.code, s.start, s.end, s.language.map(Language::name), s.fenced, s.info))
+        .collect())
+}
+
+/// The most likely language of a piece of code and the share of its bytes left in syntax errors.
+#[pyfunction]
+pub fn detect_language(
+    py: Python<'_>,
+    source: &Bound<'_, PyString>,
+) -> PyResult<(Option<&'static str>, f64)> {
+    let source = str_lossy(source)?;
+    let found = py.detach(|| nearcopy_core::code::detect(&mut tree_sitter_parser(), &source));
+    Ok(found.map_or((None, 1.0), |(language, errors)| (Some(language.name()), errors)))
+}
+
+fn tree_sitter_parser() -> nearcopy_core::code::Parser {
+    nearcopy_core::code::Parser::new()
+}

@@ -262,8 +262,8 @@ mod _core {
 
     #[pymodule_export]
     use super::code::{
-        canonical_language, code_shingles, code_tokens, code_tokens_batch, language_for_extension, languages,
-        minhash_code,
+        canonical_language, code_shingles, code_tokens, code_tokens_batch, detect_language,
+        language_for_extension, languages, minhash_code, split_answer,
     };
 
     #[pymodule_init]

@@ -12,12 +12,17 @@
 //! Syntax errors (truncated model output) do not stop anything: tree-sitter wraps what it cannot
 //! parse in ERROR nodes, whose leaves are still tokens. Every token keeps the byte span it came from.
 
+mod answer;
 mod batch;
 mod classify;
+mod detect;
 mod languages;
 
+pub use answer::{language_of_tag, split_answer, Segment};
 pub use batch::{code_token_batch, symbol_id, CodeTokenBatch};
+pub use detect::{detect, error_share, MAX_ERROR_SHARE};
 pub use languages::Language;
+pub use tree_sitter::Parser;
 
 use crate::error::Result;
 use crate::invalid;
