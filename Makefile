@@ -54,6 +54,7 @@ bench: build
 	OPENBLAS_NUM_THREADS=1 $(PY) benches/bench_minhash.py $(BENCH_ARGS)
 	$(PY) benches/bench_code_speed.py
 	$(PY) benches/bench_code_quality.py
+	$(PY) benches/bench_code_detect.py
 	$(PY) benches/update_readme.py
 
 # More real text for the benchmark corpus: Debian's documentation packages (needs root and apt).

@@ -3,7 +3,7 @@
 The figures in the README are never typed by hand: this script renders them from the committed
 result files in `benches/results/` and replaces what stands between each pair of markers:
 `<!-- bench:minhash -->` (from `minhash-*.json`), `<!-- bench:code-quality -->` and
-`<!-- bench:code-speed -->` (from the newest `code-quality-*.md` / `code-speed-*.md`).
+`<!-- bench:code-speed -->`, `<!-- bench:code-detect -->` (from the newest `code-*-*.md` reports).
 
     python benches/update_readme.py [RESULT.json]
 """
@@ -65,6 +65,7 @@ def main(argv: list[str]) -> None:
     text = replace_block(readme.read_text(), "minhash", render_block(result_path))
     text = replace_block(text, "code-quality", copied_report("code-quality-*.md"))
     text = replace_block(text, "code-speed", copied_report("code-speed-*.md"))
+    text = replace_block(text, "code-detect", copied_report("code-detect-*.md"))
     readme.write_text(text)
     print("README.md benchmark sections updated from benches/results/")
 
