@@ -188,3 +188,35 @@ def functions(sources: list[str], min_lines: int = 6, max_lines: int = 80) -> li
                 if segment and segment.isascii():
                     found.append(segment + "\n")
     return found
+
+
+def rename_identifiers_in(source: str, language: str, rng: random.Random) -> str:
+    """Any language: renames every identifier consistently, keeping the case of its first letter
+    (in Ruby and Go, capitalization changes what a name is)."""
+    names: dict[bytes, str] = {}
+    edits: list[Edit] = []
+    for node in code_reference.identifier_nodes(source.encode("utf-8"), language):
+        text = node.text or b""
+        sigil = text[:1] if text[:1] in (b"$", b"@") else b""  # PHP and Ruby variables keep theirs
+        sigil += b"@" if text[:2] == b"@@" else b""
+        stem = text[len(sigil) :]
+        if not stem:
+            continue
+        fresh = names.setdefault(
+            text, f"{'V' if stem[:1].isupper() else 'v'}{len(names)}_{rng.randrange(10**6)}"
+        )
+        edits.append((node.start_byte, node.end_byte, sigil.decode() + fresh))
+    return _apply(source, edits)
+
+
+def reformat_in(source: str, language: str, rng: random.Random) -> str:
+    """Any language: changes the spacing between tokens that are on one line and already spaced."""
+    nodes = code_reference.token_nodes(source.encode("utf-8"), language)
+    edits: list[Edit] = []
+    for previous, node in zip(nodes, nodes[1:]):
+        same_line = previous.end_point[0] == node.start_point[0]
+        if same_line and node.start_byte > previous.end_byte:
+            gap = source.encode("utf-8")[previous.end_byte : node.start_byte]
+            if gap.strip() == b"":  # only white space between them, no comment
+                edits.append((previous.end_byte, node.start_byte, " " * rng.randint(1, 3)))
+    return _apply(source, edits)

@@ -9,6 +9,7 @@ from functools import cache
 import code_corpus
 import mutations
 import nearcopy
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -66,3 +67,17 @@ def test_offsets_of_disguised_code_slice_back_to_the_token(function: str, seed: 
     for text, start, end in zip(kept.texts, kept.starts, kept.ends):
         original = raw[start:end].decode("utf-8")
         assert text == original or len(original) > 32 or any(c.isspace() for c in original)
+
+
+@pytest.mark.parametrize("language", ["javascript", "java", "c", "cpp", "go", "rust", "ruby"])
+def test_other_languages_see_through_renaming_and_reformatting(language: str) -> None:
+    sources = [s for _, s in code_corpus.sample(language, count=15, seed=3) if len(s) < 30_000]
+    if not sources:
+        pytest.skip(f"no {language} sources on this machine")
+    for seed, source in enumerate(sources):
+        rng = random.Random(seed)
+        disguised = mutations.reformat_in(
+            mutations.rename_identifiers_in(source, language, rng), language, rng
+        )
+        original = nearcopy.code_tokens(source, language).texts
+        assert nearcopy.code_tokens(disguised, language).texts == original, f"{language} source {seed}"
