@@ -5,7 +5,7 @@ costs on top of the parse that any tree-sitter user pays. The raw parse is timed
 `tree-sitter` binding over the same grammar and runtime version (one C call per file), nearcopy with
 `code_tokens_batch` on one thread and on all cores.
 
-    python benches/bench_code_speed.py [--files 150] [--repeat 3] [--out PATH]
+    python benches/bench_code_speed.py [--files 300] [--repeat 5] [--out PATH]
 """
 
 from __future__ import annotations
@@ -61,8 +61,8 @@ def measure(language: str, sources: list[str], cores: int, repeat: int) -> dict[
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--files", type=int, default=150)
-    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--files", type=int, default=300)
+    parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args(argv)
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)

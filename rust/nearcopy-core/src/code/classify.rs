@@ -127,6 +127,7 @@ fn categorize(kind: &str, named: bool) -> Category {
 /// Per-grammar tables: the category of every kind id, and which parent kinds/fields mark members.
 pub struct KindTable {
     names: Vec<&'static str>,
+    named: Vec<bool>,
     categories: Vec<Category>,
     member_parents: Vec<Option<&'static str>>,
 }
@@ -135,21 +136,29 @@ impl KindTable {
     fn build(grammar: &tree_sitter::Language) -> Self {
         let count = grammar.node_kind_count();
         let mut names = Vec::with_capacity(count);
+        let mut named = Vec::with_capacity(count);
         let mut categories = Vec::with_capacity(count);
         let mut member_parents = Vec::with_capacity(count);
         for id in 0..count as u16 {
             let kind = grammar.node_kind_for_id(id).unwrap_or("");
             names.push(kind);
+            named.push(grammar.node_kind_is_named(id));
             categories.push(categorize(kind, grammar.node_kind_is_named(id)));
             member_parents.push(MEMBER_POSITIONS.iter().find(|(parent, _)| *parent == kind).map(|(_, f)| *f));
         }
-        KindTable { names, categories, member_parents }
+        KindTable { names, named, categories, member_parents }
     }
 
     /// The kind's name (for anonymous nodes, its text: `def`, `(`, `+=`).
     #[inline]
     pub fn name(&self, kind_id: u16) -> &'static str {
         self.names.get(kind_id as usize).copied().unwrap_or("")
+    }
+
+    /// Whether the kind is a named node (None for ids outside the grammar's table, e.g. ERROR).
+    #[inline]
+    pub fn is_named(&self, kind_id: u16) -> Option<bool> {
+        self.named.get(kind_id as usize).copied()
     }
 
     #[inline]

@@ -27,7 +27,7 @@ pub use tree_sitter::Parser;
 use crate::error::Result;
 use crate::invalid;
 use crate::text::MAX_NGRAM;
-use classify::{kind_table, Category, KindTable};
+use classify::{kind_table, Category};
 use std::collections::HashMap;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -200,29 +200,39 @@ impl CodeNormalizer {
         let mut cursor = tree.walk();
         loop {
             let node = cursor.node();
-            let category = table.category(node.kind_id());
+            let kind_id = node.kind_id();
+            let category = table.category(kind_id);
             let mut descended = false;
             match category {
                 Category::Comment => {}
                 Category::StringLiteral | Category::NumberLiteral => {
-                    self.push_literal(&node, category, source, opts)
+                    let span = Span::of(&node);
+                    self.push_literal(span, category, source, opts, table.name(kind_id));
                 }
                 Category::Identifier | Category::Member => {
-                    let member = category == Category::Member
-                        || self.ancestors.last().is_some_and(|&parent| {
-                            // Ask the cursor for the field name only under a parent that has members.
-                            table.has_member_field(parent)
-                                && table.is_member_position(parent, cursor.field_name())
-                        });
-                    self.push_identifier(&node, member, source, opts);
+                    let span = Span::of(&node);
+                    if !span.is_invented(&node) {
+                        let member = category == Category::Member
+                            || self.ancestors.last().is_some_and(|&parent| {
+                                // Ask the cursor for the field name only under a parent that has members.
+                                table.has_member_field(parent)
+                                    && table.is_member_position(parent, cursor.field_name())
+                            });
+                        self.push_identifier(span, member, source, opts);
+                    }
                 }
                 Category::Structure => {
                     // Trying to descend is how a leaf is told apart: cheaper than counting children.
                     descended = cursor.goto_first_child();
                     if descended {
-                        self.ancestors.push(node.kind_id());
+                        self.ancestors.push(kind_id);
                     } else {
-                        self.push_leaf(&node, source, table);
+                        let span = Span::of(&node);
+                        // Zero-width leaves are tokens the parser invented to recover from an error.
+                        if span.start < span.end {
+                            let named = table.is_named(kind_id).unwrap_or_else(|| node.is_named());
+                            self.push_leaf(span, named, table.name(kind_id), source);
+                        }
                     }
                 }
             }
@@ -242,7 +252,7 @@ impl CodeNormalizer {
     }
 
     /// Appends a token whose normalized symbol is `prefix` followed by `symbol`.
-    fn push(&mut self, kind: TokenKind, prefix: &str, symbol: &str, node: &tree_sitter::Node<'_>) {
+    fn push(&mut self, kind: TokenKind, prefix: &str, symbol: &str, span: Span) {
         if !self.buf.is_empty() {
             self.buf.push(' ');
         }
@@ -253,45 +263,35 @@ impl CodeNormalizer {
             kind,
             norm_start,
             norm_end: self.buf.len(),
-            start: node.start_byte(),
-            end: node.end_byte(),
+            start: span.start,
+            end: span.end,
         });
     }
 
     fn push_literal(
         &mut self,
-        node: &tree_sitter::Node<'_>,
+        span: Span,
         category: Category,
         source: &str,
         opts: &CodeOptions,
+        name: &'static str,
     ) {
         let kind = if category == Category::NumberLiteral { TokenKind::Number } else { TokenKind::String };
         let symbol = match opts.literals {
             LiteralMode::Abstract if kind == TokenKind::Number => "$num",
             LiteralMode::Abstract => "$str",
-            LiteralMode::Keep => {
-                leaf_text(node, source).unwrap_or(kind_table(opts.language).name(node.kind_id()))
-            }
+            LiteralMode::Keep => leaf_text(span, source).unwrap_or(name),
         };
-        self.push(kind, "", symbol, node)
+        self.push(kind, "", symbol, span)
     }
 
-    fn push_identifier(
-        &mut self,
-        node: &tree_sitter::Node<'_>,
-        member: bool,
-        source: &str,
-        opts: &CodeOptions,
-    ) {
-        if node.is_missing() {
-            return;
-        }
+    fn push_identifier(&mut self, span: Span, member: bool, source: &str, opts: &CodeOptions) {
         let kind = if member { TokenKind::Member } else { TokenKind::Identifier };
-        let name = source.get(node.start_byte()..node.end_byte()).unwrap_or("");
+        let name = source.get(span.start..span.end).unwrap_or("");
         match opts.identifiers {
-            IdentifierMode::Keep => self.push(kind, "", name, node),
-            IdentifierMode::Members if member => self.push(kind, ".", name, node),
-            IdentifierMode::Placeholder | IdentifierMode::Members => self.push(kind, "", "$id", node),
+            IdentifierMode::Keep => self.push(kind, "", name, span),
+            IdentifierMode::Members if member => self.push(kind, ".", name, span),
+            IdentifierMode::Placeholder | IdentifierMode::Members => self.push(kind, "", "$id", span),
             IdentifierMode::Consistent => {
                 let number = match self.numbering.get(name) {
                     Some(&number) => number,
@@ -301,24 +301,38 @@ impl CodeNormalizer {
                         next
                     }
                 };
-                self.push(kind, "$", &number.to_string(), node)
+                self.push(kind, "$", &number.to_string(), span)
             }
         }
     }
 
-    fn push_leaf(&mut self, node: &tree_sitter::Node<'_>, source: &str, table: &KindTable) {
-        if node.is_missing() || node.start_byte() == node.end_byte() {
-            return; // zero-width tokens the parser invented to recover from an error
-        }
-        let name = table.name(node.kind_id());
-        let symbol = if node.is_named() { leaf_text(node, source).unwrap_or(name) } else { name };
-        self.push(TokenKind::Symbol, "", symbol, node)
+    fn push_leaf(&mut self, span: Span, named: bool, name: &'static str, source: &str) {
+        let symbol = if named { leaf_text(span, source).unwrap_or(name) } else { name };
+        self.push(TokenKind::Symbol, "", symbol, span)
+    }
+}
+
+/// A node's byte span, read once from the tree (each read is a call into the C runtime).
+#[derive(Clone, Copy)]
+struct Span {
+    start: usize,
+    end: usize,
+}
+
+impl Span {
+    fn of(node: &tree_sitter::Node<'_>) -> Self {
+        Span { start: node.start_byte(), end: node.end_byte() }
+    }
+
+    /// Zero-width tokens are the ones the parser invented to recover from an error (MISSING).
+    fn is_invented(self, node: &tree_sitter::Node<'_>) -> bool {
+        self.start == self.end && node.is_missing()
     }
 }
 
 /// A leaf's source text, if it is short and has no white space (else the caller uses its kind).
-fn leaf_text<'s>(node: &tree_sitter::Node<'_>, source: &'s str) -> Option<&'s str> {
-    let text = source.get(node.start_byte()..node.end_byte())?;
+fn leaf_text(span: Span, source: &str) -> Option<&str> {
+    let text = source.get(span.start..span.end)?;
     (text.len() <= MAX_LEAF_TEXT && !text.bytes().any(|b| b.is_ascii_whitespace())).then_some(text)
 }
 
