@@ -1,20 +1,22 @@
 #!/usr/bin/env bash
-# Real code for the tests, from Debian's packages: the Go standard library's sources and Ruby's
-# standard library (Python, JavaScript, Java, C and C++ come with the machine already). Best effort:
-# without root or apt the tests fall back to snippets for these two languages.
+# Real code for the tests, from Debian's packages: the Go standard library's sources, Ruby's standard
+# library and glibc's sources (Python, JavaScript, Java, C headers and C++ come with the machine
+# already). Best effort: without root or apt the tests use what the machine has.
 set -u
 have_go() { compgen -G "/usr/share/go-*/src" >/dev/null || [ -d /usr/lib/go/src ]; }
 have_ruby() { compgen -G "/usr/lib/ruby/3.*" >/dev/null; }
-if have_go && have_ruby; then
+have_glibc() { compgen -G "/usr/src/glibc/glibc-*.tar.*" >/dev/null; }
+if have_go && have_ruby && have_glibc; then
   exit 0
 fi
 if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then
-  echo "test corpora: not root or no apt-get; Go and Ruby spans are checked on snippets only" >&2
+  echo "test corpora: not root or no apt-get; Go, Ruby and glibc sources are not installed" >&2
   exit 0
 fi
 packages=()
 have_go || packages+=(golang-1.19-src)
 have_ruby || packages+=(libruby3.1)
+have_glibc || packages+=(glibc-source)
 echo "test corpora: installing ${packages[*]}"
 (apt-get install -y -qq --no-install-recommends "${packages[@]}" >/dev/null 2>&1 \
   || { apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq --no-install-recommends "${packages[@]}" >/dev/null 2>&1; }) \

@@ -1,7 +1,7 @@
 """Real source code this machine has, nobody here wrote, sampled reproducibly per language.
 
-Python: CPython's standard library. JavaScript: npm (shipped with Node). Java: the JDK's src.zip. C and
-C++: the system headers. Rust: crates in the cargo registry (the build itself downloads them). Go and
+Python: CPython's standard library. JavaScript: npm (shipped with Node). Java: the JDK's src.zip. C:
+glibc's sources when installed, else the system headers. C++: libstdc++'s headers. Rust: crates in the cargo registry (the build itself downloads them). Go and
 Ruby: their standard libraries, which `scripts/install_test_corpora.sh` installs from Debian. Other
 languages are covered by snippets in the tests.
 """
@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import random
 import sysconfig
+import tarfile
 import zipfile
 from functools import cache
 from pathlib import Path
@@ -38,6 +39,32 @@ def _read(paths: list[Path], count: int, seed: int) -> list[tuple[str, str]]:
     return out
 
 
+CACHE = Path(__file__).resolve().parent.parent / ".cache" / "test-corpora"
+
+
+def _glibc_files() -> list[Path]:
+    """A seeded selection of glibc's C files, unpacked once from Debian's glibc-source tarball into
+    .cache/ (reading the 20 MB .tar.xz takes seconds; the unpacked files, none)."""
+    archives = sorted(Path("/usr/src/glibc").glob("glibc-*.tar.*"))
+    if not archives:
+        return []
+    target = CACHE / archives[-1].name.split(".tar")[0]
+    if not target.is_dir():
+        with tarfile.open(archives[-1]) as tar:
+            members = sorted((m for m in tar if m.isfile() and m.name.endswith(".c")), key=lambda m: m.name)
+            chosen = {m.name for m in random.Random(0).sample(members, min(600, len(members)))}
+        partial = target.with_suffix(".partial")
+        with tarfile.open(archives[-1]) as tar:
+            for member in tar:
+                if member.name in chosen:
+                    handle = tar.extractfile(member)
+                    destination = partial / member.name.replace("/", "__")
+                    destination.parent.mkdir(parents=True, exist_ok=True)
+                    destination.write_bytes(handle.read() if handle else b"")
+        partial.rename(target)
+    return _files(target, (".c",))
+
+
 def _java(count: int, seed: int) -> list[tuple[str, str]]:
     for archive in sorted(Path("/usr/lib/jvm").glob("*/lib/src.zip")):
         with zipfile.ZipFile(archive) as zf:
@@ -58,6 +85,8 @@ def sample(language: str, count: int = 25, seed: int = 0) -> list[tuple[str, str
     """Up to ``count`` (path, source) pairs of ``language``; empty if the machine has none."""
     if language == "java":
         return _java(count, seed)
+    if language == "c" and (glibc := _glibc_files()):
+        return _read(glibc, count, seed)
     roots: dict[str, tuple[list[Path], tuple[str, ...]]] = {
         "python": ([Path(sysconfig.get_paths()["stdlib"])], (".py",)),
         "javascript": ([Path("/usr/lib/node_modules/npm"), Path("/usr/share/nodejs")], (".js",)),

@@ -82,8 +82,9 @@ def test_detection_accuracy_on_real_functions(language: str) -> None:
     if not snippets:
         pytest.skip(f"no {language} sources on this machine")
     correct = sum(nearcopy.detect_language(s) == language for s in snippets)
-    # The benchmark measures ~0.93-1.00 per language on 80 snippets; this guards against regressions.
-    assert correct / len(snippets) >= 0.85, f"{language}: {correct}/{len(snippets)}"
+    # benches/bench_code_detect.py measures 0.87-1.00 per language (C, whose small functions are
+    # also valid Java, is the hardest); this floor guards against regressions.
+    assert correct / len(snippets) >= 0.8, f"{language}: {correct}/{len(snippets)}"
 
 
 def test_detect_language_edge_cases() -> None:

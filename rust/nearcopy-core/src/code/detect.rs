@@ -26,7 +26,22 @@ fn hints(language: Language) -> &'static [&'static str] {
         Language::Java => {
             &["public class", "System.out", "private ", "import java", "@Override", "extends ", "new "]
         }
-        Language::C => &["#include", "printf(", "malloc(", "int main", "->", "NULL", "sizeof(", "struct "],
+        Language::C => &[
+            "#include",
+            "printf(",
+            "malloc(",
+            "int main",
+            "->",
+            "NULL",
+            "sizeof(",
+            "struct ",
+            "char *",
+            "void *",
+            "unsigned ",
+            "#define",
+            "#if",
+            "static inline",
+        ],
         Language::Cpp => &["std::", "#include <", "template", "cout", "namespace ", "::", "nullptr", "auto "],
         Language::Go => &["package ", "func ", ":= ", "fmt.", "go ", "chan ", "defer ", "err != nil"],
         Language::Rust => &["fn ", "let mut", "impl ", "-> ", "::new", "pub fn", "match ", "println!"],
