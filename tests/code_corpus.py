@@ -1,9 +1,10 @@
 """Real source code this machine has, nobody here wrote, sampled reproducibly per language.
 
-Python: CPython's standard library. JavaScript: npm (shipped with Node). Java: the JDK's src.zip. C:
-glibc's sources when installed, else the system headers. C++: libstdc++'s headers. Rust: crates in the cargo registry (the build itself downloads them). Go and
-Ruby: their standard libraries, which `scripts/install_test_corpora.sh` installs from Debian. Other
-languages are covered by snippets in the tests.
+Python: CPython's standard library. JavaScript: npm (shipped with Node). Java: the JDK's src.zip.
+C: glibc's sources when installed, else the system headers. C++: libstdc++'s headers. Rust: crates in
+the cargo registry (the build itself downloads them). Go and Ruby: their standard libraries. Go, Ruby
+and glibc come from Debian via `scripts/install_test_corpora.sh`. Other languages are covered by
+snippets in the tests.
 """
 
 from __future__ import annotations
