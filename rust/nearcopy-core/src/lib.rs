@@ -10,6 +10,7 @@
 pub mod batch;
 pub mod code;
 pub mod error;
+pub mod fingerprint;
 pub mod hash;
 pub mod minhash;
 pub mod mt19937;

@@ -1,0 +1,103 @@
+//! Winnowed k-gram fingerprints of a normalized token stream (Schleimer, Wilkerson & Aiken 2003),
+//! the building block of the protected index: spans, not whole documents, are what an output copies.
+//!
+//! Every run of `k` consecutive tokens gets a hash; of every `w` consecutive k-gram hashes the
+//! smallest (the rightmost on ties) is kept, with the position of its k-gram. Guarantee: two streams
+//! sharing a run of at least `t = w + k − 1` tokens share at least one fingerprint, at the same offset
+//! within the shared run; the expected density is about `2 / (w + 1)` fingerprints per token.
+
+use crate::error::Result;
+use crate::hash::fmix64;
+use crate::invalid;
+use std::collections::VecDeque;
+
+/// A selected k-gram: its hash and the index of its first token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Fingerprint {
+    pub hash: u64,
+    pub position: u32,
+}
+
+/// Winnowing parameters. `key` makes the hashes secret-dependent (an index built with a key cannot
+/// be probed for guessed text without it); 0 is the unkeyed default.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Winnowing {
+    pub k: usize,
+    pub w: usize,
+    pub key: u64,
+}
+
+/// Multiplier of the rolling polynomial hash (odd, so multiplication is a bijection mod 2^64).
+const BASE: u64 = 0x9E37_79B9_7F4A_7C15;
+
+impl Winnowing {
+    pub fn new(k: usize, w: usize, key: u64) -> Result<Self> {
+        if !(1..=256).contains(&k) {
+            return Err(invalid!("k must be between 1 and 256, got {k}"));
+        }
+        if !(1..=1024).contains(&w) {
+            return Err(invalid!("w must be between 1 and 1024, got {w}"));
+        }
+        Ok(Winnowing { k, w, key })
+    }
+
+    /// The guarantee threshold `t = w + k − 1`: shared runs this long always share a fingerprint.
+    pub fn guarantee(&self) -> usize {
+        self.w + self.k - 1
+    }
+
+    /// Hashes of every k-gram of `tokens` (token ids, e.g. symbol ids), in order.
+    pub fn kgram_hashes(&self, tokens: &[u64], out: &mut Vec<u64>) {
+        out.clear();
+        let k = self.k;
+        if tokens.len() < k {
+            return;
+        }
+        let top = (1..k).fold(1u64, |p, _| p.wrapping_mul(BASE)); // BASE^(k-1)
+        let mut rolling = tokens[..k].iter().fold(0u64, |h, &t| h.wrapping_mul(BASE).wrapping_add(t));
+        out.push(fmix64(rolling ^ self.key));
+        for i in k..tokens.len() {
+            rolling = rolling
+                .wrapping_sub(tokens[i - k].wrapping_mul(top))
+                .wrapping_mul(BASE)
+                .wrapping_add(tokens[i]);
+            out.push(fmix64(rolling ^ self.key));
+        }
+    }
+
+    /// Winnows `tokens` into `out` (cleared first). Streams shorter than one window keep their single
+    /// smallest k-gram, so a short document still has a fingerprint.
+    pub fn fingerprints(&self, tokens: &[u64], scratch: &mut Vec<u64>, out: &mut Vec<Fingerprint>) {
+        out.clear();
+        self.kgram_hashes(tokens, scratch);
+        let hashes = scratch.as_slice();
+        if hashes.is_empty() {
+            return;
+        }
+        let w = self.w.min(hashes.len());
+        // Positions of candidate minima, their hashes increasing from front to back: the front is the
+        // minimum of the current window (O(1) amortized per k-gram).
+        let mut window: VecDeque<usize> = VecDeque::with_capacity(w);
+        let mut last_selected = usize::MAX;
+        for (i, &hash) in hashes.iter().enumerate() {
+            // `>=` drops equal older hashes, so among ties the rightmost stays (the paper's rule).
+            while window.back().is_some_and(|&j| hashes[j] >= hash) {
+                window.pop_back();
+            }
+            window.push_back(i);
+            if window.front().is_some_and(|&j| j + w <= i) {
+                window.pop_front();
+            }
+            if i + 1 >= w {
+                let min = window[0];
+                if min != last_selected {
+                    out.push(Fingerprint { hash: hashes[min], position: min as u32 });
+                    last_selected = min;
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;
