@@ -6,6 +6,10 @@
 //! sharing a run of at least `t = w + k − 1` tokens share at least one fingerprint, at the same offset
 //! within the shared run; the expected density is about `2 / (w + 1)` fingerprints per token.
 
+mod matching;
+
+pub use matching::{find_matches, FingerprintTable, MatchParams, Posting, SpanMatch};
+
 use crate::error::Result;
 use crate::hash::fmix64;
 use crate::invalid;

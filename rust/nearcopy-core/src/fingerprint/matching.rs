@@ -1,0 +1,248 @@
+//! From shared fingerprints to matched spans.
+//!
+//! A protected corpus is a table of (fingerprint hash → document, position) postings sorted by hash.
+//! A query's fingerprints are looked up; every hit says "query token q is document d's token p", and
+//! hits of a copied passage lie on one diagonal `p − q` of that document. Hits are chained along
+//! diagonals, then chains of one document that follow each other in the query are stitched across
+//! small diagonal shifts (a statement inserted or a word deleted moves the diagonal, not the copy).
+//! Fingerprints found in more than `max_doc_frequency` documents are boilerplate and ignored.
+
+use super::Fingerprint;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Posting {
+    pub doc: u32,
+    pub position: u32,
+}
+
+/// Fingerprints of a protected corpus, sorted by hash for binary search (the in-memory form of an
+/// index segment).
+#[derive(Debug, Default, Clone)]
+pub struct FingerprintTable {
+    hashes: Vec<u64>,
+    postings: Vec<Posting>,
+}
+
+impl FingerprintTable {
+    /// A table of `(hash, posting)` entries in any order.
+    pub fn from_entries(mut entries: Vec<(u64, Posting)>) -> Self {
+        entries.sort_unstable();
+        entries.dedup();
+        let (hashes, postings) = entries.into_iter().unzip();
+        FingerprintTable { hashes, postings }
+    }
+
+    pub fn len(&self) -> usize {
+        self.hashes.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.hashes.is_empty()
+    }
+
+    /// The postings of `hash`, sorted by document then position.
+    pub fn lookup(&self, hash: u64) -> &[Posting] {
+        let start = self.hashes.partition_point(|&h| h < hash);
+        let end = start + self.hashes[start..].partition_point(|&h| h == hash);
+        &self.postings[start..end]
+    }
+}
+
+/// How hits are chained into matches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MatchParams {
+    /// Tokens per k-gram: a hit at query token q covers tokens q..q+k.
+    pub k: usize,
+    /// The winnowing window: along a shared run there is a fingerprint at least every `w` tokens, so
+    /// hits on one diagonal at most `w` apart are taken to cover the tokens between them.
+    pub w: usize,
+    /// Fingerprints in more documents than this are ignored as boilerplate.
+    pub max_doc_frequency: usize,
+    /// Chains of one document whose query spans are at most this many tokens apart are one match.
+    pub max_gap: usize,
+}
+
+/// A passage of the query found in a protected document.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SpanMatch {
+    pub doc: u32,
+    /// Query tokens `query_start..query_end` are covered by the match.
+    pub query_start: u32,
+    pub query_end: u32,
+    /// Where the passage starts in the document (token index), from the first hit.
+    pub doc_start: u32,
+    /// Query tokens covered by shared k-grams (≤ `query_end − query_start` when stitched over edits).
+    pub covered: u32,
+    pub hits: u32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+struct Hit {
+    doc: u32,
+    diagonal: i64,
+    query: u32,
+    position: u32,
+}
+
+/// The matches of a query's fingerprints against `table`, longest first.
+pub fn find_matches(table: &FingerprintTable, query: &[Fingerprint], params: &MatchParams) -> Vec<SpanMatch> {
+    let mut hits = Vec::new();
+    for fp in query {
+        let postings = table.lookup(fp.hash);
+        if postings.is_empty() || distinct_docs(postings) > params.max_doc_frequency {
+            continue;
+        }
+        hits.extend(postings.iter().map(|p| Hit {
+            doc: p.doc,
+            diagonal: i64::from(p.position) - i64::from(fp.position),
+            query: fp.position,
+            position: p.position,
+        }));
+    }
+    hits.sort_unstable();
+    let (k, w) = (params.k as u32, params.w as u32);
+    // Chains along one diagonal: consecutive hits no further apart than the gap allows.
+    let mut chains: Vec<SpanMatch> = Vec::new();
+    let mut previous_hit = 0u32;
+    for hit in hits {
+        match chains.last_mut() {
+            Some(last)
+                if last.doc == hit.doc
+                    && hit.diagonal == i64::from(last.doc_start) - i64::from(last.query_start)
+                    && hit.query <= last.query_end + params.max_gap as u32 =>
+            {
+                let new_end = hit.query + k;
+                // Close behind the previous hit: the run in between is shared too. Further: only
+                // this k-gram is known to be.
+                let from = if hit.query <= previous_hit + w {
+                    last.query_end
+                } else {
+                    hit.query.max(last.query_end)
+                };
+                last.covered += new_end.saturating_sub(from);
+                last.query_end = last.query_end.max(new_end);
+                last.hits += 1;
+            }
+            _ => chains.push(SpanMatch {
+                doc: hit.doc,
+                query_start: hit.query,
+                query_end: hit.query + k,
+                doc_start: hit.position,
+                covered: k,
+                hits: 1,
+            }),
+        }
+        previous_hit = hit.query;
+    }
+    stitch(chains, params.max_gap as u32)
+}
+
+/// Joins chains of the same document that follow each other in the query (across diagonal shifts).
+fn stitch(mut chains: Vec<SpanMatch>, max_gap: u32) -> Vec<SpanMatch> {
+    chains.sort_unstable_by_key(|c| (c.doc, c.query_start, c.query_end));
+    let mut out: Vec<SpanMatch> = Vec::new();
+    for chain in chains {
+        match out.last_mut() {
+            Some(last) if last.doc == chain.doc && chain.query_start <= last.query_end + max_gap => {
+                let overlap = last.query_end.saturating_sub(chain.query_start).min(chain.covered);
+                last.covered += chain.covered - overlap;
+                last.query_end = last.query_end.max(chain.query_end);
+                last.hits += chain.hits;
+            }
+            _ => out.push(chain),
+        }
+    }
+    out.sort_unstable_by_key(|m| (std::cmp::Reverse(m.covered), m.doc, m.query_start));
+    out
+}
+
+fn distinct_docs(postings: &[Posting]) -> usize {
+    // Postings are sorted by document, so distinct documents are the changes along the slice.
+    1 + postings.windows(2).filter(|w| w[0].doc != w[1].doc).count()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fingerprint::Winnowing;
+    use crate::hash::splitmix64;
+
+    const K: usize = 5;
+    const W: usize = 8;
+
+    fn tokens(state: &mut u64, n: usize) -> Vec<u64> {
+        (0..n).map(|_| splitmix64(state) % 5000).collect()
+    }
+
+    fn fingerprints(tokens: &[u64]) -> Vec<Fingerprint> {
+        let mut out = Vec::new();
+        Winnowing::new(K, W, 0).unwrap().fingerprints(tokens, &mut Vec::new(), &mut out);
+        out
+    }
+
+    fn table(docs: &[Vec<u64>]) -> FingerprintTable {
+        let entries = docs
+            .iter()
+            .enumerate()
+            .flat_map(|(d, t)| {
+                fingerprints(t)
+                    .into_iter()
+                    .map(move |f| (f.hash, Posting { doc: d as u32, position: f.position }))
+            })
+            .collect();
+        FingerprintTable::from_entries(entries)
+    }
+
+    fn params() -> MatchParams {
+        MatchParams { k: K, w: W, max_doc_frequency: 3, max_gap: W + K }
+    }
+
+    #[test]
+    fn an_embedded_copy_is_found_where_it_is() {
+        let mut state = 11;
+        let docs: Vec<Vec<u64>> = (0..20).map(|_| tokens(&mut state, 400)).collect();
+        let query = [tokens(&mut state, 60), docs[7][100..300].to_vec(), tokens(&mut state, 50)].concat();
+        let matches = find_matches(&table(&docs), &fingerprints(&query), &params());
+        let best = matches[0];
+        assert_eq!(best.doc, 7);
+        assert!(best.query_start <= 60 + W as u32 && best.query_end >= 260 - W as u32, "{best:?}");
+        assert!(best.covered >= 180, "{best:?}");
+        assert!(matches.iter().skip(1).all(|m| m.covered < 20), "nothing else of note: {matches:?}");
+    }
+
+    #[test]
+    fn an_edited_copy_is_stitched_into_one_match() {
+        let mut state = 12;
+        let docs: Vec<Vec<u64>> = (0..5).map(|_| tokens(&mut state, 300)).collect();
+        let mut copy = docs[2][50..250].to_vec();
+        copy.insert(100, 99_999); // a statement inserted: the diagonal shifts by one
+        copy.remove(150);
+        let matches = find_matches(&table(&docs), &fingerprints(&copy), &params());
+        assert_eq!(matches[0].doc, 2);
+        assert!(matches[0].query_end - matches[0].query_start >= 190, "{:?}", matches[0]);
+    }
+
+    #[test]
+    fn boilerplate_shared_by_many_documents_is_ignored() {
+        let mut state = 13;
+        let boilerplate = tokens(&mut state, 80);
+        let docs: Vec<Vec<u64>> =
+            (0..10).map(|_| [boilerplate.clone(), tokens(&mut state, 200)].concat()).collect();
+        assert!(find_matches(&table(&docs), &fingerprints(&boilerplate), &params()).is_empty());
+        let unrelated = tokens(&mut state, 300);
+        assert!(find_matches(&table(&docs), &fingerprints(&unrelated), &params()).is_empty());
+    }
+
+    #[test]
+    fn lookup_finds_every_posting_of_a_hash() {
+        let t = FingerprintTable::from_entries(vec![
+            (5, Posting { doc: 1, position: 3 }),
+            (2, Posting { doc: 0, position: 1 }),
+            (5, Posting { doc: 0, position: 9 }),
+            (5, Posting { doc: 0, position: 9 }),
+        ]);
+        assert_eq!(t.len(), 3);
+        assert_eq!(t.lookup(5), [Posting { doc: 0, position: 9 }, Posting { doc: 1, position: 3 }]);
+        assert!(t.lookup(4).is_empty() && t.lookup(u64::MAX).is_empty());
+    }
+}
