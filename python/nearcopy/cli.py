@@ -12,8 +12,9 @@ import os
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 
@@ -91,14 +92,14 @@ def _read_input(name: str) -> str:
         raise InputError(f"{name}: cannot read: {err.strerror or err}") from None
 
 
-def _write_atomically(path: Path, write: object) -> None:
+def _write_atomically(path: Path, write: Callable[[BinaryIO], None]) -> None:
     """Writes through a temporary file in the same directory and renames it into place, so an
     interrupted run never leaves a half-written output (or destroys the previous one)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as handle:
-            write(handle)  # type: ignore[operator]
+            write(handle)
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, path)
@@ -109,18 +110,18 @@ def _write_atomically(path: Path, write: object) -> None:
 
 def cmd_minhash(args: argparse.Namespace) -> int:
     records = list(read_records(args.inputs, args.text_field, args.id_field))
+    options = _text_options(args)
     started = time.perf_counter()
     signatures = minhash(
         [r.text for r in records],
         num_perm=args.num_perm,
         scheme=args.scheme,
         seed=args.seed,
-        options=_text_options(args),
+        options=options,
         num_threads=args.threads,
     )
     elapsed = time.perf_counter() - started
     ids = np.array([r.id for r in records], dtype=str)
-    options = _text_options(args)
     meta = {
         "scheme": args.scheme,
         "num_perm": args.num_perm,
