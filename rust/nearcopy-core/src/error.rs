@@ -8,6 +8,10 @@ pub enum Error {
     InvalidArgument(String),
     /// The machine refused a resource, e.g. worker threads could not be started (Python: `RuntimeError`).
     Resource(String),
+    /// A file could not be read or written (Python: `OSError`).
+    Io(String),
+    /// A file is not a valid nearcopy index: truncated, damaged, foreign or of another version.
+    Corrupt(String),
 }
 
 pub type Result<T> = std::result::Result<T, Error>;
@@ -15,7 +19,10 @@ pub type Result<T> = std::result::Result<T, Error>;
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Error::InvalidArgument(message) | Error::Resource(message) => f.write_str(message),
+            Error::InvalidArgument(message)
+            | Error::Resource(message)
+            | Error::Io(message)
+            | Error::Corrupt(message) => f.write_str(message),
         }
     }
 }

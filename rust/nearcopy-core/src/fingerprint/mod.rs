@@ -7,6 +7,7 @@
 //! within the shared run; the expected density is about `2 / (w + 1)` fingerprints per token.
 
 mod matching;
+pub mod segment;
 
 pub use matching::{find_matches, FingerprintTable, MatchParams, Posting, SpanMatch};
 

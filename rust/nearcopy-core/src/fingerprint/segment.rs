@@ -1,0 +1,212 @@
+//! Index segments on disk: one immutable file of hash-sorted fingerprint postings, memory-mapped.
+//!
+//! Layout (little-endian; 16 bytes per fingerprint):
+//!
+//! | offset | field |
+//! |---|---|
+//! | 0 | magic `NCSEG\0\r\n` (the `\r\n` shows a text-mode transfer that mangled the file) |
+//! | 8 | format version (u32), 12: flags (u32, bit 0: keyed) |
+//! | 16 | k (u32), 20: w (u32) |
+//! | 24 | key check (u64): identifies the key without revealing it, 0 when unkeyed |
+//! | 32 | documents (u64), 40: fingerprints `n` (u64) |
+//! | 48 | checksum of the body (u64, XXH3), 56: checksum of bytes 0..56 (u64) |
+//! | 64 | hashes: `n` × u64, sorted; then postings: `n` × (document u32, position u32) |
+//!
+//! Segments are published by writing a temporary file, syncing it and renaming it into place, and
+//! are never modified afterwards, so readers in any number of processes map them without locks.
+//! Opening checks the header, the header checksum and that the length fits the counts (O(1), so
+//! opening is instant whatever the size); [`Segment::verify`] also checks the body checksum and order.
+
+use super::matching::Posting;
+use super::Winnowing;
+use crate::error::{Error, Result};
+use crate::hash::{fmix64, xxh3_64};
+use std::fs::File;
+use std::io::Write;
+use std::path::Path;
+
+const MAGIC: &[u8; 8] = b"NCSEG\0\r\n";
+pub const FORMAT_VERSION: u32 = 1;
+const HEADER_LEN: usize = 64;
+const ENTRY_LEN: usize = 16;
+
+/// What identifies a key in a header: a one-way function of it (0 for no key).
+pub fn key_check(key: u64) -> u64 {
+    if key == 0 {
+        0
+    } else {
+        fmix64(fmix64(key ^ 0x6B65_795F_6368_6B21)) | 1
+    }
+}
+
+fn io(path: &Path, what: &str, err: std::io::Error) -> Error {
+    Error::Io(format!("{}: cannot {what}: {err}", path.display()))
+}
+
+/// Writes a segment of `entries` (sorted by hash, then posting) for `documents` documents to `path`,
+/// atomically: readers see the old file or the complete new one, never a part.
+pub fn write_segment(
+    path: &Path,
+    params: &Winnowing,
+    documents: u64,
+    entries: &[(u64, Posting)],
+) -> Result<()> {
+    if entries.windows(2).any(|w| w[0] > w[1]) {
+        return Err(Error::InvalidArgument("segment entries must be sorted".into()));
+    }
+    let mut body = Vec::with_capacity(entries.len() * ENTRY_LEN);
+    entries.iter().for_each(|(hash, _)| body.extend_from_slice(&hash.to_le_bytes()));
+    for (_, posting) in entries {
+        body.extend_from_slice(&posting.doc.to_le_bytes());
+        body.extend_from_slice(&posting.position.to_le_bytes());
+    }
+    let mut header = Vec::with_capacity(HEADER_LEN);
+    header.extend_from_slice(MAGIC);
+    header.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
+    header.extend_from_slice(&u32::from(params.key != 0).to_le_bytes());
+    header.extend_from_slice(&(params.k as u32).to_le_bytes());
+    header.extend_from_slice(&(params.w as u32).to_le_bytes());
+    header.extend_from_slice(&key_check(params.key).to_le_bytes());
+    header.extend_from_slice(&documents.to_le_bytes());
+    header.extend_from_slice(&(entries.len() as u64).to_le_bytes());
+    header.extend_from_slice(&xxh3_64(&body, 0).to_le_bytes());
+    let header_sum = xxh3_64(&header, 0);
+    header.extend_from_slice(&header_sum.to_le_bytes());
+    debug_assert_eq!(header.len(), HEADER_LEN);
+
+    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("segment");
+    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
+    let result = (|| {
+        let mut file = File::create(&tmp).map_err(|e| io(&tmp, "create", e))?;
+        file.write_all(&header).and_then(|_| file.write_all(&body)).map_err(|e| io(&tmp, "write", e))?;
+        file.sync_all().map_err(|e| io(&tmp, "sync", e))?;
+        std::fs::rename(&tmp, path).map_err(|e| io(path, "publish", e))?;
+        // Make the rename itself durable.
+        File::open(dir).and_then(|d| d.sync_all()).map_err(|e| io(dir, "sync", e))
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
+}
+
+/// A memory-mapped, validated segment.
+pub struct Segment {
+    map: memmap2::Mmap,
+    pub k: usize,
+    pub w: usize,
+    pub key_check: u64,
+    pub documents: u64,
+    entries: usize,
+    body_checksum: u64,
+}
+
+fn read_u32(bytes: &[u8], at: usize) -> u32 {
+    u32::from_le_bytes([bytes[at], bytes[at + 1], bytes[at + 2], bytes[at + 3]])
+}
+
+fn read_u64(bytes: &[u8], at: usize) -> u64 {
+    let mut b = [0u8; 8];
+    b.copy_from_slice(&bytes[at..at + 8]);
+    u64::from_le_bytes(b)
+}
+
+impl Segment {
+    pub fn open(path: &Path) -> Result<Self> {
+        let file = File::open(path).map_err(|e| io(path, "open", e))?;
+        // SAFETY: published segments are never written again (they are replaced by rename, which
+        // leaves this mapping on the old file), so the mapped bytes cannot change under the reader.
+        let map = unsafe { memmap2::Mmap::map(&file) }.map_err(|e| io(path, "map", e))?;
+        let corrupt = |why: &str| {
+            Error::Corrupt(format!("{}: not a valid nearcopy index segment: {why}", path.display()))
+        };
+        if map.len() < HEADER_LEN || &map[..8] != MAGIC {
+            return Err(corrupt("wrong magic bytes (not a segment, or truncated)"));
+        }
+        let version = read_u32(&map, 8);
+        if version != FORMAT_VERSION {
+            return Err(corrupt(&format!("format version {version}, this nearcopy reads {FORMAT_VERSION}")));
+        }
+        if read_u64(&map, 56) != xxh3_64(&map[..56], 0) {
+            return Err(corrupt("header checksum mismatch (damaged file)"));
+        }
+        let entries = read_u64(&map, 40);
+        let expected = entries.checked_mul(ENTRY_LEN as u64).and_then(|b| b.checked_add(HEADER_LEN as u64));
+        if expected != Some(map.len() as u64) {
+            return Err(corrupt(&format!(
+                "{} bytes for {entries} fingerprints (truncated or padded)",
+                map.len()
+            )));
+        }
+        Ok(Segment {
+            k: read_u32(&map, 16) as usize,
+            w: read_u32(&map, 20) as usize,
+            key_check: read_u64(&map, 24),
+            documents: read_u64(&map, 32),
+            entries: entries as usize,
+            body_checksum: read_u64(&map, 48),
+            map,
+        })
+    }
+
+    pub fn len(&self) -> usize {
+        self.entries
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries == 0
+    }
+
+    pub fn bytes(&self) -> usize {
+        self.map.len()
+    }
+
+    #[inline]
+    fn hash(&self, i: usize) -> u64 {
+        read_u64(&self.map, HEADER_LEN + 8 * i)
+    }
+
+    #[inline]
+    fn posting(&self, i: usize) -> Posting {
+        let at = HEADER_LEN + 8 * self.entries + 8 * i;
+        Posting { doc: read_u32(&self.map, at), position: read_u32(&self.map, at + 4) }
+    }
+
+    /// The postings of `hash`.
+    pub fn lookup(&self, hash: u64, out: &mut Vec<Posting>) {
+        out.clear();
+        let (mut lo, mut hi) = (0, self.entries);
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            if self.hash(mid) < hash {
+                lo = mid + 1;
+            } else {
+                hi = mid;
+            }
+        }
+        let mut i = lo;
+        while i < self.entries && self.hash(i) == hash {
+            out.push(self.posting(i));
+            i += 1;
+        }
+    }
+
+    /// Reads the whole body: checksum, sorted hashes, document numbers in range. O(size).
+    pub fn verify(&self) -> Result<()> {
+        let corrupt = |why: &str| Error::Corrupt(format!("index segment damaged: {why}"));
+        if xxh3_64(&self.map[HEADER_LEN..], 0) != self.body_checksum {
+            return Err(corrupt("body checksum mismatch"));
+        }
+        if (1..self.entries).any(|i| self.hash(i - 1) > self.hash(i)) {
+            return Err(corrupt("fingerprints out of order"));
+        }
+        if (0..self.entries).any(|i| u64::from(self.posting(i).doc) >= self.documents) {
+            return Err(corrupt("a posting names a document the segment does not have"));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,110 @@
+use super::*;
+
+fn entries() -> Vec<(u64, Posting)> {
+    let mut e: Vec<(u64, Posting)> = (0..1000u32)
+        .map(|i| (crate::hash::fmix64(u64::from(i % 700)), Posting { doc: i % 7, position: i }))
+        .collect();
+    e.sort_unstable();
+    e
+}
+
+fn params() -> Winnowing {
+    Winnowing::new(5, 8, 0).unwrap()
+}
+
+#[test]
+fn round_trip() {
+    let dir = tempdir();
+    let path = dir.join("seg-1.ncs");
+    let e = entries();
+    write_segment(&path, &params(), 7, &e).unwrap();
+    let seg = Segment::open(&path).unwrap();
+    assert_eq!((seg.len(), seg.k, seg.w, seg.documents, seg.key_check), (1000, 5, 8, 7, 0));
+    assert_eq!(seg.bytes(), 64 + 16 * 1000);
+    seg.verify().unwrap();
+    let mut found = Vec::new();
+    for (hash, posting) in &e {
+        seg.lookup(*hash, &mut found);
+        assert!(found.contains(posting));
+    }
+    seg.lookup(12345, &mut found);
+    assert!(found.is_empty());
+}
+
+#[test]
+fn damaged_files_are_refused_with_a_reason() {
+    let dir = tempdir();
+    let path = dir.join("seg.ncs");
+    write_segment(&path, &params(), 7, &entries()).unwrap();
+    let good = std::fs::read(&path).unwrap();
+
+    let cases: Vec<(&str, Vec<u8>)> = vec![
+        ("truncated", good[..good.len() - 5].to_vec()),
+        (
+            "magic",
+            b"PK\x03\x04 this is a zip file, not an index at all.................................".to_vec(),
+        ),
+        ("checksum", {
+            let mut b = good.clone();
+            b[33] ^= 1;
+            b
+        }),
+        ("version", {
+            let mut b = good.clone();
+            b[8] = 9;
+            b
+        }),
+        ("empty", Vec::new()),
+    ];
+    for (what, bytes) in cases {
+        std::fs::write(&path, &bytes).unwrap();
+        let err = Segment::open(&path).err().unwrap_or_else(|| panic!("{what} accepted"));
+        assert!(matches!(err, Error::Corrupt(_)), "{what}: {err}");
+    }
+    // A flipped bit in the body passes the O(1) open but not verify().
+    let mut flipped = good.clone();
+    let last = flipped.len() - 3;
+    flipped[last] ^= 0x10;
+    std::fs::write(&path, &flipped).unwrap();
+    assert!(matches!(Segment::open(&path).unwrap().verify(), Err(Error::Corrupt(_))));
+    assert!(matches!(Segment::open(&dir.join("missing.ncs")), Err(Error::Io(_))));
+}
+
+#[test]
+fn publishing_replaces_atomically_and_keeps_open_readers_working() {
+    let dir = tempdir();
+    let path = dir.join("seg.ncs");
+    write_segment(&path, &params(), 7, &entries()).unwrap();
+    let reader = Segment::open(&path).unwrap();
+    write_segment(&path, &params(), 1, &[(1, Posting { doc: 0, position: 0 })]).unwrap();
+    reader.verify().unwrap(); // still the old file's mapping
+    assert_eq!(reader.len(), 1000);
+    assert_eq!(Segment::open(&path).unwrap().len(), 1);
+    let leftovers: Vec<_> = std::fs::read_dir(&dir).unwrap().filter_map(|e| e.ok()).collect();
+    assert_eq!(leftovers.len(), 1, "no temporary files left behind");
+    assert!(write_segment(
+        &path,
+        &params(),
+        1,
+        &[(2, Posting { doc: 0, position: 0 }), (1, Posting { doc: 0, position: 0 })]
+    )
+    .is_err());
+}
+
+#[test]
+fn keys_are_checkable_but_not_revealed() {
+    assert_eq!(key_check(0), 0);
+    assert_ne!(key_check(42), 42);
+    assert_ne!(key_check(42), key_check(43));
+}
+
+fn tempdir() -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!(
+        "nearcopy-seg-{}-{:?}",
+        std::process::id(),
+        std::thread::current().id()
+    ));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
