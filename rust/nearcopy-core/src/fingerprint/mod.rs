@@ -6,6 +6,7 @@
 //! sharing a run of at least `t = w + k − 1` tokens share at least one fingerprint, at the same offset
 //! within the shared run; the expected density is about `2 / (w + 1)` fingerprints per token.
 
+pub mod document;
 mod matching;
 pub mod segment;
 
