@@ -12,6 +12,7 @@ pub mod code;
 pub mod error;
 pub mod fingerprint;
 pub mod hash;
+pub mod index;
 pub mod minhash;
 pub mod mt19937;
 pub mod pool;

@@ -48,6 +48,31 @@ impl FingerprintTable {
     }
 }
 
+/// Where postings are looked up: an in-memory table or a memory-mapped segment.
+pub trait PostingSource {
+    /// Replaces `out` with the postings of `hash`, sorted by document then position.
+    fn postings(&self, hash: u64, out: &mut Vec<Posting>);
+}
+
+impl<T: PostingSource + ?Sized> PostingSource for &T {
+    fn postings(&self, hash: u64, out: &mut Vec<Posting>) {
+        (**self).postings(hash, out);
+    }
+}
+
+impl PostingSource for FingerprintTable {
+    fn postings(&self, hash: u64, out: &mut Vec<Posting>) {
+        out.clear();
+        out.extend_from_slice(self.lookup(hash));
+    }
+}
+
+impl PostingSource for super::segment::Segment {
+    fn postings(&self, hash: u64, out: &mut Vec<Posting>) {
+        self.lookup(hash, out);
+    }
+}
+
 /// How hits are chained into matches.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct MatchParams {
@@ -85,11 +110,16 @@ struct Hit {
 }
 
 /// The matches of a query's fingerprints against `table`, longest first.
-pub fn find_matches(table: &FingerprintTable, query: &[Fingerprint], params: &MatchParams) -> Vec<SpanMatch> {
+pub fn find_matches(
+    source: &impl PostingSource,
+    query: &[Fingerprint],
+    params: &MatchParams,
+) -> Vec<SpanMatch> {
     let mut hits = Vec::new();
+    let mut postings = Vec::new();
     for fp in query {
-        let postings = table.lookup(fp.hash);
-        if postings.is_empty() || distinct_docs(postings) > params.max_doc_frequency {
+        source.postings(fp.hash, &mut postings);
+        if postings.is_empty() || distinct_docs(&postings) > params.max_doc_frequency {
             continue;
         }
         hits.extend(postings.iter().map(|p| Hit {

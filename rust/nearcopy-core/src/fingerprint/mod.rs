@@ -10,7 +10,7 @@ pub mod document;
 mod matching;
 pub mod segment;
 
-pub use matching::{find_matches, FingerprintTable, MatchParams, Posting, SpanMatch};
+pub use matching::{find_matches, FingerprintTable, MatchParams, Posting, PostingSource, SpanMatch};
 
 use crate::error::Result;
 use crate::hash::fmix64;

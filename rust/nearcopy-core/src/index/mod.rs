@@ -1,0 +1,118 @@
+//! The protected index's work: fingerprint a corpus into segment entries (in parallel), and find
+//! where an answer reproduces indexed documents, in byte spans of the answer.
+
+use crate::code::{split_answer, Parser};
+use crate::error::Result;
+use crate::fingerprint::document::{Content, Fingerprinter, TokenStream};
+use crate::fingerprint::{find_matches, MatchParams, Posting, PostingSource, Winnowing};
+use crate::pool;
+use rayon::prelude::*;
+
+/// The entries of one segment: (hash, posting) sorted, plus totals for `info()`.
+#[derive(Debug, Default)]
+pub struct BuiltSegment {
+    pub entries: Vec<(u64, Posting)>,
+    pub tokens: u64,
+}
+
+/// Fingerprints every document (`docs[i]` becomes document `i` of the segment).
+pub fn build_entries(
+    docs: &[(&str, Content)],
+    winnowing: &Winnowing,
+    num_threads: usize,
+) -> Result<BuiltSegment> {
+    let one = |f: &mut (Fingerprinter, TokenStream, Vec<crate::fingerprint::Fingerprint>),
+               (d, (text, content)): (usize, &(&str, Content))|
+     -> Result<(Vec<(u64, Posting)>, u64)> {
+        let (fingerprinter, stream, fps) = f;
+        fingerprinter.tokens(text, *content, 0, stream)?;
+        fingerprinter.fingerprints(stream, winnowing, fps);
+        let entries =
+            fps.iter().map(|fp| (fp.hash, Posting { doc: d as u32, position: fp.position })).collect();
+        Ok((entries, stream.ids.len() as u64))
+    };
+    let parts: Vec<Result<(Vec<(u64, Posting)>, u64)>> = if num_threads <= 1 {
+        let mut state = Default::default();
+        docs.iter().enumerate().map(|doc| one(&mut state, doc)).collect()
+    } else {
+        pool::pool(num_threads)?
+            .install(|| docs.par_iter().enumerate().map_init(Default::default, one).collect())
+    };
+    let mut built = BuiltSegment::default();
+    for part in parts {
+        let (entries, tokens) = part?;
+        built.entries.extend(entries);
+        built.tokens += tokens;
+    }
+    built.entries.par_sort_unstable();
+    built.entries.dedup();
+    Ok(built)
+}
+
+/// A stretch of an answer found in an indexed document.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AnswerMatch {
+    /// Which of the given segments, and which of its documents.
+    pub segment: usize,
+    pub doc: u32,
+    /// Byte span in the answer.
+    pub start: usize,
+    pub end: usize,
+    /// Normalized tokens of the answer the match covers, and the tokens its span holds.
+    pub covered: u32,
+    pub span_tokens: u32,
+    pub content: Content,
+}
+
+/// Everything `match_answer` found, with the answer's token count for coverage fractions.
+#[derive(Debug, Default)]
+pub struct AnswerReport {
+    pub matches: Vec<AnswerMatch>,
+    pub answer_tokens: usize,
+}
+
+/// Splits `answer` into prose and code, fingerprints each part with its own normalizer, and looks
+/// the fingerprints up in every segment. Matches shorter than `min_tokens` are dropped.
+pub fn match_answer<S: PostingSource>(
+    answer: &str,
+    segments: &[S],
+    winnowing: &Winnowing,
+    params: &MatchParams,
+    min_tokens: u32,
+) -> Result<AnswerReport> {
+    let mut parser = Parser::new();
+    let mut fingerprinter = Fingerprinter::new();
+    let (mut stream, mut fps) = (TokenStream::default(), Vec::new());
+    let mut report = AnswerReport::default();
+    for part in split_answer(answer, &mut parser) {
+        let content = match part.language {
+            Some(language) if part.code => Content::Code(language),
+            _ => Content::Prose,
+        };
+        fingerprinter.tokens(&answer[part.start..part.end], content, part.start, &mut stream)?;
+        report.answer_tokens += stream.ids.len();
+        fingerprinter.fingerprints(&stream, winnowing, &mut fps);
+        for (s, segment) in segments.iter().enumerate() {
+            for m in find_matches(segment, &fps, params) {
+                if m.covered < min_tokens {
+                    continue;
+                }
+                let last = (m.query_end as usize).min(stream.ends.len()) - 1;
+                report.matches.push(AnswerMatch {
+                    segment: s,
+                    doc: m.doc,
+                    start: stream.starts[m.query_start as usize],
+                    end: stream.ends[last],
+                    covered: m.covered,
+                    span_tokens: m.query_end - m.query_start,
+                    content,
+                });
+            }
+        }
+    }
+    report.matches.sort_by_key(|m| (std::cmp::Reverse(m.covered), m.start));
+    Ok(report)
+}
+
+#[cfg(test)]
+mod tests;
