@@ -4,7 +4,7 @@
 use crate::code::{split_answer, Parser};
 use crate::error::Result;
 use crate::fingerprint::document::{Content, Fingerprinter, TokenStream};
-use crate::fingerprint::{find_matches, MatchParams, Posting, PostingSource, Winnowing};
+use crate::fingerprint::{find_matches, Fingerprint, MatchParams, Posting, PostingSource, Winnowing};
 use crate::pool;
 use rayon::prelude::*;
 
@@ -15,15 +15,18 @@ pub struct BuiltSegment {
     pub tokens: u64,
 }
 
+/// Per-worker normalizers and buffers.
+type Scratch = (Fingerprinter, TokenStream, Vec<Fingerprint>);
+/// One document's entries and token count.
+type DocEntries = (Vec<(u64, Posting)>, u64);
+
 /// Fingerprints every document (`docs[i]` becomes document `i` of the segment).
 pub fn build_entries(
     docs: &[(&str, Content)],
     winnowing: &Winnowing,
     num_threads: usize,
 ) -> Result<BuiltSegment> {
-    let one = |f: &mut (Fingerprinter, TokenStream, Vec<crate::fingerprint::Fingerprint>),
-               (d, (text, content)): (usize, &(&str, Content))|
-     -> Result<(Vec<(u64, Posting)>, u64)> {
+    let one = |f: &mut Scratch, (d, (text, content)): (usize, &(&str, Content))| -> Result<DocEntries> {
         let (fingerprinter, stream, fps) = f;
         fingerprinter.tokens(text, *content, 0, stream)?;
         fingerprinter.fingerprints(stream, winnowing, fps);
@@ -31,7 +34,7 @@ pub fn build_entries(
             fps.iter().map(|fp| (fp.hash, Posting { doc: d as u32, position: fp.position })).collect();
         Ok((entries, stream.ids.len() as u64))
     };
-    let parts: Vec<Result<(Vec<(u64, Posting)>, u64)>> = if num_threads <= 1 {
+    let parts: Vec<Result<DocEntries>> = if num_threads <= 1 {
         let mut state = Default::default();
         docs.iter().enumerate().map(|doc| one(&mut state, doc)).collect()
     } else {
