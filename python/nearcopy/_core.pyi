@@ -1,7 +1,7 @@
 # Type stub of the Rust extension (rust/nearcopy-python). Checked against the built module by
 # `python -m mypy.stubtest nearcopy._core` in `make test`.
 
-from typing import Any
+from typing import Any, final
 
 import numpy as np
 import numpy.typing as npt
@@ -10,7 +10,9 @@ __all__ = [
     "MAX_NGRAM",
     "MAX_NUM_PERM",
     "UNICODE_VERSION",
+    "IndexReader",
     "__version__",
+    "build_segment",
     "canonical_language",
     "code_shingles",
     "code_tokens",
@@ -85,3 +87,21 @@ def minhash_code(
 ) -> npt.NDArray[Any]: ...
 def split_answer(text: str) -> list[tuple[bool, int, int, str | None, bool, str]]: ...
 def detect_language(source: str) -> tuple[str | None, float]: ...
+def build_segment(
+    path: str,
+    texts: list[str],
+    languages: list[str | None],
+    k: int,
+    w: int,
+    key: int,
+    num_threads: int | None = None,
+) -> tuple[int, int, int, int]: ...
+
+@final
+class IndexReader:
+    def __new__(cls, paths: list[str], k: int, w: int, key: int) -> IndexReader: ...
+    def sizes(self) -> list[tuple[int, int]]: ...
+    def verify(self) -> None: ...
+    def match_answer(
+        self, answer: str, max_doc_frequency: int, max_gap: int, min_tokens: int
+    ) -> tuple[list[tuple[int, int, int, int, int, int, str | None]], int]: ...

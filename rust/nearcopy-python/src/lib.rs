@@ -3,6 +3,7 @@
 
 mod code;
 mod errors;
+mod index;
 mod inputs;
 
 use errors::to_py_err;
@@ -259,6 +260,9 @@ fn permutations<'py>(py: Python<'py>, scheme: &str, num_perm: usize, seed: u64) 
 mod _core {
     #[pymodule_export]
     use super::{minhash_texts, minhash_tokens, normalize, permutations, shingles};
+
+    #[pymodule_export]
+    use super::index::{build_segment, IndexReader};
 
     #[pymodule_export]
     use super::code::{

@@ -1,0 +1,141 @@
+"""The pre-display output filter: does this model output reproduce protected content?
+
+``check(text)`` finds the passages of the output that copy indexed documents (prose normalized for
+case, spacing and punctuation; code for names, literals, comments and layout) and returns a
+:class:`Verdict`; ``apply(text)`` returns what may be shown under a :class:`Policy`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from nearcopy.index import ProtectedIndex
+
+Action = Literal["allow", "annotate", "redact", "replace", "suppress"]
+ACTIONS: tuple[Action, ...] = ("allow", "annotate", "redact", "replace", "suppress")
+_SEVERITY = {action: rank for rank, action in enumerate(ACTIONS)}
+
+
+@dataclass(frozen=True)
+class Match:
+    """A passage of the output found in a protected document.
+
+    ``start:end`` are byte offsets into the output's UTF-8; ``tokens`` is how many normalized tokens
+    of the output the copy covers, ``coverage`` that as a share of all the output's tokens.
+    """
+
+    doc_id: str
+    metadata: dict[str, Any]
+    start: int
+    end: int
+    text: str
+    tokens: int
+    coverage: float
+    kind: Literal["text", "code"]
+    language: str | None
+
+
+@dataclass(frozen=True)
+class Verdict:
+    flagged: bool
+    action: Action
+    score: float
+    matches: list[Match] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Policy:
+    """What to do with a flagged output, per match: ``by_license`` (licence value → action) first,
+    then ``default``. The strictest action over all matches wins. ``template`` is what ``replace``
+    shows; it may name ``{source}`` and ``{license}`` of the longest match."""
+
+    default: Action = "redact"
+    by_license: Mapping[str, Action] = field(default_factory=dict)
+    template: str = "[output withheld: it reproduces {source} ({license})]"
+    mask: str = "[redacted: {source}]"
+
+    def __post_init__(self) -> None:
+        for action in (self.default, *self.by_license.values()):
+            if action not in ACTIONS:
+                raise ValueError(f"action must be one of {ACTIONS}, got {action!r}")
+
+    def action_for(self, match: Match) -> Action:
+        license_ = match.metadata.get("license")
+        if isinstance(license_, str) and license_ in self.by_license:
+            return self.by_license[license_]
+        return self.default
+
+
+class OutputFilter:
+    """Checks outputs against a :class:`ProtectedIndex`.
+
+    ``min_tokens``: a copied passage must cover at least this many normalized tokens to count (the
+    winnowing guarantee ``k + w - 1`` of the index is the smallest meaningful value).
+    ``max_doc_frequency``: fingerprints in more protected documents than this are boilerplate.
+    """
+
+    def __init__(
+        self,
+        index: ProtectedIndex,
+        *,
+        min_tokens: int = 25,
+        max_doc_frequency: int = 20,
+        policy: Policy | None = None,
+    ) -> None:
+        if min_tokens < 1 or max_doc_frequency < 1:
+            raise ValueError("min_tokens and max_doc_frequency must be positive")
+        self.index = index
+        self.min_tokens = min_tokens
+        self.max_doc_frequency = max_doc_frequency
+        self.policy = policy or Policy()
+        self._max_gap = int(index.info()["w"]) + int(index.info()["k"])
+
+    def check(self, text: str) -> Verdict:
+        if not isinstance(text, str):
+            raise TypeError(f"text must be a str, got {type(text).__name__}")
+        raw = text.encode("utf-8", "surrogatepass")
+        found, answer_tokens = self.index.match_answer(
+            text, max_doc_frequency=self.max_doc_frequency, max_gap=self._max_gap, min_tokens=self.min_tokens
+        )
+        matches = []
+        for segment, doc, start, end, covered, _span, language in found:
+            metadata = self.index.metadata(segment, doc)
+            matches.append(Match(
+                str(metadata.get("id")), metadata, start, end, raw[start:end].decode("utf-8", "replace"),
+                covered, covered / max(answer_tokens, 1), "code" if language else "text", language,
+            ))  # fmt: skip
+        if not matches:
+            return Verdict(False, "allow", 0.0, [])
+        action = max((self.policy.action_for(m) for m in matches), key=_SEVERITY.__getitem__)
+        score = min(1.0, sum(m.coverage for m in matches))
+        return Verdict(True, action, score, matches)
+
+    def apply(self, text: str) -> str:
+        """The output as it may be shown under the policy."""
+        verdict = self.check(text)
+        if verdict.action == "allow":
+            return text
+        top = verdict.matches[0]
+        names = {
+            "source": top.metadata.get("url") or top.doc_id,
+            "license": top.metadata.get("license", "unknown"),
+        }
+        if verdict.action == "suppress":
+            return ""
+        if verdict.action == "replace":
+            return self.policy.template.format(**names)
+        if verdict.action == "annotate":
+            sources = ", ".join(sorted({m.doc_id for m in verdict.matches}))
+            return f"{text}\n\n[sources: {sources}]"
+        raw = text.encode("utf-8", "surrogatepass")
+        out, position = [], 0
+        for match in sorted(verdict.matches, key=lambda m: m.start):
+            if match.start < position:
+                continue
+            out.append(raw[position : match.start].decode("utf-8", "replace"))
+            out.append(self.policy.mask.format(source=match.metadata.get("url") or match.doc_id))
+            position = match.end
+        out.append(raw[position:].decode("utf-8", "replace"))
+        return "".join(out)

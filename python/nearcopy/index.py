@@ -1,0 +1,209 @@
+"""The protected index: fingerprints of a protected corpus, built once, opened instantly.
+
+An index is a directory::
+
+    manifest.json      format, version, generation, parameters, the list of segments
+    seg-000001.ncs     winnowed fingerprints of a batch of documents (immutable, memory-mapped)
+    docs-000001.jsonl  those documents' ids and metadata (never their text)
+
+``add`` writes a new segment and document file, then publishes a new manifest by renaming it into
+place: readers see the old index or the new one, never a mixture, and a reader that already opened
+the index keeps working on the segments it mapped.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from nearcopy import _core
+from nearcopy.code import language_for_extension
+
+FORMAT = "nearcopy-index"
+VERSION = 1
+# Winnowing defaults: a shared run of w + k - 1 = 15 normalized tokens always yields a shared
+# fingerprint, at about 2 / (w + 1) = 0.22 fingerprints per token (about 3.6 index bytes per token).
+DEFAULT_K = 8
+DEFAULT_W = 8
+
+
+class IndexError_(OSError):
+    """The index directory is missing, damaged, of another version, or not an index at all."""
+
+
+@dataclass(frozen=True)
+class Document:
+    """A protected document: its text and the metadata reported when an output copies it
+    (``language``, ``source``, ``license``, ``url``, anything JSON can hold)."""
+
+    id: str
+    text: str
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_mapping(cls, record: Mapping[str, Any]) -> Document:
+        if "id" not in record or not isinstance(record.get("text"), str):
+            raise ValueError(f"a document needs an 'id' and a str 'text', got keys {sorted(record)}")
+        metadata = {k: v for k, v in record.items() if k not in ("id", "text")}
+        return cls(str(record["id"]), record["text"], metadata)
+
+
+def as_document(item: Document | Mapping[str, Any]) -> Document:
+    return item if isinstance(item, Document) else Document.from_mapping(item)
+
+
+def content_language(doc: Document) -> str | None:
+    """The language a document is normalized as: its ``language``, else its path's extension, else
+    None (prose)."""
+    language = doc.metadata.get("language")
+    if isinstance(language, str) and language:
+        return _core.canonical_language(language)
+    for key in ("path", "id"):
+        name = str(doc.metadata.get(key, doc.id if key == "id" else ""))
+        if "." in name and (found := language_for_extension(name.rsplit(".", 1)[1])):
+            return found
+    return None
+
+
+def _write_atomically(path: Path, data: bytes) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+class ProtectedIndex:
+    """Fingerprints of a protected corpus. Build with :meth:`build`, open with :meth:`open`."""
+
+    def __init__(self, path: Path, manifest: dict[str, Any], key: int) -> None:
+        self.path = path
+        self._manifest = manifest
+        self._key = key
+        params = manifest["params"]
+        paths = [str(path / s["file"]) for s in manifest["segments"]]
+        self._reader = _core.IndexReader(paths, params["k"], params["w"], key)
+        self._metadata: list[dict[str, Any]] | None = None
+
+    @classmethod
+    def build(
+        cls,
+        documents: Iterable[Document | Mapping[str, Any]],
+        path: str | os.PathLike[str],
+        *,
+        k: int = DEFAULT_K,
+        w: int = DEFAULT_W,
+        key: int = 0,
+        num_threads: int | None = None,
+    ) -> ProtectedIndex:
+        """Fingerprints ``documents`` into a new index at ``path`` (which must not hold one)."""
+        root = Path(path)
+        if (root / "manifest.json").exists():
+            raise FileExistsError(f"{root} already holds an index; open it and add() to it")
+        root.mkdir(parents=True, exist_ok=True)
+        manifest = {"format": FORMAT, "version": VERSION, "generation": 0, "params": {"k": k, "w": w},
+                    "keyed": key != 0, "segments": []}  # fmt: skip
+        return cls._append(root, manifest, key, documents, num_threads)
+
+    @classmethod
+    def open(cls, path: str | os.PathLike[str], *, key: int = 0) -> ProtectedIndex:
+        root = Path(path)
+        try:
+            manifest = json.loads((root / "manifest.json").read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise IndexError_(f"{root}: not a nearcopy index (no manifest.json)") from None
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+            raise IndexError_(f"{root}: unreadable manifest: {err}") from None
+        if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+            raise IndexError_(f"{root}: manifest.json is not a nearcopy index manifest")
+        if manifest.get("version") != VERSION:
+            raise IndexError_(
+                f"{root}: index version {manifest.get('version')}, this nearcopy reads {VERSION}"
+            )
+        return cls(root, manifest, key)
+
+    def add(
+        self, documents: Iterable[Document | Mapping[str, Any]], *, num_threads: int | None = None
+    ) -> ProtectedIndex:
+        """Adds ``documents`` as a new segment; returns the index at its new generation."""
+        fresh = json.loads((self.path / "manifest.json").read_text(encoding="utf-8"))
+        return self._append(self.path, fresh, self._key, documents, num_threads)
+
+    @classmethod
+    def _append(
+        cls, root: Path, manifest: dict[str, Any], key: int,
+        documents: Iterable[Document | Mapping[str, Any]], num_threads: int | None,
+    ) -> ProtectedIndex:  # fmt: skip
+        docs = [as_document(d) for d in documents]
+        generation = manifest["generation"] + 1
+        first_doc = sum(s["documents"] for s in manifest["segments"])
+        segment_file, docs_file = f"seg-{generation:06d}.ncs", f"docs-{generation:06d}.jsonl"
+        params = manifest["params"]
+        languages = [content_language(d) for d in docs]
+        count, fingerprints, tokens, size = _core.build_segment(
+            str(root / segment_file),
+            [d.text for d in docs],
+            languages,
+            params["k"],
+            params["w"],
+            key,
+            num_threads,
+        )
+        lines = (json.dumps({"id": d.id, **d.metadata, "language": lang}) for d, lang in zip(docs, languages))
+        _write_atomically(root / docs_file, ("\n".join(lines) + "\n" if docs else "").encode("utf-8"))
+        manifest = {**manifest, "generation": generation, "segments": [*manifest["segments"], {
+            "file": segment_file, "docs": docs_file, "documents": count, "first_doc": first_doc,
+            "fingerprints": fingerprints, "tokens": tokens, "bytes": size}]}  # fmt: skip
+        _write_atomically(root / "manifest.json", json.dumps(manifest, indent=2).encode("utf-8"))
+        return cls(root, manifest, key)
+
+    def __len__(self) -> int:
+        return sum(int(s["documents"]) for s in self._manifest["segments"])
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        return iter(self._all_metadata())
+
+    def metadata(self, segment: int, doc: int) -> dict[str, Any]:
+        """Metadata of document ``doc`` of segment ``segment`` (as matches name them)."""
+        return self._all_metadata()[int(self._manifest["segments"][segment]["first_doc"]) + doc]
+
+    def _all_metadata(self) -> list[dict[str, Any]]:
+        if self._metadata is None:
+            rows: list[dict[str, Any]] = []
+            for segment in self._manifest["segments"]:
+                with open(self.path / segment["docs"], encoding="utf-8") as handle:
+                    rows.extend(json.loads(line) for line in handle if line.strip())
+            self._metadata = rows
+        return self._metadata
+
+    def info(self) -> dict[str, Any]:
+        """Sizes and parameters (no content)."""
+        segments = self._manifest["segments"]
+        tokens = sum(int(s["tokens"]) for s in segments)
+        size = sum(int(s["bytes"]) for s in segments)
+        return {
+            "path": str(self.path), "generation": self._manifest["generation"], "documents": len(self),
+            "segments": len(segments), "fingerprints": sum(int(s["fingerprints"]) for s in segments),
+            "tokens": tokens, "bytes": size, "bytes_per_token": size / tokens if tokens else 0.0,
+            "k": self._manifest["params"]["k"], "w": self._manifest["params"]["w"],
+            "keyed": bool(self._manifest.get("keyed")),
+        }  # fmt: skip
+
+    def verify(self) -> None:
+        """Reads every segment through; raises ``OSError`` naming any damage."""
+        self._reader.verify()
+
+    def match_answer(
+        self, text: str, *, max_doc_frequency: int, max_gap: int, min_tokens: int
+    ) -> tuple[list[tuple[int, int, int, int, int, int, str | None]], int]:
+        return self._reader.match_answer(text, max_doc_frequency, max_gap, min_tokens)
