@@ -99,7 +99,9 @@ def test_demo_on_this_machine_runs() -> None:
     assert "fingerprinted 300 documents" in result.stdout
 
 
-@pytest.mark.parametrize("verb", [[], ["minhash"], ["demo"], ["code-tokens"], ["split-answer"]])
+@pytest.mark.parametrize(
+    "verb", [[], ["minhash"], ["demo"], ["code-tokens"], ["split-answer"], ["index", "build"], ["check"]]
+)
 def test_every_verb_has_help(verb: list[str]) -> None:
     result = run(*verb, "--help")
     assert result.returncode == 0 and "usage: nearcopy" in result.stdout
@@ -142,3 +144,40 @@ def test_minhash_verb_in_code_mode(tmp_path: Path) -> None:
     assert json.loads(result.stdout)["options"]["kind"] == "CodeOptions"
     bad = run("minhash", str(a), "-o", str(out), "--language", "cobol")
     assert bad.returncode == 2 and "unknown language" in bad.stderr
+
+
+def test_index_build_info_add_and_check(tmp_path: Path) -> None:
+    protected = tmp_path / "protected"
+    protected.mkdir()
+    function = (
+        "def merge(left, right):\n    result = []\n    while left and right:\n"
+        "        if left[0] <= right[0]:\n            result.append(left.pop(0))\n        else:\n"
+        "            result.append(right.pop(0))\n    result.extend(left or right)\n    return result\n"
+    )
+    (protected / "merge.py").write_text(function)
+    (protected / "blob.bin").write_bytes(b"\0\1\2" * 100)
+    jsonl = tmp_path / "extra.jsonl"
+    jsonl.write_text(
+        json.dumps({"id": "poem", "text": "Shall I compare thee to a summer's day? " * 5, "license": "PD"})
+        + "\n"
+    )
+    index = tmp_path / "index"
+    built = run("index", "build", str(protected), "-o", str(index), "--json")
+    assert built.returncode == 0, built.stderr
+    summary = json.loads(built.stdout)
+    assert summary["documents"] == 1 and summary["skipped_binary"] == 1
+    assert run("index", "add", str(index), str(jsonl)).returncode == 0
+    info = json.loads(run("index", "info", str(index), "--verify", "--json").stdout)
+    assert info["documents"] == 2 and info["generation"] == 2
+    answer = tmp_path / "answer.md"
+    renamed = function.replace("left", "a").replace("right", "b").replace("result", "out")
+    answer.write_text(f"Try this:\n\n```python\n{renamed}```\n")
+    flagged = run("check", str(answer), "--index", str(index), "--min-tokens", "20", "--json")
+    assert flagged.returncode == 1, flagged.stderr
+    verdict = json.loads(flagged.stdout)
+    assert verdict["matches"][0]["doc_id"].endswith("merge.py") and verdict["action"] == "redact"
+    command = [sys.executable, "-m", "nearcopy", "check", "--index", str(index)]
+    clean = subprocess.run(command, input="Hello there.", capture_output=True, text=True, timeout=120)
+    assert clean.returncode == 0 and "clean" in clean.stdout
+    missing = run("check", str(answer), "--index", str(tmp_path / "nope"))
+    assert missing.returncode == 2 and "not a nearcopy index" in missing.stderr

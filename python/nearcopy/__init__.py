@@ -18,6 +18,8 @@ from nearcopy.code import (
     languages,
 )
 from nearcopy.datasketch_compat import from_datasketch, to_datasketch
+from nearcopy.filter import Match, OutputFilter, Policy, Verdict
+from nearcopy.index import Document, ProtectedIndex
 from nearcopy.minhash import (
     COMPATIBLE_SCHEMES,
     SCHEMES,
@@ -37,11 +39,17 @@ __all__ = [
     "CodeOptions",
     "CodeTokenBatch",
     "CodeTokens",
+    "Document",
+    "Match",
+    "OutputFilter",
+    "Policy",
+    "ProtectedIndex",
     "Scheme",
     "Segment",
     "TextOptions",
     "TokenKind",
     "Tokens",
+    "Verdict",
     "__version__",
     "code_tokens",
     "code_tokens_batch",

@@ -20,6 +20,7 @@ import numpy as np
 
 from nearcopy import __version__, _core
 from nearcopy.answer import split_answer
+from nearcopy.cli_index import add_verbs as add_index_verbs
 from nearcopy.code import CodeOptions, TokenKind, code_tokens, language_for_extension, languages
 from nearcopy.demo import find_near_duplicates, mean_estimation_error, print_report
 from nearcopy.inputs import InputError, read_records
@@ -256,6 +257,8 @@ def build_parser() -> argparse.ArgumentParser:
     answer.add_argument("--json", action="store_true", help="one JSON object per segment")
     answer.set_defaults(run=cmd_split_answer)
 
+    add_index_verbs(verbs)
+
     demo = verbs.add_parser(
         "demo",
         help="find near-duplicates in a corpus this machine has",
@@ -279,7 +282,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return int(args.run(args))
-    except (InputError, ValueError, TypeError) as err:
+    except (InputError, ValueError, TypeError, OSError) as err:
         print(f"nearcopy: error: {err}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:

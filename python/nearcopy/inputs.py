@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import glob
 import gzip
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 
 class InputError(ValueError):
@@ -64,3 +66,71 @@ def read_records(paths: list[str], text_field: str = "text", id_field: str = "id
             if b"\0" in data[:4096] and path.is_dir():
                 continue  # binary file inside a directory: not a document
             yield Record(str(file), data.decode("utf-8", errors="replace"))
+
+
+# Files above this size are skipped when a directory is indexed (reported in the summary).
+MAX_DOCUMENT_BYTES = 10 * 1024 * 1024
+
+
+@dataclass
+class LoadReport:
+    skipped_binary: int = 0
+    skipped_large: int = 0
+
+
+def _expand(name: str) -> list[Path]:
+    """A path, or the sorted matches of a glob pattern."""
+    if any(c in name for c in "*?["):
+        return [Path(p) for p in sorted(glob.glob(name, recursive=True))]
+    path = Path(name)
+    if not path.exists():
+        raise InputError(f"input not found: {name}")
+    return [path]
+
+
+def read_documents(
+    paths: list[str], text_field: str = "text", id_field: str = "id", report: LoadReport | None = None
+) -> Iterator[dict[str, Any]]:
+    """Protected documents as mappings (``id``, ``text``, metadata): every record of JSONL files (all
+    fields but the text kept as metadata), and every text file of directories, files and globs (with
+    its ``path``; binary and oversized files skipped and counted in ``report``)."""
+    report = report if report is not None else LoadReport()
+    for name in paths:
+        for path in _expand(name):
+            files = (
+                sorted(p for p in path.rglob("*") if p.is_file() and not p.is_symlink())
+                if path.is_dir()
+                else [path]
+            )
+            for file in files:
+                if _is_jsonl(file):
+                    yield from _jsonl_documents(file, text_field, id_field)
+                    continue
+                if file.stat().st_size > MAX_DOCUMENT_BYTES:
+                    report.skipped_large += 1
+                    continue
+                data = file.read_bytes()
+                if b"\0" in data[:4096]:
+                    report.skipped_binary += 1
+                    continue
+                yield {"id": str(file), "text": data.decode("utf-8", errors="replace"), "path": str(file)}
+
+
+def _jsonl_documents(path: Path, text_field: str, id_field: str) -> Iterator[dict[str, Any]]:
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "rt", encoding="utf-8", errors="replace") as handle:
+        for number, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError as err:
+                raise InputError(f"{path}:{number}: invalid JSON ({err.msg})") from None
+            if not isinstance(record, dict) or not isinstance(record.get(text_field), str):
+                raise InputError(f"{path}:{number}: no string field {text_field!r}")
+            metadata = {k: v for k, v in record.items() if k not in (text_field, id_field)}
+            yield {
+                **metadata,
+                "id": str(record.get(id_field, f"{path}:{number}")),
+                "text": record[text_field],
+            }

@@ -1,0 +1,146 @@
+"""The `nearcopy index build|add|info` and `nearcopy check` verbs.
+
+`check` exits 0 when the output is clean, 1 when it is flagged, 2 on bad usage or input.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import sys
+import time
+from typing import Any
+
+from nearcopy.filter import ACTIONS, OutputFilter, Policy
+from nearcopy.index import DEFAULT_K, DEFAULT_W, ProtectedIndex
+from nearcopy.inputs import InputError, LoadReport, read_documents
+
+EXIT_CLEAN = 0
+EXIT_FLAGGED = 1
+
+
+def _load(args: argparse.Namespace) -> tuple[list[dict[str, Any]], LoadReport]:
+    report = LoadReport()
+    documents = []
+    for document in read_documents(args.sources, args.text_field, args.id_field, report):
+        documents.append(document)
+        if sys.stderr.isatty() and len(documents) % 1000 == 0:
+            print(f"\rread {len(documents)} documents", end="", file=sys.stderr, flush=True)
+    if sys.stderr.isatty() and len(documents) >= 1000:
+        print(file=sys.stderr)
+    return documents, report
+
+
+def _summary(index: ProtectedIndex, report: LoadReport, seconds: float, as_json: bool) -> None:
+    info = {**index.info(), "seconds": round(seconds, 3), "skipped_binary": report.skipped_binary,
+            "skipped_large": report.skipped_large}  # fmt: skip
+    if as_json:
+        print(json.dumps(info))
+        return
+    print(f"{info['path']}: {info['documents']} documents, {info['tokens']} tokens, {info['fingerprints']} "
+          f"fingerprints, {info['bytes'] / 1e6:.2f} MB ({info['bytes_per_token']:.2f} bytes per token), "
+          f"generation {info['generation']}, built in {seconds:.1f} s"
+          + (f"; skipped {report.skipped_binary} binary and {report.skipped_large} oversized files"
+             if report.skipped_binary or report.skipped_large else ""))  # fmt: skip
+
+
+def cmd_build(args: argparse.Namespace) -> int:
+    started = time.perf_counter()
+    documents, report = _load(args)
+    index = ProtectedIndex.build(documents, args.output, k=args.k, w=args.w, num_threads=args.threads)
+    _summary(index, report, time.perf_counter() - started, args.json)
+    return EXIT_CLEAN
+
+
+def cmd_add(args: argparse.Namespace) -> int:
+    started = time.perf_counter()
+    documents, report = _load(args)
+    index = ProtectedIndex.open(args.index).add(documents, num_threads=args.threads)
+    _summary(index, report, time.perf_counter() - started, args.json)
+    return EXIT_CLEAN
+
+
+def cmd_info(args: argparse.Namespace) -> int:
+    index = ProtectedIndex.open(args.index)
+    if args.verify:
+        index.verify()
+    info = index.info()
+    print(json.dumps(info) if args.json else "\n".join(f"{k}: {v}" for k, v in info.items()))
+    return EXIT_CLEAN
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    text = sys.stdin.read() if args.input == "-" else _read(args.input)
+    output_filter = OutputFilter(ProtectedIndex.open(args.index), min_tokens=args.min_tokens,
+                                 policy=Policy(default=args.policy))  # fmt: skip
+    verdict = output_filter.check(text)
+    if args.json:
+        print(json.dumps(dataclasses.asdict(verdict)))
+    elif not verdict.flagged:
+        print("clean: no protected content found")
+    else:
+        print(
+            f"flagged ({verdict.action}): {len(verdict.matches)} passage(s), "
+            f"{verdict.score:.0%} of the output"
+        )
+        for m in verdict.matches:
+            source = m.metadata.get("url") or m.doc_id
+            print(f"  bytes {m.start}-{m.end}: {m.tokens} tokens of {m.kind} from {source} "
+                  f"({m.metadata.get('license', 'no licence given')})")  # fmt: skip
+    return EXIT_FLAGGED if verdict.flagged else EXIT_CLEAN
+
+
+def _read(name: str) -> str:
+    try:
+        with open(name, encoding="utf-8", errors="replace") as handle:
+            return handle.read()
+    except OSError as err:
+        raise InputError(f"{name}: cannot read: {err.strerror or err}") from None
+
+
+def add_verbs(verbs: Any) -> None:
+    index = verbs.add_parser("index", help="build, extend or describe a protected index",
+                             description="Build a protected index from files, directories, globs or JSONL, "
+                             "add documents to it, or describe it.")  # fmt: skip
+    actions = index.add_subparsers(dest="action", required=True, metavar="ACTION")
+    for name, run, help_text in (("build", cmd_build, "fingerprint sources into a new index"),
+                                 ("add", cmd_add, "add sources to an index as a new segment")):  # fmt: skip
+        sub = actions.add_parser(name, help=help_text, description=help_text)
+        if name == "add":
+            sub.add_argument("index", metavar="INDEX", help="the index directory")
+        sub.add_argument("sources", nargs="+", metavar="SRC", help="file, directory, glob or JSONL")
+        if name == "build":
+            sub.add_argument("-o", "--output", required=True, metavar="INDEX", help="the new index directory")
+            sub.add_argument(
+                "--k", type=int, default=DEFAULT_K, help=f"tokens per k-gram (default {DEFAULT_K})"
+            )
+            sub.add_argument(
+                "--w", type=int, default=DEFAULT_W, help=f"winnowing window (default {DEFAULT_W})"
+            )
+        sub.add_argument("--text-field", default="text", help="JSONL field holding the text (default text)")
+        sub.add_argument("--id-field", default="id", help="JSONL field holding the id (default id)")
+        sub.add_argument("--threads", type=int, default=None, help="worker threads (default: all cores)")
+        sub.add_argument("--json", action="store_true", help="print the summary as JSON")
+        sub.set_defaults(run=run)
+    info = actions.add_parser(
+        "info",
+        help="sizes and parameters of an index (no content)",
+        description="Print an index's sizes and parameters; --verify reads it through.",
+    )
+    info.add_argument("index", metavar="INDEX")
+    info.add_argument("--verify", action="store_true", help="check every segment's checksum (reads it all)")
+    info.add_argument("--json", action="store_true")
+    info.set_defaults(run=cmd_info)
+
+    check = verbs.add_parser("check", help="does an output reproduce protected content? (exit 1 if so)",
+                             description="Check a model output against a protected index. Exit status: 0 "
+                             "clean, 1 flagged, 2 error.")  # fmt: skip
+    check.add_argument("input", nargs="?", default="-", metavar="FILE", help="the output (default: stdin)")
+    check.add_argument("--index", required=True, help="the index directory")
+    check.add_argument("--min-tokens", type=int, default=25, help="shortest copy that counts (default 25)")
+    check.add_argument(
+        "--policy", choices=ACTIONS, default="redact", help="action on a flag (default redact)"
+    )
+    check.add_argument("--json", action="store_true", help="print the verdict as JSON")
+    check.set_defaults(run=cmd_check)
