@@ -58,7 +58,7 @@ pub struct AnswerMatch {
     /// Which of the given segments, and which of its documents.
     pub segment: usize,
     pub doc: u32,
-    /// Byte span in the answer.
+    /// Byte span in the answer: the hits' span widened by `w − 1` tokens each way (see below).
     pub start: usize,
     pub end: usize,
     /// Normalized tokens of the answer the match covers, and the tokens its span holds.
@@ -100,11 +100,16 @@ pub fn match_answer<S: PostingSource>(
                 if m.covered < min_tokens {
                     continue;
                 }
-                let last = (m.query_end as usize).min(stream.ends.len()) - 1;
+                // Winnowing selects a fingerprint within the first and the last `w` k-grams of a shared
+                // run, so the run may reach up to `w − 1` tokens beyond the outermost hits: the span
+                // is widened by that much, to redact too much rather than let copied text out.
+                let reach = winnowing.w.saturating_sub(1);
+                let first = (m.query_start as usize).saturating_sub(reach);
+                let last = (m.query_end as usize + reach).min(stream.ends.len()) - 1;
                 report.matches.push(AnswerMatch {
                     segment: s,
                     doc: m.doc,
-                    start: stream.starts[m.query_start as usize],
+                    start: stream.starts[first],
                     end: stream.ends[last],
                     covered: m.covered,
                     span_tokens: m.query_end - m.query_start,
