@@ -85,7 +85,7 @@ def test_bad_input_exits_2_with_one_line_and_keeps_old_output(tmp_path: Path) ->
 
 
 def test_demo_finds_the_planted_near_copy(corpus: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["demo", "--corpus", str(corpus), "--threshold", "0.7", "--json"]) == 0
+    assert main(["demo", "--near-duplicates", "--corpus", str(corpus), "--threshold", "0.7", "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
     assert report["documents"] == 4
     pairs = [(p["a"], p["b"]) for p in report["pairs"]]
@@ -94,7 +94,7 @@ def test_demo_finds_the_planted_near_copy(corpus: Path, capsys: pytest.CaptureFi
 
 
 def test_demo_on_this_machine_runs() -> None:
-    result = run("demo", "--limit", "300", "--show", "3")
+    result = run("demo", "--near-duplicates", "--limit", "300", "--show", "3")
     assert result.returncode == 0, result.stderr
     assert "fingerprinted 300 documents" in result.stdout
 
@@ -181,3 +181,12 @@ def test_index_build_info_add_and_check(tmp_path: Path) -> None:
     assert clean.returncode == 0 and "clean" in clean.stdout
     missing = run("check", str(answer), "--index", str(tmp_path / "nope"))
     assert missing.returncode == 2 and "not a nearcopy index" in missing.stderr
+
+
+def test_demo_protects_the_stdlib_and_catches_the_disguised_copies() -> None:
+    result = run("demo")
+    assert result.returncode == 0, result.stderr
+    sections = result.stdout.split("\n=== ")
+    assert "verdict: redact" in sections[1] and "stdlib/textwrap.py" in sections[1]
+    assert "verdict: redact" in sections[2] and "LICENSE.txt" in sections[2]
+    assert "verdict: clean" in sections[3]

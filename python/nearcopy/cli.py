@@ -23,6 +23,7 @@ from nearcopy.answer import split_answer
 from nearcopy.cli_index import add_verbs as add_index_verbs
 from nearcopy.code import CodeOptions, TokenKind, code_tokens, language_for_extension, languages
 from nearcopy.demo import find_near_duplicates, mean_estimation_error, print_report
+from nearcopy.demo_filter import run_demo
 from nearcopy.inputs import InputError, read_records
 from nearcopy.minhash import SCHEMES, minhash
 from nearcopy.options import TextOptions
@@ -142,6 +143,8 @@ def cmd_minhash(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
+    if not args.near_duplicates:
+        return run_demo()
     roots = [Path(p) for p in args.corpus] if args.corpus else None
     for root in roots or []:
         if not root.is_dir():
@@ -261,10 +264,18 @@ def build_parser() -> argparse.ArgumentParser:
 
     demo = verbs.add_parser(
         "demo",
-        help="find near-duplicates in a corpus this machine has",
-        description="Fingerprint the Python standard library and the licence and "
-        "copyright texts under /usr/share (or --corpus DIR), find near-duplicate "
-        "pairs with MinHash-LSH, verify each with exact Jaccard, and print them.",
+        help="protect this machine's Python standard library, then check model answers",
+        description="Build a protected index of this Python's standard library and the licence texts "
+        "the machine has, check realistic model answers against it (a copied function with every name "
+        "changed, a reworded licence paragraph, an original answer) and print the verdicts and the "
+        "filtered outputs. With --near-duplicates: fingerprint the standard library and the licence and "
+        "copyright texts under /usr/share (or --corpus DIR), find near-duplicate pairs with MinHash-LSH, "
+        "verify each with exact Jaccard, and print them.",
+    )
+    demo.add_argument(
+        "--near-duplicates",
+        action="store_true",
+        help="find near-duplicate documents with MinHash-LSH instead",
     )
     demo.add_argument("--corpus", action="append", metavar="DIR", help="corpus directory (repeatable)")
     demo.add_argument("--threshold", type=float, default=0.8, help="Jaccard threshold (default 0.8)")
