@@ -57,8 +57,8 @@ def rename_everything(source: str) -> str:
                 text, f"{FRESH_NAMES[len(names) % len(FRESH_NAMES)]}{len(names) // 12 or ''}"
             )
             edits.append((int(start), int(end), fresh.encode()))
-    for start, end, fresh in reversed(edits):
-        raw = raw[:start] + fresh + raw[end:]
+    for start, end, replacement in reversed(edits):
+        raw = raw[:start] + replacement + raw[end:]
     return raw.decode("utf-8")
 
 
