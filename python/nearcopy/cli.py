@@ -8,17 +8,15 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
-import os
 import sys
-import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
-from typing import BinaryIO
 
 import numpy as np
 
 from nearcopy import __version__, _core
+from nearcopy._files import write_atomically
 from nearcopy.answer import split_answer
 from nearcopy.cli_index import add_verbs as add_index_verbs
 from nearcopy.code import CodeOptions, TokenKind, code_tokens, language_for_extension, languages
@@ -94,22 +92,6 @@ def _read_input(name: str) -> str:
         raise InputError(f"{name}: cannot read: {err.strerror or err}") from None
 
 
-def _write_atomically(path: Path, write: Callable[[BinaryIO], None]) -> None:
-    """Writes through a temporary file in the same directory and renames it into place, so an
-    interrupted run never leaves a half-written output (or destroys the previous one)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            write(handle)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def cmd_minhash(args: argparse.Namespace) -> int:
     records = list(read_records(args.inputs, args.text_field, args.id_field))
     options = _text_options(args)
@@ -131,7 +113,7 @@ def cmd_minhash(args: argparse.Namespace) -> int:
         "options": {"kind": type(options).__name__, **dataclasses.asdict(options)},
     }
     out = Path(args.output)
-    _write_atomically(
+    write_atomically(
         out, lambda handle: np.savez(handle, signatures=signatures, ids=ids, meta=np.array(json.dumps(meta)))
     )
     summary = {"documents": len(records), "output": str(out), "seconds": round(elapsed, 4), **meta}

@@ -15,13 +15,13 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from nearcopy import _core
+from nearcopy._files import write_atomically
 from nearcopy.code import language_for_extension
 
 FORMAT = "nearcopy-index"
@@ -68,19 +68,6 @@ def content_language(doc: Document) -> str | None:
         if "." in name and (found := language_for_extension(name.rsplit(".", 1)[1])):
             return found
     return None
-
-
-def _write_atomically(path: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 class ProtectedIndex:
@@ -160,11 +147,11 @@ class ProtectedIndex:
             num_threads,
         )
         lines = (json.dumps({"id": d.id, **d.metadata, "language": lang}) for d, lang in zip(docs, languages))
-        _write_atomically(root / docs_file, ("\n".join(lines) + "\n" if docs else "").encode("utf-8"))
+        write_atomically(root / docs_file, ("\n".join(lines) + "\n" if docs else "").encode("utf-8"))
         manifest = {**manifest, "generation": generation, "segments": [*manifest["segments"], {
             "file": segment_file, "docs": docs_file, "documents": count, "first_doc": first_doc,
             "fingerprints": fingerprints, "tokens": tokens, "bytes": size}]}  # fmt: skip
-        _write_atomically(root / "manifest.json", json.dumps(manifest, indent=2).encode("utf-8"))
+        write_atomically(root / "manifest.json", json.dumps(manifest, indent=2).encode("utf-8"))
         return cls(root, manifest, key)
 
     def __len__(self) -> int:

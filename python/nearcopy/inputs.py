@@ -22,25 +22,8 @@ class Record:
 
 
 def _jsonl_records(path: Path, text_field: str, id_field: str) -> Iterator[Record]:
-    opener = gzip.open if path.suffix == ".gz" else open
-    try:
-        with opener(path, "rt", encoding="utf-8", errors="surrogateescape") as handle:
-            for number, line in enumerate(handle, start=1):
-                if not line.strip():
-                    continue
-                try:
-                    record = json.loads(line)
-                except json.JSONDecodeError as err:
-                    raise InputError(f"{path}:{number}: invalid JSON ({err.msg})") from None
-                if not isinstance(record, dict):
-                    raise InputError(f"{path}:{number}: expected a JSON object, got {type(record).__name__}")
-                text = record.get(text_field)
-                if not isinstance(text, str):
-                    raise InputError(f"{path}:{number}: no string field {text_field!r}")
-                doc_id = record.get(id_field, f"{path}:{number}")
-                yield Record(str(doc_id), text)
-    except (OSError, EOFError, UnicodeDecodeError) as err:
-        raise InputError(f"{path}: cannot read: {err}") from None
+    for document in _jsonl_documents(path, text_field, id_field):
+        yield Record(document["id"], document["text"])
 
 
 def _is_jsonl(path: Path) -> bool:
@@ -117,20 +100,23 @@ def read_documents(
 
 
 def _jsonl_documents(path: Path, text_field: str, id_field: str) -> Iterator[dict[str, Any]]:
+    """Every record of a JSONL file (plain or gzip) as ``{"id", "text", **other fields}``."""
     opener = gzip.open if path.suffix == ".gz" else open
-    with opener(path, "rt", encoding="utf-8", errors="replace") as handle:
-        for number, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as err:
-                raise InputError(f"{path}:{number}: invalid JSON ({err.msg})") from None
-            if not isinstance(record, dict) or not isinstance(record.get(text_field), str):
-                raise InputError(f"{path}:{number}: no string field {text_field!r}")
-            metadata = {k: v for k, v in record.items() if k not in (text_field, id_field)}
-            yield {
-                **metadata,
-                "id": str(record.get(id_field, f"{path}:{number}")),
-                "text": record[text_field],
-            }
+    try:
+        with opener(path, "rt", encoding="utf-8", errors="surrogateescape") as handle:
+            for number, line in enumerate(handle, start=1):
+                if not line.strip():
+                    continue
+                try:
+                    record = json.loads(line)
+                except json.JSONDecodeError as err:
+                    raise InputError(f"{path}:{number}: invalid JSON ({err.msg})") from None
+                if not isinstance(record, dict):
+                    raise InputError(f"{path}:{number}: expected a JSON object, got {type(record).__name__}")
+                if not isinstance(record.get(text_field), str):
+                    raise InputError(f"{path}:{number}: no string field {text_field!r}")
+                metadata = {k: v for k, v in record.items() if k not in (text_field, id_field)}
+                doc_id = str(record.get(id_field, f"{path}:{number}"))
+                yield {**metadata, "id": doc_id, "text": record[text_field]}
+    except (OSError, EOFError, UnicodeDecodeError) as err:
+        raise InputError(f"{path}: cannot read: {err}") from None

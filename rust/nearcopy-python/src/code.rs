@@ -3,12 +3,12 @@
 
 use crate::errors::to_py_err;
 use crate::inputs::{str_lossy, TextBatch};
-use crate::{run_chunked, thread_count};
+use crate::{minhash_strs, thread_count, StrKernel};
 use nearcopy_core::batch::minhash_code as core_minhash_code;
 use nearcopy_core::code::{
     code_token_batch, symbol_id, CodeNormalizer, CodeOptions, IdentifierMode, Language, LiteralMode,
 };
-use nearcopy_core::minhash::{MinHasher, Scheme};
+use nearcopy_core::minhash::{MinHasher, Scheme, SigWord};
 use nearcopy_core::Result as CoreResult;
 use numpy::ndarray::Array1;
 use numpy::{IntoPyArray, PyArray1};
@@ -145,19 +145,20 @@ pub fn minhash_code<'py>(
     let hasher =
         MinHasher::new(Scheme::parse(scheme).map_err(to_py_err)?, num_perm, seed).map_err(to_py_err)?;
     let opts = code_options(language, ngram, identifiers, literals).map_err(to_py_err)?;
-    let held = TextBatch::hold(sources)?;
-    let owned = held.borrow()?;
-    let batch: Vec<&str> = owned.iter().map(|t| t.as_ref()).collect();
-    let doc_bytes: Vec<usize> = batch.iter().map(|t| t.len()).collect();
-    let threads = thread_count(num_threads, doc_bytes.iter().sum()).map_err(to_py_err)?;
-    if hasher.scheme().is_u32() {
-        run_chunked::<u32>(py, &hasher, &doc_bytes, |s, e, rows| {
-            core_minhash_code(&batch[s..e], &hasher, &opts, threads, rows)
-        })
-    } else {
-        run_chunked::<u64>(py, &hasher, &doc_bytes, |s, e, rows| {
-            core_minhash_code(&batch[s..e], &hasher, &opts, threads, rows)
-        })
+    minhash_strs(py, sources, &hasher, num_threads, &CodeKernel(opts))
+}
+
+struct CodeKernel(CodeOptions);
+
+impl StrKernel for CodeKernel {
+    fn run<W: SigWord>(
+        &self,
+        docs: &[&str],
+        hasher: &MinHasher,
+        threads: usize,
+        rows: &mut [W],
+    ) -> CoreResult<()> {
+        core_minhash_code(docs, hasher, &self.0, threads, rows)
     }
 }
 

@@ -107,18 +107,55 @@ fn minhash_texts<'py>(
     let hasher =
         MinHasher::new(Scheme::parse(scheme).map_err(to_py_err)?, num_perm, seed).map_err(to_py_err)?;
     let opts = text_options(ngram, unit, nfkc, casefold).map_err(to_py_err)?;
+    minhash_strs(py, texts, &hasher, num_threads, &TextKernel(opts))
+}
+
+/// A MinHash kernel over strings, for either signature word size.
+pub(crate) trait StrKernel: Sync {
+    fn run<W: SigWord>(
+        &self,
+        docs: &[&str],
+        hasher: &MinHasher,
+        threads: usize,
+        rows: &mut [W],
+    ) -> CoreResult<()>;
+}
+
+struct TextKernel(TextOptions);
+
+impl StrKernel for TextKernel {
+    fn run<W: SigWord>(
+        &self,
+        docs: &[&str],
+        hasher: &MinHasher,
+        threads: usize,
+        rows: &mut [W],
+    ) -> CoreResult<()> {
+        core_minhash_texts(docs, hasher, &self.0, threads, rows)
+    }
+}
+
+/// Signatures of a list of str through `kernel`: the strings borrowed, the work chunked and run
+/// without the GIL, the signature word picked by the scheme.
+pub(crate) fn minhash_strs<'py>(
+    py: Python<'py>,
+    texts: &Bound<'py, PyList>,
+    hasher: &MinHasher,
+    num_threads: Option<usize>,
+    kernel: &impl StrKernel,
+) -> PyResult<Bound<'py, PyAny>> {
     let held = TextBatch::hold(texts)?;
     let owned = held.borrow()?;
     let batch: Vec<&str> = owned.iter().map(|t| t.as_ref()).collect();
     let doc_bytes: Vec<usize> = batch.iter().map(|t| t.len()).collect();
     let threads = thread_count(num_threads, doc_bytes.iter().sum()).map_err(to_py_err)?;
     if hasher.scheme().is_u32() {
-        run_chunked::<u32>(py, &hasher, &doc_bytes, |s, e, rows| {
-            core_minhash_texts(&batch[s..e], &hasher, &opts, threads, rows)
+        run_chunked::<u32>(py, hasher, &doc_bytes, |s, e, rows| {
+            kernel.run(&batch[s..e], hasher, threads, rows)
         })
     } else {
-        run_chunked::<u64>(py, &hasher, &doc_bytes, |s, e, rows| {
-            core_minhash_texts(&batch[s..e], &hasher, &opts, threads, rows)
+        run_chunked::<u64>(py, hasher, &doc_bytes, |s, e, rows| {
+            kernel.run(&batch[s..e], hasher, threads, rows)
         })
     }
 }
