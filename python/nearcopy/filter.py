@@ -9,9 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from nearcopy.index import ProtectedIndex
+
+if TYPE_CHECKING:
+    from nearcopy.stream import FilterStream
 
 Action = Literal["allow", "annotate", "redact", "replace", "suppress"]
 ACTIONS: tuple[Action, ...] = ("allow", "annotate", "redact", "replace", "suppress")
@@ -111,6 +114,12 @@ class OutputFilter:
         action = max((self.policy.action_for(m) for m in matches), key=_SEVERITY.__getitem__)
         score = min(1.0, sum(m.coverage for m in matches))
         return Verdict(True, action, score, matches)
+
+    def stream(self) -> FilterStream:
+        """A streaming check: ``feed(delta)`` returns what may be shown now, ``close()`` the rest."""
+        from nearcopy.stream import FilterStream
+
+        return FilterStream(self)
 
     def apply(self, text: str) -> str:
         """The output as it may be shown under the policy."""
