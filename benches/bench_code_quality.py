@@ -43,6 +43,14 @@ DISGUISES = {
     "embedded": [],
     "all of them": ["rename", "reformat", "comments", "literals", "edit"],
 }
+IDIOMS = [
+    'if __name__ == "__main__":\n    main()\n',
+    "import os\nimport sys\n",
+    "def __init__(self):\n    self.items = []\n",
+    "try:\n    import threading\nexcept ImportError:\n    threading = None\n",
+    "for i in range(len(items)):\n    print(i, items[i])\n",
+    "with open(path) as f:\n    data = f.read()\n",
+]
 MULTIPLIERS = np.random.default_rng(12345).integers(1, 2**63, size=64, dtype=np.uint64) | np.uint64(1)
 
 
@@ -104,6 +112,11 @@ def main(argv: list[str] | None = None) -> None:
                     ]
                 )
             )
+            # Short idioms common to many files: do they share such a run with any of the functions?
+            every_run = set().union(*source_runs)
+            row["idioms"] = float(
+                np.mean([bool(run_hashes(i, length) & every_run) for i in symbols(IDIOMS, mode)])
+            )
             results[mode][str(length)] = row
 
     lines = [
@@ -111,11 +124,12 @@ def main(argv: list[str] | None = None) -> None:
         f"{len(pairs)} unrelated pairs; {time.perf_counter() - started:.0f} s)",
         "",
         "Share of disguised copies that still share a run of L normalized tokens with their source, and "
-        "share of unrelated function pairs (different modules) that do (false positives).",
+        "share of unrelated function pairs (different modules) that do (false positives), and share of short "
+        "common idioms that share such a run with any of the functions.",
         "",
     ]
     for length in RUNS:
-        names = [*DISGUISES, "false positives"]
+        names = [*DISGUISES, "false positives", "idioms"]
         lines += [
             f"## L = {length}",
             "",
