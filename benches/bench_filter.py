@@ -103,6 +103,9 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--functions", type=int, default=200)
     parser.add_argument("--passages", type=int, default=200)
+    parser.add_argument("--k", type=int, default=None, help="k-gram length (default: the index default)")
+    parser.add_argument("--w", type=int, default=None, help="winnowing window (default: the index default)")
+    parser.add_argument("--max-doc-frequency", type=int, default=20)
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args(argv)
     rng = random.Random(7)
@@ -114,10 +117,13 @@ def main(argv: list[str] | None = None) -> None:
 
     with tempfile.TemporaryDirectory() as tmp:
         started = time.perf_counter()
-        index = ProtectedIndex.build(documents, Path(tmp) / "index")
+        sizes = {name: value for name, value in (("k", args.k), ("w", args.w)) if value is not None}
+        index = ProtectedIndex.build(documents, Path(tmp) / "index", **sizes)
         build_seconds = time.perf_counter() - started
         index_info = index.info()
-        output_filter = OutputFilter(index, min_tokens=min(THRESHOLDS))
+        output_filter = OutputFilter(
+            index, min_tokens=min(THRESHOLDS), max_doc_frequency=args.max_doc_frequency
+        )
 
         cases: dict[str, list[tuple[str, str | None]]] = {}  # name -> [(answer, source id or None)]
         # Positives: functions of one protected module (not boilerplate found in many); negatives:
