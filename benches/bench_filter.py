@@ -105,6 +105,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--passages", type=int, default=200)
     parser.add_argument("--k", type=int, default=None, help="k-gram length (default: the index default)")
     parser.add_argument("--w", type=int, default=None, help="winnowing window (default: the index default)")
+    parser.add_argument("--code-k", type=int, default=None, help="k for code (default: the index default)")
+    parser.add_argument("--code-w", type=int, default=None, help="w for code (default: the index default)")
     parser.add_argument("--max-doc-frequency", type=int, default=20)
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args(argv)
@@ -117,7 +119,8 @@ def main(argv: list[str] | None = None) -> None:
 
     with tempfile.TemporaryDirectory() as tmp:
         started = time.perf_counter()
-        sizes = {name: value for name, value in (("k", args.k), ("w", args.w)) if value is not None}
+        given = (("k", args.k), ("w", args.w), ("code_k", args.code_k), ("code_w", args.code_w))
+        sizes = {name: value for name, value in given if value is not None}
         index = ProtectedIndex.build(documents, Path(tmp) / "index", **sizes)
         build_seconds = time.perf_counter() - started
         index_info = index.info()

@@ -95,4 +95,6 @@ def test_work_per_feed_is_bounded_by_the_delta() -> None:
         largest = max(largest, stream.last_window_chars)
     stream.close()
     assert largest < 3000, f"the checked window grew to {largest} chars"
-    assert stream.holdback_tokens == OutputFilter(index).min_tokens + 16
+    info = index.info()
+    reach = max(info["k"], info["code_k"]) + max(info["w"], info["code_w"])
+    assert stream.holdback_tokens == OutputFilter(index).min_tokens + reach

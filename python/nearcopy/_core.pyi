@@ -93,15 +93,17 @@ def build_segment(
     languages: list[str | None],
     k: int,
     w: int,
+    code_k: int,
+    code_w: int,
     key: int,
     num_threads: int | None = None,
 ) -> tuple[int, int, int, int]: ...
 
 @final
 class IndexReader:
-    def __new__(cls, paths: list[str], k: int, w: int, key: int) -> IndexReader: ...
+    def __new__(cls, paths: list[str], k: int, w: int, code_k: int, code_w: int, key: int) -> IndexReader: ...
     def sizes(self) -> list[tuple[int, int]]: ...
     def verify(self) -> None: ...
     def match_answer(
-        self, answer: str, max_doc_frequency: int, max_gap: int, min_tokens: int
+        self, answer: str, max_doc_frequency: int, min_tokens: int
     ) -> tuple[list[tuple[int, int, int, int, int, int, str | None]], int]: ...

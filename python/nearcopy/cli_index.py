@@ -13,7 +13,7 @@ import time
 from typing import Any
 
 from nearcopy.filter import ACTIONS, OutputFilter, Policy
-from nearcopy.index import DEFAULT_K, DEFAULT_W, ProtectedIndex
+from nearcopy.index import DEFAULT_CODE_K, DEFAULT_CODE_W, DEFAULT_K, DEFAULT_W, ProtectedIndex
 from nearcopy.inputs import InputError, LoadReport, read_documents
 
 EXIT_CLEAN = 0
@@ -48,7 +48,15 @@ def _summary(index: ProtectedIndex, report: LoadReport, seconds: float, as_json:
 def cmd_build(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     documents, report = _load(args)
-    index = ProtectedIndex.build(documents, args.output, k=args.k, w=args.w, num_threads=args.threads)
+    index = ProtectedIndex.build(
+        documents,
+        args.output,
+        k=args.k,
+        w=args.w,
+        code_k=args.code_k,
+        code_w=args.code_w,
+        num_threads=args.threads,
+    )
     _summary(index, report, time.perf_counter() - started, args.json)
     return EXIT_CLEAN
 
@@ -113,10 +121,16 @@ def add_verbs(verbs: Any) -> None:
         if name == "build":
             sub.add_argument("-o", "--output", required=True, metavar="INDEX", help="the new index directory")
             sub.add_argument(
-                "--k", type=int, default=DEFAULT_K, help=f"tokens per k-gram (default {DEFAULT_K})"
+                "--k", type=int, default=DEFAULT_K, help=f"prose tokens per k-gram (default {DEFAULT_K})"
             )
             sub.add_argument(
                 "--w", type=int, default=DEFAULT_W, help=f"winnowing window (default {DEFAULT_W})"
+            )
+            sub.add_argument(
+                "--code-k", type=int, default=DEFAULT_CODE_K, help=f"k for code (default {DEFAULT_CODE_K})"
+            )
+            sub.add_argument(
+                "--code-w", type=int, default=DEFAULT_CODE_W, help=f"w for code (default {DEFAULT_CODE_W})"
             )
         sub.add_argument("--text-field", default="text", help="JSONL field holding the text (default text)")
         sub.add_argument("--id-field", default="id", help="JSONL field holding the id (default id)")

@@ -93,14 +93,13 @@ class OutputFilter:
         self.min_tokens = min_tokens
         self.max_doc_frequency = max_doc_frequency
         self.policy = policy or Policy()
-        self._max_gap = int(index.info()["w"]) + int(index.info()["k"])
 
     def check(self, text: str) -> Verdict:
         if not isinstance(text, str):
             raise TypeError(f"text must be a str, got {type(text).__name__}")
         raw = text.encode("utf-8", "surrogatepass")
         found, answer_tokens = self.index.match_answer(
-            text, max_doc_frequency=self.max_doc_frequency, max_gap=self._max_gap, min_tokens=self.min_tokens
+            text, max_doc_frequency=self.max_doc_frequency, min_tokens=self.min_tokens
         )
         matches = []
         for segment, doc, start, end, covered, _span, language in found:

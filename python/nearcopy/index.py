@@ -25,11 +25,14 @@ from nearcopy._files import write_atomically
 from nearcopy.code import language_for_extension
 
 FORMAT = "nearcopy-index"
-VERSION = 1
-# Winnowing defaults: a shared run of w + k - 1 = 15 normalized tokens always yields a shared
-# fingerprint, at about 2 / (w + 1) = 0.22 fingerprints per token (about 3.6 index bytes per token).
-DEFAULT_K = 8
-DEFAULT_W = 8
+VERSION = 2
+# Winnowing defaults, chosen on benches/bench_filter.py (README): a shared run of w + k - 1 tokens
+# always yields a shared fingerprint, at about 2 / (w + 1) fingerprints per token (16 bytes each).
+# Abstracted code has far fewer distinct symbols than prose has words, so its k-grams are longer.
+DEFAULT_K = 5
+DEFAULT_W = 7
+DEFAULT_CODE_K = 20
+DEFAULT_CODE_W = 10
 
 
 class IndexError_(OSError):
@@ -79,7 +82,9 @@ class ProtectedIndex:
         self._key = key
         params = manifest["params"]
         paths = [str(path / s["file"]) for s in manifest["segments"]]
-        self._reader = _core.IndexReader(paths, params["k"], params["w"], key)
+        self._reader = _core.IndexReader(
+            paths, params["k"], params["w"], params["code_k"], params["code_w"], key
+        )
         self._metadata: list[dict[str, Any]] | None = None
 
     @classmethod
@@ -90,15 +95,22 @@ class ProtectedIndex:
         *,
         k: int = DEFAULT_K,
         w: int = DEFAULT_W,
+        code_k: int = DEFAULT_CODE_K,
+        code_w: int = DEFAULT_CODE_W,
         key: int = 0,
         num_threads: int | None = None,
     ) -> ProtectedIndex:
-        """Fingerprints ``documents`` into a new index at ``path`` (which must not hold one)."""
+        """Fingerprints ``documents`` into a new index at ``path`` (which must not hold one).
+
+        ``k``/``w`` winnow prose, ``code_k``/``code_w`` code; ``key`` (non-zero) keys the fingerprints so
+        that the index cannot be probed for guessed text without it.
+        """
         root = Path(path)
         if (root / "manifest.json").exists():
             raise FileExistsError(f"{root} already holds an index; open it and add() to it")
         root.mkdir(parents=True, exist_ok=True)
-        manifest = {"format": FORMAT, "version": VERSION, "generation": 0, "params": {"k": k, "w": w},
+        params = {"k": k, "w": w, "code_k": code_k, "code_w": code_w}
+        manifest = {"format": FORMAT, "version": VERSION, "generation": 0, "params": params,
                     "keyed": key != 0, "segments": []}  # fmt: skip
         return cls._append(root, manifest, key, documents, num_threads)
 
@@ -143,6 +155,8 @@ class ProtectedIndex:
             languages,
             params["k"],
             params["w"],
+            params["code_k"],
+            params["code_w"],
             key,
             num_threads,
         )
@@ -182,7 +196,7 @@ class ProtectedIndex:
             "path": str(self.path), "generation": self._manifest["generation"], "documents": len(self),
             "segments": len(segments), "fingerprints": sum(int(s["fingerprints"]) for s in segments),
             "tokens": tokens, "bytes": size, "bytes_per_token": size / tokens if tokens else 0.0,
-            "k": self._manifest["params"]["k"], "w": self._manifest["params"]["w"],
+            **self._manifest["params"],
             "keyed": bool(self._manifest.get("keyed")),
         }  # fmt: skip
 
@@ -191,6 +205,6 @@ class ProtectedIndex:
         self._reader.verify()
 
     def match_answer(
-        self, text: str, *, max_doc_frequency: int, max_gap: int, min_tokens: int
+        self, text: str, *, max_doc_frequency: int, min_tokens: int
     ) -> tuple[list[tuple[int, int, int, int, int, int, str | None]], int]:
-        return self._reader.match_answer(text, max_doc_frequency, max_gap, min_tokens)
+        return self._reader.match_answer(text, max_doc_frequency, min_tokens)

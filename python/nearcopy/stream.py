@@ -3,10 +3,10 @@
 Guarantee (tested over random chunkings): the text released by ``feed`` and ``close`` never contains
 a protected passage at or above the filter's threshold (``min_tokens``). To keep that promise while
 showing text as early as possible, the stream holds back the last ``holdback_tokens`` normalized
-words: a copy is flagged by the time its threshold-th token arrives, which is before any of it has
-left the hold-back. Each ``feed`` checks only a bounded window (the hold-back, a margin, the new
-delta), opened at a line boundary with the fence state of that line, so the work per call is
-proportional to the delta, not to the text so far.
+words (``min_tokens`` plus the longer k-gram and window): a copy is flagged by the time its
+threshold-th token arrives, which is before any of it has left the hold-back. Each ``feed`` checks
+only a bounded window (the hold-back, a margin, the new delta), opened at a line boundary with the
+fence state of that line, so the work per call is proportional to the delta, not to the text so far.
 """
 
 from __future__ import annotations
@@ -33,7 +33,8 @@ class FilterStream:
     def __init__(self, output_filter: OutputFilter) -> None:
         self._filter = output_filter
         info = output_filter.index.info()
-        self.holdback_tokens = output_filter.min_tokens + int(info["k"]) + int(info["w"])
+        reach = max(int(info["k"]), int(info["code_k"])) + max(int(info["w"]), int(info["code_w"]))
+        self.holdback_tokens = output_filter.min_tokens + reach
         self._window_words = 2 * self.holdback_tokens
         self._chunks: list[str] = []
         self._length = 0

@@ -7,7 +7,7 @@ use crate::thread_count;
 use nearcopy_core::code::Language;
 use nearcopy_core::fingerprint::document::Content;
 use nearcopy_core::fingerprint::segment::{key_check, write_segment, Segment};
-use nearcopy_core::fingerprint::{MatchParams, Winnowing};
+use nearcopy_core::fingerprint::Winnowings;
 use nearcopy_core::index::{build_entries, match_answer};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
@@ -24,7 +24,7 @@ fn content(language: Option<&str>) -> PyResult<Content> {
 /// Fingerprints `texts` (prose, or code where `languages[i]` names a language) into a segment file.
 /// Returns (documents, fingerprints, normalized tokens, file bytes).
 #[pyfunction]
-#[pyo3(signature = (path, texts, languages, k, w, key, num_threads=None))]
+#[pyo3(signature = (path, texts, languages, k, w, code_k, code_w, key, num_threads=None))]
 #[allow(clippy::too_many_arguments)]
 pub fn build_segment(
     py: Python<'_>,
@@ -33,10 +33,12 @@ pub fn build_segment(
     languages: Vec<Option<String>>,
     k: usize,
     w: usize,
+    code_k: usize,
+    code_w: usize,
     key: u64,
     num_threads: Option<usize>,
 ) -> PyResult<(u64, u64, u64, u64)> {
-    let winnowing = Winnowing::new(k, w, key).map_err(to_py_err)?;
+    let winnowing = Winnowings::new(k, w, code_k, code_w, key).map_err(to_py_err)?;
     if languages.len() != texts.len() {
         return Err(PyValueError::new_err("texts and languages must have the same length"));
     }
@@ -62,27 +64,34 @@ type MatchTuple = (usize, u32, usize, usize, u32, u32, Option<&'static str>);
 #[pyclass(frozen, module = "nearcopy._core")]
 pub struct IndexReader {
     segments: Vec<Segment>,
-    winnowing: Winnowing,
+    winnowing: Winnowings,
 }
 
 #[pymethods]
 impl IndexReader {
-    /// Opens the segment files; each must have been built with the same k, w and key.
+    /// Opens the segment files; each must have been built with the same parameters and key.
     #[new]
-    fn new(paths: Vec<PathBuf>, k: usize, w: usize, key: u64) -> PyResult<Self> {
-        let winnowing = Winnowing::new(k, w, key).map_err(to_py_err)?;
+    fn new(
+        paths: Vec<PathBuf>,
+        k: usize,
+        w: usize,
+        code_k: usize,
+        code_w: usize,
+        key: u64,
+    ) -> PyResult<Self> {
+        let winnowing = Winnowings::new(k, w, code_k, code_w, key).map_err(to_py_err)?;
         let mut segments = Vec::with_capacity(paths.len());
         for path in paths {
             let segment = Segment::open(&path).map_err(to_py_err)?;
-            if (segment.k, segment.w) != (k, w) {
+            let built = (segment.k, segment.w, segment.code_k, segment.code_w);
+            if built != (k, w, code_k, code_w) {
                 return Err(PyValueError::new_err(format!(
-                    "{}: built with k={}, w={}, the manifest says k={k}, w={w}",
+                    "{}: built with (k, w, code_k, code_w) = {built:?}, the manifest says {:?}",
                     path.display(),
-                    segment.k,
-                    segment.w
+                    (k, w, code_k, code_w)
                 )));
             }
-            if segment.key_check != key_check(key) {
+            if segment.key_check != key_check(winnowing.prose.key) {
                 return Err(PyValueError::new_err(format!(
                     "{}: the index was built with a different key (or none); give the key it was built with",
                     path.display()
@@ -109,13 +118,11 @@ impl IndexReader {
         py: Python<'_>,
         answer: &Bound<'_, PyString>,
         max_doc_frequency: usize,
-        max_gap: usize,
         min_tokens: u32,
     ) -> PyResult<(Vec<MatchTuple>, usize)> {
         let answer = str_lossy(answer)?;
-        let params = MatchParams { k: self.winnowing.k, w: self.winnowing.w, max_doc_frequency, max_gap };
         let report = py
-            .detach(|| match_answer(&answer, &self.segments, &self.winnowing, &params, min_tokens))
+            .detach(|| match_answer(&answer, &self.segments, &self.winnowing, max_doc_frequency, min_tokens))
             .map_err(to_py_err)?;
         let matches = report
             .matches

@@ -33,6 +33,30 @@ pub struct Winnowing {
     pub key: u64,
 }
 
+/// Winnowing parameters of prose and of code. Code is abstracted into fewer distinct symbols than
+/// prose has words, so it needs longer k-grams to be as specific; the key is the same for both.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Winnowings {
+    pub prose: Winnowing,
+    pub code: Winnowing,
+}
+
+impl Winnowings {
+    pub fn new(prose_k: usize, prose_w: usize, code_k: usize, code_w: usize, key: u64) -> Result<Self> {
+        Ok(Winnowings {
+            prose: Winnowing::new(prose_k, prose_w, key)?,
+            code: Winnowing::new(code_k, code_w, key)?,
+        })
+    }
+
+    pub fn for_content(&self, content: document::Content) -> &Winnowing {
+        match content {
+            document::Content::Prose => &self.prose,
+            document::Content::Code(_) => &self.code,
+        }
+    }
+}
+
 /// Multiplier of the rolling polynomial hash (odd, so multiplication is a bijection mod 2^64).
 const BASE: u64 = 0x9E37_79B9_7F4A_7C15;
 

@@ -6,11 +6,13 @@
 //! |---|---|
 //! | 0 | magic `NCSEG\0\r\n` (the `\r\n` shows a text-mode transfer that mangled the file) |
 //! | 8 | format version (u32), 12: flags (u32, bit 0: keyed) |
-//! | 16 | k (u32), 20: w (u32) |
+//! | 16 | prose k (u32), 20: prose w (u32) |
 //! | 24 | key check (u64): identifies the key without revealing it, 0 when unkeyed |
 //! | 32 | documents (u64), 40: fingerprints `n` (u64) |
-//! | 48 | checksum of the body (u64, XXH3), 56: checksum of bytes 0..56 (u64) |
-//! | 64 | hashes: `n` × u64, sorted; then postings: `n` × (document u32, position u32) |
+//! | 48 | checksum of the body (u64, XXH3) |
+//! | 56 | code k (u32), 60: code w (u32) |
+//! | 64 | checksum of bytes 0..64 (u64) |
+//! | 72 | hashes: `n` × u64, sorted; then postings: `n` × (document u32, position u32) |
 //!
 //! Segments are published by writing a temporary file, syncing it and renaming it into place, and
 //! are never modified afterwards, so readers in any number of processes map them without locks.
@@ -18,7 +20,7 @@
 //! opening is instant whatever the size); [`Segment::verify`] also checks the body checksum and order.
 
 use super::matching::Posting;
-use super::Winnowing;
+use super::Winnowings;
 use crate::error::{Error, Result};
 use crate::hash::{fmix64, xxh3_64};
 use std::fs::File;
@@ -26,8 +28,8 @@ use std::io::Write;
 use std::path::Path;
 
 const MAGIC: &[u8; 8] = b"NCSEG\0\r\n";
-pub const FORMAT_VERSION: u32 = 1;
-const HEADER_LEN: usize = 64;
+pub const FORMAT_VERSION: u32 = 2;
+const HEADER_LEN: usize = 72;
 const ENTRY_LEN: usize = 16;
 
 /// What identifies a key in a header: a one-way function of it (0 for no key).
@@ -47,7 +49,7 @@ fn io(path: &Path, what: &str, err: std::io::Error) -> Error {
 /// atomically: readers see the old file or the complete new one, never a part.
 pub fn write_segment(
     path: &Path,
-    params: &Winnowing,
+    params: &Winnowings,
     documents: u64,
     entries: &[(u64, Posting)],
 ) -> Result<()> {
@@ -63,13 +65,15 @@ pub fn write_segment(
     let mut header = Vec::with_capacity(HEADER_LEN);
     header.extend_from_slice(MAGIC);
     header.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
-    header.extend_from_slice(&u32::from(params.key != 0).to_le_bytes());
-    header.extend_from_slice(&(params.k as u32).to_le_bytes());
-    header.extend_from_slice(&(params.w as u32).to_le_bytes());
-    header.extend_from_slice(&key_check(params.key).to_le_bytes());
+    header.extend_from_slice(&u32::from(params.prose.key != 0).to_le_bytes());
+    header.extend_from_slice(&(params.prose.k as u32).to_le_bytes());
+    header.extend_from_slice(&(params.prose.w as u32).to_le_bytes());
+    header.extend_from_slice(&key_check(params.prose.key).to_le_bytes());
     header.extend_from_slice(&documents.to_le_bytes());
     header.extend_from_slice(&(entries.len() as u64).to_le_bytes());
     header.extend_from_slice(&xxh3_64(&body, 0).to_le_bytes());
+    header.extend_from_slice(&(params.code.k as u32).to_le_bytes());
+    header.extend_from_slice(&(params.code.w as u32).to_le_bytes());
     let header_sum = xxh3_64(&header, 0);
     header.extend_from_slice(&header_sum.to_le_bytes());
     debug_assert_eq!(header.len(), HEADER_LEN);
@@ -94,8 +98,11 @@ pub fn write_segment(
 /// A memory-mapped, validated segment.
 pub struct Segment {
     map: memmap2::Mmap,
+    /// Winnowing of prose (k, w) and of code (code_k, code_w).
     pub k: usize,
     pub w: usize,
+    pub code_k: usize,
+    pub code_w: usize,
     pub key_check: u64,
     pub documents: u64,
     entries: usize,
@@ -128,7 +135,7 @@ impl Segment {
         if version != FORMAT_VERSION {
             return Err(corrupt(&format!("format version {version}, this nearcopy reads {FORMAT_VERSION}")));
         }
-        if read_u64(&map, 56) != xxh3_64(&map[..56], 0) {
+        if read_u64(&map, 64) != xxh3_64(&map[..64], 0) {
             return Err(corrupt("header checksum mismatch (damaged file)"));
         }
         let entries = read_u64(&map, 40);
@@ -142,6 +149,8 @@ impl Segment {
         Ok(Segment {
             k: read_u32(&map, 16) as usize,
             w: read_u32(&map, 20) as usize,
+            code_k: read_u32(&map, 56) as usize,
+            code_w: read_u32(&map, 60) as usize,
             key_check: read_u64(&map, 24),
             documents: read_u64(&map, 32),
             entries: entries as usize,

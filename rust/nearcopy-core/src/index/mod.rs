@@ -4,7 +4,7 @@
 use crate::code::{split_answer, Parser};
 use crate::error::Result;
 use crate::fingerprint::document::{Content, Fingerprinter, TokenStream};
-use crate::fingerprint::{find_matches, Fingerprint, MatchParams, Posting, PostingSource, Winnowing};
+use crate::fingerprint::{find_matches, Fingerprint, MatchParams, Posting, PostingSource, Winnowings};
 use crate::pool;
 use rayon::prelude::*;
 
@@ -23,13 +23,13 @@ type DocEntries = (Vec<(u64, Posting)>, u64);
 /// Fingerprints every document (`docs[i]` becomes document `i` of the segment).
 pub fn build_entries(
     docs: &[(&str, Content)],
-    winnowing: &Winnowing,
+    winnowings: &Winnowings,
     num_threads: usize,
 ) -> Result<BuiltSegment> {
     let one = |f: &mut Scratch, (d, (text, content)): (usize, &(&str, Content))| -> Result<DocEntries> {
         let (fingerprinter, stream, fps) = f;
         fingerprinter.tokens(text, *content, 0, stream)?;
-        fingerprinter.fingerprints(stream, winnowing, fps);
+        fingerprinter.fingerprints(stream, winnowings.for_content(*content), fps);
         let entries =
             fps.iter().map(|fp| (fp.hash, Posting { doc: d as u32, position: fp.position })).collect();
         Ok((entries, stream.ids.len() as u64))
@@ -74,13 +74,14 @@ pub struct AnswerReport {
     pub answer_tokens: usize,
 }
 
-/// Splits `answer` into prose and code, fingerprints each part with its own normalizer, and looks
-/// the fingerprints up in every segment. Matches shorter than `min_tokens` are dropped.
+/// Splits `answer` into prose and code, fingerprints each part with its own normalizer and winnowing,
+/// and looks the fingerprints up in every segment. Fingerprints in more than `max_doc_frequency`
+/// documents are boilerplate; matches covering fewer than `min_tokens` tokens are dropped.
 pub fn match_answer<S: PostingSource>(
     answer: &str,
     segments: &[S],
-    winnowing: &Winnowing,
-    params: &MatchParams,
+    winnowings: &Winnowings,
+    max_doc_frequency: usize,
     min_tokens: u32,
 ) -> Result<AnswerReport> {
     let mut parser = Parser::new();
@@ -94,9 +95,17 @@ pub fn match_answer<S: PostingSource>(
         };
         fingerprinter.tokens(&answer[part.start..part.end], content, part.start, &mut stream)?;
         report.answer_tokens += stream.ids.len();
+        let winnowing = winnowings.for_content(content);
         fingerprinter.fingerprints(&stream, winnowing, &mut fps);
+        // Chains of one document closer than a window plus a k-gram are one copy with an edit.
+        let params = MatchParams {
+            k: winnowing.k,
+            w: winnowing.w,
+            max_doc_frequency,
+            max_gap: winnowing.k + winnowing.w,
+        };
         for (s, segment) in segments.iter().enumerate() {
-            for m in find_matches(segment, &fps, params) {
+            for m in find_matches(segment, &fps, &params) {
                 if m.covered < min_tokens {
                     continue;
                 }

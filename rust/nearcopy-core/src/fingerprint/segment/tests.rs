@@ -1,4 +1,5 @@
 use super::*;
+use crate::fingerprint::Winnowing;
 
 fn entries() -> Vec<(u64, Posting)> {
     let mut e: Vec<(u64, Posting)> = (0..1000u32)
@@ -8,8 +9,8 @@ fn entries() -> Vec<(u64, Posting)> {
     e
 }
 
-fn params() -> Winnowing {
-    Winnowing::new(5, 8, 0).unwrap()
+fn params() -> Winnowings {
+    Winnowings { prose: Winnowing::new(5, 8, 0).unwrap(), code: Winnowing::new(12, 6, 0).unwrap() }
 }
 
 #[test]
@@ -19,8 +20,9 @@ fn round_trip() {
     let e = entries();
     write_segment(&path, &params(), 7, &e).unwrap();
     let seg = Segment::open(&path).unwrap();
-    assert_eq!((seg.len(), seg.k, seg.w, seg.documents, seg.key_check), (1000, 5, 8, 7, 0));
-    assert_eq!(seg.bytes(), 64 + 16 * 1000);
+    assert_eq!((seg.len(), seg.k, seg.w, seg.code_k, seg.code_w), (1000, 5, 8, 12, 6));
+    assert_eq!((seg.documents, seg.key_check), (7, 0));
+    assert_eq!(seg.bytes(), 72 + 16 * 1000);
     seg.verify().unwrap();
     let mut found = Vec::new();
     for (hash, posting) in &e {
