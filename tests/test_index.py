@@ -157,3 +157,14 @@ def test_empty_corpus_empty_and_huge_outputs(tmp_path: Path, index: ProtectedInd
     assert len(huge) > 10_000_000
     assert not OutputFilter(index).check(huge).flagged
     assert os.path.getsize(next((tmp_path / "empty").glob("seg-*.ncs"))) == 72  # the header alone
+
+
+def test_large_builds_are_cut_into_segments_and_still_attribute_correctly(tmp_path: Path) -> None:
+    docs = corpus()
+    batched = ProtectedIndex.build(docs, tmp_path / "batched", batch_bytes=20_000)
+    assert batched.info()["segments"] > 3 and len(batched) == len(docs)
+    assert [m["id"] for m in batched] == [d.id for d in docs]
+    doc_id, function = protected_function(batched)
+    verdict = OutputFilter(batched).check(f"```python\n{mutations.mutate(function, ['rename'], seed=2)}```")
+    assert verdict.flagged and verdict.matches[0].doc_id == doc_id
+    assert OutputFilter(batched).check(f"Quote: {PROSE}").matches[0].doc_id == "austen"

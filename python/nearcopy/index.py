@@ -33,6 +33,9 @@ DEFAULT_K = 5
 DEFAULT_W = 7
 DEFAULT_CODE_K = 20
 DEFAULT_CODE_W = 10
+# Documents are fingerprinted this many bytes of text at a time, one segment each, so building
+# needs memory for one batch, not for the whole corpus.
+BATCH_BYTES = 64 * 1024 * 1024
 
 
 class IndexError_(OSError):
@@ -99,6 +102,7 @@ class ProtectedIndex:
         code_w: int = DEFAULT_CODE_W,
         key: int = 0,
         num_threads: int | None = None,
+        batch_bytes: int = BATCH_BYTES,
     ) -> ProtectedIndex:
         """Fingerprints ``documents`` into a new index at ``path`` (which must not hold one).
 
@@ -112,7 +116,7 @@ class ProtectedIndex:
         params = {"k": k, "w": w, "code_k": code_k, "code_w": code_w}
         manifest = {"format": FORMAT, "version": VERSION, "generation": 0, "params": params,
                     "keyed": key != 0, "segments": []}  # fmt: skip
-        return cls._append(root, manifest, key, documents, num_threads)
+        return cls._append(root, manifest, key, documents, num_threads, batch_bytes)
 
     @classmethod
     def open(cls, path: str | os.PathLike[str], *, key: int = 0) -> ProtectedIndex:
@@ -132,41 +136,64 @@ class ProtectedIndex:
         return cls(root, manifest, key)
 
     def add(
-        self, documents: Iterable[Document | Mapping[str, Any]], *, num_threads: int | None = None
+        self,
+        documents: Iterable[Document | Mapping[str, Any]],
+        *,
+        num_threads: int | None = None,
+        batch_bytes: int = BATCH_BYTES,
     ) -> ProtectedIndex:
-        """Adds ``documents`` as a new segment; returns the index at its new generation."""
+        """Adds ``documents`` as new segments; returns the index at its new generation."""
         fresh = json.loads((self.path / "manifest.json").read_text(encoding="utf-8"))
-        return self._append(self.path, fresh, self._key, documents, num_threads)
+        return self._append(self.path, fresh, self._key, documents, num_threads, batch_bytes)
 
     @classmethod
     def _append(
         cls, root: Path, manifest: dict[str, Any], key: int,
-        documents: Iterable[Document | Mapping[str, Any]], num_threads: int | None,
+        documents: Iterable[Document | Mapping[str, Any]], num_threads: int | None, batch_bytes: int,
     ) -> ProtectedIndex:  # fmt: skip
-        docs = [as_document(d) for d in documents]
+        """Writes `documents` as segments of about `batch_bytes` of text each (so memory stays bounded
+        by the batch, not the corpus), then publishes them all at once with a new manifest."""
         generation = manifest["generation"] + 1
-        first_doc = sum(s["documents"] for s in manifest["segments"])
-        segment_file, docs_file = f"seg-{generation:06d}.ncs", f"docs-{generation:06d}.jsonl"
-        params = manifest["params"]
-        languages = [content_language(d) for d in docs]
-        count, fingerprints, tokens, size = _core.build_segment(
-            str(root / segment_file),
-            [d.text for d in docs],
-            languages,
-            params["k"],
-            params["w"],
-            params["code_k"],
-            params["code_w"],
-            key,
-            num_threads,
-        )
-        lines = (json.dumps({"id": d.id, **d.metadata, "language": lang}) for d, lang in zip(docs, languages))
-        write_atomically(root / docs_file, ("\n".join(lines) + "\n" if docs else "").encode("utf-8"))
-        manifest = {**manifest, "generation": generation, "segments": [*manifest["segments"], {
-            "file": segment_file, "docs": docs_file, "documents": count, "first_doc": first_doc,
-            "fingerprints": fingerprints, "tokens": tokens, "bytes": size}]}  # fmt: skip
+        segments = list(manifest["segments"])
+        batch: list[Document] = []
+        size = 0
+        for item in documents:
+            document = as_document(item)
+            batch.append(document)
+            size += len(document.text)
+            if size >= batch_bytes:
+                segments.append(
+                    cls._write_segment(
+                        root, manifest["params"], key, generation, segments, batch, num_threads
+                    )
+                )
+                batch, size = [], 0
+        if batch or len(segments) == len(manifest["segments"]):
+            segments.append(
+                cls._write_segment(root, manifest["params"], key, generation, segments, batch, num_threads)
+            )
+        manifest = {**manifest, "generation": generation, "segments": segments}
         write_atomically(root / "manifest.json", json.dumps(manifest, indent=2).encode("utf-8"))
         return cls(root, manifest, key)
+
+    @staticmethod
+    def _write_segment(
+        root: Path, params: dict[str, int], key: int, generation: int, segments: list[dict[str, Any]],
+        docs: list[Document], num_threads: int | None,
+    ) -> dict[str, Any]:  # fmt: skip
+        """One segment file and its metadata file; invisible to readers until a manifest lists them."""
+        name = f"{generation:06d}-{len(segments):05d}"
+        segment_file, docs_file = f"seg-{name}.ncs", f"docs-{name}.jsonl"
+        languages = [content_language(d) for d in docs]
+        count, fingerprints, tokens, size = _core.build_segment(
+            str(root / segment_file), [d.text for d in docs], languages,
+            params["k"], params["w"], params["code_k"], params["code_w"], key, num_threads,
+        )  # fmt: skip
+        lines = (json.dumps({"id": d.id, **d.metadata, "language": lang}) for d, lang in zip(docs, languages))
+        write_atomically(root / docs_file, ("\n".join(lines) + "\n" if docs else "").encode("utf-8"))
+        first_doc = sum(int(s["documents"]) for s in segments)
+        return {"file": segment_file, "docs": docs_file, "documents": count, "first_doc": first_doc,
+                "fingerprints": fingerprints, "tokens": tokens, "bytes": size}  # fmt: skip
 
     def __len__(self) -> int:
         return sum(int(s["documents"]) for s in self._manifest["segments"])
