@@ -168,3 +168,25 @@ def test_large_builds_are_cut_into_segments_and_still_attribute_correctly(tmp_pa
     verdict = OutputFilter(batched).check(f"```python\n{mutations.mutate(function, ['rename'], seed=2)}```")
     assert verdict.flagged and verdict.matches[0].doc_id == doc_id
     assert OutputFilter(batched).check(f"Quote: {PROSE}").matches[0].doc_id == "austen"
+
+
+def test_documents_from_parquet_jsonl_directories_and_globs(tmp_path: Path) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    from nearcopy.inputs import InputError, LoadReport, read_documents
+
+    table = pa.table({"id": ["a", "b"], "content": [PROSE, "another text"], "license": ["PD", None]})
+    pq.write_table(table, tmp_path / "docs.parquet")
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "m.py").write_text("def f():\n    return 1\n")
+    (tmp_path / "src" / "blob.bin").write_bytes(b"\0" * 10)
+    report = LoadReport()
+    docs = list(read_documents([str(tmp_path / "*.parquet"), str(tmp_path / "src")], "content", "id", report))
+    assert (
+        [d["id"] for d in docs][:2] == ["a", "b"] and docs[0]["license"] == "PD" and "license" not in docs[1]
+    )
+    assert docs[2]["path"].endswith("m.py") and report.skipped_binary == 1
+    index = ProtectedIndex.build(docs, tmp_path / "index")
+    assert OutputFilter(index).check(PROSE).matches[0].doc_id == "a"
+    with pytest.raises(InputError, match="no column 'text'"):
+        list(read_documents([str(tmp_path / "docs.parquet")]))

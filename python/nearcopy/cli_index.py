@@ -109,7 +109,7 @@ def _read(name: str) -> str:
 
 def add_verbs(verbs: Any) -> None:
     index = verbs.add_parser("index", help="build, extend or describe a protected index",
-                             description="Build a protected index from files, directories, globs or JSONL, "
+                             description="Build a protected index from files, directories, globs, JSONL or Parquet, "
                              "add documents to it, or describe it.")  # fmt: skip
     actions = index.add_subparsers(dest="action", required=True, metavar="ACTION")
     for name, run, help_text in (("build", cmd_build, "fingerprint sources into a new index"),
@@ -117,7 +117,7 @@ def add_verbs(verbs: Any) -> None:
         sub = actions.add_parser(name, help=help_text, description=help_text)
         if name == "add":
             sub.add_argument("index", metavar="INDEX", help="the index directory")
-        sub.add_argument("sources", nargs="+", metavar="SRC", help="file, directory, glob or JSONL")
+        sub.add_argument("sources", nargs="+", metavar="SRC", help="file, directory, glob, JSONL or Parquet")
         if name == "build":
             sub.add_argument("-o", "--output", required=True, metavar="INDEX", help="the new index directory")
             sub.add_argument(

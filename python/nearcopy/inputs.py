@@ -89,6 +89,9 @@ def read_documents(
                 if _is_jsonl(file):
                     yield from _jsonl_documents(file, text_field, id_field)
                     continue
+                if file.suffix.lower() == ".parquet":
+                    yield from _parquet_documents(file, text_field, id_field)
+                    continue
                 if file.stat().st_size > MAX_DOCUMENT_BYTES:
                     report.skipped_large += 1
                     continue
@@ -120,3 +123,27 @@ def _jsonl_documents(path: Path, text_field: str, id_field: str) -> Iterator[dic
                 yield {**metadata, "id": doc_id, "text": record[text_field]}
     except (OSError, EOFError, UnicodeDecodeError) as err:
         raise InputError(f"{path}: cannot read: {err}") from None
+
+
+def _parquet_documents(path: Path, text_field: str, id_field: str) -> Iterator[dict[str, Any]]:
+    """Every row of a Parquet file as ``{"id", "text", **other columns}``, read a batch at a time."""
+    try:
+        import pyarrow.parquet as pq
+    except ImportError:
+        raise InputError(f"{path}: reading Parquet needs pyarrow: pip install 'nearcopy[parquet]'") from None
+    try:
+        parquet = pq.ParquetFile(path)
+    except Exception as err:  # pyarrow raises its own error types for damaged files
+        raise InputError(f"{path}: not a readable Parquet file: {err}") from None
+    if text_field not in parquet.schema_arrow.names:
+        raise InputError(
+            f"{path}: no column {text_field!r} (columns: {', '.join(parquet.schema_arrow.names)})"
+        )
+    row = 0
+    for batch in parquet.iter_batches(batch_size=4096):
+        for record in batch.to_pylist():
+            row += 1
+            if not isinstance(record.get(text_field), str):
+                raise InputError(f"{path}: row {row}: column {text_field!r} is not a string")
+            metadata = {k: v for k, v in record.items() if k not in (text_field, id_field) and v is not None}
+            yield {**metadata, "id": str(record.get(id_field) or f"{path}:{row}"), "text": record[text_field]}
