@@ -108,9 +108,12 @@ def _read(name: str) -> str:
 
 
 def add_verbs(verbs: Any) -> None:
-    index = verbs.add_parser("index", help="build, extend or describe a protected index",
-                             description="Build a protected index from files, directories, globs, JSONL or Parquet, "
-                             "add documents to it, or describe it.")  # fmt: skip
+    index = verbs.add_parser(
+        "index",
+        help="build, extend or describe a protected index",
+        description="Build a protected index from files, directories, globs, JSONL or Parquet, add "
+        "documents to it, or describe it.",
+    )
     actions = index.add_subparsers(dest="action", required=True, metavar="ACTION")
     for name, run, help_text in (("build", cmd_build, "fingerprint sources into a new index"),
                                  ("add", cmd_add, "add sources to an index as a new segment")):  # fmt: skip
