@@ -67,6 +67,7 @@ def main(argv: list[str]) -> None:
     text = replace_block(text, "code-speed", copied_report("code-speed-*.md"))
     text = replace_block(text, "code-detect", copied_report("code-detect-*.md"))
     text = replace_block(text, "filter-quality", copied_report("filter-quality-*.md"))
+    text = replace_block(text, "filter-speed", copied_report("filter-speed-*.md"))
     readme.write_text(text)
     print("README.md benchmark sections updated from benches/results/")
 

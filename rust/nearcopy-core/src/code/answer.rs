@@ -7,7 +7,11 @@
 //! Segments are in order and cover the whole text except the fence lines themselves, in byte offsets
 //! of the original.
 
-use super::detect::{detect, MAX_ERROR_SHARE};
+use super::detect::{detect, detect_with_hints, MAX_ERROR_SHARE};
+
+/// Unfenced paragraphs are parsed as at most this many languages (those with the most tell-tale
+/// constructs in them), to bound the cost of checking prose that merely looks like code.
+const UNFENCED_CANDIDATES: usize = 3;
 use super::languages::Language;
 use tree_sitter::Parser;
 
@@ -173,7 +177,9 @@ fn push_prose(text: &str, start: usize, end: usize, parser: &mut Parser, segment
             if offset > paragraph_start {
                 let paragraph = &text[paragraph_start..offset];
                 if looks_like_code(paragraph) {
-                    if let Some((language, errors)) = detect(parser, paragraph) {
+                    if let Some((language, errors)) =
+                        detect_with_hints(parser, paragraph, UNFENCED_CANDIDATES)
+                    {
                         if errors <= MAX_ERROR_SHARE {
                             add(segments, Segment::prose(pending, paragraph_start));
                             segments.push(Segment {

@@ -27,6 +27,8 @@ fn hints(language: Language) -> &'static [&'static str] {
             &["public class", "System.out", "private ", "import java", "@Override", "extends ", "new "]
         }
         Language::C => &[
+            "for (int ",
+            "++)",
             "#include",
             "printf(",
             "malloc(",
@@ -106,6 +108,18 @@ pub fn error_share(parser: &mut Parser, source: &str, language: Language) -> f64
     }
 }
 
+/// Bodies a bare snippet may belong in, per language (`{}` stands for the snippet).
+fn wrappers(language: Language) -> &'static [&'static str] {
+    match language {
+        Language::JavaScript | Language::TypeScript => &["class Snippet {\n{}\n}\n"],
+        Language::Java | Language::CSharp => {
+            &["class Snippet {\n{}\n}\n", "class Snippet { void snippet() {\n{}\n} }\n"]
+        }
+        Language::C | Language::Cpp => &["void snippet(void) {\n{}\n}\n"],
+        _ => &[],
+    }
+}
+
 fn hint_score(source: &str, language: Language) -> usize {
     hints(language).iter().filter(|hint| source.contains(*hint)).count()
 }
@@ -123,21 +137,45 @@ pub fn detect(parser: &mut Parser, source: &str) -> Option<(Language, f64)> {
     // PHP's grammar reads anything before `<?php` as HTML text, without a single error: it only
     // competes when the code has a PHP open tag.
     let php = source.contains("<?php") || source.contains("<?=");
+    let candidates: Vec<Language> = PRIORITY.into_iter().filter(|&l| l != Language::Php || php).collect();
+    best_of(parser, source, &candidates)
+}
+
+/// Like [`detect`], but only among the few languages whose tell-tale constructs the text shows, and
+/// `None` when it shows none. For unfenced paragraphs of an answer, where most text is prose: a few
+/// parses instead of one per grammar keeps a check within its latency budget.
+pub fn detect_with_hints(
+    parser: &mut Parser,
+    source: &str,
+    max_candidates: usize,
+) -> Option<(Language, f64)> {
+    let php = source.contains("<?php") || source.contains("<?=");
+    let mut hinted: Vec<(usize, Language)> = PRIORITY
+        .into_iter()
+        .filter(|&l| l != Language::Php || php)
+        .map(|l| (hint_score(source, l), l))
+        .filter(|&(hints, _)| hints > 0)
+        .collect();
+    // Most hints first; the sort is stable, so ties keep the priority order.
+    hinted.sort_by_key(|&(hints, _)| std::cmp::Reverse(hints));
+    let candidates: Vec<Language> = hinted.into_iter().take(max_candidates).map(|(_, l)| l).collect();
+    if candidates.is_empty() {
+        return None;
+    }
+    best_of(parser, source, &candidates)
+}
+
+fn best_of(parser: &mut Parser, source: &str, candidates: &[Language]) -> Option<(Language, f64)> {
     let mut best: Option<(f64, Language, f64)> = None;
-    for language in PRIORITY {
-        if language == Language::Php && !php {
-            continue;
-        }
+    for &language in candidates {
         let mut errors = error_share(parser, source, language);
-        if errors > 0.0
-            && matches!(
-                language,
-                Language::JavaScript | Language::TypeScript | Language::Java | Language::CSharp
-            )
-        {
-            // Answers often show a bare method; it only parses inside a class body.
-            let wrapped = format!("class Snippet {{\n{source}\n}}\n");
-            errors = errors.min(error_share(parser, &wrapped, language));
+        // Answers often show a bare method (it only parses inside a class body) or a few bare
+        // statements (they only parse inside a function body in C, C++, Java and C#).
+        for wrapper in wrappers(language) {
+            if errors == 0.0 {
+                break;
+            }
+            errors = errors.min(error_share(parser, &wrapper.replace("{}", source), language));
         }
         let hints = hint_score(source, language);
         let permissive = matches!(language, Language::Ruby | Language::Tsx) && hints == 0;

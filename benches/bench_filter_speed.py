@@ -1,0 +1,132 @@
+"""Output-filter speed against indexes of growing size, built from what this machine has.
+
+For each size, the benchmark corpus (documentation, man pages, licences, the standard library) is
+fingerprinted into an index in a child process (so its peak memory can be read), the index is
+opened, and `check` is timed on 2 KB answers: half cut from text that is not in the index, half
+with a protected passage in them. Reported: build MB/s, index bytes per normalized token, open
+time, peak memory of the build, and check latency p50/p99 on one core.
+
+    python benches/bench_filter_speed.py [--sizes 10 100] [--answers 400] [--out PATH]
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
+import argparse
+import json
+import multiprocessing
+import random
+import resource
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import corpus
+from nearcopy.filter import OutputFilter
+from nearcopy.index import ProtectedIndex, content_language
+
+ANSWER_CHARS = 2000
+
+
+def build(docs: list[dict[str, Any]], path: str) -> None:
+    """Runs in a child process, so the parent can read its peak memory."""
+    ProtectedIndex.build(docs, path)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[10, 100], help="index sizes in MB of text")
+    parser.add_argument("--answers", type=int, default=400)
+    parser.add_argument("--out", type=Path, default=None)
+    args = parser.parse_args(argv)
+    rng = random.Random(5)
+    held_out, _ = corpus.load_docs(mb=4, seed=99)
+    rows = []
+    for size in args.sizes:
+        docs, _ = corpus.load_docs(mb=size, seed=0)
+        for d in docs:  # metadata the loaders would give: the path, for the language
+            d["path"] = d["id"]
+        megabytes = sum(len(d["text"].encode("utf-8", "surrogatepass")) for d in docs) / 1e6
+        with tempfile.TemporaryDirectory() as tmp:
+            path = str(Path(tmp) / "index")
+            child = multiprocessing.get_context("spawn").Process(target=build, args=(docs, path))
+            started = time.perf_counter()
+            child.start()
+            child.join()
+            build_seconds = time.perf_counter() - started
+            peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+            started = time.perf_counter()
+            index = ProtectedIndex.open(path)
+            open_ms = 1000 * (time.perf_counter() - started)
+            output_filter = OutputFilter(index)
+            answers = []
+            for i in range(args.answers):
+                source = rng.choice(held_out)["text"]
+                start = rng.randrange(max(1, len(source) - ANSWER_CHARS))
+                answer = source[start : start + ANSWER_CHARS]
+                if i % 2:  # half the answers carry a protected passage
+                    protected = rng.choice([d for d in docs if content_language(_doc(d)) is None])["text"]
+                    at = rng.randrange(max(1, len(protected) - 600))
+                    answer = answer[:1000] + protected[at : at + 600] + answer[1000:1400]
+                answers.append(answer)
+            output_filter.check(answers[0])  # warm the page cache of the mapped index
+            latencies = []
+            for answer in answers:
+                started = time.perf_counter()
+                output_filter.check(answer)
+                latencies.append(1000 * (time.perf_counter() - started))
+            latencies.sort()
+            info = index.info()
+        rows.append({
+            "mb": round(megabytes, 1), "documents": info["documents"], "tokens": info["tokens"],
+            "build_s": round(build_seconds, 2), "build_mb_s": round(megabytes / build_seconds, 1),
+            "bytes_per_token": round(info["bytes_per_token"], 2), "index_mb": round(info["bytes"] / 1e6, 1),
+            "open_ms": round(open_ms, 2), "peak_build_mb": round(peak_mb),
+            "check_p50_ms": round(statistics.median(latencies), 3),
+            "check_p99_ms": round(latencies[int(0.99 * (len(latencies) - 1))], 3),
+        })  # fmt: skip
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    lines = [
+        f"# Output filter speed ({cores} cores; build on all cores, check on one; "
+        f"{args.answers} answers of 2 KB)",
+        "",
+        "| text MB | documents | tokens | build s | build MB/s | index MB | bytes/token | open ms | "
+        "peak build MB | check p50 ms | check p99 ms |",
+        "|---:" * 11 + "|",
+    ]
+    for r in rows:
+        lines.append(
+            f"| {r['mb']} | {r['documents']} | {r['tokens']:,} | {r['build_s']} | {r['build_mb_s']} | "
+            f"{r['index_mb']} | {r['bytes_per_token']} | {r['open_ms']} | {r['peak_build_mb']} | "
+            f"{r['check_p50_ms']} | {r['check_p99_ms']} |"
+        )
+    lines += [
+        "",
+        "Peak build memory is that of the building process (which holds the documents it was given).",
+    ]
+    report = "\n".join(lines)
+    print(report)
+    out = (
+        args.out
+        or Path(__file__).resolve().parent / "results" / f"filter-speed-{time.strftime('%Y%m%d')}.json"
+    )
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(rows, indent=2) + "\n")
+    out.with_suffix(".md").write_text(report + "\n")
+
+
+def _doc(record: dict[str, Any]) -> Any:
+    from nearcopy.index import as_document
+
+    return as_document(record)
+
+
+if __name__ == "__main__":
+    main()
