@@ -10,6 +10,7 @@ import dataclasses
 import json
 import sys
 import time
+from collections.abc import Iterator
 from typing import Any
 
 from nearcopy.filter import ACTIONS, OutputFilter, Policy
@@ -20,16 +21,17 @@ EXIT_CLEAN = 0
 EXIT_FLAGGED = 1
 
 
-def _load(args: argparse.Namespace) -> tuple[list[dict[str, Any]], LoadReport]:
-    report = LoadReport()
-    documents = []
+def _stream(args: argparse.Namespace, report: LoadReport) -> Iterator[dict[str, Any]]:
+    """The sources' documents, one at a time (the index fingerprints them in bounded batches, so a
+    large corpus is never held whole), with a progress line on a terminal."""
+    count = 0
     for document in read_documents(args.sources, args.text_field, args.id_field, report):
-        documents.append(document)
-        if sys.stderr.isatty() and len(documents) % 1000 == 0:
-            print(f"\rread {len(documents)} documents", end="", file=sys.stderr, flush=True)
-    if sys.stderr.isatty() and len(documents) >= 1000:
+        yield document
+        count += 1
+        if sys.stderr.isatty() and count % 1000 == 0:
+            print(f"\rread {count} documents", end="", file=sys.stderr, flush=True)
+    if sys.stderr.isatty() and count >= 1000:
         print(file=sys.stderr)
-    return documents, report
 
 
 def _summary(index: ProtectedIndex, report: LoadReport, seconds: float, as_json: bool) -> None:
@@ -47,7 +49,8 @@ def _summary(index: ProtectedIndex, report: LoadReport, seconds: float, as_json:
 
 def cmd_build(args: argparse.Namespace) -> int:
     started = time.perf_counter()
-    documents, report = _load(args)
+    report = LoadReport()
+    documents = _stream(args, report)
     index = ProtectedIndex.build(
         documents,
         args.output,
@@ -63,8 +66,8 @@ def cmd_build(args: argparse.Namespace) -> int:
 
 def cmd_add(args: argparse.Namespace) -> int:
     started = time.perf_counter()
-    documents, report = _load(args)
-    index = ProtectedIndex.open(args.index).add(documents, num_threads=args.threads)
+    report = LoadReport()
+    index = ProtectedIndex.open(args.index).add(_stream(args, report), num_threads=args.threads)
     _summary(index, report, time.perf_counter() - started, args.json)
     return EXIT_CLEAN
 
