@@ -14,7 +14,6 @@ import os
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 import argparse
-import json
 import random
 import sys
 import time
@@ -25,6 +24,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))  # the corpus sampler lives with the tests
 
+import benchutil  # noqa: E402
 import code_corpus  # noqa: E402
 import code_reference  # noqa: E402
 import nearcopy  # noqa: E402
@@ -97,12 +97,7 @@ def main(argv: list[str] | None = None) -> None:
         "",
         f"Overall accuracy: {overall:.3f}. A fence tag, when present, is used instead of detection.",
     ]
-    report = "\n".join(lines)
-    print(report)
-    out = args.out or ROOT / "benches" / "results" / f"code-detect-{time.strftime('%Y%m%d')}.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps({"overall": overall, "languages": rows}, indent=2) + "\n")
-    out.with_suffix(".md").write_text(report + "\n")
+    benchutil.save_result("code-detect", {"overall": overall, "languages": rows}, "\n".join(lines), args.out)
 
 
 if __name__ == "__main__":

@@ -17,7 +17,6 @@ import os
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 import argparse
-import json
 import random
 import sys
 import time
@@ -29,6 +28,7 @@ import numpy.typing as npt
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))  # the mutation harness and corpus sampler live with the tests
 
+import benchutil  # noqa: E402
 import code_corpus  # noqa: E402
 import mutations  # noqa: E402
 import nearcopy  # noqa: E402
@@ -141,14 +141,12 @@ def main(argv: list[str] | None = None) -> None:
                 f"| {mode} | " + " | ".join(f"{results[mode][str(length)][n]:.3f}" for n in names) + " |"
             )
         lines.append("")
-    report = "\n".join(lines)
-    print(report)
-    out = args.out or ROOT / "benches" / "results" / f"code-quality-{time.strftime('%Y%m%d')}.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(
-        json.dumps({"functions": len(originals), "pairs": len(pairs), "results": results}, indent=2) + "\n"
+    benchutil.save_result(
+        "code-quality",
+        {"functions": len(originals), "pairs": len(pairs), "results": results},
+        "\n".join(lines),
+        args.out,
     )
-    out.with_suffix(".md").write_text(report + "\n")
 
 
 if __name__ == "__main__":

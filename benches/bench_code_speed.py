@@ -16,7 +16,6 @@ import os
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 import argparse
-import json
 import statistics
 import sys
 import time
@@ -27,6 +26,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))  # the corpus sampler and reference parsers live with the tests
 
+import benchutil  # noqa: E402
 import code_corpus  # noqa: E402
 import code_reference  # noqa: E402
 import nearcopy  # noqa: E402
@@ -86,12 +86,7 @@ def main(argv: list[str] | None = None) -> None:
             f"{r['nearcopy_all_threads_mb_s']:.1f} |"
         )
     lines += ["", f"Target: nearcopy on one thread at >= {TARGET:.0%} of the raw parse throughput."]
-    report = "\n".join(lines)
-    print(report)
-    out = args.out or ROOT / "benches" / "results" / f"code-speed-{time.strftime('%Y%m%d')}.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps({"cores": cores, "rows": rows}, indent=2) + "\n")
-    out.with_suffix(".md").write_text(report + "\n")
+    benchutil.save_result("code-speed", {"cores": cores, "rows": rows}, "\n".join(lines), args.out)
 
 
 if __name__ == "__main__":

@@ -18,7 +18,6 @@ import os
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 import argparse
-import json
 import random
 import statistics
 import sys
@@ -31,6 +30,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))  # the mutation harness lives with the tests
 
+import benchutil  # noqa: E402
 import mutations  # noqa: E402
 from nearcopy.filter import OutputFilter  # noqa: E402
 from nearcopy.index import ProtectedIndex  # noqa: E402
@@ -207,12 +207,7 @@ def main(argv: list[str] | None = None) -> None:
     for name, row in table.items():
         cells = " | ".join(f"{row[str(t)]:.3f}" for t in THRESHOLDS)
         lines.append(f"| {name} | {cells} | {row['right source']:.3f} |")
-    report = "\n".join(lines)
-    print(report)
-    out = args.out or ROOT / "benches" / "results" / f"filter-quality-{time.strftime('%Y%m%d')}.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, indent=2) + "\n")
-    out.with_suffix(".md").write_text(report + "\n")
+    benchutil.save_result("filter-quality", result, "\n".join(lines), args.out)
 
 
 if __name__ == "__main__":

@@ -16,7 +16,6 @@ import os
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 import argparse
-import json
 import multiprocessing
 import random
 import resource
@@ -28,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import benchutil
 import corpus
 from nearcopy.filter import OutputFilter
 from nearcopy.index import ProtectedIndex, content_language
@@ -111,15 +111,7 @@ def main(argv: list[str] | None = None) -> None:
         "",
         "Peak build memory is that of the building process (which holds the documents it was given).",
     ]
-    report = "\n".join(lines)
-    print(report)
-    out = (
-        args.out
-        or Path(__file__).resolve().parent / "results" / f"filter-speed-{time.strftime('%Y%m%d')}.json"
-    )
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(rows, indent=2) + "\n")
-    out.with_suffix(".md").write_text(report + "\n")
+    benchutil.save_result("filter-speed", rows, "\n".join(lines), args.out)
 
 
 def _doc(record: dict[str, Any]) -> Any:

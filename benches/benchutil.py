@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import importlib.metadata
+import json
 import os
 import platform
 import re
@@ -11,6 +12,7 @@ import statistics
 import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 
@@ -134,3 +136,14 @@ def verdict(value: float | None, threshold: float) -> str:
     if value is None:
         return "n/a"
     return "pass" if value >= threshold else "short"
+
+
+def save_result(name: str, data: Any, report: str, out: Path | None = None) -> Path:
+    """Prints `report` and writes `data` as JSON (default `benches/results/<name>-<date>.json`) with
+    the report as Markdown beside it; returns the JSON path."""
+    print(report)
+    path = out or Path(__file__).resolve().parent / "results" / f"{name}-{time.strftime('%Y%m%d')}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(data, indent=2) + "\n")
+    path.with_suffix(".md").write_text(report + "\n")
+    return path
