@@ -100,7 +100,8 @@ def test_demo_on_this_machine_runs() -> None:
 
 
 @pytest.mark.parametrize(
-    "verb", [[], ["minhash"], ["demo"], ["code-tokens"], ["split-answer"], ["index", "build"], ["check"]]
+    "verb",
+    [[], ["minhash"], ["demo"], ["code-tokens"], ["split-answer"], ["index", "build"], ["check"], ["filter"]],
 )
 def test_every_verb_has_help(verb: list[str]) -> None:
     result = run(*verb, "--help")
@@ -172,7 +173,7 @@ def test_index_build_info_add_and_check(tmp_path: Path) -> None:
     answer = tmp_path / "answer.md"
     renamed = function.replace("left", "a").replace("right", "b").replace("result", "out")
     answer.write_text(f"Try this:\n\n```python\n{renamed}```\n")
-    flagged = run("check", str(answer), "--index", str(index), "--min-tokens", "20", "--json")
+    flagged = run("check", str(answer), "--index", str(index), "--min-code-tokens", "40", "--json")
     assert flagged.returncode == 1, flagged.stderr
     verdict = json.loads(flagged.stdout)
     assert verdict["matches"][0]["doc_id"].endswith("merge.py") and verdict["action"] == "redact"

@@ -97,4 +97,7 @@ def test_work_per_feed_is_bounded_by_the_delta() -> None:
     assert largest < 3000, f"the checked window grew to {largest} chars"
     info = index.info()
     reach = max(info["k"], info["code_k"]) + max(info["w"], info["code_w"])
-    assert stream.holdback_tokens == OutputFilter(index).min_tokens + reach
+    assert (
+        stream.holdback_tokens
+        == max(OutputFilter(index).min_tokens, OutputFilter(index).min_code_tokens) + reach
+    )

@@ -101,9 +101,19 @@ def build_segment(
 
 @final
 class IndexReader:
-    def __new__(cls, paths: list[str], k: int, w: int, code_k: int, code_w: int, key: int) -> IndexReader: ...
+    def __new__(
+        cls, paths: list[str], allowlist: list[str], k: int, w: int, code_k: int, code_w: int, key: int
+    ) -> IndexReader: ...
     def sizes(self) -> list[tuple[int, int]]: ...
     def verify(self) -> None: ...
     def match_answer(
-        self, answer: str, max_doc_frequency: int, min_tokens: int
+        self, answer: str, max_doc_frequency: int, min_prose_tokens: int, min_code_tokens: int
     ) -> tuple[list[tuple[int, int, int, int, int, int, str | None]], int]: ...
+    def match_answers(
+        self,
+        answers: list[str],
+        max_doc_frequency: int,
+        min_prose_tokens: int,
+        min_code_tokens: int,
+        num_threads: int | None = None,
+    ) -> list[tuple[list[tuple[int, int, int, int, int, int, str | None]], int]]: ...

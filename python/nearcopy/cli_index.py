@@ -13,7 +13,7 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
-from nearcopy.filter import ACTIONS, OutputFilter, Policy
+from nearcopy.cli_filter import add_filter_options, output_filter
 from nearcopy.index import DEFAULT_CODE_K, DEFAULT_CODE_W, DEFAULT_K, DEFAULT_W, ProtectedIndex
 from nearcopy.inputs import InputError, LoadReport, read_documents
 
@@ -47,17 +47,26 @@ def _summary(index: ProtectedIndex, report: LoadReport, seconds: float, as_json:
              if report.skipped_binary or report.skipped_large else ""))  # fmt: skip
 
 
+def _allowlist(args: argparse.Namespace) -> list[dict[str, Any]]:
+    return (
+        list(read_documents(args.allowlist, args.text_field, args.id_field, LoadReport()))
+        if args.allowlist
+        else []
+    )
+
+
 def cmd_build(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     report = LoadReport()
-    documents = _stream(args, report)
+    allowlist = _allowlist(args)
     index = ProtectedIndex.build(
-        documents,
+        _stream(args, report),
         args.output,
         k=args.k,
         w=args.w,
         code_k=args.code_k,
         code_w=args.code_w,
+        allowlist=allowlist,
         num_threads=args.threads,
     )
     _summary(index, report, time.perf_counter() - started, args.json)
@@ -67,7 +76,10 @@ def cmd_build(args: argparse.Namespace) -> int:
 def cmd_add(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     report = LoadReport()
-    index = ProtectedIndex.open(args.index).add(_stream(args, report), num_threads=args.threads)
+    allowlist = _allowlist(args)
+    index = ProtectedIndex.open(args.index).add(
+        _stream(args, report), allowlist=allowlist, num_threads=args.threads
+    )
     _summary(index, report, time.perf_counter() - started, args.json)
     return EXIT_CLEAN
 
@@ -83,9 +95,7 @@ def cmd_info(args: argparse.Namespace) -> int:
 
 def cmd_check(args: argparse.Namespace) -> int:
     text = sys.stdin.read() if args.input == "-" else _read(args.input)
-    output_filter = OutputFilter(ProtectedIndex.open(args.index), min_tokens=args.min_tokens,
-                                 policy=Policy(default=args.policy))  # fmt: skip
-    verdict = output_filter.check(text)
+    verdict = output_filter(args).check(text)
     if args.json:
         print(json.dumps(dataclasses.asdict(verdict)))
     elif not verdict.flagged:
@@ -123,7 +133,11 @@ def add_verbs(verbs: Any) -> None:
         sub = actions.add_parser(name, help=help_text, description=help_text)
         if name == "add":
             sub.add_argument("index", metavar="INDEX", help="the index directory")
-        sub.add_argument("sources", nargs="+", metavar="SRC", help="file, directory, glob, JSONL or Parquet")
+        sub.add_argument("sources", nargs="*", metavar="SRC", help="file, directory, glob, JSONL or Parquet")
+        sub.add_argument(
+            "--allowlist", action="append", default=[], metavar="SRC",
+            help="passages never to report, e.g. licence headers and idioms (repeatable)",
+        )  # fmt: skip
         if name == "build":
             sub.add_argument("-o", "--output", required=True, metavar="INDEX", help="the new index directory")
             sub.add_argument(
@@ -157,10 +171,6 @@ def add_verbs(verbs: Any) -> None:
                              description="Check a model output against a protected index. Exit status: 0 "
                              "clean, 1 flagged, 2 error.")  # fmt: skip
     check.add_argument("input", nargs="?", default="-", metavar="FILE", help="the output (default: stdin)")
-    check.add_argument("--index", required=True, help="the index directory")
-    check.add_argument("--min-tokens", type=int, default=25, help="shortest copy that counts (default 25)")
-    check.add_argument(
-        "--policy", choices=ACTIONS, default="redact", help="action on a flag (default redact)"
-    )
+    add_filter_options(check)
     check.add_argument("--json", action="store_true", help="print the verdict as JSON")
     check.set_defaults(run=cmd_check)

@@ -7,11 +7,11 @@ case, spacing and punctuation; code for names, literals, comments and layout) an
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
-from nearcopy.index import ProtectedIndex
+from nearcopy.index import ProtectedIndex, RawMatch
 
 if TYPE_CHECKING:
     from nearcopy.stream import FilterStream
@@ -19,6 +19,10 @@ if TYPE_CHECKING:
 Action = Literal["allow", "annotate", "redact", "replace", "suppress"]
 ACTIONS: tuple[Action, ...] = ("allow", "annotate", "redact", "replace", "suppress")
 _SEVERITY = {action: rank for rank, action in enumerate(ACTIONS)}
+# Chosen on benches/bench_filter.py: see the README's "Output filter quality" for the curves.
+DEFAULT_MIN_TOKENS = 25
+DEFAULT_MIN_CODE_TOKENS = 50
+DEFAULT_MAX_DOC_FREQUENCY = 20
 
 
 @dataclass(frozen=True)
@@ -74,33 +78,54 @@ class Policy:
 class OutputFilter:
     """Checks outputs against a :class:`ProtectedIndex`.
 
-    ``min_tokens``: a copied passage must cover at least this many normalized tokens to count (the
-    winnowing guarantee ``k + w - 1`` of the index is the smallest meaningful value).
+    ``min_tokens``: a copied passage of prose must cover at least this many normalized words to
+    count; ``min_code_tokens``: a copied passage of code this many normalized code tokens (the
+    winnowing guarantee ``k + w - 1`` of the index is the smallest meaningful value of either).
     ``max_doc_frequency``: fingerprints in more protected documents than this are boilerplate.
+    The defaults are measured in benches/bench_filter.py (README, "Output filter quality").
     """
 
     def __init__(
         self,
         index: ProtectedIndex,
         *,
-        min_tokens: int = 25,
-        max_doc_frequency: int = 20,
+        min_tokens: int = DEFAULT_MIN_TOKENS,
+        min_code_tokens: int = DEFAULT_MIN_CODE_TOKENS,
+        max_doc_frequency: int = DEFAULT_MAX_DOC_FREQUENCY,
         policy: Policy | None = None,
     ) -> None:
-        if min_tokens < 1 or max_doc_frequency < 1:
-            raise ValueError("min_tokens and max_doc_frequency must be positive")
+        if min(min_tokens, min_code_tokens, max_doc_frequency) < 1:
+            raise ValueError("min_tokens, min_code_tokens and max_doc_frequency must be positive")
         self.index = index
         self.min_tokens = min_tokens
+        self.min_code_tokens = min_code_tokens
         self.max_doc_frequency = max_doc_frequency
         self.policy = policy or Policy()
 
     def check(self, text: str) -> Verdict:
         if not isinstance(text, str):
             raise TypeError(f"text must be a str, got {type(text).__name__}")
-        raw = text.encode("utf-8", "surrogatepass")
         found, answer_tokens = self.index.match_answer(
-            text, max_doc_frequency=self.max_doc_frequency, min_tokens=self.min_tokens
-        )
+            text, max_doc_frequency=self.max_doc_frequency, min_tokens=self.min_tokens,
+            min_code_tokens=self.min_code_tokens,
+        )  # fmt: skip
+        return self._verdict(text, found, answer_tokens)
+
+    def check_batch(self, texts: Sequence[str], *, num_threads: int | None = None) -> list[Verdict]:
+        """:meth:`check` of every text, matched in parallel (``num_threads``, default all cores)
+        without the GIL; verdicts in the texts' order."""
+        texts = list(texts)
+        for i, text in enumerate(texts):
+            if not isinstance(text, str):
+                raise TypeError(f"texts[{i}] must be a str, got {type(text).__name__}")
+        results = self.index.match_answers(
+            texts, max_doc_frequency=self.max_doc_frequency, min_tokens=self.min_tokens,
+            min_code_tokens=self.min_code_tokens, num_threads=num_threads,
+        )  # fmt: skip
+        return [self._verdict(text, found, tokens) for text, (found, tokens) in zip(texts, results)]
+
+    def _verdict(self, text: str, found: list[RawMatch], answer_tokens: int) -> Verdict:
+        raw = text.encode("utf-8", "surrogatepass")
         matches = []
         for segment, doc, start, end, covered, _span, language in found:
             metadata = self.index.metadata(segment, doc)
@@ -122,7 +147,11 @@ class OutputFilter:
 
     def apply(self, text: str) -> str:
         """The output as it may be shown under the policy."""
-        verdict = self.check(text)
+        return self.render(text, self.check(text))
+
+    def render(self, text: str, verdict: Verdict) -> str:
+        """``text`` as it may be shown, given its ``verdict`` (from :meth:`check` or
+        :meth:`check_batch`)."""
         if verdict.action == "allow":
             return text
         top = verdict.matches[0]

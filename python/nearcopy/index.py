@@ -5,6 +5,8 @@ An index is a directory::
     manifest.json      format, version, generation, parameters, the list of segments
     seg-000001.ncs     winnowed fingerprints of a batch of documents (immutable, memory-mapped)
     docs-000001.jsonl  those documents' ids and metadata (never their text)
+    allow-000001.ncs   every k-gram of the allowlist: passages (licence headers, common idioms)
+                       that are never reported, whichever protected documents hold them
 
 ``add`` writes a new segment and document file, then publishes a new manifest by renaming it into
 place: readers see the old index or the new one, never a mixture, and a reader that already opened
@@ -25,17 +27,21 @@ from nearcopy._files import write_atomically
 from nearcopy.code import language_for_extension
 
 FORMAT = "nearcopy-index"
-VERSION = 2
+VERSION = 3
 # Winnowing defaults, chosen on benches/bench_filter.py (README): a shared run of w + k - 1 tokens
 # always yields a shared fingerprint, at about 2 / (w + 1) fingerprints per token (16 bytes each).
 # Abstracted code has far fewer distinct symbols than prose has words, so its k-grams are longer.
-DEFAULT_K = 5
-DEFAULT_W = 7
+DEFAULT_K = 4
+DEFAULT_W = 6
 DEFAULT_CODE_K = 20
 DEFAULT_CODE_W = 10
 # Documents are fingerprinted this many bytes of text at a time, one segment each, so building
 # needs memory for one batch, not for the whole corpus.
 BATCH_BYTES = 64 * 1024 * 1024
+
+
+# (segment, document, start byte, end byte, covered tokens, span tokens, language or None for prose)
+RawMatch = tuple[int, int, int, int, int, int, "str | None"]
 
 
 class IndexError_(OSError):
@@ -85,8 +91,9 @@ class ProtectedIndex:
         self._key = key
         params = manifest["params"]
         paths = [str(path / s["file"]) for s in manifest["segments"]]
+        allowlist = [str(path / s["file"]) for s in manifest.get("allowlist", [])]
         self._reader = _core.IndexReader(
-            paths, params["k"], params["w"], params["code_k"], params["code_w"], key
+            paths, allowlist, params["k"], params["w"], params["code_k"], params["code_w"], key
         )
         self._metadata: list[dict[str, Any]] | None = None
 
@@ -101,13 +108,15 @@ class ProtectedIndex:
         code_k: int = DEFAULT_CODE_K,
         code_w: int = DEFAULT_CODE_W,
         key: int = 0,
+        allowlist: Iterable[Document | Mapping[str, Any]] = (),
         num_threads: int | None = None,
         batch_bytes: int = BATCH_BYTES,
     ) -> ProtectedIndex:
         """Fingerprints ``documents`` into a new index at ``path`` (which must not hold one).
 
         ``k``/``w`` winnow prose, ``code_k``/``code_w`` code; ``key`` (non-zero) keys the fingerprints so
-        that the index cannot be probed for guessed text without it.
+        that the index cannot be probed for guessed text without it. Passages of ``allowlist``
+        documents (licence headers, idioms) are never reported as copies.
         """
         root = Path(path)
         if (root / "manifest.json").exists():
@@ -115,8 +124,8 @@ class ProtectedIndex:
         root.mkdir(parents=True, exist_ok=True)
         params = {"k": k, "w": w, "code_k": code_k, "code_w": code_w}
         manifest = {"format": FORMAT, "version": VERSION, "generation": 0, "params": params,
-                    "keyed": key != 0, "segments": []}  # fmt: skip
-        return cls._append(root, manifest, key, documents, num_threads, batch_bytes)
+                    "keyed": key != 0, "segments": [], "allowlist": []}  # fmt: skip
+        return cls._append(root, manifest, key, documents, allowlist, num_threads, batch_bytes)
 
     @classmethod
     def open(cls, path: str | os.PathLike[str], *, key: int = 0) -> ProtectedIndex:
@@ -139,21 +148,31 @@ class ProtectedIndex:
         self,
         documents: Iterable[Document | Mapping[str, Any]],
         *,
+        allowlist: Iterable[Document | Mapping[str, Any]] = (),
         num_threads: int | None = None,
         batch_bytes: int = BATCH_BYTES,
     ) -> ProtectedIndex:
-        """Adds ``documents`` as new segments; returns the index at its new generation."""
+        """Adds ``documents`` as new segments (and ``allowlist`` passages to the allowlist); returns
+        the index at its new generation."""
         fresh = json.loads((self.path / "manifest.json").read_text(encoding="utf-8"))
-        return self._append(self.path, fresh, self._key, documents, num_threads, batch_bytes)
+        return self._append(self.path, fresh, self._key, documents, allowlist, num_threads, batch_bytes)
 
     @classmethod
     def _append(
         cls, root: Path, manifest: dict[str, Any], key: int,
-        documents: Iterable[Document | Mapping[str, Any]], num_threads: int | None, batch_bytes: int,
+        documents: Iterable[Document | Mapping[str, Any]],
+        allowlist: Iterable[Document | Mapping[str, Any]], num_threads: int | None, batch_bytes: int,
     ) -> ProtectedIndex:  # fmt: skip
         """Writes `documents` as segments of about `batch_bytes` of text each (so memory stays bounded
         by the batch, not the corpus), then publishes them all at once with a new manifest."""
         generation = manifest["generation"] + 1
+        allowed = list(manifest.get("allowlist", []))
+        allow_docs = [as_document(item) for item in allowlist]
+        if allow_docs:
+            allowed.append(
+                cls._write_allowlist(root, manifest["params"], key, generation, allowed, allow_docs)
+            )
+        manifest = {**manifest, "allowlist": allowed}
         segments = list(manifest["segments"])
         batch: list[Document] = []
         size = 0
@@ -195,6 +214,20 @@ class ProtectedIndex:
         return {"file": segment_file, "docs": docs_file, "documents": count, "first_doc": first_doc,
                 "fingerprints": fingerprints, "tokens": tokens, "bytes": size}  # fmt: skip
 
+    @staticmethod
+    def _write_allowlist(
+        root: Path, params: dict[str, int], key: int, generation: int, allowed: list[dict[str, Any]],
+        docs: list[Document],
+    ) -> dict[str, Any]:  # fmt: skip
+        """Every k-gram (a window of 1) of the allowlist documents, so that none can be missed."""
+        name = f"allow-{generation:06d}-{len(allowed):05d}.ncs"
+        count, fingerprints, tokens, size = _core.build_segment(
+            str(root / name), [d.text for d in docs], [content_language(d) for d in docs],
+            params["k"], 1, params["code_k"], 1, key, None,
+        )  # fmt: skip
+        return {"file": name, "documents": count, "fingerprints": fingerprints, "tokens": tokens,
+                "bytes": size}  # fmt: skip
+
     def __len__(self) -> int:
         return sum(int(s["documents"]) for s in self._manifest["segments"])
 
@@ -225,6 +258,7 @@ class ProtectedIndex:
             "tokens": tokens, "bytes": size, "bytes_per_token": size / tokens if tokens else 0.0,
             **self._manifest["params"],
             "keyed": bool(self._manifest.get("keyed")),
+            "allowlist_documents": sum(int(s["documents"]) for s in self._manifest.get("allowlist", [])),
         }  # fmt: skip
 
     def verify(self) -> None:
@@ -232,6 +266,15 @@ class ProtectedIndex:
         self._reader.verify()
 
     def match_answer(
-        self, text: str, *, max_doc_frequency: int, min_tokens: int
-    ) -> tuple[list[tuple[int, int, int, int, int, int, str | None]], int]:
-        return self._reader.match_answer(text, max_doc_frequency, min_tokens)
+        self, text: str, *, max_doc_frequency: int, min_tokens: int, min_code_tokens: int
+    ) -> tuple[list[RawMatch], int]:
+        """Raw matches ``(segment, doc, start, end, covered, span, language)``, longest first, and
+        the text's normalized token count; :class:`nearcopy.OutputFilter` is the friendly form."""
+        return self._reader.match_answer(text, max_doc_frequency, min_tokens, min_code_tokens)
+
+    def match_answers(
+        self, texts: list[str], *, max_doc_frequency: int, min_tokens: int, min_code_tokens: int,
+        num_threads: int | None = None,
+    ) -> list[tuple[list[RawMatch], int]]:  # fmt: skip
+        """:meth:`match_answer` of every text, in parallel without the GIL."""
+        return self._reader.match_answers(texts, max_doc_frequency, min_tokens, min_code_tokens, num_threads)

@@ -34,7 +34,7 @@ class FilterStream:
         self._filter = output_filter
         info = output_filter.index.info()
         reach = max(int(info["k"]), int(info["code_k"])) + max(int(info["w"]), int(info["code_w"]))
-        self.holdback_tokens = output_filter.min_tokens + reach
+        self.holdback_tokens = max(output_filter.min_tokens, output_filter.min_code_tokens) + reach
         self._window_words = 2 * self.holdback_tokens
         self._chunks: list[str] = []
         self._length = 0

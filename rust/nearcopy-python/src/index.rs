@@ -8,11 +8,13 @@ use nearcopy_core::code::Language;
 use nearcopy_core::fingerprint::document::Content;
 use nearcopy_core::fingerprint::segment::{key_check, write_segment, Segment};
 use nearcopy_core::fingerprint::Winnowings;
-use nearcopy_core::index::{build_entries, match_answer};
+use nearcopy_core::index::{build_entries, match_answer, MatchSettings};
+use nearcopy_core::pool;
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::{PyList, PyString};
-use std::path::PathBuf;
+use rayon::prelude::*;
+use std::path::{Path, PathBuf};
 
 fn content(language: Option<&str>) -> PyResult<Content> {
     match language {
@@ -64,15 +66,38 @@ type MatchTuple = (usize, u32, usize, usize, u32, u32, Option<&'static str>);
 #[pyclass(frozen, module = "nearcopy._core")]
 pub struct IndexReader {
     segments: Vec<Segment>,
+    allowlist: Vec<Segment>,
     winnowing: Winnowings,
+}
+
+/// Opens a segment and checks that it was built with `expected` (k, w, code_k, code_w) and `key`.
+fn open_segment(path: &Path, expected: (usize, usize, usize, usize), key: u64) -> PyResult<Segment> {
+    let segment = Segment::open(path).map_err(to_py_err)?;
+    let built = (segment.k, segment.w, segment.code_k, segment.code_w);
+    if built != expected {
+        return Err(PyValueError::new_err(format!(
+            "{}: built with (k, w, code_k, code_w) = {built:?}, the manifest says {expected:?}",
+            path.display()
+        )));
+    }
+    if segment.key_check != key_check(key) {
+        return Err(PyValueError::new_err(format!(
+            "{}: the index was built with a different key (or none); give the key it was built with",
+            path.display()
+        )));
+    }
+    Ok(segment)
 }
 
 #[pymethods]
 impl IndexReader {
     /// Opens the segment files; each must have been built with the same parameters and key.
+    /// `allowlist` segments hold every k-gram (a window of 1) of passages never to report.
     #[new]
+    #[pyo3(signature = (paths, allowlist, k, w, code_k, code_w, key))]
     fn new(
         paths: Vec<PathBuf>,
+        allowlist: Vec<PathBuf>,
         k: usize,
         w: usize,
         code_k: usize,
@@ -80,26 +105,11 @@ impl IndexReader {
         key: u64,
     ) -> PyResult<Self> {
         let winnowing = Winnowings::new(k, w, code_k, code_w, key).map_err(to_py_err)?;
-        let mut segments = Vec::with_capacity(paths.len());
-        for path in paths {
-            let segment = Segment::open(&path).map_err(to_py_err)?;
-            let built = (segment.k, segment.w, segment.code_k, segment.code_w);
-            if built != (k, w, code_k, code_w) {
-                return Err(PyValueError::new_err(format!(
-                    "{}: built with (k, w, code_k, code_w) = {built:?}, the manifest says {:?}",
-                    path.display(),
-                    (k, w, code_k, code_w)
-                )));
-            }
-            if segment.key_check != key_check(winnowing.prose.key) {
-                return Err(PyValueError::new_err(format!(
-                    "{}: the index was built with a different key (or none); give the key it was built with",
-                    path.display()
-                )));
-            }
-            segments.push(segment);
-        }
-        Ok(IndexReader { segments, winnowing })
+        let segments =
+            paths.iter().map(|p| open_segment(p, (k, w, code_k, code_w), key)).collect::<PyResult<_>>()?;
+        let allowlist =
+            allowlist.iter().map(|p| open_segment(p, (k, 1, code_k, 1), key)).collect::<PyResult<_>>()?;
+        Ok(IndexReader { segments, allowlist, winnowing })
     }
 
     /// Fingerprints and file bytes of every segment.
@@ -109,7 +119,8 @@ impl IndexReader {
 
     /// Reads every segment through (checksums, order); raises OSError naming the damage.
     fn verify(&self, py: Python<'_>) -> PyResult<()> {
-        py.detach(|| self.segments.iter().try_for_each(Segment::verify)).map_err(to_py_err)
+        py.detach(|| self.segments.iter().chain(&self.allowlist).try_for_each(Segment::verify))
+            .map_err(to_py_err)
     }
 
     /// Matches of an answer, longest first, and the answer's normalized token count.
@@ -118,12 +129,48 @@ impl IndexReader {
         py: Python<'_>,
         answer: &Bound<'_, PyString>,
         max_doc_frequency: usize,
-        min_tokens: u32,
+        min_prose_tokens: u32,
+        min_code_tokens: u32,
     ) -> PyResult<(Vec<MatchTuple>, usize)> {
         let answer = str_lossy(answer)?;
-        let report = py
-            .detach(|| match_answer(&answer, &self.segments, &self.winnowing, max_doc_frequency, min_tokens))
-            .map_err(to_py_err)?;
+        let settings = MatchSettings { max_doc_frequency, min_prose_tokens, min_code_tokens };
+        let report = py.detach(|| self.matches(&answer, &settings)).map_err(to_py_err)?;
+        Ok(report)
+    }
+
+    /// `match_answer` of every answer, on `num_threads` threads (default: all cores) without the GIL;
+    /// the results are in the answers' order and do not depend on the thread count.
+    #[pyo3(signature = (answers, max_doc_frequency, min_prose_tokens, min_code_tokens, num_threads=None))]
+    fn match_answers(
+        &self,
+        py: Python<'_>,
+        answers: &Bound<'_, PyList>,
+        max_doc_frequency: usize,
+        min_prose_tokens: u32,
+        min_code_tokens: u32,
+        num_threads: Option<usize>,
+    ) -> PyResult<Vec<(Vec<MatchTuple>, usize)>> {
+        let settings = MatchSettings { max_doc_frequency, min_prose_tokens, min_code_tokens };
+        let held = TextBatch::hold(answers)?;
+        let texts = held.borrow()?;
+        let threads = thread_count(num_threads, texts.iter().map(|t| t.len()).sum()).map_err(to_py_err)?;
+        py.detach(|| -> nearcopy_core::Result<Vec<_>> {
+            if threads <= 1 {
+                return texts.iter().map(|t| self.matches(t, &settings)).collect();
+            }
+            pool::pool(threads)?.install(|| texts.par_iter().map(|t| self.matches(t, &settings)).collect())
+        })
+        .map_err(to_py_err)
+    }
+}
+
+impl IndexReader {
+    fn matches(
+        &self,
+        answer: &str,
+        settings: &MatchSettings,
+    ) -> nearcopy_core::Result<(Vec<MatchTuple>, usize)> {
+        let report = match_answer(answer, &self.segments, &self.allowlist, &self.winnowing, settings)?;
         let matches = report
             .matches
             .into_iter()

@@ -90,6 +90,8 @@ pub struct MatchParams {
 /// A passage of the query found in a protected document.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SpanMatch {
+    /// Which of the searched sources (index segments), and which of its documents.
+    pub source: u32,
     pub doc: u32,
     /// Query tokens `query_start..query_end` are covered by the match.
     pub query_start: u32,
@@ -103,26 +105,47 @@ pub struct SpanMatch {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 struct Hit {
+    source: u32,
     doc: u32,
     diagonal: i64,
     query: u32,
     position: u32,
 }
 
-/// The matches of a query's fingerprints against `table`, longest first.
-pub fn find_matches(
-    source: &impl PostingSource,
+/// The matches of a query's fingerprints against every source (the segments of one index), longest
+/// first. A fingerprint counts as boilerplate when the documents holding it, over all sources
+/// together, exceed `max_doc_frequency`; one found in any `allowlist` source is never reported.
+pub fn find_matches<S: PostingSource, A: PostingSource>(
+    sources: &[S],
+    allowlist: &[A],
     query: &[Fingerprint],
     params: &MatchParams,
 ) -> Vec<SpanMatch> {
     let mut hits = Vec::new();
     let mut postings = Vec::new();
-    for fp in query {
-        source.postings(fp.hash, &mut postings);
-        if postings.is_empty() || distinct_docs(&postings) > params.max_doc_frequency {
-            continue;
+    let mut found: Vec<(u32, Posting)> = Vec::new();
+    'fingerprints: for fp in query {
+        for allowed in allowlist {
+            allowed.postings(fp.hash, &mut postings);
+            if !postings.is_empty() {
+                continue 'fingerprints;
+            }
         }
-        hits.extend(postings.iter().map(|p| Hit {
+        found.clear();
+        let mut documents = 0;
+        for (s, source) in sources.iter().enumerate() {
+            source.postings(fp.hash, &mut postings);
+            if postings.is_empty() {
+                continue;
+            }
+            documents += distinct_docs(&postings);
+            if documents > params.max_doc_frequency {
+                continue 'fingerprints;
+            }
+            found.extend(postings.iter().map(|&p| (s as u32, p)));
+        }
+        hits.extend(found.iter().map(|&(source, p)| Hit {
+            source,
             doc: p.doc,
             diagonal: i64::from(p.position) - i64::from(fp.position),
             query: fp.position,
@@ -137,7 +160,7 @@ pub fn find_matches(
     for hit in hits {
         match chains.last_mut() {
             Some(last)
-                if last.doc == hit.doc
+                if (last.source, last.doc) == (hit.source, hit.doc)
                     && hit.diagonal == i64::from(last.doc_start) - i64::from(last.query_start)
                     && hit.query <= last.query_end + params.max_gap as u32 =>
             {
@@ -154,6 +177,7 @@ pub fn find_matches(
                 last.hits += 1;
             }
             _ => chains.push(SpanMatch {
+                source: hit.source,
                 doc: hit.doc,
                 query_start: hit.query,
                 query_end: hit.query + k,
@@ -169,11 +193,14 @@ pub fn find_matches(
 
 /// Joins chains of the same document that follow each other in the query (across diagonal shifts).
 fn stitch(mut chains: Vec<SpanMatch>, max_gap: u32) -> Vec<SpanMatch> {
-    chains.sort_unstable_by_key(|c| (c.doc, c.query_start, c.query_end));
+    chains.sort_unstable_by_key(|c| (c.source, c.doc, c.query_start, c.query_end));
     let mut out: Vec<SpanMatch> = Vec::new();
     for chain in chains {
         match out.last_mut() {
-            Some(last) if last.doc == chain.doc && chain.query_start <= last.query_end + max_gap => {
+            Some(last)
+                if (last.source, last.doc) == (chain.source, chain.doc)
+                    && chain.query_start <= last.query_end + max_gap =>
+            {
                 let overlap = last.query_end.saturating_sub(chain.query_start).min(chain.covered);
                 last.covered += chain.covered - overlap;
                 last.query_end = last.query_end.max(chain.query_end);
@@ -182,7 +209,7 @@ fn stitch(mut chains: Vec<SpanMatch>, max_gap: u32) -> Vec<SpanMatch> {
             _ => out.push(chain),
         }
     }
-    out.sort_unstable_by_key(|m| (std::cmp::Reverse(m.covered), m.doc, m.query_start));
+    out.sort_unstable_by_key(|m| (std::cmp::Reverse(m.covered), m.source, m.doc, m.query_start));
     out
 }
 
@@ -198,6 +225,7 @@ mod tests {
     use crate::hash::splitmix64;
 
     const K: usize = 5;
+    const NONE: &[FingerprintTable] = &[];
     const W: usize = 8;
 
     fn tokens(state: &mut u64, n: usize) -> Vec<u64> {
@@ -232,7 +260,7 @@ mod tests {
         let mut state = 11;
         let docs: Vec<Vec<u64>> = (0..20).map(|_| tokens(&mut state, 400)).collect();
         let query = [tokens(&mut state, 60), docs[7][100..300].to_vec(), tokens(&mut state, 50)].concat();
-        let matches = find_matches(&table(&docs), &fingerprints(&query), &params());
+        let matches = find_matches(&[table(&docs)], NONE, &fingerprints(&query), &params());
         let best = matches[0];
         assert_eq!(best.doc, 7);
         assert!(best.query_start <= 60 + W as u32 && best.query_end >= 260 - W as u32, "{best:?}");
@@ -247,7 +275,7 @@ mod tests {
         let mut copy = docs[2][50..250].to_vec();
         copy.insert(100, 99_999); // a statement inserted: the diagonal shifts by one
         copy.remove(150);
-        let matches = find_matches(&table(&docs), &fingerprints(&copy), &params());
+        let matches = find_matches(&[table(&docs)], NONE, &fingerprints(&copy), &params());
         assert_eq!(matches[0].doc, 2);
         assert!(matches[0].query_end - matches[0].query_start >= 190, "{:?}", matches[0]);
     }
@@ -258,9 +286,45 @@ mod tests {
         let boilerplate = tokens(&mut state, 80);
         let docs: Vec<Vec<u64>> =
             (0..10).map(|_| [boilerplate.clone(), tokens(&mut state, 200)].concat()).collect();
-        assert!(find_matches(&table(&docs), &fingerprints(&boilerplate), &params()).is_empty());
+        assert!(find_matches(&[table(&docs)], NONE, &fingerprints(&boilerplate), &params()).is_empty());
         let unrelated = tokens(&mut state, 300);
-        assert!(find_matches(&table(&docs), &fingerprints(&unrelated), &params()).is_empty());
+        assert!(find_matches(&[table(&docs)], NONE, &fingerprints(&unrelated), &params()).is_empty());
+    }
+
+    #[test]
+    fn boilerplate_is_counted_over_all_segments() {
+        // Ten documents share a passage, five in each of two segments: ten documents in all, more
+        // than the limit of three, although neither segment alone has more than five.
+        let mut state = 14;
+        let boilerplate = tokens(&mut state, 80);
+        let docs: Vec<Vec<u64>> =
+            (0..10).map(|_| [boilerplate.clone(), tokens(&mut state, 200)].concat()).collect();
+        let segments = [table(&docs[..5]), table(&docs[5..])];
+        assert!(find_matches(&segments, NONE, &fingerprints(&boilerplate), &params()).is_empty());
+        let copy = docs[7][100..250].to_vec();
+        let matches = find_matches(&segments, NONE, &fingerprints(&copy), &params());
+        assert_eq!((matches[0].source, matches[0].doc), (1, 2), "document 7 is the third of segment 1");
+    }
+
+    #[test]
+    fn allowlisted_passages_are_never_reported() {
+        let mut state = 15;
+        let docs: Vec<Vec<u64>> = (0..4).map(|_| tokens(&mut state, 300)).collect();
+        let licence = docs[1][20..120].to_vec();
+        // An allowlist keeps every k-gram of its passages (a window of one), not a winnowed sample,
+        // so no k-gram of them can be selected in a query and missed in the allowlist.
+        let mut every_kgram = Vec::new();
+        Winnowing::new(K, 1, 0).unwrap().fingerprints(&licence, &mut Vec::new(), &mut every_kgram);
+        let allowlist = FingerprintTable::from_entries(
+            every_kgram.iter().map(|f| (f.hash, Posting { doc: 0, position: f.position })).collect(),
+        );
+        let query = [licence.clone(), docs[2][0..100].to_vec()].concat();
+        let matches = find_matches(&[table(&docs)], &[allowlist], &fingerprints(&query), &params());
+        assert!(matches.iter().all(|m| m.doc != 1), "{matches:?}");
+        assert_eq!(matches[0].doc, 2);
+        assert!(find_matches(&[table(&docs)], NONE, &fingerprints(&query), &params())
+            .iter()
+            .any(|m| m.doc == 1));
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! Index segments on disk: one immutable file of hash-sorted fingerprint postings, memory-mapped.
 //!
-//! Layout (little-endian; 16 bytes per fingerprint):
+//! Layout (little-endian; 12 bytes per fingerprint plus a directory of at most half a byte each):
 //!
 //! | offset | field |
 //! |---|---|
@@ -11,8 +11,15 @@
 //! | 32 | documents (u64), 40: fingerprints `n` (u64) |
 //! | 48 | checksum of the body (u64, XXH3) |
 //! | 56 | code k (u32), 60: code w (u32) |
-//! | 64 | checksum of bytes 0..64 (u64) |
-//! | 72 | hashes: `n` × u64, sorted; then postings: `n` × (document u32, position u32) |
+//! | 64 | directory bits `b` (u32), 68: zero (u32) |
+//! | 72 | checksum of bytes 0..72 (u64) |
+//! | 80 | directory: `2^b + 1` × u32, where bucket `i` (the hashes whose top `b` bits are `i`) starts |
+//! |    | then keys: `n` × u32, the 32 hash bits after the top `b`, sorted within each bucket |
+//! |    | then postings: `n` × (document u32, position u32) |
+//!
+//! The directory stands for the top `b` bits of every hash, so a hash costs 4 bytes instead of 8
+//! while `b + 32` of its bits are compared (`b` grows with the segment, keeping chance matches of a
+//! lookup near 2^-32 · (entries per bucket), and a chance match is a lone hit, never a copy).
 //!
 //! Segments are published by writing a temporary file, syncing it and renaming it into place, and
 //! are never modified afterwards, so readers in any number of processes map them without locks.
@@ -28,9 +35,33 @@ use std::io::Write;
 use std::path::Path;
 
 const MAGIC: &[u8; 8] = b"NCSEG\0\r\n";
-pub const FORMAT_VERSION: u32 = 2;
-const HEADER_LEN: usize = 72;
-const ENTRY_LEN: usize = 16;
+pub const FORMAT_VERSION: u32 = 3;
+const HEADER_LEN: usize = 80;
+const ENTRY_LEN: usize = 12;
+/// About eight entries per directory bucket, at most 2^24 buckets (a 64 MB directory).
+const MAX_DIRECTORY_BITS: u32 = 24;
+
+fn directory_bits(entries: usize) -> u32 {
+    if entries < 64 {
+        0
+    } else {
+        (entries.ilog2() - 3).min(MAX_DIRECTORY_BITS)
+    }
+}
+
+#[inline]
+fn bucket(hash: u64, bits: u32) -> usize {
+    if bits == 0 {
+        0
+    } else {
+        (hash >> (64 - bits)) as usize
+    }
+}
+
+#[inline]
+fn stored_key(hash: u64, bits: u32) -> u32 {
+    ((hash << bits) >> 32) as u32
+}
 
 /// What identifies a key in a header: a one-way function of it (0 for no key).
 pub fn key_check(key: u64) -> u64 {
@@ -56,8 +87,20 @@ pub fn write_segment(
     if entries.windows(2).any(|w| w[0] > w[1]) {
         return Err(Error::InvalidArgument("segment entries must be sorted".into()));
     }
-    let mut body = Vec::with_capacity(entries.len() * ENTRY_LEN);
-    entries.iter().for_each(|(hash, _)| body.extend_from_slice(&hash.to_le_bytes()));
+    if u32::try_from(entries.len()).is_err() {
+        return Err(Error::InvalidArgument("a segment holds fewer than 2^32 fingerprints".into()));
+    }
+    let bits = directory_bits(entries.len());
+    let buckets = 1usize << bits;
+    let mut body = Vec::with_capacity(4 * (buckets + 1) + entries.len() * ENTRY_LEN);
+    let mut next = 0usize;
+    for b in 0..=buckets {
+        while next < entries.len() && bucket(entries[next].0, bits) < b {
+            next += 1;
+        }
+        body.extend_from_slice(&(next as u32).to_le_bytes());
+    }
+    entries.iter().for_each(|(hash, _)| body.extend_from_slice(&stored_key(*hash, bits).to_le_bytes()));
     for (_, posting) in entries {
         body.extend_from_slice(&posting.doc.to_le_bytes());
         body.extend_from_slice(&posting.position.to_le_bytes());
@@ -74,6 +117,8 @@ pub fn write_segment(
     header.extend_from_slice(&xxh3_64(&body, 0).to_le_bytes());
     header.extend_from_slice(&(params.code.k as u32).to_le_bytes());
     header.extend_from_slice(&(params.code.w as u32).to_le_bytes());
+    header.extend_from_slice(&bits.to_le_bytes());
+    header.extend_from_slice(&0u32.to_le_bytes());
     let header_sum = xxh3_64(&header, 0);
     header.extend_from_slice(&header_sum.to_le_bytes());
     debug_assert_eq!(header.len(), HEADER_LEN);
@@ -106,6 +151,10 @@ pub struct Segment {
     pub key_check: u64,
     pub documents: u64,
     entries: usize,
+    bits: u32,
+    /// Byte offsets of the keys and of the postings.
+    keys_at: usize,
+    postings_at: usize,
     body_checksum: u64,
 }
 
@@ -135,11 +184,17 @@ impl Segment {
         if version != FORMAT_VERSION {
             return Err(corrupt(&format!("format version {version}, this nearcopy reads {FORMAT_VERSION}")));
         }
-        if read_u64(&map, 64) != xxh3_64(&map[..64], 0) {
+        if read_u64(&map, 72) != xxh3_64(&map[..72], 0) {
             return Err(corrupt("header checksum mismatch (damaged file)"));
         }
         let entries = read_u64(&map, 40);
-        let expected = entries.checked_mul(ENTRY_LEN as u64).and_then(|b| b.checked_add(HEADER_LEN as u64));
+        let bits = read_u32(&map, 64);
+        if bits > MAX_DIRECTORY_BITS {
+            return Err(corrupt(&format!("a directory of 2^{bits} buckets")));
+        }
+        let directory = 4 * ((1u64 << bits) + 1);
+        let expected =
+            entries.checked_mul(ENTRY_LEN as u64).and_then(|b| b.checked_add(HEADER_LEN as u64 + directory));
         if expected != Some(map.len() as u64) {
             return Err(corrupt(&format!(
                 "{} bytes for {entries} fingerprints (truncated or padded)",
@@ -154,6 +209,9 @@ impl Segment {
             key_check: read_u64(&map, 24),
             documents: read_u64(&map, 32),
             entries: entries as usize,
+            bits,
+            keys_at: HEADER_LEN + directory as usize,
+            postings_at: HEADER_LEN + directory as usize + 4 * entries as usize,
             body_checksum: read_u64(&map, 48),
             map,
         })
@@ -172,32 +230,44 @@ impl Segment {
     }
 
     #[inline]
-    fn hash(&self, i: usize) -> u64 {
-        read_u64(&self.map, HEADER_LEN + 8 * i)
+    fn key(&self, i: usize) -> u32 {
+        read_u32(&self.map, self.keys_at + 4 * i)
+    }
+
+    #[inline]
+    fn directory(&self, b: usize) -> usize {
+        read_u32(&self.map, HEADER_LEN + 4 * b) as usize
     }
 
     #[inline]
     fn posting(&self, i: usize) -> Posting {
-        let at = HEADER_LEN + 8 * self.entries + 8 * i;
+        let at = self.postings_at + 8 * i;
         Posting { doc: read_u32(&self.map, at), position: read_u32(&self.map, at + 4) }
     }
 
-    /// The postings of `hash`.
+    /// The postings of `hash` (sorted by document, then position).
     pub fn lookup(&self, hash: u64, out: &mut Vec<Posting>) {
         out.clear();
-        let (mut lo, mut hi) = (0, self.entries);
+        let b = bucket(hash, self.bits);
+        let (mut lo, end) = (self.directory(b), self.directory(b + 1).min(self.entries));
+        let key = stored_key(hash, self.bits);
+        let mut hi = end;
         while lo < hi {
             let mid = lo + (hi - lo) / 2;
-            if self.hash(mid) < hash {
+            if self.key(mid) < key {
                 lo = mid + 1;
             } else {
                 hi = mid;
             }
         }
         let mut i = lo;
-        while i < self.entries && self.hash(i) == hash {
+        while i < end && self.key(i) == key {
             out.push(self.posting(i));
             i += 1;
+        }
+        // Hashes that agree on their stored bits but not below them interleave their postings.
+        if out.windows(2).any(|w| w[0] > w[1]) {
+            out.sort_unstable();
         }
     }
 
@@ -207,8 +277,18 @@ impl Segment {
         if xxh3_64(&self.map[HEADER_LEN..], 0) != self.body_checksum {
             return Err(corrupt("body checksum mismatch"));
         }
-        if (1..self.entries).any(|i| self.hash(i - 1) > self.hash(i)) {
-            return Err(corrupt("fingerprints out of order"));
+        let buckets = 1usize << self.bits;
+        if self.directory(0) != 0 || self.directory(buckets) != self.entries {
+            return Err(corrupt("directory does not span the fingerprints"));
+        }
+        for b in 0..buckets {
+            let (start, end) = (self.directory(b), self.directory(b + 1));
+            if start > end || end > self.entries {
+                return Err(corrupt("directory out of order"));
+            }
+            if (start + 1..end).any(|i| self.key(i - 1) > self.key(i)) {
+                return Err(corrupt("fingerprints out of order"));
+            }
         }
         if (0..self.entries).any(|i| u64::from(self.posting(i).doc) >= self.documents) {
             return Err(corrupt("a posting names a document the segment does not have"));

@@ -74,15 +74,31 @@ pub struct AnswerReport {
     pub answer_tokens: usize,
 }
 
+/// What counts as a copy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MatchSettings {
+    /// Fingerprints in more protected documents than this (over all segments) are boilerplate.
+    pub max_doc_frequency: usize,
+    /// A match must cover at least this many normalized tokens: of prose, and of code.
+    pub min_prose_tokens: u32,
+    pub min_code_tokens: u32,
+}
+
+/// Chains of one document this many windows-plus-k-grams apart in the answer are stitched into one
+/// copy with an edit in between. Prose edits (a word swapped or dropped every few words) break the
+/// chains more often than code edits do; the factors are measured in benches/bench_filter.py.
+const PROSE_GAP_FACTOR: usize = 2;
+const CODE_GAP_FACTOR: usize = 1;
+
 /// Splits `answer` into prose and code, fingerprints each part with its own normalizer and winnowing,
-/// and looks the fingerprints up in every segment. Fingerprints in more than `max_doc_frequency`
-/// documents are boilerplate; matches covering fewer than `min_tokens` tokens are dropped.
-pub fn match_answer<S: PostingSource>(
+/// and looks the fingerprints up in every segment (`allowlist` segments hold passages that are never
+/// reported). Returns the matches covering at least the minimum for their content, longest first.
+pub fn match_answer<S: PostingSource, A: PostingSource>(
     answer: &str,
     segments: &[S],
+    allowlist: &[A],
     winnowings: &Winnowings,
-    max_doc_frequency: usize,
-    min_tokens: u32,
+    settings: &MatchSettings,
 ) -> Result<AnswerReport> {
     let mut parser = Parser::new();
     let mut fingerprinter = Fingerprinter::new();
@@ -97,34 +113,35 @@ pub fn match_answer<S: PostingSource>(
         report.answer_tokens += stream.ids.len();
         let winnowing = winnowings.for_content(content);
         fingerprinter.fingerprints(&stream, winnowing, &mut fps);
-        // Chains of one document closer than a window plus a k-gram are one copy with an edit.
+        let (gap_factor, min_tokens) = match content {
+            Content::Prose => (PROSE_GAP_FACTOR, settings.min_prose_tokens),
+            Content::Code(_) => (CODE_GAP_FACTOR, settings.min_code_tokens),
+        };
         let params = MatchParams {
             k: winnowing.k,
             w: winnowing.w,
-            max_doc_frequency,
-            max_gap: winnowing.k + winnowing.w,
+            max_doc_frequency: settings.max_doc_frequency,
+            max_gap: (winnowing.k + winnowing.w) * gap_factor,
         };
-        for (s, segment) in segments.iter().enumerate() {
-            for m in find_matches(segment, &fps, &params) {
-                if m.covered < min_tokens {
-                    continue;
-                }
-                // Winnowing selects a fingerprint within the first and the last `w` k-grams of a shared
-                // run, so the run may reach up to `w − 1` tokens beyond the outermost hits: the span
-                // is widened by that much, to redact too much rather than let copied text out.
-                let reach = winnowing.w.saturating_sub(1);
-                let first = (m.query_start as usize).saturating_sub(reach);
-                let last = (m.query_end as usize + reach).min(stream.ends.len()) - 1;
-                report.matches.push(AnswerMatch {
-                    segment: s,
-                    doc: m.doc,
-                    start: stream.starts[first],
-                    end: stream.ends[last],
-                    covered: m.covered,
-                    span_tokens: m.query_end - m.query_start,
-                    content,
-                });
+        for m in find_matches(segments, allowlist, &fps, &params) {
+            if m.covered < min_tokens {
+                continue;
             }
+            // Winnowing selects a fingerprint within the first and the last `w` k-grams of a shared
+            // run, so the run may reach up to `w − 1` tokens beyond the outermost hits: the span is
+            // widened by that much, to redact too much rather than let copied text out.
+            let reach = winnowing.w.saturating_sub(1);
+            let first = (m.query_start as usize).saturating_sub(reach);
+            let last = (m.query_end as usize + reach).min(stream.ends.len()) - 1;
+            report.matches.push(AnswerMatch {
+                segment: m.source as usize,
+                doc: m.doc,
+                start: stream.starts[first],
+                end: stream.ends[last],
+                covered: m.covered,
+                span_tokens: m.query_end - m.query_start,
+                content,
+            });
         }
     }
     report.matches.sort_by_key(|m| (std::cmp::Reverse(m.covered), m.start));

@@ -5,6 +5,12 @@ use crate::fingerprint::{FingerprintTable, Winnowings};
 const PROTECTED_CODE: &str = "def merge_sorted(left, right):\n    result = []\n    i = j = 0\n    while i < len(left) and j < len(right):\n        if left[i] <= right[j]:\n            result.append(left[i])\n            i += 1\n        else:\n            result.append(right[j])\n            j += 1\n    result.extend(left[i:])\n    result.extend(right[j:])\n    return result\n";
 const PROTECTED_PROSE: &str = "It is a truth universally acknowledged, that a single man in possession of a good fortune, must be in want of a wife. However little known the feelings or views of such a man may be on his first entering a neighbourhood, this truth is so well fixed in the minds of the surrounding families.";
 
+const NONE: &[FingerprintTable] = &[];
+
+fn settings(min_tokens: u32) -> MatchSettings {
+    MatchSettings { max_doc_frequency: 10, min_prose_tokens: min_tokens, min_code_tokens: min_tokens }
+}
+
 fn index() -> (FingerprintTable, Winnowings) {
     let winnowing = Winnowings::new(5, 4, 8, 4, 0).unwrap();
     let docs = [
@@ -23,7 +29,7 @@ fn a_renamed_function_inside_a_chatty_answer_is_found_and_located() {
     let renamed = "def combine(a, b):\n    out = []\n    p = q = 0\n    while p < len(a) and q < len(b):\n        if a[p] <= b[q]:\n            out.append(a[p])\n            p += 1\n        else:\n            out.append(b[q])\n            q += 1\n    out.extend(a[p:])\n    out.extend(b[q:])\n    return out\n";
     let answer =
         format!("Sure, here is a merge helper:\n\n```python\n{renamed}```\n\nIt runs in linear time.");
-    let report = match_answer(&answer, &[table], &winnowing, 10, 20).unwrap();
+    let report = match_answer(&answer, &[table], NONE, &winnowing, &settings(20)).unwrap();
     let best = &report.matches[0];
     assert_eq!((best.doc, best.content), (1, Content::Code(Language::Python)));
     assert!(answer[best.start..best.end].starts_with("def combine"), "{}", &answer[best.start..best.end]);
@@ -34,8 +40,8 @@ fn a_renamed_function_inside_a_chatty_answer_is_found_and_located() {
 fn recased_reworded_prose_is_found_and_unrelated_text_is_not() {
     let (table, winnowing) = index();
     let copied = "As everyone knows: IT IS A TRUTH universally acknowledged that a single man in possession of a good fortune must be in want of a wife!";
-    let report = match_answer(copied, &[&table], &winnowing, 10, 10).unwrap();
+    let report = match_answer(copied, &[&table], NONE, &winnowing, &settings(10)).unwrap();
     assert_eq!(report.matches[0].doc, 0);
     let original = "Binary search halves the interval at each step, so it finishes in logarithmic time.";
-    assert!(match_answer(original, &[&table], &winnowing, 10, 10).unwrap().matches.is_empty());
+    assert!(match_answer(original, &[&table], NONE, &winnowing, &settings(10)).unwrap().matches.is_empty());
 }

@@ -1,0 +1,214 @@
+"""The `nearcopy filter` verb: model outputs in a JSONL file, checked in parallel batches, written
+back filtered under the policy, each record annotated with its verdict.
+
+Every field of a record is kept; the text field is replaced by what may be shown, and a ``nearcopy``
+field says whether the output was flagged, what was done and which sources it copies. The output is
+written to a temporary file and renamed into place at the end, so an interrupted run leaves no
+half-written file. Exit status: 0 when nothing was flagged, 1 when something was, 2 on error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import io
+import json
+import sys
+import time
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO, Any, BinaryIO
+
+from nearcopy._files import write_atomically
+from nearcopy.filter import (
+    ACTIONS,
+    DEFAULT_MAX_DOC_FREQUENCY,
+    DEFAULT_MIN_CODE_TOKENS,
+    DEFAULT_MIN_TOKENS,
+    Action,
+    OutputFilter,
+    Policy,
+    Verdict,
+)
+from nearcopy.index import ProtectedIndex
+from nearcopy.inputs import InputError
+
+EXIT_CLEAN = 0
+EXIT_FLAGGED = 1
+
+
+def add_filter_options(parser: argparse.ArgumentParser) -> None:
+    """Thresholds and policy, shared by `check` and `filter`."""
+    parser.add_argument("--index", required=True, help="the index directory")
+    parser.add_argument(
+        "--min-tokens",
+        type=int,
+        default=DEFAULT_MIN_TOKENS,
+        help=f"shortest copied prose that counts, in words (default {DEFAULT_MIN_TOKENS})",
+    )
+    parser.add_argument(
+        "--min-code-tokens",
+        type=int,
+        default=DEFAULT_MIN_CODE_TOKENS,
+        help=f"shortest copied code that counts, in tokens (default {DEFAULT_MIN_CODE_TOKENS})",
+    )
+    parser.add_argument(
+        "--max-doc-frequency",
+        type=int,
+        default=DEFAULT_MAX_DOC_FREQUENCY,
+        help="passages in more protected documents than this are boilerplate "
+        f"(default {DEFAULT_MAX_DOC_FREQUENCY})",
+    )
+    parser.add_argument(
+        "--policy", choices=ACTIONS, default="redact", help="action on a flag (default redact)"
+    )
+    parser.add_argument(
+        "--license-policy",
+        action="append",
+        default=[],
+        metavar="LICENSE=ACTION",
+        help="action for matches of documents with this licence (repeatable)",
+    )
+    parser.add_argument(
+        "--template", default=Policy.template, help="what 'replace' shows; may name {source} and {license}"
+    )
+
+
+def output_filter(args: argparse.Namespace) -> OutputFilter:
+    by_license: dict[str, Action] = {}
+    for item in args.license_policy:
+        license_, sep, action = item.partition("=")
+        if not sep or action not in ACTIONS:
+            raise ValueError(
+                f"--license-policy wants LICENSE=ACTION with ACTION one of {ACTIONS}, got {item!r}"
+            )
+        by_license[license_] = action  # narrowed by the check above
+    policy = Policy(default=args.policy, by_license=by_license, template=args.template)
+    return OutputFilter(
+        ProtectedIndex.open(args.index),
+        min_tokens=args.min_tokens,
+        min_code_tokens=args.min_code_tokens,
+        max_doc_frequency=args.max_doc_frequency,
+        policy=policy,
+    )
+
+
+def verdict_summary(verdict: Verdict) -> dict[str, Any]:
+    """What a record carries about its verdict: sources and spans, never protected text."""
+    return {
+        "flagged": verdict.flagged,
+        "action": verdict.action,
+        "score": round(verdict.score, 4),
+        "matches": [
+            {
+                "id": m.doc_id,
+                "license": m.metadata.get("license"),
+                "url": m.metadata.get("url"),
+                "start": m.start,
+                "end": m.end,
+                "tokens": m.tokens,
+                "kind": m.kind,
+            }
+            for m in verdict.matches
+        ],
+    }
+
+
+def _records(path: Path, text_field: str) -> Iterator[dict[str, Any]]:
+    opener = gzip.open if path.suffix == ".gz" else open
+    try:
+        with opener(path, "rt", encoding="utf-8", errors="surrogateescape") as handle:
+            for number, line in enumerate(handle, start=1):
+                if not line.strip():
+                    continue
+                try:
+                    record = json.loads(line)
+                except json.JSONDecodeError as err:
+                    raise InputError(f"{path}:{number}: invalid JSON ({err.msg})") from None
+                if not isinstance(record, dict) or not isinstance(record.get(text_field), str):
+                    raise InputError(f"{path}:{number}: expected a JSON object with a string {text_field!r}")
+                yield record
+    except FileNotFoundError:
+        raise InputError(f"input not found: {path}") from None
+    except (OSError, EOFError, UnicodeDecodeError) as err:
+        raise InputError(f"{path}: cannot read: {err}") from None
+
+
+def _batches(records: Iterator[dict[str, Any]], size: int) -> Iterator[list[dict[str, Any]]]:
+    batch: list[dict[str, Any]] = []
+    for record in records:
+        batch.append(record)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def cmd_filter(args: argparse.Namespace) -> int:
+    if args.batch < 1:
+        raise ValueError(f"--batch must be positive, got {args.batch}")
+    started = time.perf_counter()
+    checker = output_filter(args)
+    actions: Counter[str] = Counter()
+    count = 0
+
+    def write(out: IO[str]) -> None:
+        nonlocal count
+        for batch in _batches(_records(Path(args.input), args.text_field), args.batch):
+            texts = [r[args.text_field] for r in batch]
+            for record, text, verdict in zip(
+                batch, texts, checker.check_batch(texts, num_threads=args.threads)
+            ):
+                record[args.text_field] = checker.render(text, verdict)
+                record[args.verdict_field] = verdict_summary(verdict)
+                actions[verdict.action] += 1
+                out.write(json.dumps(record, ensure_ascii=False) + "\n")
+            count += len(batch)
+            if sys.stderr.isatty():
+                print(f"\rfiltered {count} outputs", end="", file=sys.stderr, flush=True)
+
+    if args.output == "-":
+        write(sys.stdout)
+    else:
+        target = Path(args.output)
+
+        def write_binary(handle: BinaryIO) -> None:
+            raw: BinaryIO = gzip.GzipFile(fileobj=handle, mode="wb") if target.suffix == ".gz" else handle  # type: ignore[assignment]
+            text = io.TextIOWrapper(raw, encoding="utf-8", errors="surrogateescape", newline="\n")
+            write(text)
+            text.flush()
+            text.detach()
+            if raw is not handle:
+                raw.close()
+
+        write_atomically(target, write_binary)
+    flagged = count - actions["allow"]
+    by_action = ", ".join(f"{n} {a}" for a, n in sorted(actions.items())) or "none"
+    seconds = time.perf_counter() - started
+    carriage = "\r" if sys.stderr.isatty() else ""
+    print(f"{carriage}{count} outputs, {flagged} flagged ({by_action}) in {seconds:.1f} s", file=sys.stderr)
+    return EXIT_FLAGGED if flagged else EXIT_CLEAN
+
+
+def add_verbs(verbs: Any) -> None:
+    sub = verbs.add_parser(
+        "filter",
+        help="filter a JSONL file of model outputs (batch, parallel)",
+        description="Check every output of a JSONL file against a protected index and write the file "
+        "back with each output as it may be shown and its verdict. Exit status: 0 nothing flagged, "
+        "1 something flagged, 2 error.",
+    )
+    sub.add_argument("input", metavar="IN.jsonl", help="model outputs, one JSON object per line (.gz too)")
+    sub.add_argument(
+        "-o", "--output", required=True, metavar="OUT.jsonl", help="where to write (- for stdout)"
+    )
+    add_filter_options(sub)
+    sub.add_argument("--text-field", default="text", help="the field holding the output (default text)")
+    sub.add_argument(
+        "--verdict-field", default="nearcopy", help="the field the verdict goes in (default nearcopy)"
+    )
+    sub.add_argument("--batch", type=int, default=256, help="outputs checked together (default 256)")
+    sub.add_argument("--threads", type=int, default=None, help="worker threads (default: all cores)")
+    sub.set_defaults(run=cmd_filter)

@@ -1,0 +1,148 @@
+"""Batch filtering (`OutputFilter.check_batch`, `nearcopy filter`), the allowlist, and the per-content
+thresholds, on real stdlib code and real licence text of this machine."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import code_corpus
+import mutations
+import pytest
+from nearcopy.filter import OutputFilter, Policy
+from nearcopy.index import Document, ProtectedIndex
+
+LICENSE_HEADER = (
+    '# Licensed under the Apache License, Version 2.0 (the "License"); you may not use this file except\n'
+    "# in compliance with the License. You may obtain a copy of the License at\n"
+    "#     http://www.apache.org/licenses/LICENSE-2.0\n"
+    "# Unless required by applicable law or agreed to in writing, software distributed under the License\n"
+    '# is distributed on an "AS IS" BASIS, WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express\n'
+    "# or implied. See the License for the specific language governing permissions and limitations.\n"
+)
+PROSE_HEADER = " ".join(line.lstrip("# ") for line in LICENSE_HEADER.splitlines())
+
+
+def functions() -> list[tuple[str, str]]:
+    """(module name, one function of it) for real stdlib modules with a function of 15+ lines."""
+    found = []
+    for path, source in code_corpus.sample("python", count=40, seed=5):
+        fns = mutations.functions([source], min_lines=15)
+        if fns:
+            found.append((path.rsplit("/", 1)[-1], fns[0]))
+    return found
+
+
+@pytest.fixture(scope="module")
+def index(tmp_path_factory: pytest.TempPathFactory) -> ProtectedIndex:
+    docs = [
+        Document(name, f"{PROSE_HEADER}\n\n{fn}", {"license": "Apache-2.0" if i % 2 else "GPL-3.0"})
+        for i, (name, fn) in enumerate(functions())
+    ]
+    return ProtectedIndex.build(
+        docs,
+        tmp_path_factory.mktemp("batch") / "index",
+        batch_bytes=4_000,
+        allowlist=[{"id": "apache-header", "text": PROSE_HEADER}],
+    )
+
+
+def answers() -> list[str]:
+    out = [
+        f"Here you go:\n\n```python\n{mutations.mutate(fn, ['rename'], i)}```\n"
+        for i, (_, fn) in enumerate(functions()[:6])
+    ]
+    out += ["An original answer about binary search, which halves the interval each step.", ""]
+    return out
+
+
+def test_check_batch_equals_check_whatever_the_thread_count(index: ProtectedIndex) -> None:
+    output_filter = OutputFilter(index)
+    single = [output_filter.check(a) for a in answers()]
+    assert [v.flagged for v in single] == [True] * 6 + [False, False]
+    for threads in (1, 2, 4):
+        assert output_filter.check_batch(answers(), num_threads=threads) == single
+    with pytest.raises(TypeError, match=r"texts\[1\]"):
+        output_filter.check_batch(["fine", b"bytes"])  # type: ignore[list-item]
+
+
+def test_segments_were_cut_and_boilerplate_counts_across_them(index: ProtectedIndex) -> None:
+    assert index.info()["segments"] > 3
+    # The header is in every document (and allowlisted): never reported, in prose or code comments.
+    output_filter = OutputFilter(index, max_doc_frequency=1000)
+    assert not output_filter.check(f"As the header says: {PROSE_HEADER}").flagged
+    unlisted = ProtectedIndex.build(
+        [Document(str(i), f"{PROSE_HEADER} and document {i}") for i in range(30)],
+        index.path.parent / "plain",
+        batch_bytes=2_000,
+    )
+    assert unlisted.info()["segments"] > 3, "boilerplate spread thinly over many segments"
+    assert not OutputFilter(unlisted, max_doc_frequency=20).check(PROSE_HEADER).flagged
+    assert OutputFilter(unlisted, max_doc_frequency=40).check(PROSE_HEADER).flagged
+
+
+def test_code_and_prose_have_their_own_thresholds(index: ProtectedIndex) -> None:
+    answer = answers()[0]
+    covered = OutputFilter(index).check(answer).matches[0].tokens
+    assert OutputFilter(index, min_code_tokens=covered).check(answer).flagged
+    assert not OutputFilter(index, min_code_tokens=covered + 1).check(answer).flagged
+    assert OutputFilter(index, min_tokens=10_000).check(answer).flagged, "the prose threshold is not used"
+
+
+def run(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "nearcopy", *args], capture_output=True, text=True, timeout=300
+    )
+
+
+def test_filter_verb_rewrites_jsonl_with_verdicts(index: ProtectedIndex, tmp_path: Path) -> None:
+    source = tmp_path / "outputs.jsonl.gz"
+    with gzip.open(source, "wt", encoding="utf-8") as handle:
+        for i, answer in enumerate(answers()):
+            handle.write(json.dumps({"request": i, "completion": answer, "model": "m1"}) + "\n")
+    out = tmp_path / "filtered.jsonl.gz"
+    result = run(
+        "filter",
+        "--index",
+        str(index.path),
+        str(source),
+        "-o",
+        str(out),
+        "--text-field",
+        "completion",
+        "--license-policy",
+        "GPL-3.0=suppress",
+        "--batch",
+        "3",
+    )
+    assert result.returncode == 1, result.stderr
+    assert "8 outputs, 6 flagged" in result.stderr
+    with gzip.open(out, "rt", encoding="utf-8") as handle:
+        records = [json.loads(line) for line in handle]
+    assert [r["request"] for r in records] == list(range(8)) and all(r["model"] == "m1" for r in records)
+    expected = [
+        OutputFilter(index, policy=Policy(by_license={"GPL-3.0": "suppress"})).apply(a) for a in answers()
+    ]
+    assert [r["completion"] for r in records] == expected
+    assert {r["nearcopy"]["action"] for r in records[:6]} == {"redact", "suppress"}
+    assert records[6]["completion"] == answers()[6] and records[6]["nearcopy"]["flagged"] is False
+    assert all("text" not in m for r in records for m in r["nearcopy"]["matches"]), "no protected text"
+
+
+def test_filter_verb_bad_input_exits_2_and_leaves_the_old_output(
+    index: ProtectedIndex, tmp_path: Path
+) -> None:
+    source = tmp_path / "bad.jsonl"
+    source.write_text(json.dumps({"text": "fine"}) + "\n{not json\n")
+    out = tmp_path / "out.jsonl"
+    out.write_text("previous run\n")
+    result = run("filter", "--index", str(index.path), str(source), "-o", str(out))
+    assert result.returncode == 2 and result.stderr.count("\n") == 1, result.stderr
+    assert "bad.jsonl:2: invalid JSON" in result.stderr
+    assert out.read_text() == "previous run\n" and sorted(p.name for p in tmp_path.iterdir()) == [
+        "bad.jsonl",
+        "out.jsonl",
+    ]
