@@ -101,7 +101,17 @@ def test_demo_on_this_machine_runs() -> None:
 
 @pytest.mark.parametrize(
     "verb",
-    [[], ["minhash"], ["demo"], ["code-tokens"], ["split-answer"], ["index", "build"], ["check"], ["filter"]],
+    [
+        [],
+        ["minhash"],
+        ["demo"],
+        ["code-tokens"],
+        ["split-answer"],
+        ["index", "build"],
+        ["index", "merge"],
+        ["check"],
+        ["filter"],
+    ],
 )
 def test_every_verb_has_help(verb: list[str]) -> None:
     result = run(*verb, "--help")
@@ -168,8 +178,10 @@ def test_index_build_info_add_and_check(tmp_path: Path) -> None:
     summary = json.loads(built.stdout)
     assert summary["documents"] == 1 and summary["skipped_binary"] == 1
     assert run("index", "add", str(index), str(jsonl)).returncode == 0
+    merged = json.loads(run("index", "merge", str(index), "--json").stdout)
+    assert (merged["segments"], merged["generation"], merged["documents"]) == (1, 3, 2)
     info = json.loads(run("index", "info", str(index), "--verify", "--json").stdout)
-    assert info["documents"] == 2 and info["generation"] == 2
+    assert info["documents"] == 2 and info["generation"] == 3
     answer = tmp_path / "answer.md"
     renamed = function.replace("left", "a").replace("right", "b").replace("result", "out")
     answer.write_text(f"Try this:\n\n```python\n{renamed}```\n")

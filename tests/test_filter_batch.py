@@ -42,12 +42,14 @@ def index(tmp_path_factory: pytest.TempPathFactory) -> ProtectedIndex:
         Document(name, f"{PROSE_HEADER}\n\n{fn}", {"license": "Apache-2.0" if i % 2 else "GPL-3.0"})
         for i, (name, fn) in enumerate(functions())
     ]
-    return ProtectedIndex.build(
-        docs,
+    index = ProtectedIndex.build(
+        docs[:3],
         tmp_path_factory.mktemp("batch") / "index",
-        batch_bytes=4_000,
         allowlist=[{"id": "apache-header", "text": PROSE_HEADER}],
     )
+    for start in range(3, len(docs), 3):
+        index = index.add(docs[start : start + 3])  # one segment each
+    return index
 
 
 def answers() -> list[str]:
@@ -74,11 +76,10 @@ def test_segments_were_cut_and_boilerplate_counts_across_them(index: ProtectedIn
     # The header is in every document (and allowlisted): never reported, in prose or code comments.
     output_filter = OutputFilter(index, max_doc_frequency=1000)
     assert not output_filter.check(f"As the header says: {PROSE_HEADER}").flagged
-    unlisted = ProtectedIndex.build(
-        [Document(str(i), f"{PROSE_HEADER} and document {i}") for i in range(30)],
-        index.path.parent / "plain",
-        batch_bytes=2_000,
-    )
+    plain = [Document(str(i), f"{PROSE_HEADER} and document {i}") for i in range(30)]
+    unlisted = ProtectedIndex.build(plain[:6], index.path.parent / "plain")
+    for start in range(6, 30, 6):
+        unlisted = unlisted.add(plain[start : start + 6])
     assert unlisted.info()["segments"] > 3, "boilerplate spread thinly over many segments"
     assert not OutputFilter(unlisted, max_doc_frequency=20).check(PROSE_HEADER).flagged
     assert OutputFilter(unlisted, max_doc_frequency=40).check(PROSE_HEADER).flagged

@@ -161,15 +161,31 @@ def test_empty_corpus_empty_and_huge_outputs(tmp_path: Path, index: ProtectedInd
     )  # the header and a one-bucket directory
 
 
-def test_large_builds_are_cut_into_segments_and_still_attribute_correctly(tmp_path: Path) -> None:
+def test_large_builds_are_cut_into_batches_then_merged_and_still_attribute_correctly(tmp_path: Path) -> None:
     docs = corpus()
     batched = ProtectedIndex.build(docs, tmp_path / "batched", batch_bytes=20_000)
-    assert batched.info()["segments"] > 3 and len(batched) == len(docs)
+    info = batched.info()
+    assert (info["segments"], info["generation"], len(batched)) == (1, 2, len(docs)), "batches, then a merge"
+    assert sorted(p.name for p in (tmp_path / "batched").iterdir()) == [
+        "docs-000002-00000.jsonl", "manifest.json", "seg-000002-00000.ncs"
+    ], "the batches' files are gone"  # fmt: skip
     assert [m["id"] for m in batched] == [d.id for d in docs]
     doc_id, function = protected_function(batched)
-    verdict = OutputFilter(batched).check(f"```python\n{mutations.mutate(function, ['rename'], seed=2)}```")
+    answer = f"```python\n{mutations.mutate(function, ['rename'], seed=2)}```"
+    verdict = OutputFilter(batched).check(answer)
     assert verdict.flagged and verdict.matches[0].doc_id == doc_id
     assert OutputFilter(batched).check(f"Quote: {PROSE}").matches[0].doc_id == "austen"
+
+    # Segments that add() writes are searched together until there are more than eight, then merged.
+    grown = ProtectedIndex.build(docs[:5], tmp_path / "grown")
+    for start in range(5, 40, 5):
+        grown = grown.add(docs[start : start + 5])
+    assert grown.info()["segments"] == 8
+    assert OutputFilter(grown).check(answer) == verdict
+    grown = grown.add(docs[40:])
+    assert grown.info()["segments"] == 1 and [m["id"] for m in grown] == [d.id for d in docs]
+    assert OutputFilter(grown).check(answer) == verdict
+    assert OutputFilter(ProtectedIndex.open(grown.path)).check(answer) == verdict
 
 
 def test_documents_from_parquet_jsonl_directories_and_globs(tmp_path: Path) -> None:

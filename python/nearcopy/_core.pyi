@@ -98,6 +98,9 @@ def build_segment(
     key: int,
     num_threads: int | None = None,
 ) -> tuple[int, int, int, int]: ...
+def merge_segments(
+    path: str, paths: list[str], k: int, w: int, code_k: int, code_w: int, key: int
+) -> tuple[int, int, int]: ...
 
 @final
 class IndexReader:

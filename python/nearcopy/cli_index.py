@@ -84,6 +84,13 @@ def cmd_add(args: argparse.Namespace) -> int:
     return EXIT_CLEAN
 
 
+def cmd_merge(args: argparse.Namespace) -> int:
+    started = time.perf_counter()
+    index = ProtectedIndex.open(args.index).merge()
+    _summary(index, LoadReport(), time.perf_counter() - started, args.json)
+    return EXIT_CLEAN
+
+
 def cmd_info(args: argparse.Namespace) -> int:
     index = ProtectedIndex.open(args.index)
     if args.verify:
@@ -157,6 +164,15 @@ def add_verbs(verbs: Any) -> None:
         sub.add_argument("--threads", type=int, default=None, help="worker threads (default: all cores)")
         sub.add_argument("--json", action="store_true", help="print the summary as JSON")
         sub.set_defaults(run=run)
+    merge = actions.add_parser(
+        "merge",
+        help="merge an index's segments into one (faster checks)",
+        description="Merge every segment of an index into one, published as a new generation; "
+        "readers of the old generation keep working. build merges by itself, add after 8 segments.",
+    )
+    merge.add_argument("index", metavar="INDEX")
+    merge.add_argument("--json", action="store_true", help="print the summary as JSON")
+    merge.set_defaults(run=cmd_merge)
     info = actions.add_parser(
         "info",
         help="sizes and parameters of an index (no content)",

@@ -17,10 +17,11 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from nearcopy import _core
 from nearcopy._files import write_atomically
@@ -38,6 +39,9 @@ DEFAULT_CODE_W = 10
 # Documents are fingerprinted this many bytes of text at a time, one segment each, so building
 # needs memory for one batch, not for the whole corpus.
 BATCH_BYTES = 64 * 1024 * 1024
+# Every lookup searches every segment, so an index is merged into one segment after a build, and
+# after an add() that leaves more than this many.
+MAX_SEGMENTS = 8
 
 
 # (segment, document, start byte, end byte, covered tokens, span tokens, language or None for prose)
@@ -125,11 +129,21 @@ class ProtectedIndex:
         params = {"k": k, "w": w, "code_k": code_k, "code_w": code_w}
         manifest = {"format": FORMAT, "version": VERSION, "generation": 0, "params": params,
                     "keyed": key != 0, "segments": [], "allowlist": []}  # fmt: skip
-        return cls._append(root, manifest, key, documents, allowlist, num_threads, batch_bytes)
+        index = cls._append(root, manifest, key, documents, allowlist, num_threads, batch_bytes)
+        return index.merge() if len(index._manifest["segments"]) > 1 else index
 
     @classmethod
     def open(cls, path: str | os.PathLike[str], *, key: int = 0) -> ProtectedIndex:
         root = Path(path)
+        try:
+            return cls(root, cls._read_manifest(root), key)
+        except FileNotFoundError:
+            # A merge published a new manifest and removed the segments this one listed, between
+            # reading the manifest and mapping them: the new manifest lists what exists.
+            return cls(root, cls._read_manifest(root), key)
+
+    @staticmethod
+    def _read_manifest(root: Path) -> dict[str, Any]:
         try:
             manifest = json.loads((root / "manifest.json").read_text(encoding="utf-8"))
         except FileNotFoundError:
@@ -142,7 +156,7 @@ class ProtectedIndex:
             raise IndexError_(
                 f"{root}: index version {manifest.get('version')}, this nearcopy reads {VERSION}"
             )
-        return cls(root, manifest, key)
+        return manifest
 
     def add(
         self,
@@ -154,8 +168,43 @@ class ProtectedIndex:
     ) -> ProtectedIndex:
         """Adds ``documents`` as new segments (and ``allowlist`` passages to the allowlist); returns
         the index at its new generation."""
-        fresh = json.loads((self.path / "manifest.json").read_text(encoding="utf-8"))
-        return self._append(self.path, fresh, self._key, documents, allowlist, num_threads, batch_bytes)
+        fresh = self._read_manifest(self.path)
+        index = self._append(self.path, fresh, self._key, documents, allowlist, num_threads, batch_bytes)
+        return index.merge() if len(index._manifest["segments"]) > MAX_SEGMENTS else index
+
+    def merge(self) -> ProtectedIndex:
+        """Merges every segment into one, published as a new generation (readers of the old one keep
+        working on what they mapped); returns the merged index. Lookups search every segment, so
+        fewer segments make checks faster. Memory stays bounded: the segments are streamed."""
+        manifest = self._read_manifest(self.path)
+        segments = manifest["segments"]
+        if len(segments) <= 1:
+            return type(self)(self.path, manifest, self._key)
+        root, params = self.path, manifest["params"]
+        generation = manifest["generation"] + 1
+        name = f"{generation:06d}-00000"
+        segment_file, docs_file = f"seg-{name}.ncs", f"docs-{name}.jsonl"
+        documents, fingerprints, size = _core.merge_segments(
+            str(root / segment_file), [str(root / s["file"]) for s in segments],
+            params["k"], params["w"], params["code_k"], params["code_w"], self._key,
+        )  # fmt: skip
+
+        def concatenate(handle: BinaryIO) -> None:
+            for segment in segments:
+                with open(root / segment["docs"], "rb") as source:
+                    shutil.copyfileobj(source, handle)
+
+        write_atomically(root / docs_file, concatenate)
+        merged = {"file": segment_file, "docs": docs_file, "documents": documents, "first_doc": 0,
+                  "fingerprints": fingerprints, "tokens": sum(int(s["tokens"]) for s in segments),
+                  "bytes": size}  # fmt: skip
+        manifest = {**manifest, "generation": generation, "segments": [merged]}
+        write_atomically(root / "manifest.json", json.dumps(manifest, indent=2).encode("utf-8"))
+        listed = {merged["file"], merged["docs"], *(s["file"] for s in manifest.get("allowlist", []))}
+        for stale in [*root.glob("seg-*.ncs"), *root.glob("docs-*.jsonl")]:
+            if stale.name not in listed:
+                stale.unlink(missing_ok=True)
+        return type(self)(root, manifest, self._key)
 
     @classmethod
     def _append(

@@ -22,6 +22,9 @@ pub fn sha1_hash64(data: &[u8]) -> u64 {
     u64::from_le_bytes(first)
 }
 
+/// Streaming XXH3 (`Xxh3::new()` digests to `xxh3_64(all bytes, 0)`).
+pub use xxhash_rust::xxh3::Xxh3;
+
 /// Seeded 64-bit XXH3 of `data` (the native scheme's token hash).
 #[inline]
 pub fn xxh3_64(data: &[u8], seed: u64) -> u64 {

@@ -6,7 +6,7 @@ use crate::inputs::{str_lossy, TextBatch};
 use crate::thread_count;
 use nearcopy_core::code::Language;
 use nearcopy_core::fingerprint::document::Content;
-use nearcopy_core::fingerprint::segment::{key_check, write_segment, Segment};
+use nearcopy_core::fingerprint::segment::{self as segment_file, key_check, write_segment, Segment};
 use nearcopy_core::fingerprint::Winnowings;
 use nearcopy_core::index::{build_entries, match_answer, MatchSettings};
 use nearcopy_core::pool;
@@ -55,6 +55,31 @@ pub fn build_segment(
         write_segment(&path, &winnowing, documents, &built.entries)?;
         let bytes = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
         Ok((documents, built.entries.len() as u64, built.tokens, bytes))
+    })
+    .map_err(to_py_err)
+}
+
+/// Merges the segment files at `paths` (documents renumbered in that order) into one at `path`.
+/// Returns (documents, fingerprints, file bytes).
+#[pyfunction]
+#[allow(clippy::too_many_arguments)]
+pub fn merge_segments(
+    py: Python<'_>,
+    path: PathBuf,
+    paths: Vec<PathBuf>,
+    k: usize,
+    w: usize,
+    code_k: usize,
+    code_w: usize,
+    key: u64,
+) -> PyResult<(u64, u64, u64)> {
+    let winnowing = Winnowings::new(k, w, code_k, code_w, key).map_err(to_py_err)?;
+    let segments =
+        paths.iter().map(|p| open_segment(p, (k, w, code_k, code_w), key)).collect::<PyResult<Vec<_>>>()?;
+    py.detach(|| {
+        segment_file::merge_segments(&path, &winnowing, &segments.iter().collect::<Vec<_>>())?;
+        let merged = Segment::open(&path)?;
+        Ok((merged.documents, merged.len() as u64, merged.bytes() as u64))
     })
     .map_err(to_py_err)
 }

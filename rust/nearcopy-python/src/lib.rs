@@ -299,7 +299,7 @@ mod _core {
     use super::{minhash_texts, minhash_tokens, normalize, permutations, shingles};
 
     #[pymodule_export]
-    use super::index::{build_segment, IndexReader};
+    use super::index::{build_segment, merge_segments, IndexReader};
 
     #[pymodule_export]
     use super::code::{

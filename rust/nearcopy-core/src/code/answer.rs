@@ -9,11 +9,47 @@
 
 use super::detect::{detect, detect_with_hints, MAX_ERROR_SHARE};
 
+use super::languages::Language;
+use tree_sitter::Parser;
+
 /// Unfenced paragraphs are parsed only as the language with the most tell-tale constructs in them
 /// (one parse, not one per grammar: it keeps a check of code-like prose within ~1 ms at p99).
 const UNFENCED_CANDIDATES: usize = 1;
-use super::languages::Language;
-use tree_sitter::Parser;
+/// Untagged fenced blocks with tell-tale constructs are parsed as their best-hinted few languages.
+const FENCED_CANDIDATES: usize = 3;
+/// Languages are told apart on at most this much of a block or paragraph (cut at a line end): the
+/// first lines decide as well as the whole, and a parse of text that is not code can cost
+/// milliseconds per kilobyte (tree-sitter's error recovery), so the cost of a check stays bounded.
+const DETECT_PREFIX_BYTES: usize = 1024;
+
+/// The first lines of `text`, up to about DETECT_PREFIX_BYTES.
+fn detection_prefix(text: &str) -> &str {
+    if text.len() <= DETECT_PREFIX_BYTES {
+        return text;
+    }
+    let mut cut = DETECT_PREFIX_BYTES;
+    while !text.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    match text[..cut].rfind('\n') {
+        Some(line_end) if line_end > 0 => &text[..line_end + 1],
+        _ => &text[..cut],
+    }
+}
+
+/// The language of an untagged fenced block: its best-hinted languages when it shows tell-tale
+/// constructs, every grammar when it only looks like code, and none (it is checked as prose) when
+/// it does neither — a fence around a quotation, a log or a table.
+fn untagged_block_language(parser: &mut Parser, body: &str) -> Option<Language> {
+    let prefix = detection_prefix(body);
+    if let Some((language, _)) = detect_with_hints(parser, prefix, FENCED_CANDIDATES) {
+        return Some(language);
+    }
+    if looks_like_code(prefix) {
+        return detect(parser, prefix).map(|(language, _)| language);
+    }
+    None
+}
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Segment {
@@ -145,7 +181,7 @@ pub fn split_answer(text: &str, parser: &mut Parser) -> Vec<Segment> {
         let body = &text[content_start..content_end];
         let language = language_of_tag(info).or_else(|| {
             if info.is_empty() {
-                detect(parser, body).map(|(l, _)| l)
+                untagged_block_language(parser, body)
             } else {
                 None // a tag nearcopy does not parse (bash, json, sql, ...)
             }
@@ -178,7 +214,7 @@ fn push_prose(text: &str, start: usize, end: usize, parser: &mut Parser, segment
                 let paragraph = &text[paragraph_start..offset];
                 if looks_like_code(paragraph) {
                     if let Some((language, errors)) =
-                        detect_with_hints(parser, paragraph, UNFENCED_CANDIDATES)
+                        detect_with_hints(parser, detection_prefix(paragraph), UNFENCED_CANDIDATES)
                     {
                         if errors <= MAX_ERROR_SHARE {
                             add(segments, Segment::prose(pending, paragraph_start));

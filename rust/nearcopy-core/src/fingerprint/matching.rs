@@ -50,26 +50,49 @@ impl FingerprintTable {
 
 /// Where postings are looked up: an in-memory table or a memory-mapped segment.
 pub trait PostingSource {
-    /// Replaces `out` with the postings of `hash`, sorted by document then position.
-    fn postings(&self, hash: u64, out: &mut Vec<Posting>);
+    /// Replaces `out` with the postings of `hash`, sorted by document then position, and returns how
+    /// many documents they name. Stops early once that exceeds `max_documents` (a boilerplate
+    /// fingerprint, about to be ignored: its postings, possibly millions, are not worth copying);
+    /// the count returned then exceeds `max_documents` and `out` is incomplete.
+    fn postings(&self, hash: u64, max_documents: usize, out: &mut Vec<Posting>) -> usize;
 }
 
 impl<T: PostingSource + ?Sized> PostingSource for &T {
-    fn postings(&self, hash: u64, out: &mut Vec<Posting>) {
-        (**self).postings(hash, out);
+    fn postings(&self, hash: u64, max_documents: usize, out: &mut Vec<Posting>) -> usize {
+        (**self).postings(hash, max_documents, out)
     }
 }
 
+/// Appends `postings` (sorted by document) to `out` until they name more than `max_documents`
+/// documents; returns the documents named.
+pub(crate) fn collect_postings(
+    postings: impl Iterator<Item = Posting>,
+    max_documents: usize,
+    out: &mut Vec<Posting>,
+) -> usize {
+    out.clear();
+    let mut documents = 0;
+    for posting in postings {
+        if out.last().is_none_or(|last| last.doc != posting.doc) {
+            documents += 1;
+            if documents > max_documents {
+                return documents;
+            }
+        }
+        out.push(posting);
+    }
+    documents
+}
+
 impl PostingSource for FingerprintTable {
-    fn postings(&self, hash: u64, out: &mut Vec<Posting>) {
-        out.clear();
-        out.extend_from_slice(self.lookup(hash));
+    fn postings(&self, hash: u64, max_documents: usize, out: &mut Vec<Posting>) -> usize {
+        collect_postings(self.lookup(hash).iter().copied(), max_documents, out)
     }
 }
 
 impl PostingSource for super::segment::Segment {
-    fn postings(&self, hash: u64, out: &mut Vec<Posting>) {
-        self.lookup(hash, out);
+    fn postings(&self, hash: u64, max_documents: usize, out: &mut Vec<Posting>) -> usize {
+        self.lookup_limited(hash, max_documents, out)
     }
 }
 
@@ -126,19 +149,14 @@ pub fn find_matches<S: PostingSource, A: PostingSource>(
     let mut found: Vec<(u32, Posting)> = Vec::new();
     'fingerprints: for fp in query {
         for allowed in allowlist {
-            allowed.postings(fp.hash, &mut postings);
-            if !postings.is_empty() {
+            if allowed.postings(fp.hash, 0, &mut postings) > 0 {
                 continue 'fingerprints;
             }
         }
         found.clear();
         let mut documents = 0;
         for (s, source) in sources.iter().enumerate() {
-            source.postings(fp.hash, &mut postings);
-            if postings.is_empty() {
-                continue;
-            }
-            documents += distinct_docs(&postings);
+            documents += source.postings(fp.hash, params.max_doc_frequency - documents, &mut postings);
             if documents > params.max_doc_frequency {
                 continue 'fingerprints;
             }
@@ -211,11 +229,6 @@ fn stitch(mut chains: Vec<SpanMatch>, max_gap: u32) -> Vec<SpanMatch> {
     }
     out.sort_unstable_by_key(|m| (std::cmp::Reverse(m.covered), m.source, m.doc, m.query_start));
     out
-}
-
-fn distinct_docs(postings: &[Posting]) -> usize {
-    // Postings are sorted by document, so distinct documents are the changes along the slice.
-    1 + postings.windows(2).filter(|w| w[0].doc != w[1].doc).count()
 }
 
 #[cfg(test)]
@@ -325,6 +338,21 @@ mod tests {
         assert!(find_matches(&[table(&docs)], NONE, &fingerprints(&query), &params())
             .iter()
             .any(|m| m.doc == 1));
+    }
+
+    #[test]
+    fn postings_stop_counting_past_the_document_limit() {
+        let t = FingerprintTable::from_entries(
+            (0..10u32)
+                .flat_map(|d| [(9, Posting { doc: d, position: 1 }), (9, Posting { doc: d, position: 2 })])
+                .collect(),
+        );
+        let mut out = Vec::new();
+        assert_eq!(t.postings(9, 10, &mut out), 10);
+        assert_eq!(out.len(), 20);
+        assert_eq!(t.postings(9, 3, &mut out), 4, "stops at the fourth document");
+        assert_eq!(t.postings(8, 0, &mut out), 0);
+        assert!(out.is_empty());
     }
 
     #[test]

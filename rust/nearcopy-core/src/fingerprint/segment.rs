@@ -13,13 +13,16 @@
 //! | 56 | code k (u32), 60: code w (u32) |
 //! | 64 | directory bits `b` (u32), 68: zero (u32) |
 //! | 72 | checksum of bytes 0..72 (u64) |
-//! | 80 | directory: `2^b + 1` × u32, where bucket `i` (the hashes whose top `b` bits are `i`) starts |
-//! |    | then keys: `n` × u32, the 32 hash bits after the top `b`, sorted within each bucket |
-//! |    | then postings: `n` × (document u32, position u32) |
+//! | 80 | directory: `2^b + 1` × u32, where bucket `i` (the keys whose top `b` bits are `i`) starts |
+//! |    | then keys: `n` × u32, the top 32 bits of each fingerprint hash, sorted |
+//! |    | then postings: `n` × (document u32, position u32), sorted within each key |
 //!
-//! The directory stands for the top `b` bits of every hash, so a hash costs 4 bytes instead of 8
-//! while `b + 32` of its bits are compared (`b` grows with the segment, keeping chance matches of a
-//! lookup near 2^-32 · (entries per bucket), and a chance match is a lone hit, never a copy).
+//! A fingerprint is looked up by the top 32 bits of its hash: 4 bytes instead of 8. A lookup then
+//! finds, besides the true postings, those of another hash with the same top bits, with probability
+//! about entries / 2^32 (1% at 40 million fingerprints); such a chance posting is a lone hit in some
+//! document, far from the 25 tokens of chained hits a copy needs. Every segment keeps the same 32
+//! bits whatever its size, so segments merge by merging their sorted keys. The directory (about
+//! eight keys per bucket) narrows the binary search to a bucket.
 //!
 //! Segments are published by writing a temporary file, syncing it and renaming it into place, and
 //! are never modified afterwards, so readers in any number of processes map them without locks.
@@ -29,13 +32,13 @@
 use super::matching::Posting;
 use super::Winnowings;
 use crate::error::{Error, Result};
-use crate::hash::{fmix64, xxh3_64};
+use crate::hash::{fmix64, xxh3_64, Xxh3};
 use std::fs::File;
-use std::io::Write;
+use std::io::{Seek, SeekFrom, Write};
 use std::path::Path;
 
 const MAGIC: &[u8; 8] = b"NCSEG\0\r\n";
-pub const FORMAT_VERSION: u32 = 3;
+pub const FORMAT_VERSION: u32 = 4;
 const HEADER_LEN: usize = 80;
 const ENTRY_LEN: usize = 12;
 /// About eight entries per directory bucket, at most 2^24 buckets (a 64 MB directory).
@@ -50,17 +53,18 @@ fn directory_bits(entries: usize) -> u32 {
 }
 
 #[inline]
-fn bucket(hash: u64, bits: u32) -> usize {
+fn bucket(key: u32, bits: u32) -> usize {
     if bits == 0 {
         0
     } else {
-        (hash >> (64 - bits)) as usize
+        (key >> (32 - bits)) as usize
     }
 }
 
+/// What a segment stores of a fingerprint hash.
 #[inline]
-fn stored_key(hash: u64, bits: u32) -> u32 {
-    ((hash << bits) >> 32) as u32
+pub fn stored_key(hash: u64) -> u32 {
+    (hash >> 32) as u32
 }
 
 /// What identifies a key in a header: a one-way function of it (0 for no key).
@@ -87,48 +91,127 @@ pub fn write_segment(
     if entries.windows(2).any(|w| w[0] > w[1]) {
         return Err(Error::InvalidArgument("segment entries must be sorted".into()));
     }
-    if u32::try_from(entries.len()).is_err() {
+    let mut keyed: Vec<(u32, Posting)> = entries.iter().map(|&(hash, p)| (stored_key(hash), p)).collect();
+    // Hashes that share their top 32 bits become one key: their postings are re-sorted under it.
+    keyed.sort_unstable();
+    write_keyed(path, params, documents, keyed.len(), || keyed.iter().copied())
+}
+
+/// Merges `segments` into one segment at `path`; the documents of `segments[i]` are renumbered after
+/// those of the segments before it. Streams the inputs (two passes over their mapped keys), so memory
+/// is bounded by the output's directory, not by the fingerprints.
+pub fn merge_segments(path: &Path, params: &Winnowings, segments: &[&Segment]) -> Result<()> {
+    let mut first_doc = Vec::with_capacity(segments.len());
+    let mut documents = 0u64;
+    for segment in segments {
+        first_doc.push(u32::try_from(documents).map_err(|_| too_many_documents())?);
+        documents += segment.documents;
+    }
+    u32::try_from(documents).map_err(|_| too_many_documents())?;
+    let entries: usize = segments.iter().map(|s| s.len()).sum();
+    let merged = || MergedEntries::new(segments, &first_doc);
+    write_keyed(path, params, documents, entries, merged)
+}
+
+fn too_many_documents() -> Error {
+    Error::InvalidArgument("a merged segment holds fewer than 2^32 documents".into())
+}
+
+/// The entries of several segments in (key, posting) order, documents renumbered: a k-way merge.
+struct MergedEntries<'a> {
+    segments: &'a [&'a Segment],
+    first_doc: &'a [u32],
+    next: Vec<usize>,
+}
+
+impl<'a> MergedEntries<'a> {
+    fn new(segments: &'a [&'a Segment], first_doc: &'a [u32]) -> Self {
+        MergedEntries { segments, first_doc, next: vec![0; segments.len()] }
+    }
+
+    fn entry(&self, s: usize) -> Option<(u32, Posting)> {
+        let segment = self.segments[s];
+        let i = self.next[s];
+        (i < segment.len()).then(|| {
+            let posting = segment.posting(i);
+            (segment.key(i), Posting { doc: posting.doc + self.first_doc[s], ..posting })
+        })
+    }
+}
+
+impl Iterator for MergedEntries<'_> {
+    type Item = (u32, Posting);
+
+    fn next(&mut self) -> Option<(u32, Posting)> {
+        // Few segments are merged at once, so a scan for the smallest head beats a heap.
+        let (s, entry) =
+            (0..self.segments.len()).filter_map(|s| self.entry(s).map(|e| (s, e))).min_by_key(|&(_, e)| e)?;
+        self.next[s] += 1;
+        Some(entry)
+    }
+}
+
+/// Writes `count` entries, yielded in (key, posting) order by `entries()` (called twice: once to
+/// count the directory's buckets, once to write).
+fn write_keyed<I: Iterator<Item = (u32, Posting)>>(
+    path: &Path,
+    params: &Winnowings,
+    documents: u64,
+    count: usize,
+    entries: impl Fn() -> I,
+) -> Result<()> {
+    if u32::try_from(count).is_err() {
         return Err(Error::InvalidArgument("a segment holds fewer than 2^32 fingerprints".into()));
     }
-    let bits = directory_bits(entries.len());
-    let buckets = 1usize << bits;
-    let mut body = Vec::with_capacity(4 * (buckets + 1) + entries.len() * ENTRY_LEN);
-    let mut next = 0usize;
-    for b in 0..=buckets {
-        while next < entries.len() && bucket(entries[next].0, bits) < b {
-            next += 1;
-        }
-        body.extend_from_slice(&(next as u32).to_le_bytes());
+    let bits = directory_bits(count);
+    let mut directory = vec![0u32; (1usize << bits) + 1];
+    for (key, _) in entries() {
+        directory[bucket(key, bits) + 1] += 1;
     }
-    entries.iter().for_each(|(hash, _)| body.extend_from_slice(&stored_key(*hash, bits).to_le_bytes()));
-    for (_, posting) in entries {
-        body.extend_from_slice(&posting.doc.to_le_bytes());
-        body.extend_from_slice(&posting.position.to_le_bytes());
+    for b in 1..directory.len() {
+        directory[b] += directory[b - 1];
     }
-    let mut header = Vec::with_capacity(HEADER_LEN);
-    header.extend_from_slice(MAGIC);
-    header.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
-    header.extend_from_slice(&u32::from(params.prose.key != 0).to_le_bytes());
-    header.extend_from_slice(&(params.prose.k as u32).to_le_bytes());
-    header.extend_from_slice(&(params.prose.w as u32).to_le_bytes());
-    header.extend_from_slice(&key_check(params.prose.key).to_le_bytes());
-    header.extend_from_slice(&documents.to_le_bytes());
-    header.extend_from_slice(&(entries.len() as u64).to_le_bytes());
-    header.extend_from_slice(&xxh3_64(&body, 0).to_le_bytes());
-    header.extend_from_slice(&(params.code.k as u32).to_le_bytes());
-    header.extend_from_slice(&(params.code.w as u32).to_le_bytes());
-    header.extend_from_slice(&bits.to_le_bytes());
-    header.extend_from_slice(&0u32.to_le_bytes());
-    let header_sum = xxh3_64(&header, 0);
-    header.extend_from_slice(&header_sum.to_le_bytes());
-    debug_assert_eq!(header.len(), HEADER_LEN);
-
     let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
     let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("segment");
     let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
     let result = (|| {
-        let mut file = File::create(&tmp).map_err(|e| io(&tmp, "create", e))?;
-        file.write_all(&header).and_then(|_| file.write_all(&body)).map_err(|e| io(&tmp, "write", e))?;
+        let file = File::create(&tmp).map_err(|e| io(&tmp, "create", e))?;
+        let mut out = std::io::BufWriter::with_capacity(1 << 20, file);
+        let write = |out: &mut std::io::BufWriter<File>, bytes: &[u8]| {
+            out.write_all(bytes).map_err(|e| io(&tmp, "write", e))
+        };
+        // The header is written last, once the body's checksum is known.
+        write(&mut out, &[0u8; HEADER_LEN])?;
+        let mut hasher = Xxh3::new();
+        let mut body = |out: &mut std::io::BufWriter<File>, bytes: &[u8]| {
+            hasher.update(bytes);
+            write(out, bytes)
+        };
+        for offset in &directory {
+            body(&mut out, &offset.to_le_bytes())?;
+        }
+        let mut previous: Option<(u32, Posting)> = None;
+        let mut written = 0usize;
+        for entry in entries() {
+            if previous.is_some_and(|p| p > entry) {
+                return Err(Error::InvalidArgument("segment entries must be sorted".into()));
+            }
+            previous = Some(entry);
+            body(&mut out, &entry.0.to_le_bytes())?;
+            written += 1;
+        }
+        for (_, posting) in entries() {
+            body(&mut out, &posting.doc.to_le_bytes())?;
+            body(&mut out, &posting.position.to_le_bytes())?;
+        }
+        if written != count {
+            return Err(Error::InvalidArgument(format!("{written} entries given, {count} announced")));
+        }
+        let header = header(params, documents, count, hasher.digest(), bits);
+        let mut file = out.into_inner().map_err(|e| io(&tmp, "write", e.into_error()))?;
+        file.seek(SeekFrom::Start(0))
+            .and_then(|_| file.write_all(&header))
+            .map_err(|e| io(&tmp, "write", e))?;
         file.sync_all().map_err(|e| io(&tmp, "sync", e))?;
         std::fs::rename(&tmp, path).map_err(|e| io(path, "publish", e))?;
         // Make the rename itself durable.
@@ -138,6 +221,27 @@ pub fn write_segment(
         let _ = std::fs::remove_file(&tmp);
     }
     result
+}
+
+fn header(params: &Winnowings, documents: u64, entries: usize, body_checksum: u64, bits: u32) -> Vec<u8> {
+    let mut header = Vec::with_capacity(HEADER_LEN);
+    header.extend_from_slice(MAGIC);
+    header.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
+    header.extend_from_slice(&u32::from(params.prose.key != 0).to_le_bytes());
+    header.extend_from_slice(&(params.prose.k as u32).to_le_bytes());
+    header.extend_from_slice(&(params.prose.w as u32).to_le_bytes());
+    header.extend_from_slice(&key_check(params.prose.key).to_le_bytes());
+    header.extend_from_slice(&documents.to_le_bytes());
+    header.extend_from_slice(&(entries as u64).to_le_bytes());
+    header.extend_from_slice(&body_checksum.to_le_bytes());
+    header.extend_from_slice(&(params.code.k as u32).to_le_bytes());
+    header.extend_from_slice(&(params.code.w as u32).to_le_bytes());
+    header.extend_from_slice(&bits.to_le_bytes());
+    header.extend_from_slice(&0u32.to_le_bytes());
+    let header_sum = xxh3_64(&header, 0);
+    header.extend_from_slice(&header_sum.to_le_bytes());
+    debug_assert_eq!(header.len(), HEADER_LEN);
+    header
 }
 
 /// A memory-mapped, validated segment.
@@ -247,10 +351,15 @@ impl Segment {
 
     /// The postings of `hash` (sorted by document, then position).
     pub fn lookup(&self, hash: u64, out: &mut Vec<Posting>) {
-        out.clear();
-        let b = bucket(hash, self.bits);
+        self.lookup_limited(hash, usize::MAX, out);
+    }
+
+    /// The postings of `hash` until they name more than `max_documents` documents; returns how many
+    /// documents they name (see [`super::PostingSource::postings`]).
+    pub fn lookup_limited(&self, hash: u64, max_documents: usize, out: &mut Vec<Posting>) -> usize {
+        let key = stored_key(hash);
+        let b = bucket(key, self.bits);
         let (mut lo, end) = (self.directory(b), self.directory(b + 1).min(self.entries));
-        let key = stored_key(hash, self.bits);
         let mut hi = end;
         while lo < hi {
             let mid = lo + (hi - lo) / 2;
@@ -260,15 +369,8 @@ impl Segment {
                 hi = mid;
             }
         }
-        let mut i = lo;
-        while i < end && self.key(i) == key {
-            out.push(self.posting(i));
-            i += 1;
-        }
-        // Hashes that agree on their stored bits but not below them interleave their postings.
-        if out.windows(2).any(|w| w[0] > w[1]) {
-            out.sort_unstable();
-        }
+        let run = (lo..end).take_while(|&i| self.key(i) == key).map(|i| self.posting(i));
+        super::matching::collect_postings(run, max_documents, out)
     }
 
     /// Reads the whole body: checksum, sorted hashes, document numbers in range. O(size).
@@ -286,7 +388,11 @@ impl Segment {
             if start > end || end > self.entries {
                 return Err(corrupt("directory out of order"));
             }
-            if (start + 1..end).any(|i| self.key(i - 1) > self.key(i)) {
+            if (start..end).any(|i| bucket(self.key(i), self.bits) != b) {
+                return Err(corrupt("a fingerprint in the wrong directory bucket"));
+            }
+            let entry = |i: usize| (self.key(i), self.posting(i));
+            if (start + 1..end).any(|i| entry(i - 1) > entry(i)) {
                 return Err(corrupt("fingerprints out of order"));
             }
         }

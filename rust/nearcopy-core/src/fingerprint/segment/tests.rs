@@ -43,7 +43,12 @@ fn lookups_agree_with_a_plain_table_for_every_size() {
         let mut e: Vec<(u64, Posting)> = (0..n)
             .map(|i| {
                 let h = crate::hash::splitmix64(&mut state);
-                let h = if i % 5 == 0 { h & !0xFFFF } else { h }; // share all but the low bits
+                // Some share their top 16 bits, some their top 32 (one key, postings out of order).
+                let h = match i % 5 {
+                    0 => h & !0xFFFF_FFFF_FFFF,
+                    1 => (h & !0xFFFF_FFFF) | 0xFFFF_FFFF,
+                    _ => h,
+                };
                 (h, Posting { doc: (i % 13) as u32, position: i as u32 })
             })
             .collect();
@@ -52,11 +57,13 @@ fn lookups_agree_with_a_plain_table_for_every_size() {
         write_segment(&path, &params(), 13, &e).unwrap();
         let seg = Segment::open(&path).unwrap();
         seg.verify().unwrap();
-        let table = crate::fingerprint::FingerprintTable::from_entries(e.clone());
+        // A segment compares the top 32 bits of a hash: the plain table is given only those.
+        let top: Vec<(u64, Posting)> = e.iter().map(|&(h, p)| (h & !0xFFFF_FFFF, p)).collect();
+        let table = crate::fingerprint::FingerprintTable::from_entries(top);
         let mut found = Vec::new();
-        for probe in e.iter().map(|(h, _)| *h).chain([0, u64::MAX, 0x8000_0000_0000_0000]) {
+        for probe in e.iter().map(|(h, _)| *h).chain([0, 0xFFFF_FFFF_0000_0000, 0x8000_0000_0000_0000]) {
             seg.lookup(probe, &mut found);
-            assert_eq!(found, table.lookup(probe), "n={n} hash={probe:#x}");
+            assert_eq!(found, table.lookup(probe & !0xFFFF_FFFF), "n={n} hash={probe:#x}");
         }
     }
 }
@@ -137,4 +144,38 @@ fn tempdir() -> std::path::PathBuf {
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     dir
+}
+
+#[test]
+fn merged_segments_answer_like_their_union_with_documents_renumbered() {
+    let dir = tempdir();
+    let mut state = 3u64;
+    let mut parts = Vec::new();
+    let mut union = Vec::new();
+    let mut first_doc = 0u32;
+    for (s, (n, documents)) in [(0usize, 1u32), (70, 3), (5000, 40), (1, 1)].into_iter().enumerate() {
+        let mut e: Vec<(u64, Posting)> = (0..n)
+            .map(|i| {
+                let shared = if i % 3 == 0 { 7 } else { crate::hash::splitmix64(&mut state) };
+                (shared << 32, Posting { doc: i as u32 % documents, position: i as u32 })
+            })
+            .collect();
+        e.sort_unstable();
+        let path = dir.join(format!("part-{s}.ncs"));
+        write_segment(&path, &params(), u64::from(documents), &e).unwrap();
+        parts.push(Segment::open(&path).unwrap());
+        union.extend(e.iter().map(|&(h, p)| (h, Posting { doc: p.doc + first_doc, ..p })));
+        first_doc += documents;
+    }
+    let merged_path = dir.join("merged.ncs");
+    merge_segments(&merged_path, &params(), &parts.iter().collect::<Vec<_>>()).unwrap();
+    let merged = Segment::open(&merged_path).unwrap();
+    merged.verify().unwrap();
+    assert_eq!((merged.len(), merged.documents), (union.len(), u64::from(first_doc)));
+    let table = crate::fingerprint::FingerprintTable::from_entries(union.clone());
+    let mut found = Vec::new();
+    for (hash, _) in &union {
+        merged.lookup(*hash, &mut found);
+        assert_eq!(found, table.lookup(*hash));
+    }
 }
