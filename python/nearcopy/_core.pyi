@@ -20,6 +20,7 @@ __all__ = [
     "detect_language",
     "language_for_extension",
     "languages",
+    "merge_segments",
     "minhash_code",
     "minhash_texts",
     "minhash_tokens",
