@@ -56,6 +56,7 @@ bench: build
 	$(PY) benches/bench_code_quality.py
 	$(PY) benches/bench_code_detect.py
 	$(PY) benches/bench_filter.py
+	$(PY) benches/source_corpus.py --install-packages --mb 1000
 	$(PY) benches/bench_filter_speed.py
 	$(PY) benches/update_readme.py
 

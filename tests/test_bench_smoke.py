@@ -20,10 +20,43 @@ def test_quick_benchmark_writes_a_result(tmp_path: Path) -> None:
     env = {**os.environ, "OPENBLAS_NUM_THREADS": "1"}
     result = subprocess.run(
         [sys.executable, str(ROOT / "benches" / "bench_minhash.py"), "--quick", "--out", str(out)],
-        capture_output=True, text=True, timeout=600, cwd=ROOT, env=env,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=ROOT,
+        env=env,
+    )
     assert result.returncode == 0, result.stderr[-2000:]
     data = json.loads(out.read_text())
     assert {"machine", "versions", "params", "corpus", "ratios", "targets"} <= data.keys()
     assert out.with_suffix(".md").read_text().startswith("# MinHash benchmark")
     assert "identical: yes" in result.stdout
+
+
+def run_bench(script: str, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "OPENBLAS_NUM_THREADS": "1"}
+    command = [sys.executable, str(ROOT / "benches" / script), *args]
+    return subprocess.run(command, capture_output=True, text=True, timeout=600, cwd=ROOT, env=env)
+
+
+def test_filter_quality_benchmark_writes_every_case_and_both_curves(tmp_path: Path) -> None:
+    out = tmp_path / "quality.json"
+    result = run_bench(
+        "bench_filter.py", "--functions", "15", "--passages", "15", "--negatives", "30", "--out", str(out)
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    data = json.loads(out.read_text())
+    assert {"code renamed", "prose lightly edited", "code other projects (negative)"} <= data["cases"].keys()
+    assert all(0.0 <= case["flag_rate"] <= 1.0 for case in data["cases"].values())
+    assert [p["threshold"] for p in data["curves"]["code"]] == sorted(
+        p["threshold"] for p in data["curves"]["code"]
+    )
+    assert out.with_suffix(".md").read_text().startswith("# Output filter quality")
+
+
+def test_filter_speed_benchmark_on_a_small_index(tmp_path: Path) -> None:
+    out = tmp_path / "speed.json"
+    result = run_bench("bench_filter_speed.py", "--sizes", "2", "--answers", "20", "--out", str(out))
+    assert result.returncode == 0, result.stderr[-2000:]
+    (row,) = json.loads(out.read_text())
+    assert row["mb"] >= 1.5 and row["documents"] > 0 and row["check_p99_ms"] >= row["check_p50_ms"] > 0

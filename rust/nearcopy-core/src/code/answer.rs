@@ -39,16 +39,17 @@ fn detection_prefix(text: &str) -> &str {
 
 /// The language of an untagged fenced block: its best-hinted languages when it shows tell-tale
 /// constructs, every grammar when it only looks like code, and none (it is checked as prose) when
-/// it does neither — a fence around a quotation, a log or a table.
+/// it does neither — a fence around a quotation, a log or a table — or when even the best language
+/// leaves much of it in parse errors (which also spares parsing all of it: error recovery on text
+/// that is not code is the slowest thing a check can meet).
 fn untagged_block_language(parser: &mut Parser, body: &str) -> Option<Language> {
     let prefix = detection_prefix(body);
-    if let Some((language, _)) = detect_with_hints(parser, prefix, FENCED_CANDIDATES) {
-        return Some(language);
-    }
-    if looks_like_code(prefix) {
-        return detect(parser, prefix).map(|(language, _)| language);
-    }
-    None
+    let found = match detect_with_hints(parser, prefix, FENCED_CANDIDATES) {
+        Some(found) => Some(found),
+        None if looks_like_code(prefix) => detect(parser, prefix),
+        None => None,
+    };
+    found.filter(|&(_, errors)| errors <= MAX_ERROR_SHARE).map(|(language, _)| language)
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -305,6 +306,22 @@ mod tests {
         assert_eq!(got.len(), 3, "{got:?}");
         assert!(got[1].0 && got[1].1.starts_with("def add") && got[1].2 == Some(Language::Python));
         assert!(!got[1].3);
+    }
+
+    #[test]
+    fn untagged_fences_around_text_that_is_not_code_have_no_language() {
+        // A quotation, and roff markup: fenced, so code segments, but checked as prose (no language).
+        let quote =
+            "```\nIt was the best of times, it was the worst of times, it was the age of wisdom.\n```\n";
+        assert_eq!(split(quote)[0].2, None);
+        let roff = format!(
+            "~~~\n{}~~~\n",
+            ".\\\" http://bugs.example.org/507673\n.TH GROFF 1 \"2009\"\n.SH NAME\n".repeat(40)
+        );
+        assert_eq!(split(&roff)[0].2, None);
+        assert!(
+            detection_prefix(&roff).len() <= DETECT_PREFIX_BYTES && detection_prefix(&roff).ends_with('\n')
+        );
     }
 
     #[test]
