@@ -7,6 +7,7 @@ import multiprocessing.queues
 import os
 import random
 from pathlib import Path
+from typing import Any
 
 import code_corpus
 import mutations
@@ -120,6 +121,47 @@ def test_add_publishes_a_new_generation_while_readers_keep_working(
     assert grown.info()["generation"] == 2 and len(grown) == 41 and grown.info()["segments"] == 2
     assert OutputFilter(first).check(answer).flagged, "the old handle still reads its segments"
     assert OutputFilter(ProtectedIndex.open(target)).check(f"Quote: {PROSE}").matches[0].doc_id == "austen"
+
+
+def _open_and_check_until_told(
+    path: str, answer: str, stop: Any, queue: multiprocessing.queues.Queue[str]
+) -> None:
+    """Opens the index afresh and checks, over and over, while another process adds and merges."""
+    opened = 0
+    try:
+        while not stop.is_set() or opened == 0:
+            if not OutputFilter(ProtectedIndex.open(path)).check(answer).flagged:
+                queue.put("a check missed the copy")
+                return
+            opened += 1
+            if opened == 1:
+                queue.put("ready")
+        queue.put(f"ok {opened}")
+    except Exception as err:  # reported to the test, which fails with it
+        queue.put(f"{type(err).__name__}: {err}")
+
+
+def test_readers_opening_while_a_writer_adds_and_merges_always_see_a_whole_index(tmp_path: Path) -> None:
+    target = tmp_path / "busy"
+    docs = corpus()
+    index = ProtectedIndex.build(docs[:5], target)
+    _, function = protected_function(index)
+    answer = f"```python\n{function}```"
+    context = multiprocessing.get_context("spawn")
+    stop, queue = context.Event(), context.Queue()
+    readers = [context.Process(target=_open_and_check_until_told, args=(str(target), answer, stop, queue))
+               for _ in range(2)]  # fmt: skip
+    for reader in readers:
+        reader.start()
+    assert [queue.get(timeout=120) for _ in readers] == ["ready", "ready"]
+    for start in range(5, 41, 4):  # ten adds: the ninth segment triggers a merge
+        index = index.add(docs[start : start + 4])
+    stop.set()
+    reports = [queue.get(timeout=120) for _ in readers]
+    for reader in readers:
+        reader.join(timeout=60)
+    assert all(r.startswith("ok") and int(r.split()[1]) > 2 for r in reports), reports
+    assert index.info()["segments"] < 9 and len(ProtectedIndex.open(target)) == len(docs)
 
 
 def test_damaged_foreign_and_mismatched_indexes_are_refused(tmp_path: Path) -> None:

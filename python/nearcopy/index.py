@@ -100,6 +100,13 @@ class ProtectedIndex:
             paths, allowlist, params["k"], params["w"], params["code_k"], params["code_w"], key
         )
         self._metadata: list[dict[str, Any]] | None = None
+        # The metadata files are opened now and read on first use: an open file outlives a merge that
+        # removes it, as the mapped segments do, so this handle keeps answering whatever is published.
+        self._docs = [open(path / s["docs"], "rb") for s in manifest["segments"]]  # noqa: SIM115
+
+    def __del__(self) -> None:
+        for handle in getattr(self, "_docs", ()):
+            handle.close()
 
     @classmethod
     def build(
@@ -135,12 +142,16 @@ class ProtectedIndex:
     @classmethod
     def open(cls, path: str | os.PathLike[str], *, key: int = 0) -> ProtectedIndex:
         root = Path(path)
+        manifest = cls._read_manifest(root)
         try:
-            return cls(root, cls._read_manifest(root), key)
-        except FileNotFoundError:
-            # A merge published a new manifest and removed the segments this one listed, between
-            # reading the manifest and mapping them: the new manifest lists what exists.
-            return cls(root, cls._read_manifest(root), key)
+            return cls(root, manifest, key)
+        except OSError:
+            # A merge may have published a new manifest and removed the files this one listed, between
+            # reading the manifest and opening them: the new manifest lists what exists.
+            fresh = cls._read_manifest(root)
+            if fresh["generation"] == manifest["generation"]:
+                raise
+            return cls(root, fresh, key)
 
     @staticmethod
     def _read_manifest(root: Path) -> dict[str, Any]:
@@ -290,9 +301,9 @@ class ProtectedIndex:
     def _all_metadata(self) -> list[dict[str, Any]]:
         if self._metadata is None:
             rows: list[dict[str, Any]] = []
-            for segment in self._manifest["segments"]:
-                with open(self.path / segment["docs"], encoding="utf-8") as handle:
-                    rows.extend(json.loads(line) for line in handle if line.strip())
+            for handle in self._docs:
+                handle.seek(0)
+                rows.extend(json.loads(line) for line in handle if line.strip())
             self._metadata = rows
         return self._metadata
 
