@@ -146,6 +146,7 @@ def dedup(
     dtype = signature_dtype(params.scheme)
     started = time.perf_counter()
     work = Path(tempfile.mkdtemp(prefix="nearcopy-dedup-", dir=work_dir))
+    spill = None
     try:
         spill = Spill(work, partitions, params.num_perm, dtype)
         corpus = _Corpus([], [], [], [], [])
@@ -191,6 +192,8 @@ def dedup(
             _write(files, targets, corpus, decisions, annotate, n_input)
             timings["write"] = time.perf_counter() - t0
     finally:
+        if spill is not None:
+            spill.finish()
         shutil.rmtree(work, ignore_errors=True)
     clusters, histogram, largest = cluster_stats(decisions.cluster, corpus.ids)
     result = DedupReport(

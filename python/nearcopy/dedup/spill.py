@@ -79,8 +79,8 @@ class Spill:
         return self.root / f"bucket-{part:05d}.bin"
 
     def finish(self) -> None:
+        """Closes the files being appended to (again: a no-op)."""
         for handle in (self._signatures, self._sets):
-            handle.flush()
             handle.close()
 
     def signatures(self) -> npt.NDArray[np.unsignedinteger]:
