@@ -57,6 +57,7 @@ bench: build
 	$(PY) benches/bench_code_detect.py
 	$(PY) benches/bench_filter.py
 	$(PY) benches/bench_filter_speed.py
+	$(PY) benches/bench_dedup.py
 	$(PY) benches/update_readme.py
 
 # More real text for the benchmark corpus: Debian's documentation packages (needs root and apt).

@@ -281,10 +281,7 @@ def _cluster(
         across = pairs[(pairs[:, 0] < n_input) & (pairs[:, 1] >= n_input)]
         matched, similarity = verified(across, params, sigs=sigs, sets=sets, num_threads=num_threads)
         stats["verified"] += len(matched)
-        # Best reference per document: higher similarity, then the earlier reference document.
-        for (doc, ref), sim in zip(matched.tolist(), similarity.tolist()):
-            if sim > best_sim[doc] or (sim == best_sim[doc] and ref - n_input < best_ref[doc]):
-                best_ref[doc], best_sim[doc] = ref - n_input, sim
+        _best_reference(matched, similarity, n_input, best_ref, best_sim)
         done += len(records)
         show.update("clustering", done, unit="band keys")
     show.done()
@@ -293,6 +290,25 @@ def _cluster(
     stats["reference_matches"] = int(np.count_nonzero(best_ref >= 0))
     timings["cluster"] = time.perf_counter() - t0
     return stats, decisions
+
+
+def _best_reference(
+    matched: npt.NDArray[np.uint64],
+    similarity: npt.NDArray[np.float64],
+    n_input: int,
+    best_ref: npt.NDArray[np.int64],
+    best_sim: npt.NDArray[np.float64],
+) -> None:
+    """Updates each input document's best reference match in place: the most similar reference
+    document, ties to the earlier one, so the answer does not depend on the partition order."""
+    if not len(matched):
+        return
+    docs, refs = matched[:, 0].astype(np.int64), matched[:, 1].astype(np.int64) - n_input
+    order = np.lexsort((refs, -similarity, docs))
+    doc, first = np.unique(docs[order], return_index=True)
+    ref, sim = refs[order][first], similarity[order][first]
+    better = (sim > best_sim[doc]) | ((sim == best_sim[doc]) & (ref < best_ref[doc]))
+    best_ref[doc[better]], best_sim[doc[better]] = ref[better], sim[better]
 
 
 def _write(

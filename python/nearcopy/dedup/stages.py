@@ -24,6 +24,12 @@ from nearcopy.options import TextOptions
 U64 = npt.NDArray[np.uint64]
 Verify = Literal["signature", "exact"]
 
+# Bands and rows minimize false positives x 0.1 + false negatives x 0.9 (datasketch weighs them
+# 0.5/0.5): every candidate is verified, so a false positive costs one comparison, not a wrong
+# cluster. At 0.8 and 128 slots that is 14 x 9 instead of 9 x 13: a pair at Jaccard 0.85 becomes a
+# candidate with probability 0.975 instead of 0.686 (benches/bench_dedup.py measures both).
+DEFAULT_WEIGHTS = (0.1, 0.9)
+
 # Band groups above this size are linked as a star plus a chain instead of all-to-all (see
 # `candidate_pairs`); 200 keeps the all-pairs work of one group at 20,000 verifications.
 DEFAULT_MAX_GROUP = 200
@@ -35,7 +41,7 @@ class Params:
 
     threshold: float = 0.8
     num_perm: int = 128
-    bands: int | None = None  # from `optimal_bands(threshold, num_perm)` when not given
+    bands: int | None = None  # from `optimal_bands(threshold, num_perm, *weights)` when not given
     rows: int | None = None
     scheme: Scheme = "fast"
     seed: int = 1
@@ -45,6 +51,7 @@ class Params:
     literals: LiteralMode = "abstract"
     verify: Verify = "signature"
     max_group: int = DEFAULT_MAX_GROUP
+    weights: tuple[float, float] = DEFAULT_WEIGHTS  # (false positive, false negative) for the bands
 
     def __post_init__(self) -> None:
         if not 0.0 < self.threshold <= 1.0:
@@ -56,7 +63,7 @@ class Params:
             raise ValueError("give both bands and rows, or neither (they follow from the threshold)")
         if self.bands is None:
             threshold = min(self.threshold, 0.99)  # optimal_bands needs a threshold below 1
-            bands, rows = optimal_bands(threshold, self.num_perm)
+            bands, rows = optimal_bands(threshold, self.num_perm, *self.weights)
             object.__setattr__(self, "bands", bands)
             object.__setattr__(self, "rows", rows)
         if self.band_count < 1 or self.row_count < 1 or self.band_count * self.row_count > self.num_perm:
@@ -87,6 +94,7 @@ class Params:
             "identifiers": self.identifiers,
             "literals": self.literals,
             "verify": self.verify,
+            "weights": list(self.weights),
             "max_group": self.max_group,
         }
 
