@@ -3,8 +3,8 @@
 The figures in the README are never typed by hand: this script renders them from the committed
 result files in `benches/results/` and replaces what stands between each pair of markers:
 `<!-- bench:minhash -->` (from `minhash-*.json`), `<!-- bench:code-quality -->` and
-`<!-- bench:code-speed -->`, `<!-- bench:code-detect -->` (from the newest `code-*-*.md` reports), and likewise the filter and
-`<!-- bench:dedup-quality -->` blocks.
+`<!-- bench:code-speed -->`, `<!-- bench:code-detect -->` (from the newest `code-*-*.md` reports),
+and likewise the filter and `<!-- bench:dedup-quality -->` blocks.
 
     python benches/update_readme.py [RESULT.json]
 """
