@@ -4,7 +4,7 @@ The figures in the README are never typed by hand: this script renders them from
 result files in `benches/results/` and replaces what stands between each pair of markers:
 `<!-- bench:minhash -->` (from `minhash-*.json`), `<!-- bench:code-quality -->` and
 `<!-- bench:code-speed -->`, `<!-- bench:code-detect -->` (from the newest `code-*-*.md` reports),
-and likewise the filter and `<!-- bench:dedup-quality -->` blocks.
+and likewise the filter and dedup blocks.
 
     python benches/update_readme.py [RESULT.json]
 """
@@ -70,6 +70,7 @@ def main(argv: list[str]) -> None:
     text = replace_block(text, "filter-quality", copied_report("filter-quality-*.md"))
     text = replace_block(text, "filter-speed", copied_report("filter-speed-*.md"))
     text = replace_block(text, "dedup-quality", copied_report("dedup-quality-*.md"))
+    text = replace_block(text, "dedup-scale", copied_report("dedup-scale-*.md"))
     readme.write_text(text)
     print("README.md benchmark sections updated from benches/results/")
 

@@ -14,7 +14,7 @@ from datasketch import MinHash, MinHashLSH
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from nearcopy import TextOptions, _core, shingles
-from nearcopy.dedup import Params, cluster, dedup
+from nearcopy.dedup import Params, cluster, dedup, pipeline
 from nearcopy.dedup.stages import UnionFind, band_keys, candidate_pairs, decide, exact_groups, verified
 from nearcopy.dedup.stages import signatures as sign
 
@@ -173,3 +173,29 @@ def test_clusters_do_not_depend_on_partitions_memory_or_threads(
     assert [r["cluster_id"] for r in rows] == expected.cluster.tolist()
     assert [r["duplicate_of"] is None for r in rows] == expected.keep.tolist()
     assert expected.keep.sum() < len(texts)
+
+
+@given(st.lists(st.tuples(st.integers(0, 6), st.integers(0, 50)), max_size=60), st.integers(1, 8))
+def test_key_slices_cover_every_record_and_never_split_a_key(
+    records: list[tuple[int, int]], max_pairs: int
+) -> None:
+    array = np.array(records, dtype=np.uint64).reshape(-1, 2)
+    slices = pipeline.key_slices(array, 3, max_pairs)
+    assert (
+        sorted(map(tuple, np.concatenate(slices).tolist())) == sorted(map(tuple, array.tolist()))
+        if slices
+        else not records
+    )
+    keys = [set(s[:, 0].tolist()) for s in slices]
+    assert all(not (a & b) for a, b in itertools.combinations(keys, 2))
+
+
+def test_clusters_do_not_depend_on_slicing_of_pairs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    source = tmp_path / "in.jsonl"
+    texts = _corpus(source, np.random.default_rng(2))
+    params = Params(threshold=0.7, num_perm=64, max_group=10_000)
+    real = pipeline.key_slices
+    monkeypatch.setattr(pipeline, "key_slices", lambda r, g, _: real(r, g, 5))
+    dedup(source, tmp_path / "out.jsonl", params=params, annotate=True)
+    rows = [json.loads(line) for line in (tmp_path / "out.jsonl").read_text().splitlines()]
+    assert [r["cluster_id"] for r in rows] == cluster(texts, params).cluster.tolist()

@@ -27,7 +27,7 @@ from nearcopy.answer import detect_language
 from nearcopy.dedup import formats
 from nearcopy.dedup.formats import Annotator, Fields, KeepFieldError
 from nearcopy.dedup.report import DedupReport, Progress, cluster_stats, write_report
-from nearcopy.dedup.spill import Spill, parse_size
+from nearcopy.dedup.spill import PAIR_BYTES, Spill, parse_size
 from nearcopy.dedup.stages import (
     Params,
     UnionFind,
@@ -270,26 +270,57 @@ def _cluster(
     sigs = spill.signatures()
     sets = spill.sets() if params.verify == "exact" else None
     done = 0
-    for records in spill.groups(budget):
-        records = records[is_rep[records[:, 1].astype(np.int64)]]
-        pairs = candidate_pairs(records, params.max_group, num_threads)
-        stats["candidates"] += len(pairs)
-        inner = uf.unconnected(pairs[pairs[:, 1] < n_input])
-        good, _ = verified(inner, params, sigs=sigs, sets=sets, num_threads=num_threads)
-        stats["verified"] += len(good)
-        uf.union(good)
-        across = pairs[(pairs[:, 0] < n_input) & (pairs[:, 1] >= n_input)]
-        matched, similarity = verified(across, params, sigs=sigs, sets=sets, num_threads=num_threads)
-        stats["verified"] += len(matched)
-        _best_reference(matched, similarity, n_input, best_ref, best_sim)
-        done += len(records)
-        show.update("clustering", done, unit="band keys")
+    # Half the memory limit for the loaded band-key records, a quarter for the pairs they make; the
+    # rest for the per-document arrays (hashes, union-find parents, ...) and the interpreter.
+    for loaded in spill.groups(budget // 2):
+        slices = key_slices(
+            loaded[is_rep[loaded[:, 1].astype(np.int64)]],
+            params.max_group,
+            max(1024, budget // 4 // PAIR_BYTES),
+        )
+        del loaded
+        for records in slices:
+            pairs = candidate_pairs(records, params.max_group, num_threads)
+            stats["candidates"] += len(pairs)
+            inner = uf.unconnected(pairs[pairs[:, 1] < n_input])
+            good, _ = verified(inner, params, sigs=sigs, sets=sets, num_threads=num_threads)
+            stats["verified"] += len(good)
+            uf.union(good)
+            across = pairs[(pairs[:, 0] < n_input) & (pairs[:, 1] >= n_input)]
+            matched, similarity = verified(across, params, sigs=sigs, sets=sets, num_threads=num_threads)
+            stats["verified"] += len(matched)
+            _best_reference(matched, similarity, n_input, best_ref, best_sim)
+            done += len(records)
+            show.update("clustering", done, unit="band keys")
     show.done()
     del sigs, sets  # unmap before the work directory goes
     decisions = decide(uf.roots(), priority, max_copies, best_ref if n_total > n_input else None)
     stats["reference_matches"] = int(np.count_nonzero(best_ref >= 0))
     timings["cluster"] = time.perf_counter() - t0
     return stats, decisions
+
+
+def key_slices(
+    records: npt.NDArray[np.uint64], max_group: int, max_pairs: int
+) -> list[npt.NDArray[np.uint64]]:
+    """``records`` sorted by key and cut at key boundaries into slices of at most about ``max_pairs``
+    candidate pairs each (one key's group is never split): a heavily duplicated corpus yields far
+    more pairs than band keys (a group of 200 copies makes 19,900), and this keeps them within the
+    memory limit. Pairs repeated in two slices are merely filtered out again by the union-find."""
+    if len(records) == 0:
+        return []
+    records = records[np.argsort(records[:, 0], kind="stable")]
+    keys = records[:, 0]
+    starts = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]])
+    sizes = np.diff(np.r_[starts, len(keys)])
+    pairs = np.where(sizes <= max_group, sizes * (sizes - 1) // 2, 2 * sizes)
+    ends = np.cumsum(pairs)
+    if ends[-1] <= max_pairs:
+        return [records]
+    # The first group of each slice: where the running pair count passes a multiple of max_pairs.
+    firsts = np.unique(np.searchsorted(ends, np.arange(max_pairs, ends[-1], max_pairs), side="right"))
+    cuts = [0, *starts[firsts[firsts < len(starts)]].tolist(), len(records)]
+    return [records[a:b] for a, b in zip(cuts[:-1], cuts[1:]) if b > a]
 
 
 def _best_reference(

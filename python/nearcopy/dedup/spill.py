@@ -19,8 +19,12 @@ import numpy.typing as npt
 from nearcopy import _core
 
 RECORD_BYTES = 16
-# A loaded record is copied once for sorting and yields a few candidate pairs of 16 bytes.
-BYTES_PER_LOADED_RECORD = 4 * RECORD_BYTES
+# A loaded record is read, filtered (exact duplicates out), argsorted (8 bytes) and copied in key
+# order, and copied once more by the Rust kernel: about six times its 16 bytes at the peak.
+BYTES_PER_LOADED_RECORD = 6 * RECORD_BYTES
+# A candidate pair takes 16 bytes, and it is copied a few times while it is split by kind (input or
+# reference), filtered and verified: slices of pairs are cut to budget / PAIR_BYTES pairs.
+PAIR_BYTES = 8 * 16
 
 
 def parse_size(value: int | str) -> int:
