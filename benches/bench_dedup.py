@@ -9,7 +9,7 @@ the shingle sets: copies of one original whose Jaccard reaches the threshold bel
 (connected components). Scored on the "same cluster" relation over all pairs of documents:
 precision, recall, F1, and per kind of copy the share found with its original.
 
-nearcopy runs end to end (`nearcopy.dedup.dedup` on a JSONL file, written back annotated);
+nearcopy runs end to end (`nearcopy.dedup` on a JSONL file, written back annotated);
 datasketch runs as text-dedup uses it (MinHash of the same shingles, MinHashLSH insert and query at
 the same bands and rows, union-find over the unverified candidates). Each runs in its own process,
 so peak memory (max RSS) is its own.
@@ -42,9 +42,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import benchutil
 import corpus
 from nearcopy import TextOptions, shingles
-from nearcopy.dedup.stages import Verify
 from nearcopy.lsh import optimal_bands
 from nearcopy.minhash import Scheme
+from nearcopy.neardup.stages import Verify
 
 KINDS = ("exact", "reformat", "edit 2%", "edit 5%", "edit 10%", "edit 20%", "cut", "concatenate")
 NUM_PERM = 128
@@ -185,7 +185,7 @@ def peak_mb() -> float:
 def worker(method: str, data: Path, labels_out: Path, threshold: float) -> None:
     """One method ("nearcopy SCHEME BxR [exact]" or "datasketch affine32 BxR") on the JSONL file; prints its
     time and peak memory as JSON."""
-    import nearcopy.dedup as nd
+    import nearcopy.neardup as nd
 
     baseline = peak_mb()
     library, scheme, shape, *verify = method.split(" ")
@@ -227,7 +227,7 @@ def worker(method: str, data: Path, labels_out: Path, threshold: float) -> None:
 
 
 def nd_params(threshold: float) -> tuple[int, int]:
-    from nearcopy.dedup import Params
+    from nearcopy.neardup import Params
 
     params = Params(threshold=threshold, num_perm=NUM_PERM)
     return params.band_count, params.row_count

@@ -14,9 +14,9 @@ from datasketch import MinHash, MinHashLSH
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from nearcopy import TextOptions, _core, shingles
-from nearcopy.dedup import Params, cluster, dedup, pipeline
-from nearcopy.dedup.stages import UnionFind, band_keys, candidate_pairs, decide, exact_groups, verified
-from nearcopy.dedup.stages import signatures as sign
+from nearcopy.neardup import Params, cluster, dedup, pipeline
+from nearcopy.neardup.stages import UnionFind, band_keys, candidate_pairs, decide, exact_groups, verified
+from nearcopy.neardup.stages import signatures as sign
 
 WORDS = ["red", "green", "blue", "cyan", "gold", "gray", "pink", "teal"]
 

@@ -1,4 +1,4 @@
-"""`nearcopy.dedup.dedup` and `nearcopy dedup` on real files: formats, keep policies, annotation,
+"""`nearcopy.dedup` and `nearcopy dedup` on real files: formats, keep policies, annotation,
 reference mode, reports, bad input, and no half-written output on failure."""
 
 from __future__ import annotations
@@ -14,9 +14,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from nearcopy.cli import main
-from nearcopy.dedup import KeepFieldError, Params, dedup
-from nearcopy.dedup import formats as dedup_formats
 from nearcopy.inputs import InputError
+from nearcopy.neardup import KeepFieldError, Params, dedup
+from nearcopy.neardup import formats as dedup_formats
 
 BASE = (
     "the committee met on tuesday to discuss the budget for the coming year and after a long debate "

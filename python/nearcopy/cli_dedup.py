@@ -12,9 +12,9 @@ import sys
 from typing import Any
 
 from nearcopy.code import languages
-from nearcopy.dedup import KEEP_POLICIES, Params, dedup
-from nearcopy.dedup.stages import DEFAULT_MAX_GROUP
 from nearcopy.minhash import SCHEMES
+from nearcopy.neardup import KEEP_POLICIES, Params, dedup
+from nearcopy.neardup.stages import DEFAULT_MAX_GROUP
 from nearcopy.options import TextOptions
 
 DESCRIPTION = """\

@@ -1,4 +1,4 @@
-"""``nearcopy.dedup.dedup``: near-duplicate removal over files, in bounded memory.
+"""``nearcopy.neardup.dedup``: near-duplicate removal over files, in bounded memory.
 
 Pass 1 reads the inputs (then the reference corpus) a batch at a time: signatures and band-key
 records are spilled to a work directory, and only a few numbers per document stay in memory (a
@@ -24,11 +24,13 @@ import numpy.typing as npt
 
 from nearcopy import _core
 from nearcopy.answer import detect_language
-from nearcopy.dedup import formats
-from nearcopy.dedup.formats import Annotator, Fields, KeepFieldError
-from nearcopy.dedup.report import DedupReport, Progress, cluster_stats, write_report
-from nearcopy.dedup.spill import PAIR_BYTES, Spill, parse_size
-from nearcopy.dedup.stages import (
+from nearcopy.inputs import InputError
+from nearcopy.minhash import signature_dtype
+from nearcopy.neardup import formats
+from nearcopy.neardup.formats import Annotator, Fields, KeepFieldError
+from nearcopy.neardup.report import DedupReport, Progress, cluster_stats, write_report
+from nearcopy.neardup.spill import PAIR_BYTES, Spill, parse_size
+from nearcopy.neardup.stages import (
     Params,
     UnionFind,
     band_keys,
@@ -39,8 +41,6 @@ from nearcopy.dedup.stages import (
     signatures,
     verified,
 )
-from nearcopy.inputs import InputError
-from nearcopy.minhash import signature_dtype
 
 PathLike = Union[str, "os.PathLike[str]"]
 KEEP_POLICIES = ("first", "longest", "shortest")
