@@ -152,6 +152,7 @@ def test_directories_map_to_an_output_directory(tmp_path: Path) -> None:
     (tmp_path / "in" / "sub").mkdir(parents=True)
     write_jsonl(tmp_path / "in" / "one.jsonl", DOCS[:3])
     write_jsonl(tmp_path / "in" / "sub" / "two.jsonl.gz", DOCS[3:])
+    (tmp_path / "in" / "settings.json").write_text('{\n  "not": "documents"\n}\n')  # skipped in a directory
     dedup(tmp_path / "in", tmp_path / "out", params=PARAMS)
     assert [d["id"] for d in read_jsonl(tmp_path / "out" / "one.jsonl")] == ["a", "c"]
     assert [d["id"] for d in read_jsonl(tmp_path / "out" / "sub" / "two.jsonl.gz")] == ["f"]
@@ -207,6 +208,7 @@ def test_cli_dedup_writes_output_and_report(tmp_path: Path, capsys: pytest.Captu
     data = json.loads(report.read_text())
     assert data["removed_fraction"] == 0.5 and data["parameters"]["keep"] == "longest"
     assert {"read_and_sign", "cluster", "write"} <= data["timings"].keys()
+    assert report.with_suffix(".png").read_bytes().startswith(b"\x89PNG")  # matplotlib is a test dependency
     assert "3 removed (50.0%)" in capsys.readouterr().err
 
 
@@ -230,3 +232,16 @@ def test_cli_bad_input_exits_2_with_one_line(
     assert result.returncode == 2
     assert result.stderr.count("\n") == 1 and message in result.stderr
     assert not (tmp_path / "o.jsonl").exists()
+
+
+def test_language_field_makes_code_documents(tmp_path: Path) -> None:
+    a = "def total(items):\n    acc = 0\n    for it in items:\n        acc += it.price * 2\n    return acc\n"
+    b = "def grand(xs):\n    s = 10\n    for x in xs:\n        s += x.price*3\n    return s\n"
+    docs = [{"id": "a", "text": a, "language": "py"}, {"id": "b", "text": b, "language": "python"},
+            {"id": "c", "text": a + "# c\n", "language": "en"}, {"id": "d", "text": b + "# d\n", "language": "en"}]  # fmt: skip
+    source = write_jsonl(tmp_path / "in.jsonl", docs)
+    params = Params(threshold=0.9, code_ngram=5)
+    dedup(source, tmp_path / "out.jsonl", params=params)
+    assert [d["id"] for d in read_jsonl(tmp_path / "out.jsonl")] == ["a", "c", "d"]  # "en" is prose
+    dedup(source, tmp_path / "code.jsonl", params=params, code="python")
+    assert [d["id"] for d in read_jsonl(tmp_path / "code.jsonl")] == ["a"]  # comments are not code

@@ -41,6 +41,11 @@ def file_format(path: Path) -> tuple[str, str] | None:
     return None
 
 
+def _plain_json(path: Path) -> bool:
+    name = path.name.lower()
+    return any(name.endswith(".json" + compression) for compression in COMPRESSIONS)
+
+
 def expand(inputs: list[str]) -> list[tuple[Path, Path]]:
     """Input files as ``(file, its name relative to the input it came from)``: files as given,
     every JSONL/Parquet file under a directory (sorted), and the sorted matches of a glob."""
@@ -56,7 +61,11 @@ def expand(inputs: list[str]) -> list[tuple[Path, Path]]:
         if not path.exists():
             raise InputError(f"input not found: {name}")
         if path.is_dir():
-            files = sorted(p for p in path.rglob("*") if p.is_file() and file_format(p) is not None)
+            # Plain .json files are taken only when named: in a directory they are as likely to be
+            # reports or configuration as JSON Lines.
+            files = sorted(
+                p for p in path.rglob("*") if p.is_file() and file_format(p) and not _plain_json(p)
+            )
             found += [(p, p.relative_to(path)) for p in files]
         elif file_format(path) is None:
             raise InputError(f"{name}: not a JSONL (.jsonl, .jsonl.gz, .jsonl.zst) or Parquet file")
