@@ -237,8 +237,12 @@ def test_cli_bad_input_exits_2_with_one_line(
 def test_language_field_makes_code_documents(tmp_path: Path) -> None:
     a = "def total(items):\n    acc = 0\n    for it in items:\n        acc += it.price * 2\n    return acc\n"
     b = "def grand(xs):\n    s = 10\n    for x in xs:\n        s += x.price*3\n    return s\n"
-    docs = [{"id": "a", "text": a, "language": "py"}, {"id": "b", "text": b, "language": "python"},
-            {"id": "c", "text": a + "# c\n", "language": "en"}, {"id": "d", "text": b + "# d\n", "language": "en"}]  # fmt: skip
+    docs = [
+        {"id": "a", "text": a, "language": "py"},
+        {"id": "b", "text": b, "language": "python"},
+        {"id": "c", "text": a + "# c\n", "language": "en"},
+        {"id": "d", "text": b + "# d\n", "language": "en"},
+    ]
     source = write_jsonl(tmp_path / "in.jsonl", docs)
     params = Params(threshold=0.9, code_ngram=5)
     dedup(source, tmp_path / "out.jsonl", params=params)
