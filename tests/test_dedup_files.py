@@ -249,3 +249,11 @@ def test_language_field_makes_code_documents(tmp_path: Path) -> None:
     assert [d["id"] for d in read_jsonl(tmp_path / "out.jsonl")] == ["a", "c", "d"]  # "en" is prose
     dedup(source, tmp_path / "code.jsonl", params=params, code="python")
     assert [d["id"] for d in read_jsonl(tmp_path / "code.jsonl")] == ["a"]  # comments are not code
+
+
+def test_empty_input_gives_an_empty_output(tmp_path: Path) -> None:
+    source = tmp_path / "in.jsonl"
+    source.write_text("\n\n")
+    report = dedup(source, tmp_path / "out.jsonl", report=tmp_path / "report.json")
+    assert (tmp_path / "out.jsonl").read_bytes() == b"" and report.documents == 0
+    assert "cluster sizes: none" in report.summary()

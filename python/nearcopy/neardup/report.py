@@ -55,7 +55,7 @@ class DedupReport:
                 f"{self.reference_documents:,} reference documents"
             )
         sizes = ", ".join(f"{k}: {v:,}" for k, v in self.cluster_size_histogram.items())
-        lines.append(f"  cluster sizes: {sizes}")
+        lines.append(f"  cluster sizes: {sizes or 'none'}")
         for c in self.largest_clusters[:3]:
             lines.append(f"  cluster {c['cluster_id']} ({c['size']} documents): {', '.join(c['examples'])}")
         return "\n".join(lines)
