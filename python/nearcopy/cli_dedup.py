@@ -86,7 +86,7 @@ def add_verbs(verbs: Any) -> None:
         "--threshold", type=float, default=0.8, help="Jaccard similarity of duplicates (default 0.8)"
     )
     sim.add_argument("--num-perm", type=int, default=128, help="signature length (default 128)")
-    sim.add_argument("--bands", type=int, help="LSH bands (default: optimal for the threshold)")
+    sim.add_argument("--bands", type=int, help="LSH bands (default: from the threshold, weighted to recall)")
     sim.add_argument("--rows", type=int, help="LSH rows per band (with --bands)")
     sim.add_argument("--scheme", choices=SCHEMES, default="fast", help="MinHash scheme (default fast)")
     sim.add_argument("--seed", type=int, default=1, help="MinHash seed (default 1)")
@@ -143,7 +143,7 @@ def add_verbs(verbs: Any) -> None:
         "--reference",
         action="append",
         metavar="DATASET",
-        help="drop documents that near-duplicate this corpus (repeatable)",
+        help="drop documents that near-duplicate this corpus (same fields; repeatable)",
     )
     keep.add_argument(
         "--annotate",
