@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -199,3 +200,52 @@ def test_clusters_do_not_depend_on_slicing_of_pairs(tmp_path: Path, monkeypatch:
     dedup(source, tmp_path / "out.jsonl", params=params, annotate=True)
     rows = [json.loads(line) for line in (tmp_path / "out.jsonl").read_text().splitlines()]
     assert [r["cluster_id"] for r in rows] == cluster(texts, params).cluster.tolist()
+
+
+# Inputs drawn with repeats from a small corpus (exact copies), references edited from it (matches).
+input_and_reference = corpora.flatmap(
+    lambda base: st.tuples(
+        st.lists(st.sampled_from(base), min_size=1, max_size=20),
+        st.lists(st.sampled_from(base).map(lambda t: t + " " + WORDS[len(t) % 8]), max_size=8),
+    )
+)
+
+
+@given(input_and_reference)
+@settings(max_examples=40)
+def test_reference_mode_names_the_most_similar_verified_reference(
+    corpus: tuple[list[str], list[str]],
+) -> None:
+    inputs, refs = corpus
+    params = Params(0.5, 12, 4, 3, text=TextOptions(ngram=2), max_group=10_000)
+    every = inputs + refs
+    sigs = sign(every, [None] * len(every), params)
+    n = len(inputs)
+    expected: list[str | None] = []
+    for i in range(n):
+        best: tuple[float, int] | None = None
+        for r in range(len(refs)):
+            a, b = sigs[i], sigs[n + r]
+            share = any((a[k * 3 : k * 3 + 3] == b[k * 3 : k * 3 + 3]).all() for k in range(4))
+            similarity = np.count_nonzero(a == b) / 12
+            if (share and similarity >= 0.5) or every[i] == refs[r]:
+                similarity = 1.0 if every[i] == refs[r] else similarity
+                if best is None or (-similarity, r) < (-best[0], best[1]):
+                    best = (similarity, r)
+        expected.append(None if best is None else f"r{best[1]}")
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        (root / "in.jsonl").write_text(
+            "".join(json.dumps({"id": f"i{k}", "text": t}) + "\n" for k, t in enumerate(inputs))
+        )
+        (root / "ref.jsonl").write_text(
+            "".join(json.dumps({"id": f"r{k}", "text": t}) + "\n" for k, t in enumerate(refs))
+        )
+        dedup(
+            root / "in.jsonl", root / "out.jsonl", params=params, reference=root / "ref.jsonl", annotate=True
+        )
+        rows = [json.loads(line) for line in (root / "out.jsonl").read_text().splitlines()]
+    got = [
+        r["duplicate_of"] if r["duplicate_of"] and r["duplicate_of"].startswith("r") else None for r in rows
+    ]
+    assert got == expected

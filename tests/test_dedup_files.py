@@ -148,6 +148,14 @@ def test_reference_mode_names_the_reference_document(tmp_path: Path) -> None:
     assert [d["id"] for d in read_jsonl(tmp_path / "dropped.jsonl")] == ["a"]
 
 
+def test_exact_copies_of_a_document_share_its_reference_match(tmp_path: Path) -> None:
+    reference = write_jsonl(tmp_path / "ref.jsonl", [{"id": "ref", "text": edited(OTHER, "stream")}])
+    docs = [{"id": "x", "text": OTHER}, {"id": "y", "text": OTHER}, {"id": "z", "text": THIRD}]
+    source = write_jsonl(tmp_path / "in.jsonl", docs)
+    dedup(source, tmp_path / "out.jsonl", params=PARAMS, reference=reference, annotate=True)
+    assert [r["duplicate_of"] for r in read_jsonl(tmp_path / "out.jsonl")] == ["ref", "ref", None]
+
+
 def test_directories_map_to_an_output_directory(tmp_path: Path) -> None:
     (tmp_path / "in" / "sub").mkdir(parents=True)
     write_jsonl(tmp_path / "in" / "one.jsonl", DOCS[:3])

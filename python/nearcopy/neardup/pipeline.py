@@ -293,6 +293,10 @@ def _cluster(
             done += len(records)
             show.update("clustering", done, unit="band keys")
     show.done()
+    # Exact copies wrote no band records: they share their representative's reference match.
+    copies = np.flatnonzero(rep[:n_input] != np.arange(n_input, dtype=np.uint64))
+    inherit = copies[(rep[copies] < n_input) & (best_ref[copies] < 0)]
+    best_ref[inherit], best_sim[inherit] = best_ref[rep[inherit]], best_sim[rep[inherit]]
     del sigs, sets  # unmap before the work directory goes
     decisions = decide(uf.roots(), priority, max_copies, best_ref if n_total > n_input else None)
     stats["reference_matches"] = int(np.count_nonzero(best_ref >= 0))
