@@ -227,7 +227,7 @@ def test_reference_mode_names_the_most_similar_verified_reference(
         for r in range(len(refs)):
             a, b = sigs[i], sigs[n + r]
             share = any((a[k * 3 : k * 3 + 3] == b[k * 3 : k * 3 + 3]).all() for k in range(4))
-            similarity = np.count_nonzero(a == b) / 12
+            similarity = float(np.count_nonzero(a == b)) / 12
             if (share and similarity >= 0.5) or every[i] == refs[r]:
                 similarity = 1.0 if every[i] == refs[r] else similarity
                 if best is None or (-similarity, r) < (-best[0], best[1]):
