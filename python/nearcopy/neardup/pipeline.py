@@ -189,7 +189,7 @@ def dedup(
         )
         if targets:
             t0 = time.perf_counter()
-            _write(files, targets, corpus, decisions, annotate, n_input)
+            _write(files, targets, corpus, decisions, annotate, show)
             timings["write"] = time.perf_counter() - t0
     finally:
         if spill is not None:
@@ -352,7 +352,7 @@ def _write(
     corpus: _Corpus,
     decisions: Any,
     annotate: bool,
-    n_input: int,
+    show: Progress,
 ) -> None:
     """Every output to a temporary file beside it, synced; all renamed into place only when every
     one is complete. Any failure (Ctrl-C included) removes the temporary files and leaves the
@@ -379,8 +379,10 @@ def _write(
                     f"{source}: changed while being deduplicated ({count} then {written} documents)"
                 )
             first += count
+            show.update("writing", first, len(decisions.keep), unit="documents")
         for tmp, target in pending:
             os.replace(tmp, target)
+        show.done()
     except BaseException:
         for tmp, _ in pending:
             tmp.unlink(missing_ok=True)
