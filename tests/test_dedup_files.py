@@ -164,6 +164,9 @@ def test_directories_map_to_an_output_directory(tmp_path: Path) -> None:
     dedup(tmp_path / "in", tmp_path / "out", params=PARAMS)
     assert [d["id"] for d in read_jsonl(tmp_path / "out" / "one.jsonl")] == ["a", "c"]
     assert [d["id"] for d in read_jsonl(tmp_path / "out" / "sub" / "two.jsonl.gz")] == ["f"]
+    (tmp_path / "in" / "notes.txt").write_text("not a corpus file")
+    dedup(str(tmp_path / "in" / "*"), tmp_path / "globbed", params=PARAMS)  # files of other formats skipped
+    assert [d["id"] for d in read_jsonl(tmp_path / "globbed" / "one.jsonl")] == ["a", "c"]
 
 
 def test_a_failure_mid_write_leaves_no_partial_output(

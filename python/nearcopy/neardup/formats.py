@@ -55,7 +55,7 @@ def expand(inputs: list[str]) -> list[tuple[Path, Path]]:
             matches = [Path(p) for p in sorted(glob.glob(name, recursive=True))]
             if not matches:
                 raise InputError(f"no file matches {name}")
-            found += [(p, Path(p.name)) for p in matches if p.is_file()]
+            found += [(p, Path(p.name)) for p in matches if p.is_file() and file_format(p)]
             continue
         path = Path(name)
         if not path.exists():
