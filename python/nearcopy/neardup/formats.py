@@ -55,14 +55,19 @@ def expand(inputs: list[str]) -> list[tuple[Path, Path]]:
             matches = [Path(p) for p in sorted(glob.glob(name, recursive=True))]
             if not matches:
                 raise InputError(f"no file matches {name}")
-            found += [(p, Path(p.name)) for p in matches if p.is_file() and file_format(p)]
+            named_json = _plain_json(Path(name))  # "*.json": plain JSON files asked for by name
+            found += [
+                (p, Path(p.name))
+                for p in matches
+                if p.is_file() and file_format(p) and (named_json or not _plain_json(p))
+            ]
             continue
         path = Path(name)
         if not path.exists():
             raise InputError(f"input not found: {name}")
         if path.is_dir():
-            # Plain .json files are taken only when named: in a directory they are as likely to be
-            # reports or configuration as JSON Lines.
+            # Plain .json files are taken only when named: in a directory (or a glob such as "*")
+            # they are as likely to be reports or configuration as JSON Lines.
             files = sorted(
                 p for p in path.rglob("*") if p.is_file() and file_format(p) and not _plain_json(p)
             )
