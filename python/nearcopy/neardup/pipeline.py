@@ -84,10 +84,12 @@ class _Corpus:
     file_docs: list[int]
 
 
-def _plan_outputs(files: list[tuple[Path, Path]], output: Path) -> list[Path]:
-    """One output per input: ``output`` itself for a single input file (same format), else
-    ``output/<name relative to its input>``."""
-    if len(files) == 1 and not output.is_dir() and not str(output).endswith(os.sep):
+def _plan_outputs(inputs: list[str], files: list[tuple[Path, Path]], output: Path) -> list[Path]:
+    """One output per input file: ``output`` itself when the input is one named file (the output
+    then has its format), else ``output/<name relative to its input>`` (for directories and globs,
+    whatever they match)."""
+    one_file = len(inputs) == 1 and Path(inputs[0]).is_file()
+    if one_file and not output.is_dir() and not str(output).endswith(os.sep):
         wanted, given = formats.file_format(files[0][0]), formats.file_format(output)
         if given != wanted:
             suffix = (
@@ -139,7 +141,7 @@ def dedup(
     timings: dict[str, float] = {}
     files = formats.expand(_paths(inputs))
     ref_files = formats.expand(_paths(reference)) if reference is not None else []
-    targets = _plan_outputs(files, Path(output)) if output is not None else []
+    targets = _plan_outputs(_paths(inputs), files, Path(output)) if output is not None else []
     keep_field = None if keep in KEEP_POLICIES else keep
     fields = Fields(text_field, id_field, language_field, keep_field)
     language_of = _language_of(code)
