@@ -58,6 +58,8 @@ bench: build
 	$(PY) benches/bench_filter.py
 	$(PY) benches/source_corpus.py --install-packages --mb 1000
 	$(PY) benches/bench_filter_speed.py
+	$(PY) benches/bench_dedup.py
+	$(PY) benches/bench_dedup_scale.py
 	$(PY) benches/update_readme.py
 
 # More real text for the benchmark corpus: Debian's documentation packages (needs root and apt).

@@ -3,7 +3,8 @@
 The figures in the README are never typed by hand: this script renders them from the committed
 result files in `benches/results/` and replaces what stands between each pair of markers:
 `<!-- bench:minhash -->` (from `minhash-*.json`), `<!-- bench:code-quality -->` and
-`<!-- bench:code-speed -->`, `<!-- bench:code-detect -->` (from the newest `code-*-*.md` reports).
+`<!-- bench:code-speed -->`, `<!-- bench:code-detect -->` (from the newest `code-*-*.md` reports),
+and likewise the filter and dedup blocks.
 
     python benches/update_readme.py [RESULT.json]
 """
@@ -68,6 +69,9 @@ def main(argv: list[str]) -> None:
     text = replace_block(text, "code-detect", copied_report("code-detect-*.md"))
     text = replace_block(text, "filter-quality", copied_report("filter-quality-*.md"))
     text = replace_block(text, "filter-speed", copied_report("filter-speed-*.md"))
+    text = replace_block(text, "dedup-quality", copied_report("dedup-quality-*.md"))
+    text = replace_block(text, "dedup-scale", copied_report("dedup-scale-2*.md"))
+    text = replace_block(text, "dedup-scale-10m", copied_report("dedup-scale-10m-*.md"))
     readme.write_text(text)
     print("README.md benchmark sections updated from benches/results/")
 

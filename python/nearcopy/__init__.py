@@ -2,7 +2,8 @@
 
 The fingerprinting core: text normalization with byte spans, shingling, and batch MinHash signatures
 that are bit-identical to datasketch's when asked (``scheme="legacy" | "affine32" | "affine64"``) or
-much faster when not (``scheme="fast"``).
+much faster when not (``scheme="fast"``). Corpus dedup: ``dedup(inputs, output, ...)`` over files,
+``dedup_texts(texts)`` in memory (the stages are in ``nearcopy.neardup``).
 """
 
 from nearcopy._core import UNICODE_VERSION, __version__
@@ -29,6 +30,10 @@ from nearcopy.minhash import (
     minhash,
     signature_dtype,
 )
+from nearcopy.neardup import Decisions as DedupDecisions
+from nearcopy.neardup import DedupReport, KeepFieldError, dedup
+from nearcopy.neardup import Params as DedupParams
+from nearcopy.neardup import cluster as dedup_texts
 from nearcopy.options import TextOptions
 from nearcopy.text import Tokens, normalize, shingles
 
@@ -39,7 +44,11 @@ __all__ = [
     "CodeOptions",
     "CodeTokenBatch",
     "CodeTokens",
+    "DedupDecisions",
+    "DedupParams",
+    "DedupReport",
     "Document",
+    "KeepFieldError",
     "Match",
     "OutputFilter",
     "Policy",
@@ -53,6 +62,8 @@ __all__ = [
     "__version__",
     "code_tokens",
     "code_tokens_batch",
+    "dedup",
+    "dedup_texts",
     "detect_language",
     "empty_value",
     "from_datasketch",

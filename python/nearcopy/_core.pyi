@@ -17,6 +17,16 @@ __all__ = [
     "code_shingles",
     "code_tokens",
     "code_tokens_batch",
+    "dedup_band_keys",
+    "dedup_bucket_records",
+    "dedup_candidate_pairs",
+    "dedup_content_hashes",
+    "dedup_equal_slots",
+    "dedup_exact_jaccard",
+    "dedup_roots",
+    "dedup_shingle_sets",
+    "dedup_unconnected",
+    "dedup_union",
     "detect_language",
     "language_for_extension",
     "languages",
@@ -121,3 +131,36 @@ class IndexReader:
         min_code_tokens: int,
         num_threads: int | None = None,
     ) -> list[tuple[list[tuple[int, int, int, int, int, int, str | None]], int]]: ...
+
+# Dedup kernels (rust/nearcopy-python/src/dedup.rs): pairs and records are (n, 2) uint64 arrays.
+_U64 = npt.NDArray[np.uint64]
+
+def dedup_band_keys(
+    signatures: npt.NDArray[Any], bands: int, rows: int, num_threads: int | None = None
+) -> _U64: ...
+def dedup_bucket_records(
+    keys: _U64, first_doc: int, buckets: int, include: npt.NDArray[np.bool_] | None = None
+) -> tuple[_U64, _U64]: ...
+def dedup_candidate_pairs(records: _U64, max_group: int, num_threads: int | None = None) -> _U64: ...
+def dedup_equal_slots(
+    signatures: npt.NDArray[Any], pairs: _U64, num_threads: int | None = None
+) -> npt.NDArray[np.uint32]: ...
+def dedup_union(parent: _U64, pairs: _U64) -> int: ...
+def dedup_unconnected(parent: _U64, pairs: _U64) -> _U64: ...
+def dedup_roots(parent: _U64) -> _U64: ...
+def dedup_content_hashes(texts: list[str], num_threads: int | None = None) -> _U64: ...
+def dedup_shingle_sets(
+    texts: list[str],
+    languages: list[str | None],
+    ngram: int,
+    unit: str,
+    nfkc: bool,
+    casefold: bool,
+    code_ngram: int,
+    identifiers: str,
+    literals: str,
+    num_threads: int | None = None,
+) -> tuple[_U64, _U64]: ...
+def dedup_exact_jaccard(
+    values: _U64, bounds: _U64, pairs: _U64, num_threads: int | None = None
+) -> npt.NDArray[np.float64]: ...

@@ -19,6 +19,7 @@ from nearcopy import __version__, _core
 from nearcopy._files import write_atomically
 from nearcopy.answer import split_answer
 from nearcopy.cli_filter import add_verbs as add_filter_verbs
+from nearcopy.cli_dedup import add_verbs as add_dedup_verbs
 from nearcopy.cli_index import add_verbs as add_index_verbs
 from nearcopy.code import CodeOptions, TokenKind, code_tokens, language_for_extension, languages
 from nearcopy.demo import find_near_duplicates, mean_estimation_error, print_report
@@ -245,6 +246,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_index_verbs(verbs)
     add_filter_verbs(verbs)
+    add_dedup_verbs(verbs)
 
     demo = verbs.add_parser(
         "demo",

@@ -4,11 +4,14 @@
 //!   [`shingle`] turns a token stream into the byte strings that get hashed.
 //! * [`minhash`] computes MinHash signatures: three schemes bit-identical to datasketch
 //!   (`legacy`, `affine32`, `affine64`) and a native one-permutation scheme (`fast`).
+//! * [`dedup`] clusters near-duplicate documents: band keys, candidate pairs, verification,
+//!   union-find.
 //! * [`batch`] runs either over many documents in parallel, with results that do not depend on the
 //!   number of threads.
 
 pub mod batch;
 pub mod code;
+pub mod dedup;
 pub mod error;
 pub mod fingerprint;
 pub mod hash;

@@ -15,7 +15,12 @@ use numpy::{IntoPyArray, PyArray1};
 use pyo3::prelude::*;
 use pyo3::types::{PyList, PyString};
 
-fn code_options(language: &str, ngram: usize, identifiers: &str, literals: &str) -> CoreResult<CodeOptions> {
+pub(crate) fn code_options(
+    language: &str,
+    ngram: usize,
+    identifiers: &str,
+    literals: &str,
+) -> CoreResult<CodeOptions> {
     let opts = CodeOptions {
         language: Language::parse(language)?,
         ngram,

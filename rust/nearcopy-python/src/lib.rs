@@ -2,6 +2,7 @@
 //! kernel with the GIL released, hand the result to numpy without a copy. No logic lives here.
 
 mod code;
+mod dedup;
 mod errors;
 mod index;
 mod inputs;
@@ -300,6 +301,13 @@ mod _core {
 
     #[pymodule_export]
     use super::index::{build_segment, merge_segments, IndexReader};
+
+    #[pymodule_export]
+    use super::dedup::{
+        dedup_band_keys, dedup_bucket_records, dedup_candidate_pairs, dedup_content_hashes,
+        dedup_equal_slots, dedup_exact_jaccard, dedup_roots, dedup_shingle_sets, dedup_unconnected,
+        dedup_union,
+    };
 
     #[pymodule_export]
     use super::code::{

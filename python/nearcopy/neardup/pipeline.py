@@ -1,0 +1,391 @@
+"""``nearcopy.neardup.dedup``: near-duplicate removal over files, in bounded memory.
+
+Pass 1 reads the inputs (then the reference corpus) a batch at a time: signatures and band-key
+records are spilled to a work directory, and only a few numbers per document stay in memory (a
+content hash, a length, the keep value, the id). Then the exact duplicates are joined, every spilled
+partition is grouped into candidate pairs, verified and joined by union-find, and each cluster's
+copies are chosen. Pass 2 reads the inputs again and writes what is kept (or everything, annotated)
+to temporary files beside the outputs, renamed into place only when all of them are complete.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Union
+
+import numpy as np
+import numpy.typing as npt
+
+from nearcopy import _core
+from nearcopy.answer import detect_language
+from nearcopy.inputs import InputError
+from nearcopy.minhash import signature_dtype
+from nearcopy.neardup import formats
+from nearcopy.neardup.formats import Annotator, Fields, KeepFieldError
+from nearcopy.neardup.report import DedupReport, Progress, cluster_stats, write_report
+from nearcopy.neardup.spill import PAIR_BYTES, Spill, parse_size
+from nearcopy.neardup.stages import (
+    Params,
+    UnionFind,
+    band_keys,
+    candidate_pairs,
+    decide,
+    exact_groups,
+    shingle_sets,
+    signatures,
+    verified,
+)
+
+PathLike = Union[str, "os.PathLike[str]"]
+KEEP_POLICIES = ("first", "longest", "shortest")
+
+
+def _paths(value: PathLike | Sequence[PathLike]) -> list[str]:
+    if isinstance(value, (str, os.PathLike)):
+        return [os.fspath(value)]
+    return [os.fspath(v) for v in value]
+
+
+def _language_of(code: bool | str | None) -> Callable[[Any], str | None]:
+    """Maps a document's language field to a code language: every document is ``code`` when it names
+    a language; otherwise a field naming a supported language makes its document code."""
+    if isinstance(code, str) and code != "auto":
+        fixed = _core.canonical_language(code)
+        return lambda _value: fixed
+    cache: dict[str, str | None] = {}
+
+    def resolve(value: Any) -> str | None:
+        if not isinstance(value, str) or not value:
+            return None
+        if value not in cache:
+            try:
+                cache[value] = _core.canonical_language(value)
+            except ValueError:  # "en", "fr": natural languages are prose
+                cache[value] = None
+        return cache[value]
+
+    return resolve
+
+
+@dataclass
+class _Corpus:
+    """What pass 1 keeps per document."""
+
+    ids: list[str]
+    hashes: list[npt.NDArray[np.uint64]]
+    lengths: list[npt.NDArray[np.int64]]
+    keep_values: list[npt.NDArray[np.float64]]
+    file_docs: list[int]
+
+
+def _plan_outputs(inputs: list[str], files: list[tuple[Path, Path]], output: Path) -> list[Path]:
+    """One output per input file: ``output`` itself when the input is one named file (the output
+    then has its format), else ``output/<name relative to its input>`` (for directories and globs,
+    whatever they match)."""
+    one_file = len(inputs) == 1 and Path(inputs[0]).is_file()
+    if one_file and not output.is_dir() and not str(output).endswith(os.sep):
+        wanted, given = formats.file_format(files[0][0]), formats.file_format(output)
+        if given != wanted:
+            suffix = (
+                ".parquet" if wanted and wanted[0] == "parquet" else f".jsonl{wanted[1] if wanted else ''}"
+            )
+            raise InputError(f"{output}: the output has the input's format; name it *{suffix}")
+        return [output]
+    targets = [output / rel for _, rel in files]
+    if len(set(targets)) != len(targets):
+        raise InputError("two inputs have the same file name; give directories instead of globs")
+    return targets
+
+
+def dedup(
+    inputs: PathLike | Sequence[PathLike],
+    output: PathLike | None = None,
+    *,
+    params: Params | None = None,
+    keep: str = "first",
+    max_copies: int = 1,
+    reference: PathLike | Sequence[PathLike] | None = None,
+    annotate: bool = False,
+    code: bool | str | None = None,
+    text_field: str = "text",
+    id_field: str = "id",
+    language_field: str | None = "language",
+    report: PathLike | None = None,
+    memory_limit: int | str = "1G",
+    partitions: int = 64,
+    num_threads: int | None = None,
+    work_dir: PathLike | None = None,
+    progress: bool | None = None,
+) -> DedupReport:
+    """Removes near-duplicate documents from JSONL (plain, .gz, .zst) or Parquet files.
+
+    ``keep``: which copies of a cluster stay: ``"first"`` (input order), ``"longest"``, ``"shortest"``
+    or the name of a numeric field (higher kept; documents without it last); ``max_copies`` of them.
+    ``reference``: files of a reference corpus; input documents that near-duplicate one of its
+    documents are removed and name it in ``duplicate_of``. ``annotate``: write every document with
+    ``cluster_id``, ``cluster_size`` and ``duplicate_of`` instead of removing any. ``memory_limit``
+    bounds the memory of the run (signatures and band keys spill to ``work_dir``). Bad input raises
+    ``nearcopy.inputs.InputError`` (a ``ValueError``) naming the file and line.
+    """
+    params = params or Params()
+    if max_copies < 1:
+        raise ValueError(f"max_copies must be at least 1, got {max_copies}")
+    budget = parse_size(memory_limit)
+    show = Progress(progress if progress is not None else False)
+    timings: dict[str, float] = {}
+    files = formats.expand(_paths(inputs))
+    ref_files = formats.expand(_paths(reference)) if reference is not None else []
+    targets = _plan_outputs(_paths(inputs), files, Path(output)) if output is not None else []
+    keep_field = None if keep in KEEP_POLICIES else keep
+    fields = Fields(text_field, id_field, language_field, keep_field)
+    language_of = _language_of(code)
+    dtype = signature_dtype(params.scheme)
+    started = time.perf_counter()
+    work = Path(tempfile.mkdtemp(prefix="nearcopy-dedup-", dir=work_dir))
+    spill = None
+    try:
+        spill = Spill(work, partitions, params.num_perm, dtype)
+        corpus = _Corpus([], [], [], [], [])
+        batch_bytes = max(1 << 20, min(64 << 20, budget // 16))
+        for path, rel in [*files, *ref_files]:
+            before = spill.docs
+            for batch in formats.read_batches(path, str(rel), fields, batch_bytes, language_of):
+                if code is True or code == "auto":
+                    batch.languages = [
+                        lang or detect_language(t) for lang, t in zip(batch.languages, batch.texts)
+                    ]
+                sigs = signatures(batch.texts, batch.languages, params, num_threads)
+                spill.add(sigs, band_keys(sigs, params, num_threads))
+                if params.verify == "exact":
+                    spill.add_sets(*shingle_sets(batch.texts, batch.languages, params, num_threads))
+                corpus.ids += batch.ids
+                corpus.hashes.append(_core.dedup_content_hashes(batch.texts, num_threads))
+                corpus.lengths.append(np.array([len(t) for t in batch.texts], dtype=np.int64))
+                corpus.keep_values.append(np.array(batch.keep_values, dtype=np.float64))
+                show.update("reading", spill.docs, unit="documents")
+            corpus.file_docs.append(spill.docs - before)
+        spill.finish()
+        show.done()
+        timings["read_and_sign"] = time.perf_counter() - started
+        n_input = sum(corpus.file_docs[: len(files)])
+        n_total = spill.docs
+        stats, decisions = _cluster(
+            spill,
+            corpus,
+            params,
+            n_input,
+            n_total,
+            budget,
+            keep,
+            max_copies,
+            keep_field,
+            num_threads,
+            show,
+            timings,
+        )
+        if targets:
+            t0 = time.perf_counter()
+            _write(files, targets, corpus, decisions, annotate, show)
+            timings["write"] = time.perf_counter() - t0
+    finally:
+        if spill is not None:
+            spill.finish()
+        shutil.rmtree(work, ignore_errors=True)
+    clusters, histogram, largest = cluster_stats(decisions.cluster, corpus.ids)
+    result = DedupReport(
+        documents=n_input,
+        kept=int(decisions.keep.sum()),
+        removed=n_input - int(decisions.keep.sum()),
+        exact_duplicates=stats["exact"],
+        reference_documents=n_total - n_input,
+        reference_matches=stats["reference_matches"],
+        clusters=clusters,
+        candidate_pairs=stats["candidates"],
+        verified_pairs=stats["verified"],
+        cluster_size_histogram=histogram,
+        largest_clusters=largest,
+        parameters={
+            **params.describe(),
+            "keep": keep,
+            "max_copies": max_copies,
+            "partitions": partitions,
+            "memory_limit": budget,
+            "annotate": annotate,
+        },
+        timings={k: round(v, 3) for k, v in timings.items()},
+        outputs=[str(t) for t in targets],
+    )
+    if report is not None:
+        write_report(result, Path(report))
+    return result
+
+
+def _priority(corpus: _Corpus, keep: str, keep_field: str | None, n_input: int) -> npt.NDArray[np.float64]:
+    if keep == "first":
+        return np.zeros(n_input)
+    if keep in ("longest", "shortest"):
+        lengths = np.concatenate(corpus.lengths)[:n_input].astype(np.float64)
+        return lengths if keep == "longest" else -lengths
+    values = np.concatenate(corpus.keep_values)[:n_input]
+    if n_input and np.isnan(values).all():
+        raise KeepFieldError(f"keep field {keep_field!r} is not a number in any document")
+    return values
+
+
+def _cluster(
+    spill: Spill,
+    corpus: _Corpus,
+    params: Params,
+    n_input: int,
+    n_total: int,
+    budget: int,
+    keep: str,
+    max_copies: int,
+    keep_field: str | None,
+    num_threads: int | None,
+    show: Progress,
+    timings: dict[str, float],
+) -> tuple[dict[str, int], Any]:
+    """Exact groups, then candidates, verification and union-find per group of partitions."""
+    t0 = time.perf_counter()
+    priority = _priority(corpus, keep, keep_field, n_input)
+    hashes = np.concatenate(corpus.hashes) if corpus.hashes else np.empty((0, 2), dtype=np.uint64)
+    is_ref = np.arange(n_total) >= n_input
+    rep, is_rep = exact_groups(hashes, prefer=is_ref)
+    uf = UnionFind(n_input)
+    input_rep, _ = exact_groups(hashes[:n_input])
+    uf.union(np.stack([input_rep, np.arange(n_input, dtype=np.uint64)], axis=1))
+    # Reference matches: the best reference document of each input document, and its similarity.
+    best_ref = np.where(rep[:n_input] >= n_input, rep[:n_input].astype(np.int64) - n_input, -1)
+    best_sim = np.where(best_ref >= 0, 1.0, -1.0)
+    stats = {
+        "exact": int(np.count_nonzero(~is_rep[:n_input] | (best_ref >= 0))),
+        "candidates": 0,
+        "verified": 0,
+    }
+    sigs = spill.signatures()
+    sets = spill.sets() if params.verify == "exact" else None
+    done = 0
+    # Half the memory limit for the loaded band-key records, a quarter for the pairs they make; the
+    # rest for the per-document arrays (hashes, union-find parents, ...) and the interpreter.
+    for loaded in spill.groups(budget // 2):
+        slices = key_slices(
+            loaded[is_rep[loaded[:, 1].astype(np.int64)]],
+            params.max_group,
+            max(1024, budget // 4 // PAIR_BYTES),
+        )
+        del loaded
+        for records in slices:
+            pairs = candidate_pairs(records, params.max_group, num_threads)
+            stats["candidates"] += len(pairs)
+            inner = uf.unconnected(pairs[pairs[:, 1] < n_input])
+            good, _ = verified(inner, params, sigs=sigs, sets=sets, num_threads=num_threads)
+            stats["verified"] += len(good)
+            uf.union(good)
+            across = pairs[(pairs[:, 0] < n_input) & (pairs[:, 1] >= n_input)]
+            matched, similarity = verified(across, params, sigs=sigs, sets=sets, num_threads=num_threads)
+            stats["verified"] += len(matched)
+            _best_reference(matched, similarity, n_input, best_ref, best_sim)
+            done += len(records)
+            show.update("clustering", done, unit="band keys")
+    show.done()
+    # Exact copies wrote no band records: they share their representative's reference match.
+    copies = np.flatnonzero(rep[:n_input] != np.arange(n_input, dtype=np.uint64))
+    inherit = copies[(rep[copies] < n_input) & (best_ref[copies] < 0)]
+    best_ref[inherit], best_sim[inherit] = best_ref[rep[inherit]], best_sim[rep[inherit]]
+    del sigs, sets  # unmap before the work directory goes
+    decisions = decide(uf.roots(), priority, max_copies, best_ref if n_total > n_input else None)
+    stats["reference_matches"] = int(np.count_nonzero(best_ref >= 0))
+    timings["cluster"] = time.perf_counter() - t0
+    return stats, decisions
+
+
+def key_slices(
+    records: npt.NDArray[np.uint64], max_group: int, max_pairs: int
+) -> list[npt.NDArray[np.uint64]]:
+    """``records`` sorted by key and cut at key boundaries into slices of at most about ``max_pairs``
+    candidate pairs each (one key's group is never split): a heavily duplicated corpus yields far
+    more pairs than band keys (a group of 200 copies makes 19,900), and this keeps them within the
+    memory limit. Pairs repeated in two slices are merely filtered out again by the union-find."""
+    if len(records) == 0:
+        return []
+    records = records[np.argsort(records[:, 0], kind="stable")]
+    keys = records[:, 0]
+    starts = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]])
+    sizes = np.diff(np.r_[starts, len(keys)])
+    pairs = np.where(sizes <= max_group, sizes * (sizes - 1) // 2, 2 * sizes)
+    ends = np.cumsum(pairs)
+    if ends[-1] <= max_pairs:
+        return [records]
+    # The first group of each slice: where the running pair count passes a multiple of max_pairs.
+    firsts = np.unique(np.searchsorted(ends, np.arange(max_pairs, ends[-1], max_pairs), side="right"))
+    cuts = [0, *starts[firsts[firsts < len(starts)]].tolist(), len(records)]
+    return [records[a:b] for a, b in zip(cuts[:-1], cuts[1:]) if b > a]
+
+
+def _best_reference(
+    matched: npt.NDArray[np.uint64],
+    similarity: npt.NDArray[np.float64],
+    n_input: int,
+    best_ref: npt.NDArray[np.int64],
+    best_sim: npt.NDArray[np.float64],
+) -> None:
+    """Updates each input document's best reference match in place: the most similar reference
+    document, ties to the earlier one, so the answer does not depend on the partition order."""
+    if not len(matched):
+        return
+    docs, refs = matched[:, 0].astype(np.int64), matched[:, 1].astype(np.int64) - n_input
+    order = np.lexsort((refs, -similarity, docs))
+    doc, first = np.unique(docs[order], return_index=True)
+    ref, sim = refs[order][first], similarity[order][first]
+    better = (sim > best_sim[doc]) | ((sim == best_sim[doc]) & (ref < best_ref[doc]))
+    best_ref[doc[better]], best_sim[doc[better]] = ref[better], sim[better]
+
+
+def _write(
+    files: list[tuple[Path, Path]],
+    targets: list[Path],
+    corpus: _Corpus,
+    decisions: Any,
+    annotate: bool,
+    show: Progress,
+) -> None:
+    """Every output to a temporary file beside it, synced; all renamed into place only when every
+    one is complete. Any failure (Ctrl-C included) removes the temporary files and leaves the
+    outputs as they were."""
+    ids = corpus.ids
+    duplicate_of = [None if d < 0 else ids[d] for d in decisions.duplicate_of.tolist()]
+    annotator = Annotator(decisions.keep, decisions.cluster, decisions.size, duplicate_of, annotate)
+    pending: list[tuple[Path, Path]] = []
+    try:
+        first = 0
+        for (source, rel), target, count in zip(files, targets, corpus.file_docs):
+            target.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp_name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+            pending.append((Path(tmp_name), target))
+            with os.fdopen(fd, "wb") as handle:
+                if formats.file_format(source) == ("parquet", ""):
+                    written = formats.write_parquet(source, first, annotator, handle)
+                else:
+                    written = formats.write_jsonl(source, str(rel), first, annotator, handle)
+                handle.flush()
+                os.fsync(handle.fileno())
+            if written != count:
+                raise InputError(
+                    f"{source}: changed while being deduplicated ({count} then {written} documents)"
+                )
+            first += count
+            show.update("writing", first, len(decisions.keep), unit="documents")
+        for tmp, target in pending:
+            os.replace(tmp, target)
+        show.done()
+    except BaseException:
+        for tmp, _ in pending:
+            tmp.unlink(missing_ok=True)
+        raise

@@ -1,0 +1,122 @@
+"""Spilling signatures and band-key records to a work directory, so memory follows a setting and
+not the corpus.
+
+Signatures are appended to one file and memory-mapped for verification (the page cache, not the
+process, holds them). Band-key records ``(key u64, doc u64)``, 16 bytes each, go to one of
+``partitions`` files by the key's high bits; every record of a key lands in the same file, so each
+file is sorted and grouped on its own, and consecutive files are loaded together up to the budget.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+
+from nearcopy import _core
+
+RECORD_BYTES = 16
+# A loaded record is read, filtered (exact duplicates out), argsorted (8 bytes) and copied in key
+# order, and copied once more by the Rust kernel: about six times its 16 bytes at the peak.
+BYTES_PER_LOADED_RECORD = 6 * RECORD_BYTES
+# A candidate pair takes 16 bytes, and it is copied a few times while it is split by kind (input or
+# reference), filtered and verified: slices of pairs are cut to budget / PAIR_BYTES pairs.
+PAIR_BYTES = 8 * 16
+
+
+def parse_size(value: int | str) -> int:
+    """Bytes from an int or a string such as ``"512M"``, ``"2G"``, ``"1.5GiB"``."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        size = value
+    elif isinstance(value, str):
+        text = value.strip().upper().removesuffix("IB").removesuffix("B")
+        scale = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}.get(text[-1:], 1)
+        number = text[:-1] if text[-1:] in "KMGT" else text
+        try:
+            size = int(float(number) * scale)
+        except ValueError:
+            raise ValueError(f"not a size: {value!r} (examples: 512M, 2G)") from None
+    else:
+        raise TypeError(f"a size must be an int or a string such as '2G', got {type(value).__name__}")
+    if size < 1 << 20:
+        raise ValueError(f"the memory limit must be at least 1M, got {value!r}")
+    return size
+
+
+class Spill:
+    """The work files of one dedup run, under ``root`` (a fresh directory the caller removes)."""
+
+    def __init__(self, root: Path, partitions: int, num_perm: int, dtype: type[np.unsignedinteger]) -> None:
+        if not 1 <= partitions <= 4096:
+            raise ValueError(f"partitions must be between 1 and 4096, got {partitions}")
+        self.root, self.partitions, self.num_perm, self.dtype = root, partitions, num_perm, np.dtype(dtype)
+        self.docs = 0
+        self.counts = np.zeros(partitions, dtype=np.int64)
+        self._signatures = open(root / "signatures.bin", "wb")  # noqa: SIM115 (closed in finish)
+        self._sets = open(root / "sets.bin", "wb")  # noqa: SIM115
+        self._set_bounds: list[npt.NDArray[np.uint64]] = [np.zeros(1, dtype=np.uint64)]
+        self._set_values = 0
+
+    def add(self, sigs: npt.NDArray[np.unsignedinteger], keys: npt.NDArray[np.uint64]) -> None:
+        """Appends a batch's signatures and its band keys' records (documents numbered on)."""
+        self._signatures.write(np.ascontiguousarray(sigs, dtype=self.dtype).tobytes())
+        records, counts = _core.dedup_bucket_records(keys, self.docs, self.partitions)
+        start = 0
+        for part in np.flatnonzero(counts):
+            end = start + int(counts[part])
+            with open(self._bucket(int(part)), "ab") as handle:
+                handle.write(records[start:end].tobytes())
+            start = end
+        self.counts += counts.astype(np.int64)
+        self.docs += len(sigs)
+
+    def add_sets(self, values: npt.NDArray[np.uint64], bounds: npt.NDArray[np.uint64]) -> None:
+        """Appends a batch's shingle sets (``--verify exact``)."""
+        self._sets.write(values.tobytes())
+        self._set_bounds.append(bounds[1:] + np.uint64(self._set_values))
+        self._set_values += len(values)
+
+    def _bucket(self, part: int) -> Path:
+        return self.root / f"bucket-{part:05d}.bin"
+
+    def finish(self) -> None:
+        """Closes the files being appended to (again: a no-op)."""
+        for handle in (self._signatures, self._sets):
+            handle.close()
+
+    def signatures(self) -> npt.NDArray[np.unsignedinteger]:
+        """Every signature, ``(docs, num_perm)``, memory-mapped read-only."""
+        if self.docs == 0:
+            return np.empty((0, self.num_perm), dtype=self.dtype)
+        return np.memmap(
+            self.root / "signatures.bin", dtype=self.dtype, mode="r", shape=(self.docs, self.num_perm)
+        )
+
+    def sets(self) -> tuple[npt.NDArray[np.uint64], npt.NDArray[np.uint64]]:
+        bounds = np.concatenate(self._set_bounds)
+        if self._set_values == 0:
+            return np.empty(0, dtype=np.uint64), bounds
+        return np.memmap(self.root / "sets.bin", dtype=np.uint64, mode="r", shape=(self._set_values,)), bounds
+
+    def groups(self, budget: int) -> Iterator[npt.NDArray[np.uint64]]:
+        """The records of consecutive partitions, as many at a time as ``budget`` bytes allow (at
+        least one partition, whatever its size); each partition file is deleted once read."""
+        part = 0
+        while part < self.partitions:
+            last = part + 1
+            total = int(self.counts[part])
+            while last < self.partitions and (total + self.counts[last]) * BYTES_PER_LOADED_RECORD <= budget:
+                total += int(self.counts[last])
+                last += 1
+            chunks = []
+            for p in range(part, last):
+                path = self._bucket(p)
+                if self.counts[p]:
+                    chunks.append(np.fromfile(path, dtype=np.uint64).reshape(-1, 2))
+                    os.unlink(path)
+            part = last
+            if chunks:
+                yield np.concatenate(chunks) if len(chunks) > 1 else chunks[0]

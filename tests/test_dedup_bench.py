@@ -1,0 +1,26 @@
+"""The dedup benchmark runs end to end on a small set and writes a well-formed result."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_quick_dedup_benchmark_writes_a_result(tmp_path: Path) -> None:
+    out = tmp_path / "dedup.json"
+    env = {**os.environ, "OPENBLAS_NUM_THREADS": "1"}
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "benches" / "bench_dedup.py"), "--quick", "--out", str(out)],
+        capture_output=True, text=True, timeout=600, cwd=ROOT, env=env,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-2000:]
+    data = json.loads(out.read_text())
+    assert len(data["results"]) == 6 and data["set"]["true_duplicate_pairs"] > 0
+    for scores in data["results"].values():
+        assert 0.0 <= scores["precision"] <= 1.0 and scores["peak_mb"] > 0
+    assert out.with_suffix(".md").read_text().startswith("# Dedup quality")
