@@ -18,8 +18,8 @@ import numpy as np
 from nearcopy import __version__, _core
 from nearcopy._files import write_atomically
 from nearcopy.answer import split_answer
-from nearcopy.cli_filter import add_verbs as add_filter_verbs
 from nearcopy.cli_dedup import add_verbs as add_dedup_verbs
+from nearcopy.cli_filter import add_verbs as add_filter_verbs
 from nearcopy.cli_index import add_verbs as add_index_verbs
 from nearcopy.code import CodeOptions, TokenKind, code_tokens, language_for_extension, languages
 from nearcopy.demo import find_near_duplicates, mean_estimation_error, print_report

@@ -32,7 +32,7 @@ from nearcopy.filter import (
     Verdict,
 )
 from nearcopy.index import ProtectedIndex
-from nearcopy.inputs import InputError
+from nearcopy.inputs import jsonl_objects
 
 EXIT_CLEAN = 0
 EXIT_FLAGGED = 1
@@ -115,26 +115,6 @@ def verdict_summary(verdict: Verdict) -> dict[str, Any]:
     }
 
 
-def _records(path: Path, text_field: str) -> Iterator[dict[str, Any]]:
-    opener = gzip.open if path.suffix == ".gz" else open
-    try:
-        with opener(path, "rt", encoding="utf-8", errors="surrogateescape") as handle:
-            for number, line in enumerate(handle, start=1):
-                if not line.strip():
-                    continue
-                try:
-                    record = json.loads(line)
-                except json.JSONDecodeError as err:
-                    raise InputError(f"{path}:{number}: invalid JSON ({err.msg})") from None
-                if not isinstance(record, dict) or not isinstance(record.get(text_field), str):
-                    raise InputError(f"{path}:{number}: expected a JSON object with a string {text_field!r}")
-                yield record
-    except FileNotFoundError:
-        raise InputError(f"input not found: {path}") from None
-    except (OSError, EOFError, UnicodeDecodeError) as err:
-        raise InputError(f"{path}: cannot read: {err}") from None
-
-
 def _batches(records: Iterator[dict[str, Any]], size: int) -> Iterator[list[dict[str, Any]]]:
     batch: list[dict[str, Any]] = []
     for record in records:
@@ -156,7 +136,8 @@ def cmd_filter(args: argparse.Namespace) -> int:
 
     def write(out: IO[str]) -> None:
         nonlocal count
-        for batch in _batches(_records(Path(args.input), args.text_field), args.batch):
+        records = (record for _, record in jsonl_objects(Path(args.input), args.text_field))
+        for batch in _batches(records, args.batch):
             texts = [r[args.text_field] for r in batch]
             for record, text, verdict in zip(
                 batch, texts, checker.check_batch(texts, num_threads=args.threads)

@@ -102,8 +102,9 @@ def read_documents(
                 yield {"id": str(file), "text": data.decode("utf-8", errors="replace"), "path": str(file)}
 
 
-def _jsonl_documents(path: Path, text_field: str, id_field: str) -> Iterator[dict[str, Any]]:
-    """Every record of a JSONL file (plain or gzip) as ``{"id", "text", **other fields}``."""
+def jsonl_objects(path: Path, text_field: str) -> Iterator[tuple[int, dict[str, Any]]]:
+    """``(line number, object)`` for every record of a JSONL file (plain or gzip), each checked to be
+    an object with a string ``text_field``; an ``InputError`` names the file and line otherwise."""
     opener = gzip.open if path.suffix == ".gz" else open
     try:
         with opener(path, "rt", encoding="utf-8", errors="surrogateescape") as handle:
@@ -118,11 +119,19 @@ def _jsonl_documents(path: Path, text_field: str, id_field: str) -> Iterator[dic
                     raise InputError(f"{path}:{number}: expected a JSON object, got {type(record).__name__}")
                 if not isinstance(record.get(text_field), str):
                     raise InputError(f"{path}:{number}: no string field {text_field!r}")
-                metadata = {k: v for k, v in record.items() if k not in (text_field, id_field)}
-                doc_id = str(record.get(id_field, f"{path}:{number}"))
-                yield {**metadata, "id": doc_id, "text": record[text_field]}
+                yield number, record
+    except FileNotFoundError:
+        raise InputError(f"input not found: {path}") from None
     except (OSError, EOFError, UnicodeDecodeError) as err:
         raise InputError(f"{path}: cannot read: {err}") from None
+
+
+def _jsonl_documents(path: Path, text_field: str, id_field: str) -> Iterator[dict[str, Any]]:
+    """Every record of a JSONL file (plain or gzip) as ``{"id", "text", **other fields}``."""
+    for number, record in jsonl_objects(path, text_field):
+        metadata = {k: v for k, v in record.items() if k not in (text_field, id_field)}
+        doc_id = str(record.get(id_field, f"{path}:{number}"))
+        yield {**metadata, "id": doc_id, "text": record[text_field]}
 
 
 def _parquet_documents(path: Path, text_field: str, id_field: str) -> Iterator[dict[str, Any]]:
