@@ -116,6 +116,8 @@ def test_filter_verb_rewrites_jsonl_with_verdicts(index: ProtectedIndex, tmp_pat
         "completion",
         "--license-policy",
         "GPL-3.0=suppress",
+        "--source-policy",
+        f"{functions()[0][0]}=annotate",
         "--batch",
         "3",
     )
@@ -124,11 +126,11 @@ def test_filter_verb_rewrites_jsonl_with_verdicts(index: ProtectedIndex, tmp_pat
     with gzip.open(out, "rt", encoding="utf-8") as handle:
         records = [json.loads(line) for line in handle]
     assert [r["request"] for r in records] == list(range(8)) and all(r["model"] == "m1" for r in records)
-    expected = [
-        OutputFilter(index, policy=Policy(by_license={"GPL-3.0": "suppress"})).apply(a) for a in answers()
-    ]
+    policy = Policy(by_license={"GPL-3.0": "suppress"}, by_source={functions()[0][0]: "annotate"})
+    expected = [OutputFilter(index, policy=policy).apply(a) for a in answers()]
     assert [r["completion"] for r in records] == expected
-    assert {r["nearcopy"]["action"] for r in records[:6]} == {"redact", "suppress"}
+    assert {r["nearcopy"]["action"] for r in records[:6]} == {"annotate", "redact", "suppress"}
+    assert records[0]["nearcopy"]["action"] == "annotate", "the source's action beats its licence's"
     assert records[6]["completion"] == answers()[6] and records[6]["nearcopy"]["flagged"] is False
     assert all("text" not in m for r in records for m in r["nearcopy"]["matches"]), "no protected text"
 

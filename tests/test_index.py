@@ -85,6 +85,12 @@ def test_policies(index: ProtectedIndex) -> None:
     annotated = OutputFilter(index, policy=Policy(default="allow", by_license={"public-domain": "annotate"}))
     assert annotated.apply(text) == f"{text}\n\n[sources: austen]"
     assert OutputFilter(index, policy=Policy(default="allow")).apply(text) == text
+    by_source = Policy(
+        default="allow", by_license={"public-domain": "annotate"}, by_source={"austen": "suppress"}
+    )
+    assert OutputFilter(index, policy=by_source).apply(text) == "", (
+        "a source's action comes before its licence's"
+    )
     with pytest.raises(ValueError, match="action must be one of"):
         Policy(default="delete")  # type: ignore[arg-type]
 

@@ -71,20 +71,33 @@ def add_filter_options(parser: argparse.ArgumentParser) -> None:
         help="action for matches of documents with this licence (repeatable)",
     )
     parser.add_argument(
+        "--source-policy",
+        action="append",
+        default=[],
+        metavar="SOURCE=ACTION",
+        help="action for matches of this source (a document's 'source' field, else its id; repeatable)",
+    )
+    parser.add_argument(
         "--template", default=Policy.template, help="what 'replace' shows; may name {source} and {license}"
     )
 
 
+def _actions(items: list[str], option: str) -> dict[str, Action]:
+    """``NAME=ACTION`` items of a repeatable option, checked."""
+    out: dict[str, Action] = {}
+    for item in items:
+        name, sep, action = item.rpartition("=")
+        if not sep or not name or action not in ACTIONS:
+            raise ValueError(f"{option} wants NAME=ACTION with ACTION one of {ACTIONS}, got {item!r}")
+        out[name] = action  # narrowed by the check above
+    return out
+
+
 def output_filter(args: argparse.Namespace) -> OutputFilter:
-    by_license: dict[str, Action] = {}
-    for item in args.license_policy:
-        license_, sep, action = item.partition("=")
-        if not sep or action not in ACTIONS:
-            raise ValueError(
-                f"--license-policy wants LICENSE=ACTION with ACTION one of {ACTIONS}, got {item!r}"
-            )
-        by_license[license_] = action  # narrowed by the check above
-    policy = Policy(default=args.policy, by_license=by_license, template=args.template)
+    policy = Policy(
+        default=args.policy, by_license=_actions(args.license_policy, "--license-policy"),
+        by_source=_actions(args.source_policy, "--source-policy"), template=args.template,
+    )  # fmt: skip
     return OutputFilter(
         ProtectedIndex.open(args.index),
         min_tokens=args.min_tokens,

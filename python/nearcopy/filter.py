@@ -54,21 +54,26 @@ class Verdict:
 
 @dataclass(frozen=True)
 class Policy:
-    """What to do with a flagged output, per match: ``by_license`` (licence value → action) first,
-    then ``default``. The strictest action over all matches wins. ``template`` is what ``replace``
-    shows; it may name ``{source}`` and ``{license}`` of the longest match."""
+    """What to do with a flagged output, per match: ``by_source`` (the document's ``source``
+    metadata, else its id → action) first, then ``by_license`` (licence value → action), then
+    ``default``. The strictest action over all matches wins. ``template`` is what ``replace`` shows;
+    it may name ``{source}`` and ``{license}`` of the longest match."""
 
     default: Action = "redact"
     by_license: Mapping[str, Action] = field(default_factory=dict)
+    by_source: Mapping[str, Action] = field(default_factory=dict)
     template: str = "[output withheld: it reproduces {source} ({license})]"
     mask: str = "[redacted: {source}]"
 
     def __post_init__(self) -> None:
-        for action in (self.default, *self.by_license.values()):
+        for action in (self.default, *self.by_license.values(), *self.by_source.values()):
             if action not in ACTIONS:
                 raise ValueError(f"action must be one of {ACTIONS}, got {action!r}")
 
     def action_for(self, match: Match) -> Action:
+        source = match.metadata.get("source", match.doc_id)
+        if isinstance(source, str) and source in self.by_source:
+            return self.by_source[source]
         license_ = match.metadata.get("license")
         if isinstance(license_, str) and license_ in self.by_license:
             return self.by_license[license_]
