@@ -13,7 +13,9 @@ from typing import Any
 
 from nearcopy.code import languages
 from nearcopy.minhash import SCHEMES
-from nearcopy.neardup import KEEP_POLICIES, Params, dedup
+from nearcopy.neardup import KEEP_POLICIES, DedupReport, Params, dedup
+from nearcopy.neardup.pipeline import ENGINES
+from nearcopy.neardup.ray_engine import RayNotInstalledError
 from nearcopy.neardup.stages import DEFAULT_MAX_GROUP
 from nearcopy.options import TextOptions
 
@@ -42,7 +44,20 @@ def cmd_dedup(args: argparse.Namespace) -> int:
         verify=args.verify,
         max_group=args.max_group,
     )
-    report = dedup(
+    try:
+        report = _run(args, params)
+    except RayNotInstalledError as err:
+        print(f"nearcopy: error: {err}", file=sys.stderr)
+        return 2
+    if args.json:
+        print(json.dumps(report.to_dict()))
+    if not args.quiet:
+        print(report.summary(), file=sys.stderr)
+    return 0
+
+
+def _run(args: argparse.Namespace, params: Params) -> DedupReport:
+    return dedup(
         args.inputs,
         args.output,
         params=params,
@@ -60,12 +75,9 @@ def cmd_dedup(args: argparse.Namespace) -> int:
         num_threads=args.threads,
         work_dir=args.work_dir,
         progress=args.progress or sys.stderr.isatty(),
+        engine=args.engine,
+        ray_address=args.ray_address,
     )
-    if args.json:
-        print(json.dumps(report.to_dict()))
-    if not args.quiet:
-        print(report.summary(), file=sys.stderr)
-    return 0
 
 
 def add_verbs(verbs: Any) -> None:
@@ -160,4 +172,16 @@ def add_verbs(verbs: Any) -> None:
     run.add_argument("--partitions", type=int, default=64, help="band-key spill files (default 64)")
     run.add_argument("--work-dir", help="directory for spill files (default: the system temp directory)")
     run.add_argument("--threads", type=int, default=None, help="worker threads (default: all cores)")
+    run.add_argument(
+        "--engine",
+        choices=ENGINES,
+        default="local",
+        help="local: this machine's threads; ray: signatures and band keys as Ray Data map tasks "
+        "(pip install 'nearcopy[ray]'); the same output either way (default local)",
+    )
+    run.add_argument(
+        "--ray-address",
+        metavar="ADDRESS",
+        help="Ray cluster to join, e.g. auto or ray://host:10001 (default: start a local one, 2 CPUs)",
+    )
     p.set_defaults(run=cmd_dedup)

@@ -14,7 +14,7 @@ import os
 import shutil
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Union
@@ -27,23 +27,24 @@ from nearcopy.answer import detect_language
 from nearcopy.inputs import InputError
 from nearcopy.minhash import signature_dtype
 from nearcopy.neardup import formats
-from nearcopy.neardup.formats import Annotator, Fields, KeepFieldError
+from nearcopy.neardup.formats import Annotator, Batch, Fields, KeepFieldError
+from nearcopy.neardup.ray_engine import RaySigner
 from nearcopy.neardup.report import DedupReport, Progress, cluster_stats, write_report
 from nearcopy.neardup.spill import PAIR_BYTES, Spill, parse_size
 from nearcopy.neardup.stages import (
     Params,
+    Signed,
     UnionFind,
-    band_keys,
     candidate_pairs,
     decide,
     exact_groups,
-    shingle_sets,
-    signatures,
+    sign,
     verified,
 )
 
 PathLike = Union[str, "os.PathLike[str]"]
 KEEP_POLICIES = ("first", "longest", "shortest")
+ENGINES = ("local", "ray")
 
 
 def _paths(value: PathLike | Sequence[PathLike]) -> list[str]:
@@ -122,6 +123,8 @@ def dedup(
     num_threads: int | None = None,
     work_dir: PathLike | None = None,
     progress: bool | None = None,
+    engine: str = "local",
+    ray_address: str | None = None,
 ) -> DedupReport:
     """Removes near-duplicate documents from JSONL (plain, .gz, .zst) or Parquet files.
 
@@ -132,8 +135,15 @@ def dedup(
     ``cluster_id``, ``cluster_size`` and ``duplicate_of`` instead of removing any. ``memory_limit``
     bounds the memory of the run (signatures and band keys spill to ``work_dir``). Bad input raises
     ``nearcopy.inputs.InputError`` (a ``ValueError``) naming the file and line.
+
+    ``engine``: ``"local"`` (this process's threads) or ``"ray"``: the per-document stages as Ray
+    Data map tasks (``pip install 'nearcopy[ray]'``) on the cluster at ``ray_address``, else on the
+    Ray runtime already initialized in this process, else on a local one started (and stopped) for
+    the run; the output and report are the same as the local engine's.
     """
     params = params or Params()
+    if engine not in ENGINES:
+        raise ValueError(f"engine must be one of {', '.join(ENGINES)}, got {engine!r}")
     if max_copies < 1:
         raise ValueError(f"max_copies must be at least 1, got {max_copies}")
     budget = parse_size(memory_limit)
@@ -149,27 +159,34 @@ def dedup(
     started = time.perf_counter()
     work = Path(tempfile.mkdtemp(prefix="nearcopy-dedup-", dir=work_dir))
     spill = None
+    closers: list[Callable[[], None]] = []
     try:
         spill = Spill(work, partitions, params.num_perm, dtype)
         corpus = _Corpus([], [], [], [], [])
         batch_bytes = max(1 << 20, min(64 << 20, budget // 16))
+        if engine == "ray":
+            signer = RaySigner(params, ray_address)
+            closers.append(signer.close)
+            sign_batches: Callable[[Iterator[Batch]], Iterator[tuple[Batch, Signed]]] = signer.sign
+        else:
+            sign_batches = _local_signer(params, num_threads)
         for path, rel in [*files, *ref_files]:
             before = spill.docs
-            for batch in formats.read_batches(path, str(rel), fields, batch_bytes, language_of):
-                if code is True or code == "auto":
-                    batch.languages = [
-                        lang or detect_language(t) for lang, t in zip(batch.languages, batch.texts)
-                    ]
-                sigs = signatures(batch.texts, batch.languages, params, num_threads)
-                spill.add(sigs, band_keys(sigs, params, num_threads))
-                if params.verify == "exact":
-                    spill.add_sets(*shingle_sets(batch.texts, batch.languages, params, num_threads))
+            batches = formats.read_batches(path, str(rel), fields, batch_bytes, language_of)
+            if code is True or code == "auto":
+                batches = map(_detect_languages, batches)
+            for batch, signed in sign_batches(batches):
+                spill.add(signed.sigs, signed.keys)
+                if signed.sets is not None:
+                    spill.add_sets(*signed.sets)
                 corpus.ids += batch.ids
-                corpus.hashes.append(_core.dedup_content_hashes(batch.texts, num_threads))
+                corpus.hashes.append(signed.hashes)
                 corpus.lengths.append(np.array([len(t) for t in batch.texts], dtype=np.int64))
                 corpus.keep_values.append(np.array(batch.keep_values, dtype=np.float64))
                 show.update("reading", spill.docs, unit="documents")
             corpus.file_docs.append(spill.docs - before)
+        for close in closers:
+            close()
         spill.finish()
         show.done()
         timings["read_and_sign"] = time.perf_counter() - started
@@ -194,6 +211,8 @@ def dedup(
             _write(files, targets, corpus, decisions, annotate, show)
             timings["write"] = time.perf_counter() - t0
     finally:
+        for close in closers:
+            close()
         if spill is not None:
             spill.finish()
         shutil.rmtree(work, ignore_errors=True)
@@ -217,6 +236,7 @@ def dedup(
             "partitions": partitions,
             "memory_limit": budget,
             "annotate": annotate,
+            "engine": engine,
         },
         timings={k: round(v, 3) for k, v in timings.items()},
         outputs=[str(t) for t in targets],
@@ -224,6 +244,21 @@ def dedup(
     if report is not None:
         write_report(result, Path(report))
     return result
+
+
+def _detect_languages(batch: Batch) -> Batch:
+    batch.languages = [lang or detect_language(t) for lang, t in zip(batch.languages, batch.texts)]
+    return batch
+
+
+def _local_signer(
+    params: Params, num_threads: int | None
+) -> Callable[[Iterator[Batch]], Iterator[tuple[Batch, Signed]]]:
+    def sign_batches(batches: Iterator[Batch]) -> Iterator[tuple[Batch, Signed]]:
+        for batch in batches:
+            yield batch, sign(batch.texts, batch.languages, params, num_threads)
+
+    return sign_batches
 
 
 def _priority(corpus: _Corpus, keep: str, keep_field: str | None, n_input: int) -> npt.NDArray[np.float64]:

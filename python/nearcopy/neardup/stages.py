@@ -190,6 +190,31 @@ def verified(
     return pairs[ok], np.asarray(similarity[ok], dtype=np.float64)
 
 
+@dataclass
+class Signed:
+    """What pass 1 computes for a batch of documents: signatures, band keys, content hashes
+    (``(n, 2)`` XXH3-128 of the raw text) and, for ``verify="exact"``, the shingle sets."""
+
+    sigs: Signatures
+    keys: U64
+    hashes: U64
+    sets: tuple[U64, U64] | None
+
+
+def sign(
+    texts: Sequence[str], languages: Sequence[str | None], params: Params, num_threads: int | None = None
+) -> Signed:
+    """Every per-document stage of a batch (the local engine runs it in the driver, the Ray engine
+    in map tasks)."""
+    sigs = signatures(texts, languages, params, num_threads)
+    return Signed(
+        sigs,
+        band_keys(sigs, params, num_threads),
+        _core.dedup_content_hashes(list(texts), num_threads),
+        shingle_sets(texts, languages, params, num_threads) if params.verify == "exact" else None,
+    )
+
+
 class UnionFind:
     """Components of documents ``0..n``; the root of a component is its smallest document."""
 
