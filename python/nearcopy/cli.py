@@ -21,6 +21,7 @@ from nearcopy.answer import split_answer
 from nearcopy.cli_dedup import add_verbs as add_dedup_verbs
 from nearcopy.cli_filter import add_verbs as add_filter_verbs
 from nearcopy.cli_index import add_verbs as add_index_verbs
+from nearcopy.cli_options import add_abstraction_options
 from nearcopy.code import CodeOptions, TokenKind, code_tokens, language_for_extension, languages
 from nearcopy.demo import find_near_duplicates, mean_estimation_error, print_report
 from nearcopy.demo_filter import run_demo
@@ -63,18 +64,7 @@ def _add_code_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument(
         "--language", help=f"treat inputs as source code in this language ({', '.join(languages())})"
     )
-    group.add_argument(
-        "--identifiers",
-        choices=("placeholder", "consistent", "members", "keep"),
-        default="placeholder",
-        help="how identifiers are abstracted (default placeholder)",
-    )
-    group.add_argument(
-        "--literals",
-        choices=("abstract", "keep"),
-        default="abstract",
-        help="whether string and number literals are abstracted (default abstract)",
-    )
+    add_abstraction_options(group)
 
 
 def _text_options(args: argparse.Namespace) -> TextOptions | CodeOptions:

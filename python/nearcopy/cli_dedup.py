@@ -11,6 +11,7 @@ import json
 import sys
 from typing import Any
 
+from nearcopy.cli_options import add_abstraction_options
 from nearcopy.code import languages
 from nearcopy.minhash import SCHEMES
 from nearcopy.neardup import KEEP_POLICIES, DedupReport, Params, dedup
@@ -130,18 +131,7 @@ def add_verbs(verbs: Any) -> None:
         f"detected); languages: {', '.join(languages())}",
     )
     code.add_argument("--code-ngram", type=int, default=10, help="code shingle size in tokens (default 10)")
-    code.add_argument(
-        "--identifiers",
-        choices=("placeholder", "consistent", "members", "keep"),
-        default="placeholder",
-        help="identifier abstraction (default placeholder)",
-    )
-    code.add_argument(
-        "--literals",
-        choices=("abstract", "keep"),
-        default="abstract",
-        help="literal abstraction (default abstract)",
-    )
+    add_abstraction_options(code)
     keep = p.add_argument_group("what is kept")
     keep.add_argument(
         "--keep",
