@@ -59,6 +59,7 @@ bench: build
 	$(PY) benches/source_corpus.py --install-packages --mb 1000
 	$(PY) benches/bench_filter_speed.py
 	$(PY) benches/bench_dedup.py
+	$(PY) benches/bench_dedup_speed.py
 	$(PY) benches/bench_dedup_scale.py
 	$(PY) benches/update_readme.py
 

@@ -1,4 +1,4 @@
-"""The dedup benchmark runs end to end on a small set and writes a well-formed result."""
+"""The dedup benchmarks (quality, end-to-end speed) run on a small set and write well-formed results."""
 
 from __future__ import annotations
 
@@ -24,3 +24,19 @@ def test_quick_dedup_benchmark_writes_a_result(tmp_path: Path) -> None:
     for scores in data["results"].values():
         assert 0.0 <= scores["precision"] <= 1.0 and scores["peak_mb"] > 0
     assert out.with_suffix(".md").read_text().startswith("# Dedup quality")
+
+
+def test_quick_dedup_speed_benchmark_writes_a_result(tmp_path: Path) -> None:
+    out = tmp_path / "speed.json"
+    env = {**os.environ, "OPENBLAS_NUM_THREADS": "1"}
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "benches" / "bench_dedup_speed.py"), "--quick", "--out", str(out)],
+        capture_output=True, text=True, timeout=600, cwd=ROOT, env=env,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-2000:]
+    data = json.loads(out.read_text())
+    assert set(data["results"]) == {"nearcopy 1 thread", "nearcopy all cores", "datasketch", "rensa"}
+    for scores in data["results"].values():
+        assert 0.0 <= scores["f1"] <= 1.0 and scores["docs_per_s"] > 0 and scores["kept"] > 0
+    assert data["ratios_per_core"]["datasketch"] > 0
+    assert out.with_suffix(".md").read_text().startswith("# Dedup end to end")

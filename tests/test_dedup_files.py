@@ -184,7 +184,7 @@ def test_a_failure_mid_write_leaves_no_partial_output(
     def failing(*args: Any) -> int:
         calls.append(1)
         if len(calls) == 2:  # the second file, after the first is complete
-            args[-1].write(b'{"half": ')
+            args[4].write(b'{"half": ')
             raise KeyboardInterrupt
         return real(*args)
 

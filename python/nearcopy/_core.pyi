@@ -28,6 +28,8 @@ __all__ = [
     "dedup_unconnected",
     "dedup_union",
     "detect_language",
+    "jsonl_extract",
+    "jsonl_select",
     "language_for_extension",
     "languages",
     "merge_segments",
@@ -164,3 +166,23 @@ def dedup_shingle_sets(
 def dedup_exact_jaccard(
     values: _U64, bounds: _U64, pairs: _U64, num_threads: int | None = None
 ) -> npt.NDArray[np.float64]: ...
+
+# JSON Lines (rust/nearcopy-python/src/jsonl.rs): buffers of whole lines, blank lines skipped.
+def jsonl_extract(
+    buffer: bytes,
+    text_field: str,
+    id_field: str,
+    language_field: str | None = None,
+    keep_field: str | None = None,
+    num_threads: int | None = None,
+) -> tuple[
+    list[str | None],
+    list[str | None],
+    list[str | None],
+    npt.NDArray[np.float64],
+    _U64,
+    _U64,
+    _U64,
+    npt.NDArray[np.bool_],
+]: ...
+def jsonl_select(buffer: bytes, keep: npt.NDArray[np.bool_]) -> tuple[bytes, int]: ...

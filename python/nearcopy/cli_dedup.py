@@ -78,6 +78,7 @@ def _run(args: argparse.Namespace, params: Params) -> DedupReport:
         progress=args.progress or sys.stderr.isatty(),
         engine=args.engine,
         ray_address=args.ray_address,
+        skip_bad=args.skip_bad,
     )
 
 
@@ -93,6 +94,11 @@ def add_verbs(verbs: Any) -> None:
         "--language-field",
         default="language",
         help="field naming a document's code language (default language; '' to ignore)",
+    )
+    p.add_argument(
+        "--skip-bad",
+        action="store_true",
+        help="leave out unreadable lines (invalid JSON, no text) instead of stopping; the report counts them",
     )
     sim = p.add_argument_group("similarity")
     sim.add_argument(

@@ -1,10 +1,11 @@
-"""Reading corpora a batch at a time, and writing the same format back with documents dropped or
-annotated: JSONL (plain, ``.gz``, ``.zst``) and Parquet.
+"""The corpus file formats: finding the input files, opening them (JSONL plain, ``.gz``, ``.zst``;
+Parquet), and writing the same format back with documents dropped or annotated.
 
-Input is read twice: once to fingerprint it, once to write it out. Nothing but a few numbers per
-document is held in between, so memory does not grow with the text of the corpus. A kept JSONL
-line is written back byte for byte; an annotated one is re-serialized with its fields unchanged and
-three fields added. Parquet batches are filtered (and given three columns) with pyarrow.
+Input is read twice: once to fingerprint it (``reading``), once to write it out. Nothing but a few
+numbers per document is held in between, so memory does not grow with the text of the corpus. Kept
+JSONL lines are copied byte for byte, in blocks, by the Rust core; an annotated one is re-serialized
+with its fields unchanged and three fields added. Parquet batches are filtered (and given three
+columns) with pyarrow.
 """
 
 from __future__ import annotations
@@ -13,17 +14,19 @@ import glob
 import gzip
 import io
 import json
-import math
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any, Callable
+from typing import IO, Any
 
+import numpy as np
+
+from nearcopy import _core
 from nearcopy.inputs import InputError
 
 JSONL_SUFFIXES = (".jsonl", ".ndjson", ".json")
 COMPRESSIONS = ("", ".gz", ".zst")
 ANNOTATIONS = ("cluster_id", "cluster_size", "duplicate_of")
+WRITE_BLOCK = 16 << 20  # bytes of input read at a time when writing
 
 
 class KeepFieldError(InputError):
@@ -99,100 +102,27 @@ def open_binary(path: Path) -> IO[bytes]:
     return open(path, "rb")
 
 
-@dataclass
-class Batch:
-    """Documents read from one file: texts and what the dedup needs of each; no other content."""
-
-    texts: list[str] = field(default_factory=list)
-    ids: list[str] = field(default_factory=list)
-    languages: list[str | None] = field(default_factory=list)
-    keep_values: list[float] = field(default_factory=list)
-    nbytes: int = 0
-
-
-@dataclass(frozen=True)
-class Fields:
-    text: str = "text"
-    id: str = "id"
-    language: str | None = "language"
-    keep: str | None = None  # a numeric field ranking the copies of a cluster (higher kept)
-
-
-def _keep_value(record: dict[str, Any], fields: Fields, where: str) -> float:
-    if fields.keep is None or fields.keep not in record or record[fields.keep] is None:
-        return math.nan
-    value = record[fields.keep]
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise KeepFieldError(f"{where}: keep field {fields.keep!r} is not a number: {value!r}")
-    return float(value)
-
-
-def _add(
-    batch: Batch,
-    record: dict[str, Any],
-    fields: Fields,
-    where: str,
-    fallback_id: str,
-    language_of: Callable[[Any], str | None],
-) -> None:
-    text = record.get(fields.text)
-    if not isinstance(text, str):
-        raise InputError(f"{where}: no string field {fields.text!r}")
-    doc_id = record.get(fields.id)
-    batch.texts.append(text)
-    batch.ids.append(fallback_id if doc_id is None else str(doc_id))
-    batch.languages.append(language_of(record.get(fields.language)) if fields.language else None)
-    batch.keep_values.append(_keep_value(record, fields, where))
-    batch.nbytes += len(text)
-
-
-def read_batches(
-    path: Path,
-    label: str,
-    fields: Fields,
-    batch_bytes: int,
-    language_of: Callable[[Any], str | None],
-) -> Iterator[Batch]:
-    """Documents of one file in batches of about ``batch_bytes`` of text; errors name ``file:line``
-    (``label`` is the file's name in messages and default ids)."""
-    kind = (file_format(path) or ("", ""))[0]
-    batch = Batch()
-    if kind == "parquet":
-        for number, record in _parquet_records(path, fields):
-            _add(batch, record, fields, f"{label}: row {number}", f"{label}:{number}", language_of)
-            if batch.nbytes >= batch_bytes:
-                yield batch
-                batch = Batch()
-    else:
-        for number, record, _ in jsonl_records(path, label):
-            _add(batch, record, fields, f"{label}:{number}", f"{label}:{number}", language_of)
-            if batch.nbytes >= batch_bytes:
-                yield batch
-                batch = Batch()
-    if batch.texts:
-        yield batch
-
-
-def jsonl_records(path: Path, label: str) -> Iterator[tuple[int, dict[str, Any], bytes]]:
-    """``(line number, record, raw line)`` of every non-blank line of a JSONL file."""
+def line_blocks(path: Path, label: str, block_bytes: int) -> Iterator[tuple[int, bytes]]:
+    """``(number of the first line, whole lines)`` blocks of about ``block_bytes`` of a JSONL file."""
+    number, carry = 1, b""
     try:
         with open_binary(path) as handle:
-            for number, line in enumerate(handle, start=1):
-                if not line.strip():
+            while block := handle.read(block_bytes):
+                data = carry + block if carry else block
+                cut = data.rfind(b"\n") + 1
+                if cut == 0:  # a line longer than the block: keep reading it
+                    carry = data
                     continue
-                try:
-                    record = json.loads(line)
-                except (json.JSONDecodeError, UnicodeDecodeError) as err:
-                    reason = err.msg if isinstance(err, json.JSONDecodeError) else "not UTF-8"
-                    raise InputError(f"{label}:{number}: invalid JSON ({reason})") from None
-                if not isinstance(record, dict):
-                    raise InputError(f"{label}:{number}: expected a JSON object, got {type(record).__name__}")
-                yield number, record, line
+                yield number, data[:cut]
+                number += data.count(b"\n", 0, cut)
+                carry = data[cut:]
     except (OSError, EOFError) as err:
         raise InputError(f"{label}: cannot read: {err}") from None
+    if carry:
+        yield number, carry
 
 
-def _parquet_file(path: Path) -> Any:
+def parquet_file(path: Path) -> Any:
     try:
         import pyarrow.parquet as pq
     except ImportError:
@@ -201,19 +131,6 @@ def _parquet_file(path: Path) -> Any:
         return pq.ParquetFile(path)
     except Exception as err:  # pyarrow raises its own error types for damaged files
         raise InputError(f"{path}: not a readable Parquet file: {err}") from None
-
-
-def _parquet_records(path: Path, fields: Fields) -> Iterator[tuple[int, dict[str, Any]]]:
-    parquet = _parquet_file(path)
-    names = parquet.schema_arrow.names
-    if fields.text not in names:
-        raise InputError(f"{path}: no column {fields.text!r} (columns: {', '.join(names)})")
-    wanted = [n for n in (fields.text, fields.id, fields.language, fields.keep) if n and n in names]
-    row = 0
-    for batch in parquet.iter_batches(batch_size=4096, columns=sorted(set(wanted))):
-        for record in batch.to_pylist():
-            row += 1
-            yield row, record
 
 
 class Annotator:
@@ -236,9 +153,12 @@ class Annotator:
         }
 
 
-def write_jsonl(source: Path, label: str, first_doc: int, decisions: Annotator, out: IO[bytes]) -> int:
+def write_jsonl(
+    source: Path, label: str, first_doc: int, decisions: Annotator, out: IO[bytes], skipped: set[int]
+) -> int:
     """Writes ``source``'s documents (numbered from ``first_doc``) that are kept, or all of them
-    annotated; returns how many documents the file held."""
+    annotated; returns how many documents the file held. Blank lines and the ``skipped`` line
+    numbers are not documents. Kept lines are copied as they are, unparsed."""
     compression = (file_format(source) or ("", ""))[1]
     sink: Any = out
     if compression == ".gz":
@@ -246,27 +166,46 @@ def write_jsonl(source: Path, label: str, first_doc: int, decisions: Annotator, 
     elif compression == ".zst":
         sink = _zstandard().ZstdCompressor().stream_writer(out, closefd=False)
     doc = first_doc
-    for _, record, line in jsonl_records(source, label):
-        if decisions.written(doc):
-            if decisions.annotate:
-                record.update(decisions.fields(doc))
-                line = json.dumps(record, ensure_ascii=False).encode("utf-8", "surrogatepass") + b"\n"
-            elif not line.endswith(b"\n"):
-                line += b"\n"
-            sink.write(line)
-        doc += 1
+    if not decisions.annotate and not skipped:
+        # Kept lines are copied as they are: no need to parse them, in Python or at all.
+        for _, block in line_blocks(source, label, WRITE_BLOCK):
+            kept, docs = _core.jsonl_select(block, np.asarray(decisions.keep[doc:], dtype=bool))
+            sink.write(kept)
+            doc += docs
+        if sink is not out:
+            sink.close()
+        return doc - first_doc
+    try:
+        with open_binary(source) as handle:
+            for number, line in enumerate(handle, start=1):
+                if not line.strip() or number in skipped:
+                    continue
+                if decisions.written(doc):
+                    if decisions.annotate:
+                        record = json.loads(line)
+                        record.update(decisions.fields(doc))
+                        line = json.dumps(record, ensure_ascii=False).encode("utf-8", "surrogatepass") + b"\n"
+                    elif not line.endswith(b"\n"):
+                        line += b"\n"
+                    sink.write(line)
+                doc += 1
+    except (OSError, EOFError, ValueError) as err:
+        raise InputError(f"{label}: cannot read it again to write it: {err}") from None
     if sink is not out:
         sink.close()  # flushes the compressed stream's trailer; `out` itself stays open
     return doc - first_doc
 
 
-def write_parquet(source: Path, first_doc: int, decisions: Annotator, out: IO[bytes]) -> int:
-    """The Parquet counterpart of :func:`write_jsonl`: every column kept, rows filtered."""
+def write_parquet(
+    source: Path, first_doc: int, decisions: Annotator, out: IO[bytes], skipped: set[int]
+) -> int:
+    """The Parquet counterpart of :func:`write_jsonl`: every column kept, rows filtered (the
+    ``skipped`` rows, numbered from 1, are not documents)."""
     import numpy as np
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    parquet = _parquet_file(source)
+    parquet = parquet_file(source)
     schema = parquet.schema_arrow
     if decisions.annotate:
         schema = (
@@ -274,9 +213,13 @@ def write_parquet(source: Path, first_doc: int, decisions: Annotator, out: IO[by
             .append(pa.field("cluster_size", pa.int64()))
             .append(pa.field("duplicate_of", pa.string()))
         )
-    doc = first_doc
+    doc, row = first_doc, 0
     with pq.ParquetWriter(out, schema) as writer:
         for batch in parquet.iter_batches(batch_size=4096):
+            rows = range(row + 1, row + 1 + batch.num_rows)
+            row += batch.num_rows
+            if skipped.intersection(rows):
+                batch = batch.filter(pa.array([r not in skipped for r in rows]))
             docs = np.arange(doc, doc + batch.num_rows)
             doc += batch.num_rows
             if decisions.annotate:

@@ -27,8 +27,9 @@ from nearcopy.answer import detect_language
 from nearcopy.inputs import InputError
 from nearcopy.minhash import signature_dtype
 from nearcopy.neardup import formats
-from nearcopy.neardup.formats import Annotator, Batch, Fields, KeepFieldError
+from nearcopy.neardup.formats import Annotator, KeepFieldError
 from nearcopy.neardup.ray_engine import RaySigner
+from nearcopy.neardup.reading import BadLines, Batch, Fields, read_batches
 from nearcopy.neardup.report import DedupReport, Progress, cluster_stats, write_report
 from nearcopy.neardup.spill import PAIR_BYTES, Spill, parse_size
 from nearcopy.neardup.stages import (
@@ -125,6 +126,7 @@ def dedup(
     progress: bool | None = None,
     engine: str = "local",
     ray_address: str | None = None,
+    skip_bad: bool = False,
 ) -> DedupReport:
     """Removes near-duplicate documents from JSONL (plain, .gz, .zst) or Parquet files.
 
@@ -140,6 +142,10 @@ def dedup(
     Data map tasks (``pip install 'nearcopy[ray]'``) on the cluster at ``ray_address``, else on the
     Ray runtime already initialized in this process, else on a local one started (and stopped) for
     the run; the output and report are the same as the local engine's.
+
+    ``skip_bad``: leave out lines that are not readable documents (invalid JSON, no string text
+    field, a keep value that is not a number) instead of stopping at the first; the report counts
+    them and names the first few (``skipped_lines``, ``skipped_examples``).
     """
     params = params or Params()
     if engine not in ENGINES:
@@ -160,6 +166,7 @@ def dedup(
     work = Path(tempfile.mkdtemp(prefix="nearcopy-dedup-", dir=work_dir))
     spill = None
     closers: list[Callable[[], None]] = []
+    bad = BadLines() if skip_bad else None
     try:
         spill = Spill(work, partitions, params.num_perm, dtype)
         corpus = _Corpus([], [], [], [], [])
@@ -172,7 +179,7 @@ def dedup(
             sign_batches = _local_signer(params, num_threads)
         for path, rel in [*files, *ref_files]:
             before = spill.docs
-            batches = formats.read_batches(path, str(rel), fields, batch_bytes, language_of)
+            batches = read_batches(path, str(rel), fields, batch_bytes, language_of, bad, num_threads)
             if code is True or code == "auto":
                 batches = map(_detect_languages, batches)
             for batch, signed in sign_batches(batches):
@@ -208,7 +215,7 @@ def dedup(
         )
         if targets:
             t0 = time.perf_counter()
-            _write(files, targets, corpus, decisions, annotate, show)
+            _write(files, targets, corpus, decisions, annotate, show, bad or BadLines())
             timings["write"] = time.perf_counter() - t0
     finally:
         for close in closers:
@@ -237,9 +244,12 @@ def dedup(
             "memory_limit": budget,
             "annotate": annotate,
             "engine": engine,
+            "skip_bad": skip_bad,
         },
         timings={k: round(v, 3) for k, v in timings.items()},
         outputs=[str(t) for t in targets],
+        skipped_lines=bad.count if bad else 0,
+        skipped_examples=bad.examples if bad else [],
     )
     if report is not None:
         write_report(result, Path(report))
@@ -390,6 +400,7 @@ def _write(
     decisions: Any,
     annotate: bool,
     show: Progress,
+    bad: BadLines,
 ) -> None:
     """Every output to a temporary file beside it, synced; all renamed into place only when every
     one is complete. Any failure (Ctrl-C included) removes the temporary files and leaves the
@@ -405,10 +416,11 @@ def _write(
             fd, tmp_name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
             pending.append((Path(tmp_name), target))
             with os.fdopen(fd, "wb") as handle:
+                skipped = bad.by_file.get(str(rel), set())
                 if formats.file_format(source) == ("parquet", ""):
-                    written = formats.write_parquet(source, first, annotator, handle)
+                    written = formats.write_parquet(source, first, annotator, handle, skipped)
                 else:
-                    written = formats.write_jsonl(source, str(rel), first, annotator, handle)
+                    written = formats.write_jsonl(source, str(rel), first, annotator, handle, skipped)
                 handle.flush()
                 os.fsync(handle.fileno())
             if written != count:

@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from nearcopy.minhash import signature_dtype
-from nearcopy.neardup.formats import Batch
+from nearcopy.neardup.reading import Batch
 from nearcopy.neardup.stages import Params, Signed, sign
 
 INSTALL_HINT = "pip install 'nearcopy[ray]'"

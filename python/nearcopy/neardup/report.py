@@ -33,6 +33,8 @@ class DedupReport:
     parameters: dict[str, Any]
     timings: dict[str, float]
     outputs: list[str] = field(default_factory=list)
+    skipped_lines: int = 0  # unreadable lines left out (skip_bad)
+    skipped_examples: list[str] = field(default_factory=list)  # the first few, "file:line: problem"
 
     @property
     def removed_fraction(self) -> float:
@@ -54,6 +56,9 @@ class DedupReport:
                 f"  {self.reference_matches:,} documents match one of "
                 f"{self.reference_documents:,} reference documents"
             )
+        if self.skipped_lines:
+            first = self.skipped_examples[0] if self.skipped_examples else ""
+            lines.append(f"  {self.skipped_lines:,} unreadable lines skipped (first: {first})")
         sizes = ", ".join(f"{k}: {v:,}" for k, v in self.cluster_size_histogram.items())
         lines.append(f"  cluster sizes: {sizes or 'none'}")
         for c in self.largest_clusters[:3]:

@@ -5,7 +5,7 @@
 //! * [`minhash`] computes MinHash signatures: three schemes bit-identical to datasketch
 //!   (`legacy`, `affine32`, `affine64`) and a native one-permutation scheme (`fast`).
 //! * [`dedup`] clusters near-duplicate documents: band keys, candidate pairs, verification,
-//!   union-find.
+//!   union-find; [`jsonl`] reads the fields it needs out of JSON Lines.
 //! * [`batch`] runs either over many documents in parallel, with results that do not depend on the
 //!   number of threads.
 
@@ -16,6 +16,7 @@ pub mod error;
 pub mod fingerprint;
 pub mod hash;
 pub mod index;
+pub mod jsonl;
 pub mod minhash;
 pub mod mt19937;
 pub mod pool;

@@ -6,6 +6,7 @@ mod dedup;
 mod errors;
 mod index;
 mod inputs;
+mod jsonl;
 
 use errors::to_py_err;
 use inputs::{Arena, HashArena, TextBatch, TokenArena};
@@ -308,6 +309,9 @@ mod _core {
         dedup_equal_slots, dedup_exact_jaccard, dedup_roots, dedup_shingle_sets, dedup_unconnected,
         dedup_union,
     };
+
+    #[pymodule_export]
+    use super::jsonl::{jsonl_extract, jsonl_select};
 
     #[pymodule_export]
     use super::code::{
