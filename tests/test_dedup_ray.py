@@ -9,6 +9,8 @@ import importlib
 import inspect
 import json
 import random
+import socket
+import subprocess
 import sys
 import warnings
 from collections.abc import Iterator
@@ -139,3 +141,19 @@ def test_missing_ray_names_the_extra(monkeypatch: pytest.MonkeyPatch, corpus: tu
     with pytest.raises(ImportError, match=r"pip install 'nearcopy\[ray\]'"):
         dedup(corpus[0], engine="ray")
     assert issubclass(ray_engine.RayNotInstalledError, ImportError)
+
+
+def test_an_unreachable_ray_address_fails_fast(corpus: tuple[Path, Path], tmp_path: Path) -> None:
+    with socket.socket() as free:  # a port nobody listens on: bound, never listening
+        free.bind(("127.0.0.1", 0))
+        address = f"127.0.0.1:{free.getsockname()[1]}"
+        command = [sys.executable, "-m", "nearcopy", "dedup", str(corpus[0]), "-o", str(tmp_path / "o.jsonl")]
+        result = subprocess.run(
+            [*command, "--engine", "ray", "--ray-address", address],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1 and f"cannot reach the Ray cluster at {address}" in result.stderr
+    assert not (tmp_path / "o.jsonl").exists()

@@ -16,7 +16,7 @@ from nearcopy.code import languages
 from nearcopy.minhash import SCHEMES
 from nearcopy.neardup import KEEP_POLICIES, DedupReport, Params, dedup
 from nearcopy.neardup.pipeline import ENGINES
-from nearcopy.neardup.ray_engine import RayNotInstalledError
+from nearcopy.neardup.ray_engine import RayNotInstalledError, RayUnreachableError
 from nearcopy.neardup.stages import DEFAULT_MAX_GROUP
 from nearcopy.options import TextOptions
 
@@ -47,7 +47,7 @@ def cmd_dedup(args: argparse.Namespace) -> int:
     )
     try:
         report = _run(args, params)
-    except RayNotInstalledError as err:
+    except (RayNotInstalledError, RayUnreachableError) as err:
         print(f"nearcopy: error: {err}", file=sys.stderr)
         return 2
     if args.json:

@@ -29,6 +29,7 @@ from nearcopy.minhash import signature_dtype
 from nearcopy.neardup import formats
 from nearcopy.neardup.formats import Annotator, KeepFieldError
 from nearcopy.neardup.ray_engine import RaySigner
+from nearcopy.neardup.ray_stages import RayVerifier, write_files
 from nearcopy.neardup.reading import BadLines, Batch, Fields, read_batches
 from nearcopy.neardup.report import DedupReport, Progress, cluster_stats, write_report
 from nearcopy.neardup.spill import PAIR_BYTES, Spill, parse_size
@@ -167,6 +168,7 @@ def dedup(
     spill = None
     closers: list[Callable[[], None]] = []
     bad = BadLines() if skip_bad else None
+    ray: Any = None
     try:
         spill = Spill(work, partitions, params.num_perm, dtype)
         corpus = _Corpus([], [], [], [], [])
@@ -174,6 +176,7 @@ def dedup(
         if engine == "ray":
             signer = RaySigner(params, ray_address)
             closers.append(signer.close)
+            ray = signer.ray
             sign_batches: Callable[[Iterator[Batch]], Iterator[tuple[Batch, Signed]]] = signer.sign
         else:
             sign_batches = _local_signer(params, num_threads)
@@ -192,8 +195,6 @@ def dedup(
                 corpus.keep_values.append(np.array(batch.keep_values, dtype=np.float64))
                 show.update("reading", spill.docs, unit="documents")
             corpus.file_docs.append(spill.docs - before)
-        for close in closers:
-            close()
         spill.finish()
         show.done()
         timings["read_and_sign"] = time.perf_counter() - started
@@ -212,10 +213,11 @@ def dedup(
             num_threads,
             show,
             timings,
+            RayVerifier(ray, params, n_input) if ray is not None else None,
         )
         if targets:
             t0 = time.perf_counter()
-            _write(files, targets, corpus, decisions, annotate, show, bad or BadLines())
+            _write(files, targets, corpus, decisions, annotate, show, bad or BadLines(), ray)
             timings["write"] = time.perf_counter() - t0
     finally:
         for close in closers:
@@ -296,8 +298,10 @@ def _cluster(
     num_threads: int | None,
     show: Progress,
     timings: dict[str, float],
+    ray_verifier: RayVerifier | None = None,
 ) -> tuple[dict[str, int], Any]:
-    """Exact groups, then candidates, verification and union-find per group of partitions."""
+    """Exact groups, then candidates, verification and union-find per group of partitions (the
+    candidates and their verification in Ray tasks when a ``ray_verifier`` is given)."""
     t0 = time.perf_counter()
     priority = _priority(corpus, keep, keep_field, n_input)
     hashes = np.concatenate(corpus.hashes) if corpus.hashes else np.empty((0, 2), dtype=np.uint64)
@@ -319,26 +323,38 @@ def _cluster(
     done = 0
     # Half the memory limit for the loaded band-key records, a quarter for the pairs they make; the
     # rest for the per-document arrays (hashes, union-find parents, ...) and the interpreter.
-    for loaded in spill.groups(budget // 2):
-        slices = key_slices(
+    slices = (
+        records
+        for loaded in spill.groups(budget // 2)
+        for records in key_slices(
             loaded[is_rep[loaded[:, 1].astype(np.int64)]],
             params.max_group,
             max(1024, budget // 4 // PAIR_BYTES),
         )
-        del loaded
-        for records in slices:
-            pairs = candidate_pairs(records, params.max_group, num_threads)
-            stats["candidates"] += len(pairs)
-            inner = uf.unconnected(pairs[pairs[:, 1] < n_input])
-            good, _ = verified(inner, params, sigs=sigs, sets=sets, num_threads=num_threads)
-            stats["verified"] += len(good)
+    )
+    if ray_verifier is not None:
+        for size, (candidates, good_all, matched, similarity) in ray_verifier.run(slices, sigs, sets):
+            stats["candidates"] += candidates
+            # The tasks verified every pair; the local engine verifies the unconnected ones only.
+            good = uf.unconnected(good_all)
+            stats["verified"] += len(good) + len(matched)
             uf.union(good)
-            across = pairs[(pairs[:, 0] < n_input) & (pairs[:, 1] >= n_input)]
-            matched, similarity = verified(across, params, sigs=sigs, sets=sets, num_threads=num_threads)
-            stats["verified"] += len(matched)
             _best_reference(matched, similarity, n_input, best_ref, best_sim)
-            done += len(records)
+            done += size
             show.update("clustering", done, unit="band keys")
+    for records in slices if ray_verifier is None else ():
+        pairs = candidate_pairs(records, params.max_group, num_threads)
+        stats["candidates"] += len(pairs)
+        inner = uf.unconnected(pairs[pairs[:, 1] < n_input])
+        good, _ = verified(inner, params, sigs=sigs, sets=sets, num_threads=num_threads)
+        stats["verified"] += len(good)
+        uf.union(good)
+        across = pairs[(pairs[:, 0] < n_input) & (pairs[:, 1] >= n_input)]
+        matched, similarity = verified(across, params, sigs=sigs, sets=sets, num_threads=num_threads)
+        stats["verified"] += len(matched)
+        _best_reference(matched, similarity, n_input, best_ref, best_sim)
+        done += len(records)
+        show.update("clustering", done, unit="band keys")
     show.done()
     # Exact copies wrote no band records: they share their representative's reference match.
     copies = np.flatnonzero(rep[:n_input] != np.arange(n_input, dtype=np.uint64))
@@ -393,6 +409,20 @@ def _best_reference(
     best_ref[doc[better]], best_sim[doc[better]] = ref[better], sim[better]
 
 
+def _write_file(
+    source: Path, label: str, tmp: Path, first: int, annotator: Annotator, skipped: set[int]
+) -> int:
+    """One output, complete and synced, at its temporary name; the documents its input held."""
+    with open(tmp, "wb") as handle:
+        if formats.file_format(source) == ("parquet", ""):
+            written = formats.write_parquet(source, first, annotator, handle, skipped)
+        else:
+            written = formats.write_jsonl(source, label, first, annotator, handle, skipped)
+        handle.flush()
+        os.fsync(handle.fileno())
+    return written
+
+
 def _write(
     files: list[tuple[Path, Path]],
     targets: list[Path],
@@ -401,34 +431,49 @@ def _write(
     annotate: bool,
     show: Progress,
     bad: BadLines,
+    ray: Any = None,
 ) -> None:
     """Every output to a temporary file beside it, synced; all renamed into place only when every
     one is complete. Any failure (Ctrl-C included) removes the temporary files and leaves the
-    outputs as they were."""
+    outputs as they were. With ``ray``, each file is written by a task of its own."""
     ids = corpus.ids
     duplicate_of = [None if d < 0 else ids[d] for d in decisions.duplicate_of.tolist()]
-    annotator = Annotator(decisions.keep, decisions.cluster, decisions.size, duplicate_of, annotate)
     pending: list[tuple[Path, Path]] = []
     try:
+        jobs = []
         first = 0
         for (source, rel), target, count in zip(files, targets, corpus.file_docs):
             target.parent.mkdir(parents=True, exist_ok=True)
             fd, tmp_name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-            pending.append((Path(tmp_name), target))
-            with os.fdopen(fd, "wb") as handle:
-                skipped = bad.by_file.get(str(rel), set())
-                if formats.file_format(source) == ("parquet", ""):
-                    written = formats.write_parquet(source, first, annotator, handle, skipped)
-                else:
-                    written = formats.write_jsonl(source, str(rel), first, annotator, handle, skipped)
-                handle.flush()
-                os.fsync(handle.fileno())
-            if written != count:
-                raise InputError(
-                    f"{source}: changed while being deduplicated ({count} then {written} documents)"
-                )
-            first += count
+            os.close(fd)
+            tmp = Path(tmp_name).resolve()
+            pending.append((tmp, target))
+            end = first + count
+            # Each job gets its own documents' decisions only, numbered from 0.
+            annotator = Annotator(
+                decisions.keep[first:end],
+                decisions.cluster[first:end],
+                decisions.size[first:end],
+                duplicate_of[first:end],
+                annotate,
+            )
+            skipped = bad.by_file.get(str(rel), set())
+            jobs.append((_write_file, (source.resolve(), str(rel), tmp, 0, annotator, skipped)))
+            first = end
+        if ray is not None:
+            written = write_files(ray, jobs)
             show.update("writing", first, len(decisions.keep), unit="documents")
+        else:
+            written, done = [], 0
+            for fn, args in jobs:
+                written.append(fn(*args))
+                done += written[-1]
+                show.update("writing", done, len(decisions.keep), unit="documents")
+        for (source, _), count, wrote in zip(files, corpus.file_docs, written):
+            if wrote != count:
+                raise InputError(
+                    f"{source}: changed while being deduplicated ({count} then {wrote} documents)"
+                )
         for tmp, target in pending:
             os.replace(tmp, target)
         show.done()

@@ -5,11 +5,11 @@ shingle sets) run as Ray Data map tasks over Arrow blocks, each calling the Rust
 documents (one thread per task: Ray supplies the parallelism, across as many machines as the
 cluster has). The driver reads the inputs as the local engine does (so errors name the same file
 and line), sends each batch of texts to the cluster, and gets back fixed-width binary columns that
-it puts in document order and spills. From there the run is the local engine's: band keys grouped
-by key per spilled partition, candidates verified, one union-find over the verified edges (8 bytes
-per document), the same keep decisions, and the same two-pass writing of the outputs. The
-decisions therefore cannot differ from the local engine's (the union-find's result does not depend
-on the order of unions, and the records are numbered in input order before it runs).
+it puts in document order and spills. The later stages (candidates and their verification, the
+writing of each output) run as Ray tasks too (``ray_stages``), with the union-find on the driver
+over the verified edges (8 bytes per document) and the same keep decisions, so the decisions cannot
+differ from the local engine's (the union-find's result does not depend on the order of unions,
+and the records are numbered in input order before it runs).
 
 Ray is imported only when this engine is used, so nearcopy works without it.
 """
@@ -19,6 +19,7 @@ from __future__ import annotations
 import importlib
 import logging
 import math
+import socket
 import warnings
 from collections.abc import Iterator
 from typing import Any
@@ -37,6 +38,22 @@ MIN_BLOCK_DOCS = 64
 
 class RayNotInstalledError(ImportError):
     """``engine="ray"`` without Ray Data installed."""
+
+
+class RayUnreachableError(ConnectionError):
+    """``ray_address`` names a cluster that does not answer."""
+
+
+def check_reachable(address: str, timeout: float = 10.0) -> None:
+    """Fails fast on an address nobody listens at: Ray itself retries for minutes before it gives
+    up. ``auto`` and addresses without a port are left to Ray."""
+    host, _, port = address.removeprefix("ray://").rpartition(":")
+    if not port.isdigit():
+        return
+    try:
+        socket.create_connection((host or "127.0.0.1", int(port)), timeout=timeout).close()
+    except OSError as err:
+        raise RayUnreachableError(f"cannot reach the Ray cluster at {address}: {err}") from None
 
 
 def _import(name: str) -> Any:
@@ -100,6 +117,7 @@ class RaySigner:
         self._started = False
         if not self._ray.is_initialized():
             if address is not None:
+                check_reachable(address)
                 self._ray.init(address=address, log_to_driver=False)
             else:
                 self._ray.init(num_cpus=num_cpus, include_dashboard=False, log_to_driver=False)
@@ -119,6 +137,11 @@ class RaySigner:
         self._logger.setLevel(max(logging.WARNING, self._log_level))
         cpus = int(self._ray.cluster_resources().get("CPU", 1))
         self.parallelism = max(1, 2 * cpus)
+
+    @property
+    def ray(self) -> Any:
+        """The ``ray`` module, initialized: the later stages run their tasks on the same runtime."""
+        return self._ray
 
     def close(self) -> None:
         """Restores Ray Data's settings; stops the Ray runtime if this signer started it."""
