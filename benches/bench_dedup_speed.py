@@ -13,6 +13,8 @@ closing the output; imports and interpreter start-up are not counted. Each run i
   ``\\w+`` words joined into 5-grams in Python, ``MinHash.update_batch``, ``MinHashLSH`` query then
   insert at its default bands for the threshold, each candidate checked with ``MinHash.jaccard``,
   union-find, the first of each cluster kept.
+- nearcopy ray: ``engine="ray"`` on a local Ray cluster (2 CPUs) that the run starts (and
+  stops: its start-up, a few seconds, is counted); one machine, so it shows Ray's overhead.
 - rensa: the same reading and shingling, then rensa's deduplicator
   (``RMinHashDeduplicator.add_pairs``: token lists hashed and checked in bulk in Rust, LSH with 16
   bands, the first copy kept).
@@ -52,6 +54,7 @@ NUM_PERM = 128
 RENSA_BANDS = 16  # rensa needs bands dividing 128; 16x8 has recall 0.95 at 0.8
 WORD = re.compile(r"\w+")
 METHODS = ("nearcopy 1 thread", "nearcopy all cores", "datasketch", "rensa")
+RAY = "nearcopy ray, local cluster"  # not in --quick: starting Ray takes seconds
 
 
 def py_shingles(text: str, n: int = 5) -> list[str]:
@@ -62,11 +65,11 @@ def py_shingles(text: str, n: int = 5) -> list[str]:
     return [" ".join(words[i : i + n]) for i in range(len(words) - n + 1)]
 
 
-def run_nearcopy(data: Path, out: Path, threshold: float, threads: int | None) -> None:
+def run_nearcopy(data: Path, out: Path, threshold: float, threads: int | None, engine: str = "local") -> None:
     import nearcopy
 
     params = nearcopy.DedupParams(threshold=threshold, num_perm=NUM_PERM)
-    nearcopy.dedup(data, out, params=params, num_threads=threads, memory_limit="1G")
+    nearcopy.dedup(data, out, params=params, num_threads=threads, memory_limit="1G", engine=engine)
 
 
 def run_datasketch(data: Path, out: Path, threshold: float) -> None:
@@ -124,6 +127,8 @@ def worker(method: str, data: Path, out: Path, threshold: float) -> None:
         run_nearcopy(data, out, threshold, 1)
     elif method == "nearcopy all cores":
         run_nearcopy(data, out, threshold, None)
+    elif method == RAY:
+        run_nearcopy(data, out, threshold, None, engine="ray")
     elif method == "datasketch":
         run_datasketch(data, out, threshold)
     else:
@@ -200,7 +205,7 @@ def main(argv: list[str] | None = None) -> None:
         data = Path(tmp) / "set.jsonl"
         data.write_text("".join(json.dumps({"id": it["id"], "text": it["text"]}) + "\n" for it in items))
         file_mb = data.stat().st_size / 1e6
-        for method in METHODS:
+        for method in METHODS if args.quick else (*METHODS, RAY):
             out = Path(tmp) / "out.jsonl"
             timing = measure(method, data, out, args.threshold, args.repeats)
             kept = {json.loads(line)["id"] for line in out.read_text().splitlines()}
