@@ -7,19 +7,25 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def test_quick_dedup_benchmark_writes_a_result(tmp_path: Path) -> None:
-    out = tmp_path / "dedup.json"
+def run_quick(script: str, out: Path) -> dict[str, Any]:
     env = {**os.environ, "OPENBLAS_NUM_THREADS": "1"}
     result = subprocess.run(
-        [sys.executable, str(ROOT / "benches" / "bench_dedup.py"), "--quick", "--out", str(out)],
+        [sys.executable, str(ROOT / "benches" / script), "--quick", "--out", str(out)],
         capture_output=True, text=True, timeout=600, cwd=ROOT, env=env,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr[-2000:]
-    data = json.loads(out.read_text())
+    data: dict[str, Any] = json.loads(out.read_text())
+    return data
+
+
+def test_quick_dedup_benchmark_writes_a_result(tmp_path: Path) -> None:
+    out = tmp_path / "dedup.json"
+    data = run_quick("bench_dedup.py", out)
     assert len(data["results"]) == 6 and data["set"]["true_duplicate_pairs"] > 0
     for scores in data["results"].values():
         assert 0.0 <= scores["precision"] <= 1.0 and scores["peak_mb"] > 0
@@ -28,13 +34,7 @@ def test_quick_dedup_benchmark_writes_a_result(tmp_path: Path) -> None:
 
 def test_quick_dedup_speed_benchmark_writes_a_result(tmp_path: Path) -> None:
     out = tmp_path / "speed.json"
-    env = {**os.environ, "OPENBLAS_NUM_THREADS": "1"}
-    result = subprocess.run(
-        [sys.executable, str(ROOT / "benches" / "bench_dedup_speed.py"), "--quick", "--out", str(out)],
-        capture_output=True, text=True, timeout=600, cwd=ROOT, env=env,
-    )  # fmt: skip
-    assert result.returncode == 0, result.stderr[-2000:]
-    data = json.loads(out.read_text())
+    data = run_quick("bench_dedup_speed.py", out)
     assert set(data["results"]) == {"nearcopy 1 thread", "nearcopy all cores", "datasketch", "rensa"}
     for scores in data["results"].values():
         assert 0.0 <= scores["f1"] <= 1.0 and scores["docs_per_s"] > 0 and scores["kept"] > 0
