@@ -82,7 +82,7 @@ async def read_json_object(request: Request, config: ServeConfig) -> tuple[bytes
     """The raw body and its JSON object."""
     body = await read_body(request, config)
     try:
-        payload = json.loads(body)
+        payload = json.loads(body.decode("utf-8"))  # json.loads(bytes) would also guess UTF-16 and 32
     except UnicodeDecodeError:
         raise ServiceError(400, "malformed JSON: the body is not UTF-8") from None
     except json.JSONDecodeError as err:
