@@ -11,6 +11,10 @@ few frames and wait this many seconds), ``delay`` (seconds between frames). ``GE
 many streams are open and how many ended, so a test can see that the proxy closed one.
 
     python tests/openai_upstream.py      # prints "listening on PORT" on stdout
+
+With ``--nearcopy-middleware`` the app adds ``nearcopy.integrations.vllm.NearcopyMiddleware`` the
+way ``vllm serve --middleware`` does (``app.add_middleware(cls)``, settings from the environment),
+so the middleware is tested on an app speaking vLLM's wire format.
 """
 
 from __future__ import annotations
@@ -175,6 +179,10 @@ app = Starlette(
 )
 
 if __name__ == "__main__":
+    if "--nearcopy-middleware" in sys.argv:
+        from nearcopy.integrations.vllm import NearcopyMiddleware
+
+        app.add_middleware(NearcopyMiddleware)
     sock = socket.create_server(("127.0.0.1", 0))
     print(f"listening on {sock.getsockname()[1]}", flush=True)
     uvicorn.Server(uvicorn.Config(app, log_level="critical", access_log=False)).run(sockets=[sock])

@@ -117,10 +117,11 @@ def _wait_for(log: Path, pattern: str, proc: subprocess.Popen[bytes], timeout: f
     raise TimeoutError(f"no {pattern!r} in {log}: {log.read_text(errors='replace')[-2000:]}")
 
 
-def start_upstream(tmp: Path) -> Process:
+def start_upstream(tmp: Path, *args: str, env: dict[str, str] | None = None) -> Process:
     log = tmp / "upstream.log"
+    command = [sys.executable, str(HERE / "openai_upstream.py"), *args]
     with log.open("wb") as out:
-        proc = subprocess.Popen([sys.executable, str(HERE / "openai_upstream.py")], stdout=out, stderr=out)
+        proc = subprocess.Popen(command, stdout=out, stderr=out, env={**os.environ, **(env or {})})
     port = _wait_for(log, r"listening on (\d+)", proc).group(1)
     return Process(proc, f"http://127.0.0.1:{port}", log)
 

@@ -185,9 +185,20 @@ class CompletionStreamFilter:
             return frame + b"\n\n"
         if not isinstance(chunk, dict) or not isinstance(chunk.get("choices"), list) or not chunk["choices"]:
             return frame + b"\n\n"  # an error object, the usage chunk
+        rewritten = self.filter_chunk(chunk)
+        if rewritten is None:
+            return b""
+        return encode_frame([line for line in lines if not line.startswith("data:")], rewritten)
+
+    def filter_chunk(self, chunk: dict[str, Any]) -> dict[str, Any] | None:
+        """One parsed completion chunk as it may be sent, rewritten in place (None: nothing to send
+        yet). For callers that get chunks already parsed (the LiteLLM guardrail)."""
+        choices = chunk.get("choices")
+        if not isinstance(choices, list) or not choices:
+            return chunk
         self._identity = {k: chunk[k] for k in _CHUNK_IDENTITY if k in chunk}
         kept = []
-        for choice in chunk["choices"]:
+        for choice in choices:
             if not isinstance(choice, dict):
                 continue
             index = choice.get("index", 0)
@@ -197,10 +208,15 @@ class CompletionStreamFilter:
             if not state.ended and (rewritten := state.rewrite(choice)) is not None:
                 kept.append(rewritten)
         if not kept and chunk.get("usage") is None:
-            return b""
+            return None
         chunk["choices"] = kept
-        return encode_frame([line for line in lines if not line.startswith("data:")], chunk)
+        return chunk
+
+    def flush_chunk(self) -> dict[str, Any] | None:
+        """Ends every choice still open; their remainders as one chunk, if there are any."""
+        choices = [c for state in self._choices.values() if not state.ended if (c := state.close())]
+        return {**self._identity, "choices": choices} if choices else None
 
     def _flush(self) -> bytes:
-        choices = [c for state in self._choices.values() if not state.ended if (c := state.close())]
-        return encode_frame([], {**self._identity, "choices": choices}) if choices else b""
+        chunk = self.flush_chunk()
+        return encode_frame([], chunk) if chunk else b""
