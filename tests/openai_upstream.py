@@ -184,6 +184,7 @@ if __name__ == "__main__":
 
         app.add_middleware(NearcopyMiddleware)
     sock = socket.create_server(("127.0.0.1", 0))
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # as `nearcopy serve` does
     print(f"listening on {sock.getsockname()[1]}", flush=True)
     uvicorn.Server(uvicorn.Config(app, log_level="critical", access_log=False)).run(sockets=[sock])
     sys.exit(0)
