@@ -61,6 +61,7 @@ bench: build
 	$(PY) benches/bench_dedup.py
 	$(PY) benches/bench_dedup_speed.py
 	$(PY) benches/bench_dedup_scale.py
+	$(PY) benches/bench_serve.py
 	$(PY) benches/update_readme.py
 
 # More real text for the benchmark corpus: Debian's documentation packages (needs root and apt).

@@ -71,6 +71,7 @@ def main(argv: list[str]) -> None:
     text = replace_block(text, "filter-speed", copied_report("filter-speed-*.md"))
     text = replace_block(text, "dedup-quality", copied_report("dedup-quality-*.md"))
     text = replace_block(text, "dedup-speed", copied_report("dedup-speed-*.md"))
+    text = replace_block(text, "serve", copied_report("serve-*.md"))
     text = replace_block(text, "dedup-scale", copied_report("dedup-scale-2*.md"))
     text = replace_block(text, "dedup-scale-10m", copied_report("dedup-scale-10m-*.md"))
     readme.write_text(text)

@@ -60,3 +60,15 @@ def test_filter_speed_benchmark_on_a_small_index(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr[-2000:]
     (row,) = json.loads(out.read_text())
     assert row["mb"] >= 1.5 and row["documents"] > 0 and row["check_p99_ms"] >= row["check_p50_ms"] > 0
+
+
+def test_serve_benchmark_runs_against_real_processes(tmp_path: Path) -> None:
+    out = tmp_path / "serve.json"
+    result = run_bench("bench_serve.py", "--quick", "--out", str(out))
+    assert result.returncode == 0, result.stderr[-2000:]
+    data = json.loads(out.read_text())
+    assert [row["workers"] for row in data["rows"]] == [1, 2]
+    first = data["rows"][0]
+    assert first["check"]["requests"] == 60 and first["check"]["p99_ms"] >= first["check"]["p50_ms"] > 0
+    assert first["streamed"]["chunks"] > 100 and "rss_after_mb" in first["memory"]
+    assert out.with_suffix(".md").read_text().startswith("# Serving benchmark")

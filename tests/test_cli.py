@@ -111,6 +111,7 @@ def test_demo_on_this_machine_runs() -> None:
         ["index", "merge"],
         ["check"],
         ["filter"],
+        ["serve"],
     ],
 )
 def test_every_verb_has_help(verb: list[str]) -> None:

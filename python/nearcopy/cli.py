@@ -22,6 +22,7 @@ from nearcopy.cli_dedup import add_verbs as add_dedup_verbs
 from nearcopy.cli_filter import add_verbs as add_filter_verbs
 from nearcopy.cli_index import add_verbs as add_index_verbs
 from nearcopy.cli_options import add_abstraction_options
+from nearcopy.cli_serve import add_verbs as add_serve_verbs
 from nearcopy.code import CodeOptions, TokenKind, code_tokens, language_for_extension, languages
 from nearcopy.demo import find_near_duplicates, mean_estimation_error, print_report
 from nearcopy.demo_filter import run_demo
@@ -237,6 +238,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_index_verbs(verbs)
     add_filter_verbs(verbs)
     add_dedup_verbs(verbs)
+    add_serve_verbs(verbs)
 
     demo = verbs.add_parser(
         "demo",

@@ -82,7 +82,7 @@ def add_filter_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _actions(items: list[str], option: str) -> dict[str, Action]:
+def policy_actions(items: list[str], option: str) -> dict[str, Action]:
     """``NAME=ACTION`` items of a repeatable option, checked."""
     out: dict[str, Action] = {}
     for item in items:
@@ -95,8 +95,8 @@ def _actions(items: list[str], option: str) -> dict[str, Action]:
 
 def output_filter(args: argparse.Namespace) -> OutputFilter:
     policy = Policy(
-        default=args.policy, by_license=_actions(args.license_policy, "--license-policy"),
-        by_source=_actions(args.source_policy, "--source-policy"), template=args.template,
+        default=args.policy, by_license=policy_actions(args.license_policy, "--license-policy"),
+        by_source=policy_actions(args.source_policy, "--source-policy"), template=args.template,
     )  # fmt: skip
     return OutputFilter(
         ProtectedIndex.open(args.index),

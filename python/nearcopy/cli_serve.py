@@ -1,0 +1,104 @@
+"""The `nearcopy serve` verb: the HTTP sidecar and OpenAI-compatible filtering proxy
+(:mod:`nearcopy.serving`), configured with the same thresholds and policy options as `check`."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from nearcopy.cli_filter import add_filter_options, policy_actions
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    try:
+        from nearcopy.serving.config import FilterSettings, ServeConfig
+        from nearcopy.serving.server import run
+    except ImportError as err:
+        raise ValueError(
+            f"nearcopy serve needs the serve extra: pip install 'nearcopy[serve]' ({err})"
+        ) from None
+    settings = FilterSettings(
+        index=args.index,
+        min_tokens=args.min_tokens,
+        min_code_tokens=args.min_code_tokens,
+        max_doc_frequency=args.max_doc_frequency,
+        policy=args.policy,
+        license_policy=policy_actions(args.license_policy, "--license-policy"),
+        source_policy=policy_actions(args.source_policy, "--source-policy"),
+        template=args.template,
+    )
+    settings.open()  # a missing or damaged index is reported now, before anything listens
+    config = ServeConfig(
+        filter=settings,
+        host=args.host,
+        port=args.port,
+        upstream=args.upstream,
+        workers=args.workers,
+        auth_token_file=args.auth_token_file,
+        upstream_api_key_file=args.upstream_api_key_file,
+        max_body_bytes=args.max_body_bytes,
+        max_batch=args.max_batch,
+        body_timeout=args.body_timeout,
+        upstream_timeout=args.upstream_timeout,
+        watch_interval=args.watch_interval,
+        excerpts=args.excerpts,
+    )
+    config.auth_token()  # an unreadable token file is an error now, not in every worker
+    return run(config)
+
+
+def add_verbs(verbs: Any) -> None:
+    sub = verbs.add_parser(
+        "serve",
+        help="HTTP sidecar and OpenAI-compatible filtering proxy",
+        description="Serve the output filter over HTTP: POST /v1/check and /v1/filter, GET /healthz and "
+        "/metrics; with --upstream, also an OpenAI-compatible proxy for /v1/chat/completions and "
+        "/v1/completions that filters answers, streamed ones with a hold-back so copied text never "
+        "leaves. SIGHUP (or a change of the index's manifest) reopens the index without downtime.",
+    )
+    add_filter_options(sub)
+    net = sub.add_argument_group("service")
+    net.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    net.add_argument("--port", type=int, default=8000, help="port (default 8000; 0 picks a free one)")
+    net.add_argument(
+        "--upstream", metavar="URL", help="OpenAI-compatible server to proxy, e.g. http://127.0.0.1:8001/v1"
+    )
+    net.add_argument("--workers", type=int, default=1, help="worker processes sharing the index (default 1)")
+    net.add_argument(
+        "--auth-token-file",
+        metavar="FILE",
+        help="require 'Authorization: Bearer <token>' with the token in FILE (or NEARCOPY_AUTH_TOKEN)",
+    )
+    net.add_argument(
+        "--upstream-api-key-file",
+        metavar="FILE",
+        help="API key sent to the upstream (or NEARCOPY_UPSTREAM_API_KEY)",
+    )
+    limits = sub.add_argument_group("limits")
+    limits.add_argument(
+        "--max-body-bytes", type=int, default=4 * 1024 * 1024, help="request body limit (default 4 MiB)"
+    )
+    limits.add_argument(
+        "--max-batch", type=int, default=256, help="texts per /v1/check or /v1/filter request (default 256)"
+    )
+    limits.add_argument(
+        "--body-timeout", type=float, default=30.0, help="seconds to receive a request body (default 30)"
+    )
+    limits.add_argument(
+        "--upstream-timeout",
+        type=float,
+        default=300.0,
+        help="seconds to wait for the upstream's answer or its next bytes (default 300)",
+    )
+    sub.add_argument(
+        "--watch-interval",
+        type=float,
+        default=2.0,
+        help="seconds between checks of the index manifest for a new version (default 2; 0: SIGHUP only)",
+    )
+    sub.add_argument(
+        "--excerpts",
+        action="store_true",
+        help="include the matched output text in /v1/check verdicts (off: sources and spans only)",
+    )
+    sub.set_defaults(run=cmd_serve)

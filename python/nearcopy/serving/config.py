@@ -1,0 +1,120 @@
+"""The settings of `nearcopy serve`, one dataclass: built from the command line, handed to worker
+processes as JSON, and read by the app. Secrets are never in it, only where to find them (a file
+name, or the environment, which worker processes inherit), so no token shows in a process listing."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from nearcopy.filter import (
+    DEFAULT_MAX_DOC_FREQUENCY,
+    DEFAULT_MIN_CODE_TOKENS,
+    DEFAULT_MIN_TOKENS,
+    Action,
+    OutputFilter,
+    Policy,
+)
+from nearcopy.index import ProtectedIndex
+
+AUTH_TOKEN_ENV = "NEARCOPY_AUTH_TOKEN"
+UPSTREAM_KEY_ENV = "NEARCOPY_UPSTREAM_API_KEY"
+
+
+class ConfigError(ValueError):
+    """A setting of the service is unusable (the message names it)."""
+
+
+@dataclass(frozen=True)
+class FilterSettings:
+    """What the filter needs: the index and the thresholds and policy of `nearcopy check`."""
+
+    index: str
+    min_tokens: int = DEFAULT_MIN_TOKENS
+    min_code_tokens: int = DEFAULT_MIN_CODE_TOKENS
+    max_doc_frequency: int = DEFAULT_MAX_DOC_FREQUENCY
+    policy: Action = "redact"
+    license_policy: dict[str, Action] = field(default_factory=dict)
+    source_policy: dict[str, Action] = field(default_factory=dict)
+    template: str = Policy.template
+
+    def open(self) -> OutputFilter:
+        """A filter over the index as it is published now."""
+        policy = Policy(
+            default=self.policy,
+            by_license=self.license_policy,
+            by_source=self.source_policy,
+            template=self.template,
+        )
+        return OutputFilter(
+            ProtectedIndex.open(self.index),
+            min_tokens=self.min_tokens,
+            min_code_tokens=self.min_code_tokens,
+            max_doc_frequency=self.max_doc_frequency,
+            policy=policy,
+        )
+
+
+@dataclass(frozen=True)
+class ServeConfig:
+    filter: FilterSettings
+    host: str = "127.0.0.1"
+    port: int = 8000
+    upstream: str | None = None
+    workers: int = 1
+    auth_token_file: str | None = None
+    upstream_api_key_file: str | None = None
+    max_body_bytes: int = 4 * 1024 * 1024
+    max_batch: int = 256
+    body_timeout: float = 30.0
+    upstream_timeout: float = 300.0
+    watch_interval: float = 2.0
+    excerpts: bool = False
+
+    def __post_init__(self) -> None:
+        positive = {
+            "--workers": self.workers,
+            "--max-body-bytes": self.max_body_bytes,
+            "--max-batch": self.max_batch,
+            "--body-timeout": self.body_timeout,
+            "--upstream-timeout": self.upstream_timeout,
+        }
+        for option, value in positive.items():
+            if value <= 0:
+                raise ConfigError(f"{option} must be positive, got {value}")
+        if self.watch_interval < 0:
+            raise ConfigError(f"--watch-interval must be 0 (off) or positive, got {self.watch_interval}")
+        if not 0 <= self.port < 65536:
+            raise ConfigError(f"--port must be in 0..65535, got {self.port}")
+        if self.upstream is not None and not self.upstream.startswith(("http://", "https://")):
+            raise ConfigError(f"--upstream must be an http:// or https:// URL, got {self.upstream!r}")
+
+    def to_json(self) -> str:
+        return json.dumps(dataclasses.asdict(self))
+
+    @classmethod
+    def from_json(cls, text: str) -> ServeConfig:
+        raw = json.loads(text)
+        return cls(filter=FilterSettings(**raw.pop("filter")), **raw)
+
+    def auth_token(self) -> str | None:
+        """The bearer token clients must present (from the file, else the environment), or None."""
+        return _secret(self.auth_token_file, AUTH_TOKEN_ENV, "--auth-token-file")
+
+    def upstream_api_key(self) -> str | None:
+        return _secret(self.upstream_api_key_file, UPSTREAM_KEY_ENV, "--upstream-api-key-file")
+
+
+def _secret(path: str | None, env: str, option: str) -> str | None:
+    if path is None:
+        return os.environ.get(env) or None
+    try:
+        secret = Path(path).read_text(encoding="utf-8").strip()
+    except OSError as err:
+        raise ConfigError(f"{option} {path}: cannot read: {err.strerror or err}") from None
+    if not secret:
+        raise ConfigError(f"{option} {path}: the file is empty")
+    return secret

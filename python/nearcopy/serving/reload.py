@@ -1,0 +1,64 @@
+"""The filter a service answers with, reopened when a new index generation is published.
+
+``add``/``merge`` publish a generation by renaming a new ``manifest.json`` into place and never
+modify a file a reader has mapped, so reopening is cheap and safe: each request takes the filter that
+is current when it starts and keeps it to the end (a stream finishes on the generation it began on;
+the old mapping is released when its last request lets go). A reload happens on demand (``SIGHUP``)
+or when the manifest file changes (checked at most every ``watch_interval`` seconds, on the request
+path: one ``stat``, no watcher thread). A failed reopen keeps the current filter and says why on
+stderr: a half-published or damaged index never takes the service down.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+import time
+
+from nearcopy.filter import OutputFilter
+from nearcopy.serving.config import FilterSettings
+
+
+class FilterHolder:
+    def __init__(self, settings: FilterSettings, *, watch_interval: float = 2.0) -> None:
+        self.settings = settings
+        self.watch_interval = watch_interval
+        self._lock = threading.Lock()
+        self._manifest = os.path.join(settings.index, "manifest.json")
+        self._stamp = self._manifest_stamp()
+        self._filter = settings.open()
+        self._checked = time.monotonic()
+        self.reloads = 0
+
+    @property
+    def generation(self) -> int:
+        return int(self._filter.index.info()["generation"])
+
+    def current(self) -> OutputFilter:
+        """The filter to use for a request that starts now."""
+        if self.watch_interval and time.monotonic() - self._checked >= self.watch_interval:
+            self._checked = time.monotonic()
+            if self._manifest_stamp() != self._stamp:
+                self.reload()
+        return self._filter
+
+    def reload(self) -> bool:
+        """Reopens the index; True when it now answers with a newly opened one."""
+        with self._lock:
+            stamp = self._manifest_stamp()
+            try:
+                fresh = self.settings.open()
+            except (OSError, ValueError) as err:
+                print(f"nearcopy serve: index not reloaded, keeping the current one: {err}", file=sys.stderr)
+                return False
+            self._filter, self._stamp = fresh, stamp
+            self.reloads += 1
+            return True
+
+    def _manifest_stamp(self) -> tuple[int, int, int]:
+        try:
+            st = os.stat(self._manifest)
+        except OSError:
+            return (0, 0, 0)
+        return (st.st_ino, st.st_mtime_ns, st.st_size)
