@@ -102,9 +102,9 @@ def open_binary(path: Path) -> IO[bytes]:
     return open(path, "rb")
 
 
-def line_blocks(path: Path, label: str, block_bytes: int) -> Iterator[tuple[int, bytes]]:
-    """``(number of the first line, whole lines)`` blocks of about ``block_bytes`` of a JSONL file."""
-    number, carry = 1, b""
+def line_blocks(path: Path, label: str, block_bytes: int) -> Iterator[bytes]:
+    """Blocks of whole lines, about ``block_bytes`` each, of a JSONL file."""
+    carry = b""
     try:
         with open_binary(path) as handle:
             while block := handle.read(block_bytes):
@@ -113,13 +113,12 @@ def line_blocks(path: Path, label: str, block_bytes: int) -> Iterator[tuple[int,
                 if cut == 0:  # a line longer than the block: keep reading it
                     carry = data
                     continue
-                yield number, data[:cut]
-                number += data.count(b"\n", 0, cut)
+                yield data[:cut]
                 carry = data[cut:]
     except (OSError, EOFError) as err:
         raise InputError(f"{label}: cannot read: {err}") from None
     if carry:
-        yield number, carry
+        yield carry
 
 
 def parquet_file(path: Path) -> Any:
@@ -168,7 +167,7 @@ def write_jsonl(
     doc = first_doc
     if not decisions.annotate and not skipped:
         # Kept lines are copied as they are: no need to parse them, in Python or at all.
-        for _, block in line_blocks(source, label, WRITE_BLOCK):
+        for block in line_blocks(source, label, WRITE_BLOCK):
             kept, docs = _core.jsonl_select(block, np.asarray(decisions.keep[doc:], dtype=bool))
             sink.write(kept)
             doc += docs

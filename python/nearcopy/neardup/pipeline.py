@@ -332,28 +332,22 @@ def _cluster(
             max(1024, budget // 4 // PAIR_BYTES),
         )
     )
-    if ray_verifier is not None:
-        for size, (candidates, good_all, matched, similarity) in ray_verifier.run(slices, sigs, sets):
-            stats["candidates"] += candidates
-            # The tasks verified every pair; the local engine verifies the unconnected ones only.
-            good = uf.unconnected(good_all)
-            stats["verified"] += len(good) + len(matched)
-            uf.union(good)
-            _best_reference(matched, similarity, n_input, best_ref, best_sim)
-            done += size
-            show.update("clustering", done, unit="band keys")
-    for records in slices if ray_verifier is None else ():
-        pairs = candidate_pairs(records, params.max_group, num_threads)
-        stats["candidates"] += len(pairs)
-        inner = uf.unconnected(pairs[pairs[:, 1] < n_input])
-        good, _ = verified(inner, params, sigs=sigs, sets=sets, num_threads=num_threads)
-        stats["verified"] += len(good)
+    if ray_verifier is None:
+        results = _verify_locally(slices, uf, params, n_input, sigs, sets, num_threads)
+    else:
+        # The tasks verified every pair; the local engine verifies the unconnected ones only, and
+        # both are per-pair tests, so keeping the unconnected verified pairs gives the same edges.
+        results = (
+            (size, candidates, uf.unconnected(good_all), matched, similarity)
+            for size, (candidates, good_all, matched, similarity) in ray_verifier.run(slices, sigs, sets)
+        )
+    # Lazy: each slice's edges are joined before the next slice is verified against the components.
+    for size, candidates, good, matched, similarity in results:
+        stats["candidates"] += candidates
+        stats["verified"] += len(good) + len(matched)
         uf.union(good)
-        across = pairs[(pairs[:, 0] < n_input) & (pairs[:, 1] >= n_input)]
-        matched, similarity = verified(across, params, sigs=sigs, sets=sets, num_threads=num_threads)
-        stats["verified"] += len(matched)
         _best_reference(matched, similarity, n_input, best_ref, best_sim)
-        done += len(records)
+        done += size
         show.update("clustering", done, unit="band keys")
     show.done()
     # Exact copies wrote no band records: they share their representative's reference match.
@@ -365,6 +359,26 @@ def _cluster(
     stats["reference_matches"] = int(np.count_nonzero(best_ref >= 0))
     timings["cluster"] = time.perf_counter() - t0
     return stats, decisions
+
+
+def _verify_locally(
+    slices: Iterator[npt.NDArray[np.uint64]],
+    uf: UnionFind,
+    params: Params,
+    n_input: int,
+    sigs: Any,
+    sets: Any,
+    num_threads: int | None,
+) -> Iterator[tuple[int, int, npt.NDArray[np.uint64], npt.NDArray[np.uint64], npt.NDArray[np.float64]]]:
+    """Per slice: its records, its candidate count, the verified input pairs not yet connected (only
+    those are worth verifying) and the verified input-reference pairs with their similarity."""
+    for records in slices:
+        pairs = candidate_pairs(records, params.max_group, num_threads)
+        inner = uf.unconnected(pairs[pairs[:, 1] < n_input])
+        good, _ = verified(inner, params, sigs=sigs, sets=sets, num_threads=num_threads)
+        across = pairs[(pairs[:, 0] < n_input) & (pairs[:, 1] >= n_input)]
+        matched, similarity = verified(across, params, sigs=sigs, sets=sets, num_threads=num_threads)
+        yield len(records), len(pairs), good, matched, similarity
 
 
 def key_slices(

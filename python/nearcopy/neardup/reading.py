@@ -101,11 +101,13 @@ def _jsonl_batches(
     bad: BadLines | None,
     num_threads: int | None,
 ) -> Iterator[Batch]:
-    for first_line, block in line_blocks(path, label, block_bytes):
+    first_line = 1
+    for block in line_blocks(path, label, block_bytes):
         texts, ids, languages, keep, numbers, starts, ends, slow = _core.jsonl_extract(
             block, fields.text, fields.id, fields.language or None, fields.keep, num_threads
         )
         lines = (numbers + first_line).tolist()
+        first_line += block.count(b"\n")
         raw_languages: list[Any] = languages
         skipped: list[int] = []
         for i in np.flatnonzero(slow).tolist():
