@@ -13,7 +13,7 @@ import code_corpus
 import mutations
 import pytest
 from nearcopy.filter import OutputFilter, Policy
-from nearcopy.index import Document, IndexError_, ProtectedIndex
+from nearcopy.index import Document, IndexError_, IndexKeyError, ProtectedIndex
 
 PROSE = (
     "It is a truth universally acknowledged, that a single man in possession of a good fortune, must be "
@@ -186,8 +186,8 @@ def test_damaged_foreign_and_mismatched_indexes_are_refused(tmp_path: Path) -> N
     with pytest.raises(OSError, match="checksum"):
         ProtectedIndex.open(target).verify()
     segment.write_bytes(good)
-    with pytest.raises(ValueError, match="different key"):
-        ProtectedIndex.open(target, key=1234)
+    with pytest.raises(IndexKeyError, match="not keyed"):
+        ProtectedIndex.open(target, key=b"k" * 16)
     (tmp_path / "not-an-index").mkdir()
     with pytest.raises(IndexError_, match="no manifest"):
         ProtectedIndex.open(tmp_path / "not-an-index")
@@ -215,7 +215,7 @@ def test_large_builds_are_cut_into_batches_then_merged_and_still_attribute_corre
     info = batched.info()
     assert (info["segments"], info["generation"], len(batched)) == (1, 2, len(docs)), "batches, then a merge"
     assert sorted(p.name for p in (tmp_path / "batched").iterdir()) == [
-        "docs-000002-00000.jsonl", "manifest.json", "seg-000002-00000.ncs"
+        "docs-000002-00000.jsonl", "manifest.json", "seg-000002-00000.ncs", "write.lock"
     ], "the batches' files are gone"  # fmt: skip
     assert [m["id"] for m in batched] == [d.id for d in docs]
     doc_id, function = protected_function(batched)

@@ -28,6 +28,7 @@ __all__ = [
     "dedup_unconnected",
     "dedup_union",
     "detect_language",
+    "fingerprint_key_check",
     "jsonl_extract",
     "jsonl_select",
     "language_for_extension",
@@ -108,17 +109,25 @@ def build_segment(
     w: int,
     code_k: int,
     code_w: int,
-    key: int,
+    key: bytes | None,
     num_threads: int | None = None,
 ) -> tuple[int, int, int, int]: ...
 def merge_segments(
-    path: str, paths: list[str], k: int, w: int, code_k: int, code_w: int, key: int
+    path: str, paths: list[str], k: int, w: int, code_k: int, code_w: int, key: bytes | None
 ) -> tuple[int, int, int]: ...
+def fingerprint_key_check(key: bytes) -> int: ...
 
 @final
 class IndexReader:
     def __new__(
-        cls, paths: list[str], allowlist: list[str], k: int, w: int, code_k: int, code_w: int, key: int
+        cls,
+        paths: list[str],
+        allowlist: list[str],
+        k: int,
+        w: int,
+        code_k: int,
+        code_w: int,
+        key: bytes | None,
     ) -> IndexReader: ...
     def sizes(self) -> list[tuple[int, int]]: ...
     def verify(self) -> None: ...

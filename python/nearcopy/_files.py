@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import os
 import tempfile
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import BinaryIO
 
@@ -27,3 +30,39 @@ def write_atomically(path: Path, content: bytes | Callable[[BinaryIO], None]) ->
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+class LockBusyError(OSError):
+    """Another process holds the writer lock (and kept it past the wait)."""
+
+
+@contextlib.contextmanager
+def exclusive_lock(path: Path, timeout: float | None, what: str) -> Iterator[None]:
+    """Holds an exclusive ``flock`` on ``path`` (created if absent) for the ``with`` block.
+
+    ``flock`` locks belong to the open file, so the kernel drops them when the holder dies, even by
+    SIGKILL: a crashed writer never leaves a stale lock. Waits up to ``timeout`` seconds (None:
+    forever), then raises :class:`LockBusyError` naming ``what`` and the holder's pid.
+    """
+    handle = open(path, "a+b")  # noqa: SIM115 (closed in finally, after the lock is released)
+    try:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            try:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if deadline is not None and time.monotonic() >= deadline:
+                    handle.seek(0)
+                    holder = handle.read().decode("ascii", "replace").strip() or "unknown"
+                    raise LockBusyError(
+                        f"{what} is being written by another process (pid {holder}); waited {timeout:g} s"
+                    ) from None
+                time.sleep(0.05)
+        # The holder's pid, for the message above (informative only: the lock is the flock).
+        handle.truncate(0)
+        handle.write(str(os.getpid()).encode())
+        handle.flush()
+        yield
+    finally:
+        handle.close()

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import IO, Any, BinaryIO
 
 from nearcopy._files import write_atomically
+from nearcopy.cli_options import add_key_option, secret
 from nearcopy.filter import (
     ACTIONS,
     DEFAULT_MAX_DOC_FREQUENCY,
@@ -41,6 +42,7 @@ EXIT_FLAGGED = 1
 def add_filter_options(parser: argparse.ArgumentParser) -> None:
     """Thresholds and policy, shared by `check` and `filter`."""
     parser.add_argument("--index", required=True, help="the index directory")
+    add_key_option(parser)
     parser.add_argument(
         "--min-tokens",
         type=int,
@@ -99,7 +101,7 @@ def output_filter(args: argparse.Namespace) -> OutputFilter:
         by_source=policy_actions(args.source_policy, "--source-policy"), template=args.template,
     )  # fmt: skip
     return OutputFilter(
-        ProtectedIndex.open(args.index),
+        ProtectedIndex.open(args.index, key=secret(args)),
         min_tokens=args.min_tokens,
         min_code_tokens=args.min_code_tokens,
         max_doc_frequency=args.max_doc_frequency,

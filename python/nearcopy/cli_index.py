@@ -8,14 +8,17 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import os
 import sys
 import time
 from collections.abc import Iterator
 from typing import Any
 
 from nearcopy.cli_filter import add_filter_options, output_filter
+from nearcopy.cli_options import add_key_option, secret
 from nearcopy.index import DEFAULT_CODE_K, DEFAULT_CODE_W, DEFAULT_K, DEFAULT_W, ProtectedIndex
 from nearcopy.inputs import InputError, LoadReport, read_documents
+from nearcopy.keys import new_secret
 
 EXIT_CLEAN = 0
 EXIT_FLAGGED = 1
@@ -66,6 +69,7 @@ def cmd_build(args: argparse.Namespace) -> int:
         w=args.w,
         code_k=args.code_k,
         code_w=args.code_w,
+        key=secret(args),
         allowlist=allowlist,
         num_threads=args.threads,
     )
@@ -77,7 +81,7 @@ def cmd_add(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     report = LoadReport()
     allowlist = _allowlist(args)
-    index = ProtectedIndex.open(args.index).add(
+    index = ProtectedIndex.open(args.index, key=secret(args)).add(
         _stream(args, report), allowlist=allowlist, num_threads=args.threads
     )
     _summary(index, report, time.perf_counter() - started, args.json)
@@ -86,17 +90,32 @@ def cmd_add(args: argparse.Namespace) -> int:
 
 def cmd_merge(args: argparse.Namespace) -> int:
     started = time.perf_counter()
-    index = ProtectedIndex.open(args.index).merge()
+    index = ProtectedIndex.open(args.index, key=secret(args)).merge()
     _summary(index, LoadReport(), time.perf_counter() - started, args.json)
     return EXIT_CLEAN
 
 
 def cmd_info(args: argparse.Namespace) -> int:
-    index = ProtectedIndex.open(args.index)
-    if args.verify:
-        index.verify()
-    info = index.info()
+    key = secret(args)
+    if key is None and not args.verify:
+        # Sizes and parameters come from the manifest: no key needed to describe a keyed index.
+        info = ProtectedIndex.describe(args.index)
+    else:
+        index = ProtectedIndex.open(args.index, key=key)
+        if args.verify:
+            index.verify()
+        info = index.info()
     print(json.dumps(info) if args.json else "\n".join(f"{k}: {v}" for k, v in info.items()))
+    return EXIT_CLEAN
+
+
+def cmd_keygen(args: argparse.Namespace) -> int:
+    try:
+        fd = os.open(args.file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        raise InputError(f"{args.file}: exists; refusing to overwrite a key") from None
+    with os.fdopen(fd, "w") as handle:
+        handle.write(new_secret() + "\n")
     return EXIT_CLEAN
 
 
@@ -163,6 +182,7 @@ def add_verbs(verbs: Any) -> None:
         sub.add_argument("--id-field", default="id", help="JSONL field holding the id (default id)")
         sub.add_argument("--threads", type=int, default=None, help="worker threads (default: all cores)")
         sub.add_argument("--json", action="store_true", help="print the summary as JSON")
+        add_key_option(sub)
         sub.set_defaults(run=run)
     merge = actions.add_parser(
         "merge",
@@ -172,6 +192,7 @@ def add_verbs(verbs: Any) -> None:
     )
     merge.add_argument("index", metavar="INDEX")
     merge.add_argument("--json", action="store_true", help="print the summary as JSON")
+    add_key_option(merge)
     merge.set_defaults(run=cmd_merge)
     info = actions.add_parser(
         "info",
@@ -181,7 +202,16 @@ def add_verbs(verbs: Any) -> None:
     info.add_argument("index", metavar="INDEX")
     info.add_argument("--verify", action="store_true", help="check every segment's checksum (reads it all)")
     info.add_argument("--json", action="store_true")
+    add_key_option(info)
     info.set_defaults(run=cmd_info)
+    keygen = actions.add_parser(
+        "keygen",
+        help="write a new secret key for --key-file",
+        description="Write a new random 256-bit key, as hex, to FILE (created readable by its owner "
+        "only; refused if it exists). Keep it apart from the index: whoever has both can test guesses.",
+    )
+    keygen.add_argument("file", metavar="FILE")
+    keygen.set_defaults(run=cmd_keygen)
 
     check = verbs.add_parser("check", help="does an output reproduce protected content? (exit 1 if so)",
                              description="Check a model output against a protected index. Exit status: 0 "

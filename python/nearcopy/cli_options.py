@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from nearcopy.keys import KEY_ENV, KEY_FILE_ENV, find_secret
+
 
 def add_abstraction_options(group: argparse._ArgumentGroup) -> None:
     """``--identifiers`` and ``--literals``: how code normalization abstracts names and literals."""
@@ -19,3 +21,19 @@ def add_abstraction_options(group: argparse._ArgumentGroup) -> None:
         default="abstract",
         help="whether string and number literals are abstracted (default abstract)",
     )
+
+
+def add_key_option(parser: argparse.ArgumentParser) -> None:
+    """``--key-file``: the secret that keys an index's fingerprints (see :mod:`nearcopy.keys`)."""
+    parser.add_argument(
+        "--key-file",
+        default=None,
+        metavar="PATH",
+        help=f"file holding the index's secret key (hex or raw bytes, at least 16 bytes; default: "
+        f"${KEY_ENV} as hex, else the file ${KEY_FILE_ENV} names; none: an unkeyed index)",
+    )
+
+
+def secret(args: argparse.Namespace) -> bytes | None:
+    """The key secret the command line or the environment gives, or None."""
+    return find_secret(getattr(args, "key_file", None))

@@ -26,6 +26,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         license_policy=policy_actions(args.license_policy, "--license-policy"),
         source_policy=policy_actions(args.source_policy, "--source-policy"),
         template=args.template,
+        key_file=args.key_file,
     )
     settings.open()  # a missing or damaged index is reported now, before anything listens
     config = ServeConfig(

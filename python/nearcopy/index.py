@@ -10,7 +10,10 @@ An index is a directory::
 
 ``add`` writes a new segment and document file, then publishes a new manifest by renaming it into
 place: readers see the old index or the new one, never a mixture, and a reader that already opened
-the index keeps working on the segments it mapped.
+the index keeps working on the segments it mapped. Writers (``build``, ``add``, ``merge``) hold an
+exclusive lock on ``write.lock`` from reading the manifest to publishing the next one, so a second
+writer waits instead of publishing a manifest that drops the first one's segments; a writer killed
+at any point leaves the last published generation intact, and the next writer removes its leftovers.
 """
 
 from __future__ import annotations
@@ -26,9 +29,19 @@ from typing import Any, BinaryIO
 from nearcopy import _core
 from nearcopy._files import write_atomically
 from nearcopy.code import language_for_extension
+from nearcopy.index_store import (
+    FORMAT,
+    VERSION,
+    IndexBusyError,
+    IndexError_,
+    IndexKeyError,
+    derived_key,
+    publish,
+    read_manifest,
+    writing,
+)
+from nearcopy.keys import fingerprint_key, key_check
 
-FORMAT = "nearcopy-index"
-VERSION = 3
 # Winnowing defaults, chosen on benches/bench_filter.py (README): a shared run of w + k - 1 tokens
 # always yields a shared fingerprint, at about 2 / (w + 1) fingerprints per token (16 bytes each).
 # Abstracted code has far fewer distinct symbols than prose has words, so its k-grams are longer.
@@ -48,8 +61,7 @@ MAX_SEGMENTS = 8
 RawMatch = tuple[int, int, int, int, int, int, "str | None"]
 
 
-class IndexError_(OSError):
-    """The index directory is missing, damaged, of another version, or not an index at all."""
+__all__ = ["Document", "IndexBusyError", "IndexError_", "IndexKeyError", "ProtectedIndex"]
 
 
 @dataclass(frozen=True)
@@ -89,7 +101,9 @@ def content_language(doc: Document) -> str | None:
 class ProtectedIndex:
     """Fingerprints of a protected corpus. Build with :meth:`build`, open with :meth:`open`."""
 
-    def __init__(self, path: Path, manifest: dict[str, Any], key: int) -> None:
+    def __init__(self, path: Path, manifest: dict[str, Any], key: bytes | None) -> None:
+        """Opens the segments ``manifest`` lists; ``key`` is the derived fingerprint key (see
+        :func:`nearcopy.keys.fingerprint_key`), not the user's secret."""
         self.path = path
         self._manifest = manifest
         self._key = key
@@ -118,56 +132,52 @@ class ProtectedIndex:
         w: int = DEFAULT_W,
         code_k: int = DEFAULT_CODE_K,
         code_w: int = DEFAULT_CODE_W,
-        key: int = 0,
+        key: bytes | None = None,
         allowlist: Iterable[Document | Mapping[str, Any]] = (),
         num_threads: int | None = None,
         batch_bytes: int = BATCH_BYTES,
     ) -> ProtectedIndex:
         """Fingerprints ``documents`` into a new index at ``path`` (which must not hold one).
 
-        ``k``/``w`` winnow prose, ``code_k``/``code_w`` code; ``key`` (non-zero) keys the fingerprints so
-        that the index cannot be probed for guessed text without it. Passages of ``allowlist``
-        documents (licence headers, idioms) are never reported as copies.
+        ``k``/``w`` winnow prose, ``code_k``/``code_w`` code; ``key`` (a secret of at least 16
+        bytes) keys the fingerprints so that the index cannot be probed for guessed text without it.
+        Passages of ``allowlist`` documents (licence headers, idioms) are never reported as copies.
+        Nothing is published until the whole index is written: a build killed midway leaves no index.
         """
         root = Path(path)
-        if (root / "manifest.json").exists():
-            raise FileExistsError(f"{root} already holds an index; open it and add() to it")
+        derived = None if key is None else fingerprint_key(key)
         root.mkdir(parents=True, exist_ok=True)
-        params = {"k": k, "w": w, "code_k": code_k, "code_w": code_w}
-        manifest = {"format": FORMAT, "version": VERSION, "generation": 0, "params": params,
-                    "keyed": key != 0, "segments": [], "allowlist": []}  # fmt: skip
-        index = cls._append(root, manifest, key, documents, allowlist, num_threads, batch_bytes)
-        return index.merge() if len(index._manifest["segments"]) > 1 else index
+        with writing(root):
+            if (root / "manifest.json").exists():
+                raise FileExistsError(f"{root} already holds an index; open it and add() to it")
+            params = {"k": k, "w": w, "code_k": code_k, "code_w": code_w}
+            manifest: dict[str, Any] = {
+                "format": FORMAT, "version": VERSION, "generation": 0, "params": params,
+                "keyed": derived is not None, "key_check": None if derived is None else key_check(derived),
+                "segments": [], "allowlist": [],
+            }  # fmt: skip
+            manifest = cls._append(root, manifest, derived, documents, allowlist, num_threads, batch_bytes)
+            if len(manifest["segments"]) > 1:
+                manifest = cls._merged(root, manifest, derived)
+            publish(root, manifest)
+            return cls(root, manifest, derived)
 
     @classmethod
-    def open(cls, path: str | os.PathLike[str], *, key: int = 0) -> ProtectedIndex:
+    def open(cls, path: str | os.PathLike[str], *, key: bytes | None = None) -> ProtectedIndex:
+        """Opens the index at ``path``; a keyed index needs the secret it was built with, and
+        :class:`IndexKeyError` says so when it is missing or wrong."""
         root = Path(path)
-        manifest = cls._read_manifest(root)
+        manifest = read_manifest(root)
+        derived = derived_key(root, manifest, key)
         try:
-            return cls(root, manifest, key)
+            return cls(root, manifest, derived)
         except OSError:
             # A merge may have published a new manifest and removed the files this one listed, between
             # reading the manifest and opening them: the new manifest lists what exists.
-            fresh = cls._read_manifest(root)
+            fresh = read_manifest(root)
             if fresh["generation"] == manifest["generation"]:
                 raise
-            return cls(root, fresh, key)
-
-    @staticmethod
-    def _read_manifest(root: Path) -> dict[str, Any]:
-        try:
-            manifest = json.loads((root / "manifest.json").read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise IndexError_(f"{root}: not a nearcopy index (no manifest.json)") from None
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
-            raise IndexError_(f"{root}: unreadable manifest: {err}") from None
-        if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
-            raise IndexError_(f"{root}: manifest.json is not a nearcopy index manifest")
-        if manifest.get("version") != VERSION:
-            raise IndexError_(
-                f"{root}: index version {manifest.get('version')}, this nearcopy reads {VERSION}"
-            )
-        return manifest
+            return cls(root, fresh, derived)
 
     def add(
         self,
@@ -179,25 +189,40 @@ class ProtectedIndex:
     ) -> ProtectedIndex:
         """Adds ``documents`` as new segments (and ``allowlist`` passages to the allowlist); returns
         the index at its new generation."""
-        fresh = self._read_manifest(self.path)
-        index = self._append(self.path, fresh, self._key, documents, allowlist, num_threads, batch_bytes)
-        return index.merge() if len(index._manifest["segments"]) > MAX_SEGMENTS else index
+        with writing(self.path):
+            fresh = read_manifest(self.path)
+            if fresh.get("key_check") != self._manifest.get("key_check"):
+                raise IndexKeyError(f"{self.path}: the index was rebuilt with another key; reopen it")
+            manifest = self._append(
+                self.path, fresh, self._key, documents, allowlist, num_threads, batch_bytes
+            )
+            if len(manifest["segments"]) > MAX_SEGMENTS:
+                manifest = self._merged(self.path, manifest, self._key)
+            publish(self.path, manifest)
+            return type(self)(self.path, manifest, self._key)
 
     def merge(self) -> ProtectedIndex:
         """Merges every segment into one, published as a new generation (readers of the old one keep
         working on what they mapped); returns the merged index. Lookups search every segment, so
         fewer segments make checks faster. Memory stays bounded: the segments are streamed."""
-        manifest = self._read_manifest(self.path)
-        segments = manifest["segments"]
-        if len(segments) <= 1:
+        with writing(self.path):
+            manifest = read_manifest(self.path)
+            if len(manifest["segments"]) > 1:
+                manifest = self._merged(self.path, manifest, self._key)
+                publish(self.path, manifest)
             return type(self)(self.path, manifest, self._key)
-        root, params = self.path, manifest["params"]
+
+    @staticmethod
+    def _merged(root: Path, manifest: dict[str, Any], key: bytes | None) -> dict[str, Any]:
+        """Writes one segment (and metadata file) holding all of ``manifest``'s; returns the manifest
+        listing it, for the caller to publish."""
+        segments, params = manifest["segments"], manifest["params"]
         generation = manifest["generation"] + 1
         name = f"{generation:06d}-00000"
         segment_file, docs_file = f"seg-{name}.ncs", f"docs-{name}.jsonl"
         documents, fingerprints, size = _core.merge_segments(
             str(root / segment_file), [str(root / s["file"]) for s in segments],
-            params["k"], params["w"], params["code_k"], params["code_w"], self._key,
+            params["k"], params["w"], params["code_k"], params["code_w"], key,
         )  # fmt: skip
 
         def concatenate(handle: BinaryIO) -> None:
@@ -209,22 +234,17 @@ class ProtectedIndex:
         merged = {"file": segment_file, "docs": docs_file, "documents": documents, "first_doc": 0,
                   "fingerprints": fingerprints, "tokens": sum(int(s["tokens"]) for s in segments),
                   "bytes": size}  # fmt: skip
-        manifest = {**manifest, "generation": generation, "segments": [merged]}
-        write_atomically(root / "manifest.json", json.dumps(manifest, indent=2).encode("utf-8"))
-        listed = {merged["file"], merged["docs"], *(s["file"] for s in manifest.get("allowlist", []))}
-        for stale in [*root.glob("seg-*.ncs"), *root.glob("docs-*.jsonl")]:
-            if stale.name not in listed:
-                stale.unlink(missing_ok=True)
-        return type(self)(root, manifest, self._key)
+        return {**manifest, "generation": generation, "segments": [merged]}
 
     @classmethod
     def _append(
-        cls, root: Path, manifest: dict[str, Any], key: int,
+        cls, root: Path, manifest: dict[str, Any], key: bytes | None,
         documents: Iterable[Document | Mapping[str, Any]],
         allowlist: Iterable[Document | Mapping[str, Any]], num_threads: int | None, batch_bytes: int,
-    ) -> ProtectedIndex:  # fmt: skip
+    ) -> dict[str, Any]:  # fmt: skip
         """Writes `documents` as segments of about `batch_bytes` of text each (so memory stays bounded
-        by the batch, not the corpus), then publishes them all at once with a new manifest."""
+        by the batch, not the corpus); returns the manifest listing them, for the caller to publish
+        all at once."""
         generation = manifest["generation"] + 1
         allowed = list(manifest.get("allowlist", []))
         allow_docs = [as_document(item) for item in allowlist]
@@ -251,14 +271,12 @@ class ProtectedIndex:
             segments.append(
                 cls._write_segment(root, manifest["params"], key, generation, segments, batch, num_threads)
             )
-        manifest = {**manifest, "generation": generation, "segments": segments}
-        write_atomically(root / "manifest.json", json.dumps(manifest, indent=2).encode("utf-8"))
-        return cls(root, manifest, key)
+        return {**manifest, "generation": generation, "segments": segments}
 
     @staticmethod
     def _write_segment(
-        root: Path, params: dict[str, int], key: int, generation: int, segments: list[dict[str, Any]],
-        docs: list[Document], num_threads: int | None,
+        root: Path, params: dict[str, int], key: bytes | None, generation: int,
+        segments: list[dict[str, Any]], docs: list[Document], num_threads: int | None,
     ) -> dict[str, Any]:  # fmt: skip
         """One segment file and its metadata file; invisible to readers until a manifest lists them."""
         name = f"{generation:06d}-{len(segments):05d}"
@@ -276,7 +294,7 @@ class ProtectedIndex:
 
     @staticmethod
     def _write_allowlist(
-        root: Path, params: dict[str, int], key: int, generation: int, allowed: list[dict[str, Any]],
+        root: Path, params: dict[str, int], key: bytes | None, generation: int, allowed: list[dict[str, Any]],
         docs: list[Document],
     ) -> dict[str, Any]:  # fmt: skip
         """Every k-gram (a window of 1) of the allowlist documents, so that none can be missed."""
@@ -309,17 +327,12 @@ class ProtectedIndex:
 
     def info(self) -> dict[str, Any]:
         """Sizes and parameters (no content)."""
-        segments = self._manifest["segments"]
-        tokens = sum(int(s["tokens"]) for s in segments)
-        size = sum(int(s["bytes"]) for s in segments)
-        return {
-            "path": str(self.path), "generation": self._manifest["generation"], "documents": len(self),
-            "segments": len(segments), "fingerprints": sum(int(s["fingerprints"]) for s in segments),
-            "tokens": tokens, "bytes": size, "bytes_per_token": size / tokens if tokens else 0.0,
-            **self._manifest["params"],
-            "keyed": bool(self._manifest.get("keyed")),
-            "allowlist_documents": sum(int(s["documents"]) for s in self._manifest.get("allowlist", [])),
-        }  # fmt: skip
+        return _describe(self.path, self._manifest)
+
+    @staticmethod
+    def describe(path: str | os.PathLike[str]) -> dict[str, Any]:
+        """:meth:`info` of the index at ``path`` from its manifest alone (no key needed)."""
+        return _describe(Path(path), read_manifest(Path(path)))
 
     def verify(self) -> None:
         """Reads every segment through; raises ``OSError`` naming any damage."""
@@ -338,3 +351,18 @@ class ProtectedIndex:
     ) -> list[tuple[list[RawMatch], int]]:  # fmt: skip
         """:meth:`match_answer` of every text, in parallel without the GIL."""
         return self._reader.match_answers(texts, max_doc_frequency, min_tokens, min_code_tokens, num_threads)
+
+
+def _describe(path: Path, manifest: dict[str, Any]) -> dict[str, Any]:
+    segments = manifest["segments"]
+    tokens = sum(int(s["tokens"]) for s in segments)
+    size = sum(int(s["bytes"]) for s in segments)
+    return {
+        "path": str(path), "generation": manifest["generation"],
+        "documents": sum(int(s["documents"]) for s in segments),
+        "segments": len(segments), "fingerprints": sum(int(s["fingerprints"]) for s in segments),
+        "tokens": tokens, "bytes": size, "bytes_per_token": size / tokens if tokens else 0.0,
+        **manifest["params"],
+        "keyed": bool(manifest.get("keyed")),
+        "allowlist_documents": sum(int(s["documents"]) for s in manifest.get("allowlist", [])),
+    }  # fmt: skip

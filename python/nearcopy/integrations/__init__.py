@@ -41,8 +41,10 @@ def filter_settings(
     min_tokens: int | str = DEFAULT_MIN_TOKENS,
     min_code_tokens: int | str = DEFAULT_MIN_CODE_TOKENS,
     max_doc_frequency: int | str = DEFAULT_MAX_DOC_FREQUENCY,
+    key_file: str | None = None,
 ) -> FilterSettings:
-    """Filter settings from the loosely typed values a config file or the environment gives."""
+    """Filter settings from the loosely typed values a config file or the environment gives. A keyed
+    index's secret comes from ``key_file``, else ``NEARCOPY_KEY`` or ``NEARCOPY_KEY_FILE``."""
     if policy not in ACTIONS:
         raise ValueError(f"policy must be one of {ACTIONS}, got {policy!r}")
     return FilterSettings(
@@ -53,4 +55,5 @@ def filter_settings(
         policy=policy,  # checked against ACTIONS above
         license_policy=_actions(license_policy, "license_policy"),
         source_policy=_actions(source_policy, "source_policy"),
+        key_file=key_file,
     )

@@ -19,6 +19,7 @@ from nearcopy.filter import (
     Policy,
 )
 from nearcopy.index import ProtectedIndex
+from nearcopy.keys import find_secret
 
 AUTH_TOKEN_ENV = "NEARCOPY_AUTH_TOKEN"
 UPSTREAM_KEY_ENV = "NEARCOPY_UPSTREAM_API_KEY"
@@ -40,6 +41,9 @@ class FilterSettings:
     license_policy: dict[str, Action] = field(default_factory=dict)
     source_policy: dict[str, Action] = field(default_factory=dict)
     template: str = Policy.template
+    # Where the index's key is (a file name; or None: NEARCOPY_KEY / NEARCOPY_KEY_FILE, inherited by
+    # worker processes, or no key): the secret itself never travels in the settings.
+    key_file: str | None = None
 
     def open(self) -> OutputFilter:
         """A filter over the index as it is published now."""
@@ -50,7 +54,7 @@ class FilterSettings:
             template=self.template,
         )
         return OutputFilter(
-            ProtectedIndex.open(self.index),
+            ProtectedIndex.open(self.index, key=find_secret(self.key_file)),
             min_tokens=self.min_tokens,
             min_code_tokens=self.min_code_tokens,
             max_doc_frequency=self.max_doc_frequency,

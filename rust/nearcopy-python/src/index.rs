@@ -7,7 +7,7 @@ use crate::thread_count;
 use nearcopy_core::code::Language;
 use nearcopy_core::fingerprint::document::Content;
 use nearcopy_core::fingerprint::segment::{self as segment_file, key_check, write_segment, Segment};
-use nearcopy_core::fingerprint::Winnowings;
+use nearcopy_core::fingerprint::{FingerprintKey, Winnowings};
 use nearcopy_core::index::{build_entries, match_answer, MatchSettings};
 use nearcopy_core::pool;
 use pyo3::exceptions::PyValueError;
@@ -37,9 +37,10 @@ pub fn build_segment(
     w: usize,
     code_k: usize,
     code_w: usize,
-    key: u64,
+    key: Option<&[u8]>,
     num_threads: Option<usize>,
 ) -> PyResult<(u64, u64, u64, u64)> {
+    let key = fingerprint_key(key)?;
     let winnowing = Winnowings::new(k, w, code_k, code_w, key).map_err(to_py_err)?;
     if languages.len() != texts.len() {
         return Err(PyValueError::new_err("texts and languages must have the same length"));
@@ -71,8 +72,9 @@ pub fn merge_segments(
     w: usize,
     code_k: usize,
     code_w: usize,
-    key: u64,
+    key: Option<&[u8]>,
 ) -> PyResult<(u64, u64, u64)> {
+    let key = fingerprint_key(key)?;
     let winnowing = Winnowings::new(k, w, code_k, code_w, key).map_err(to_py_err)?;
     let segments =
         paths.iter().map(|p| open_segment(p, (k, w, code_k, code_w), key)).collect::<PyResult<Vec<_>>>()?;
@@ -82,6 +84,24 @@ pub fn merge_segments(
         Ok((merged.documents, merged.len() as u64, merged.bytes() as u64))
     })
     .map_err(to_py_err)
+}
+
+/// The 16 bytes of a fingerprint key (derived from the user's secret in Python), or None.
+fn fingerprint_key(key: Option<&[u8]>) -> PyResult<Option<FingerprintKey>> {
+    key.map(|bytes| {
+        let bytes: &[u8; 16] = bytes.try_into().map_err(|_| {
+            PyValueError::new_err(format!("a fingerprint key is 16 bytes, got {}", bytes.len()))
+        })?;
+        Ok(FingerprintKey::from_bytes(bytes))
+    })
+    .transpose()
+}
+
+/// The value stored in segment headers (and the manifest) that identifies a 16-byte fingerprint
+/// key without revealing it.
+#[pyfunction]
+pub fn fingerprint_key_check(key: &[u8]) -> PyResult<u64> {
+    Ok(key_check(fingerprint_key(Some(key))?.as_ref()))
 }
 
 /// One match: (segment, document, start, end, covered tokens, span tokens, language or None).
@@ -96,7 +116,11 @@ pub struct IndexReader {
 }
 
 /// Opens a segment and checks that it was built with `expected` (k, w, code_k, code_w) and `key`.
-fn open_segment(path: &Path, expected: (usize, usize, usize, usize), key: u64) -> PyResult<Segment> {
+fn open_segment(
+    path: &Path,
+    expected: (usize, usize, usize, usize),
+    key: Option<FingerprintKey>,
+) -> PyResult<Segment> {
     let segment = Segment::open(path).map_err(to_py_err)?;
     let built = (segment.k, segment.w, segment.code_k, segment.code_w);
     if built != expected {
@@ -105,7 +129,7 @@ fn open_segment(path: &Path, expected: (usize, usize, usize, usize), key: u64) -
             path.display()
         )));
     }
-    if segment.key_check != key_check(key) {
+    if segment.key_check != key_check(key.as_ref()) {
         return Err(PyValueError::new_err(format!(
             "{}: the index was built with a different key (or none); give the key it was built with",
             path.display()
@@ -127,8 +151,9 @@ impl IndexReader {
         w: usize,
         code_k: usize,
         code_w: usize,
-        key: u64,
+        key: Option<&[u8]>,
     ) -> PyResult<Self> {
+        let key = fingerprint_key(key)?;
         let winnowing = Winnowings::new(k, w, code_k, code_w, key).map_err(to_py_err)?;
         let segments =
             paths.iter().map(|p| open_segment(p, (k, w, code_k, code_w), key)).collect::<PyResult<_>>()?;

@@ -301,7 +301,7 @@ mod _core {
     use super::{minhash_texts, minhash_tokens, normalize, permutations, shingles};
 
     #[pymodule_export]
-    use super::index::{build_segment, merge_segments, IndexReader};
+    use super::index::{build_segment, fingerprint_key_check, merge_segments, IndexReader};
 
     #[pymodule_export]
     use super::dedup::{

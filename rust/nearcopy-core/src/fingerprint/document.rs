@@ -97,7 +97,7 @@ mod tests {
 
     #[test]
     fn renamed_code_gives_the_same_fingerprints() {
-        let params = Winnowing::new(4, 3, 0).unwrap();
+        let params = Winnowing::new(4, 3, None).unwrap();
         let mut f = Fingerprinter::new();
         let (mut a, mut b) = (TokenStream::default(), TokenStream::default());
         let lang = Content::Code(Language::Python);

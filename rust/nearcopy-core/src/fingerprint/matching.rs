@@ -247,7 +247,7 @@ mod tests {
 
     fn fingerprints(tokens: &[u64]) -> Vec<Fingerprint> {
         let mut out = Vec::new();
-        Winnowing::new(K, W, 0).unwrap().fingerprints(tokens, &mut Vec::new(), &mut out);
+        Winnowing::new(K, W, None).unwrap().fingerprints(tokens, &mut Vec::new(), &mut out);
         out
     }
 
@@ -327,7 +327,7 @@ mod tests {
         // An allowlist keeps every k-gram of its passages (a window of one), not a winnowed sample,
         // so no k-gram of them can be selected in a query and missed in the allowlist.
         let mut every_kgram = Vec::new();
-        Winnowing::new(K, 1, 0).unwrap().fingerprints(&licence, &mut Vec::new(), &mut every_kgram);
+        Winnowing::new(K, 1, None).unwrap().fingerprints(&licence, &mut Vec::new(), &mut every_kgram);
         let allowlist = FingerprintTable::from_entries(
             every_kgram.iter().map(|f| (f.hash, Posting { doc: 0, position: f.position })).collect(),
         );

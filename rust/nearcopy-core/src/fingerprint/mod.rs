@@ -7,9 +7,11 @@
 //! within the shared run; the expected density is about `2 / (w + 1)` fingerprints per token.
 
 pub mod document;
+pub mod key;
 mod matching;
 pub mod segment;
 
+pub use key::FingerprintKey;
 pub use matching::{find_matches, FingerprintTable, MatchParams, Posting, PostingSource, SpanMatch};
 
 use crate::error::Result;
@@ -24,13 +26,14 @@ pub struct Fingerprint {
     pub position: u32,
 }
 
-/// Winnowing parameters. `key` makes the hashes secret-dependent (an index built with a key cannot
-/// be probed for guessed text without it); 0 is the unkeyed default.
+/// Winnowing parameters. `key` makes the hashes a pseudo-random function of a secret (an index
+/// built with a key cannot be probed for guessed text without it, see [`key`]); `None` is the
+/// unkeyed default.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Winnowing {
     pub k: usize,
     pub w: usize,
-    pub key: u64,
+    pub key: Option<FingerprintKey>,
 }
 
 /// Winnowing parameters of prose and of code. Code is abstracted into fewer distinct symbols than
@@ -42,7 +45,13 @@ pub struct Winnowings {
 }
 
 impl Winnowings {
-    pub fn new(prose_k: usize, prose_w: usize, code_k: usize, code_w: usize, key: u64) -> Result<Self> {
+    pub fn new(
+        prose_k: usize,
+        prose_w: usize,
+        code_k: usize,
+        code_w: usize,
+        key: Option<FingerprintKey>,
+    ) -> Result<Self> {
         Ok(Winnowings {
             prose: Winnowing::new(prose_k, prose_w, key)?,
             code: Winnowing::new(code_k, code_w, key)?,
@@ -61,7 +70,7 @@ impl Winnowings {
 const BASE: u64 = 0x9E37_79B9_7F4A_7C15;
 
 impl Winnowing {
-    pub fn new(k: usize, w: usize, key: u64) -> Result<Self> {
+    pub fn new(k: usize, w: usize, key: Option<FingerprintKey>) -> Result<Self> {
         if !(1..=256).contains(&k) {
             return Err(invalid!("k must be between 1 and 256, got {k}"));
         }
@@ -76,8 +85,18 @@ impl Winnowing {
         self.w + self.k - 1
     }
 
-    /// Hashes of every k-gram of `tokens` (token ids, e.g. symbol ids), in order.
+    /// Hashes of every k-gram of `tokens` (token ids, e.g. symbol ids), in order: the rolling hash
+    /// mixed by fmix64, or by SipHash under the key when there is one.
     pub fn kgram_hashes(&self, tokens: &[u64], out: &mut Vec<u64>) {
+        // One loop per mixer, so the unkeyed loop is exactly as fast as before keys existed.
+        match &self.key {
+            None => self.rolling_hashes(tokens, out, fmix64),
+            Some(key) => self.rolling_hashes(tokens, out, |h| key.hash_u64(h)),
+        }
+    }
+
+    #[inline(always)]
+    fn rolling_hashes(&self, tokens: &[u64], out: &mut Vec<u64>, mix: impl Fn(u64) -> u64) {
         out.clear();
         let k = self.k;
         if tokens.len() < k {
@@ -85,13 +104,13 @@ impl Winnowing {
         }
         let top = (1..k).fold(1u64, |p, _| p.wrapping_mul(BASE)); // BASE^(k-1)
         let mut rolling = tokens[..k].iter().fold(0u64, |h, &t| h.wrapping_mul(BASE).wrapping_add(t));
-        out.push(fmix64(rolling ^ self.key));
+        out.push(mix(rolling));
         for i in k..tokens.len() {
             rolling = rolling
                 .wrapping_sub(tokens[i - k].wrapping_mul(top))
                 .wrapping_mul(BASE)
                 .wrapping_add(tokens[i]);
-            out.push(fmix64(rolling ^ self.key));
+            out.push(mix(rolling));
         }
     }
 

@@ -32,13 +32,15 @@
 use super::matching::Posting;
 use super::Winnowings;
 use crate::error::{Error, Result};
-use crate::hash::{fmix64, xxh3_64, Xxh3};
+use crate::hash::{xxh3_64, Xxh3};
 use std::fs::File;
 use std::io::{Seek, SeekFrom, Write};
 use std::path::Path;
 
 const MAGIC: &[u8; 8] = b"NCSEG\0\r\n";
-pub const FORMAT_VERSION: u32 = 4;
+/// 5: fingerprints keyed by SipHash-2-4 under a 128-bit key (4 XORed a 64-bit key into fmix64's
+/// input, which one known text gave away).
+pub const FORMAT_VERSION: u32 = 5;
 const HEADER_LEN: usize = 80;
 const ENTRY_LEN: usize = 12;
 /// About eight entries per directory bucket, at most 2^24 buckets (a 64 MB directory).
@@ -67,14 +69,7 @@ pub fn stored_key(hash: u64) -> u32 {
     (hash >> 32) as u32
 }
 
-/// What identifies a key in a header: a one-way function of it (0 for no key).
-pub fn key_check(key: u64) -> u64 {
-    if key == 0 {
-        0
-    } else {
-        fmix64(fmix64(key ^ 0x6B65_795F_6368_6B21)) | 1
-    }
-}
+pub use super::key::key_check;
 
 fn io(path: &Path, what: &str, err: std::io::Error) -> Error {
     Error::Io(format!("{}: cannot {what}: {err}", path.display()))
@@ -227,10 +222,10 @@ fn header(params: &Winnowings, documents: u64, entries: usize, body_checksum: u6
     let mut header = Vec::with_capacity(HEADER_LEN);
     header.extend_from_slice(MAGIC);
     header.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
-    header.extend_from_slice(&u32::from(params.prose.key != 0).to_le_bytes());
+    header.extend_from_slice(&u32::from(params.prose.key.is_some()).to_le_bytes());
     header.extend_from_slice(&(params.prose.k as u32).to_le_bytes());
     header.extend_from_slice(&(params.prose.w as u32).to_le_bytes());
-    header.extend_from_slice(&key_check(params.prose.key).to_le_bytes());
+    header.extend_from_slice(&key_check(params.prose.key.as_ref()).to_le_bytes());
     header.extend_from_slice(&documents.to_le_bytes());
     header.extend_from_slice(&(entries as u64).to_le_bytes());
     header.extend_from_slice(&body_checksum.to_le_bytes());
@@ -286,7 +281,9 @@ impl Segment {
         }
         let version = read_u32(&map, 8);
         if version != FORMAT_VERSION {
-            return Err(corrupt(&format!("format version {version}, this nearcopy reads {FORMAT_VERSION}")));
+            return Err(corrupt(&format!(
+                "format version {version}, this nearcopy reads {FORMAT_VERSION} (rebuild the index)"
+            )));
         }
         if read_u64(&map, 72) != xxh3_64(&map[..72], 0) {
             return Err(corrupt("header checksum mismatch (damaged file)"));

@@ -8,14 +8,14 @@ fn random_tokens(state: &mut u64, n: usize, alphabet: u64) -> Vec<u64> {
 
 fn winnow(tokens: &[u64], k: usize, w: usize) -> Vec<Fingerprint> {
     let mut out = Vec::new();
-    Winnowing::new(k, w, 0).unwrap().fingerprints(tokens, &mut Vec::new(), &mut out);
+    Winnowing::new(k, w, None).unwrap().fingerprints(tokens, &mut Vec::new(), &mut out);
     out
 }
 
 /// The obviously-correct version: the minimum of every window, rightmost on ties, deduplicated.
 fn winnow_slowly(tokens: &[u64], k: usize, w: usize) -> Vec<Fingerprint> {
     let mut hashes = Vec::new();
-    Winnowing::new(k, w, 0).unwrap().kgram_hashes(tokens, &mut hashes);
+    Winnowing::new(k, w, None).unwrap().kgram_hashes(tokens, &mut hashes);
     let mut out: Vec<Fingerprint> = Vec::new();
     if hashes.is_empty() {
         return out;
@@ -48,7 +48,7 @@ fn matches_the_slow_definition() {
 fn rolling_hash_equals_direct_hash() {
     let mut state = 9;
     let tokens = random_tokens(&mut state, 200, u64::MAX);
-    let winnowing = Winnowing::new(7, 4, 0).unwrap();
+    let winnowing = Winnowing::new(7, 4, None).unwrap();
     let mut rolled = Vec::new();
     winnowing.kgram_hashes(&tokens, &mut rolled);
     for (i, &hash) in rolled.iter().enumerate() {
@@ -62,7 +62,7 @@ fn rolling_hash_equals_direct_hash() {
 fn shared_runs_of_the_guarantee_length_share_a_fingerprint() {
     let mut state = 5;
     let (k, w) = (6, 10);
-    let t = Winnowing::new(k, w, 0).unwrap().guarantee();
+    let t = Winnowing::new(k, w, None).unwrap().guarantee();
     for _ in 0..500 {
         let shared = random_tokens(&mut state, t, 50);
         let a =
@@ -88,8 +88,12 @@ fn short_streams_and_keys() {
     assert_eq!(winnow(&[1, 2, 3], 3, 4).len(), 1, "fewer k-grams than a window: one fingerprint");
     let tokens = [4u64, 8, 15, 16, 23, 42];
     let mut keyed = Vec::new();
-    Winnowing::new(2, 2, 0xABCD).unwrap().fingerprints(&tokens, &mut Vec::new(), &mut keyed);
+    Winnowing::new(2, 2, Some(FingerprintKey { k0: 0xABCD, k1: 7 })).unwrap().fingerprints(
+        &tokens,
+        &mut Vec::new(),
+        &mut keyed,
+    );
     let plain: HashSet<u64> = winnow(&tokens, 2, 2).iter().map(|f| f.hash).collect();
     assert!(keyed.iter().all(|f| !plain.contains(&f.hash)), "a key changes every hash");
-    assert!(Winnowing::new(0, 4, 0).is_err() && Winnowing::new(4, 0, 0).is_err());
+    assert!(Winnowing::new(0, 4, None).is_err() && Winnowing::new(4, 0, None).is_err());
 }

@@ -12,7 +12,7 @@ fn settings(min_tokens: u32) -> MatchSettings {
 }
 
 fn index() -> (FingerprintTable, Winnowings) {
-    let winnowing = Winnowings::new(5, 4, 8, 4, 0).unwrap();
+    let winnowing = Winnowings::new(5, 4, 8, 4, None).unwrap();
     let docs = [
         (PROTECTED_PROSE, Content::Prose),
         (PROTECTED_CODE, Content::Code(Language::Python)),

@@ -10,7 +10,7 @@ fn entries() -> Vec<(u64, Posting)> {
 }
 
 fn params() -> Winnowings {
-    Winnowings { prose: Winnowing::new(5, 8, 0).unwrap(), code: Winnowing::new(12, 6, 0).unwrap() }
+    Winnowings { prose: Winnowing::new(5, 8, None).unwrap(), code: Winnowing::new(12, 6, None).unwrap() }
 }
 
 #[test]
@@ -130,9 +130,11 @@ fn publishing_replaces_atomically_and_keeps_open_readers_working() {
 
 #[test]
 fn keys_are_checkable_but_not_revealed() {
-    assert_eq!(key_check(0), 0);
-    assert_ne!(key_check(42), 42);
-    assert_ne!(key_check(42), key_check(43));
+    use crate::fingerprint::FingerprintKey;
+    let key = FingerprintKey { k0: 42, k1: 0 };
+    assert_eq!(key_check(None), 0);
+    assert_ne!(key_check(Some(&key)), 42);
+    assert_ne!(key_check(Some(&key)), key_check(Some(&FingerprintKey { k0: 43, k1: 0 })));
 }
 
 fn tempdir() -> std::path::PathBuf {

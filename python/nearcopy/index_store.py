@@ -1,0 +1,117 @@
+"""How an index directory changes safely: the manifest, the writer lock, publishing, the key check.
+
+Readers take no lock: they read ``manifest.json`` (replaced by rename, so always whole) and map the
+files it lists, which are never modified. Writers hold an exclusive ``flock`` on ``write.lock`` from
+reading the manifest to publishing the next one, so two writers never both build on one generation
+(the second would publish a manifest without the first one's segments, and its clean-up would
+delete them); the kernel drops the lock when its holder dies, even by SIGKILL. A writer first
+removes what a killed one left: temporary files and data files no manifest lists.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from nearcopy._files import LockBusyError, exclusive_lock, write_atomically
+from nearcopy.keys import KEY_ENV, KEY_FILE_ENV, fingerprint_key, key_check
+
+FORMAT = "nearcopy-index"
+# 4: keyed fingerprints are SipHash-2-4 (segment format 5); the manifest holds the key's check value.
+VERSION = 4
+LOCK_FILE = "write.lock"
+# How long a writer waits for another one to finish before giving up (seconds).
+LOCK_TIMEOUT = 600.0
+_DATA_FILES = ("seg-*.ncs", "docs-*.jsonl", "allow-*.ncs")
+
+
+class IndexError_(OSError):
+    """The index directory is missing, damaged, of another version, or not an index at all."""
+
+
+class IndexKeyError(IndexError_):
+    """The index is keyed and no key, or another key, was given (or a key was given for an unkeyed
+    index): matching would silently find nothing, so opening refuses."""
+
+
+class IndexBusyError(IndexError_, LockBusyError):
+    """Another process is writing to the index and did not finish within the wait."""
+
+
+def read_manifest(root: Path) -> dict[str, Any]:
+    try:
+        manifest = json.loads((root / "manifest.json").read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise IndexError_(f"{root}: not a nearcopy index (no manifest.json)") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise IndexError_(f"{root}: unreadable manifest: {err}") from None
+    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+        raise IndexError_(f"{root}: manifest.json is not a nearcopy index manifest")
+    if manifest.get("version") != VERSION:
+        raise IndexError_(
+            f"{root}: index version {manifest.get('version')}, this nearcopy reads {VERSION}; "
+            "rebuild it with `nearcopy index build`"
+        )
+    return manifest
+
+
+@contextlib.contextmanager
+def writing(root: Path, timeout: float | None = None) -> Iterator[None]:
+    """The writer lock of the index at ``root`` (waiting up to ``timeout``, default
+    :data:`LOCK_TIMEOUT`), then the removal of what a killed writer left (safe: no other writer can
+    be making those files while we hold the lock)."""
+    try:
+        with exclusive_lock(root / LOCK_FILE, LOCK_TIMEOUT if timeout is None else timeout, str(root)):
+            remove_unlisted(root, with_temporaries=True)
+            yield
+    except LockBusyError as err:
+        if isinstance(err, IndexBusyError):
+            raise
+        raise IndexBusyError(str(err)) from None
+
+
+def remove_unlisted(root: Path, *, with_temporaries: bool = False) -> None:
+    """Removes data files the published manifest does not list (all of them when none is
+    published), and with ``with_temporaries`` the temporary files of interrupted writes."""
+    try:
+        manifest = json.loads((root / "manifest.json").read_text(encoding="utf-8"))
+        listed: set[str] | None = {
+            name
+            for entry in [*manifest["segments"], *manifest.get("allowlist", [])]
+            for name in (entry["file"], entry.get("docs"))
+            if name
+        }
+    except FileNotFoundError:
+        listed = None  # nothing published: nothing can be in use
+    except (OSError, ValueError, KeyError, TypeError):
+        return  # a manifest we cannot read: remove nothing it might list
+    patterns = [*_DATA_FILES, ".*.tmp"] if with_temporaries else list(_DATA_FILES)
+    for pattern in patterns:
+        for stale in root.glob(pattern):
+            if pattern == ".*.tmp" or listed is None or stale.name not in listed:
+                stale.unlink(missing_ok=True)
+
+
+def publish(root: Path, manifest: dict[str, Any]) -> None:
+    """Renames the new manifest into place, then removes the files it no longer lists (readers
+    that mapped them keep their mappings; one opening just now retries with this manifest)."""
+    write_atomically(root / "manifest.json", json.dumps(manifest, indent=2).encode("utf-8"))
+    remove_unlisted(root)
+
+
+def derived_key(root: Path, manifest: dict[str, Any], secret: bytes | None) -> bytes | None:
+    """The fingerprint key of ``secret``, checked against the manifest's key check value."""
+    where = f"--key-file, {KEY_ENV} or {KEY_FILE_ENV}"
+    if not manifest.get("keyed"):
+        if secret is not None:
+            raise IndexKeyError(f"{root}: the index is not keyed, but a key was given; drop the key")
+        return None
+    if secret is None:
+        raise IndexKeyError(f"{root}: the index is keyed; give the key it was built with ({where})")
+    derived = fingerprint_key(secret)
+    if key_check(derived) != manifest.get("key_check"):
+        raise IndexKeyError(f"{root}: wrong key: the index was built with another one")
+    return derived
