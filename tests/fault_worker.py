@@ -8,7 +8,7 @@ checking while writers publish, and the synthetic corpus both agree on.
 
 Writers cut the corpus into small batches (many segments, then a merge), so a kill at a random
 moment lands in any phase of the write. The reader prints one JSON line: checks, failures (a
-copy not flagged, or an exception), and the generations it saw.
+copy not flagged, or an exception), and the generations it saw, after a line 'ready'.
 """
 
 from __future__ import annotations
@@ -48,6 +48,7 @@ def read(index: str, seconds: float) -> None:
     generations: set[int] = set()
     errors: list[str] = []
     held = OutputFilter(ProtectedIndex.open(index))  # opened once, kept across publishes
+    print("ready", flush=True)
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         for output_filter in (held, OutputFilter(ProtectedIndex.open(index))):

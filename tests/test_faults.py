@@ -220,7 +220,9 @@ def test_readers_in_other_processes_keep_working_while_writers_publish(tmp_path:
     path = tmp_path / "index"
     assert timed("build", path, 0, BASE) > 0
     reader = worker("read", path, 8, capture=True)
-    for step in range(6):  # adds (new segments) and merges (segments replaced and removed)
+    assert reader.stdout is not None and reader.stdout.readline().strip() == b"ready"
+    for step in range(6):
+        time.sleep(0.2)  # adds (new segments) and merges (segments replaced and removed)
         ProtectedIndex.open(path).add(fw.documents(BASE + 50 * step, 50), batch_bytes=fw.BATCH_BYTES)
         if step % 2:
             ProtectedIndex.open(path).merge()
