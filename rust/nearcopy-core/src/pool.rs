@@ -3,21 +3,56 @@
 //! Why not the global pool: after `fork()` (multiprocessing, gunicorn workers) the child inherits the
 //! pool's bookkeeping but not its threads, and the first parallel call would wait forever. Pools here
 //! are keyed by process id, so a forked child quietly builds its own.
+//!
+//! The registry of pools is itself per process: a `fork()` while another thread of the parent held
+//! the registry's lock (looking up or starting a pool) would leave the child a lock that no thread
+//! of its own will ever release. So the lock lives in a registry stamped with its process id, behind
+//! an atomic pointer; a process that finds another process's registry installs a fresh one (and
+//! leaks the inherited one, locked or not) instead of touching its lock. No `pthread_atfork` needed.
 
 use crate::error::{Error, Result};
 use rayon::{ThreadPool, ThreadPoolBuilder};
+use std::sync::atomic::{AtomicPtr, Ordering};
 use std::sync::{Arc, Mutex};
 
 /// The most threads one call may ask for.
 pub const MAX_THREADS: usize = 1024;
 
 struct CachedPool {
-    pid: u32,
     threads: usize,
     pool: Arc<ThreadPool>,
 }
 
-static POOLS: Mutex<Vec<CachedPool>> = Mutex::new(Vec::new());
+struct Registry {
+    pid: u32,
+    pools: Mutex<Vec<CachedPool>>,
+}
+
+static REGISTRY: AtomicPtr<Registry> = AtomicPtr::new(std::ptr::null_mut());
+
+/// This process's registry, installed on first use (and first use after a fork).
+fn registry(pid: u32) -> &'static Registry {
+    let current = REGISTRY.load(Ordering::Acquire);
+    // SAFETY: a non-null pointer in REGISTRY came from `Box::leak` below and is never freed.
+    if let Some(found) = unsafe { current.as_ref() } {
+        if found.pid == pid {
+            return found;
+        }
+    }
+    let fresh: *mut Registry = Box::leak(Box::new(Registry { pid, pools: Mutex::new(Vec::new()) }));
+    match REGISTRY.compare_exchange(current, fresh, Ordering::AcqRel, Ordering::Acquire) {
+        Ok(_) => {
+            // SAFETY: just leaked, never freed.
+            unsafe { &*fresh }
+        }
+        Err(_) => {
+            // Another thread of this process installed one first: use it, free ours (never shared).
+            // SAFETY: `fresh` was leaked above and published nowhere.
+            drop(unsafe { Box::from_raw(fresh) });
+            registry(pid)
+        }
+    }
+}
 
 /// The number of threads a call uses when none is given: the cores this process may run on.
 pub fn default_threads() -> usize {
@@ -38,14 +73,9 @@ pub fn validate_threads(threads: usize) -> Result<usize> {
 pub fn pool(threads: usize) -> Result<Arc<ThreadPool>> {
     let pid = std::process::id();
     // A panic while the lock was held cannot leave the list inconsistent, so poisoning is ignored.
-    let mut pools = POOLS.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-    if pools.iter().any(|p| p.pid != pid) {
-        // Pools of the parent process: their threads do not exist here. Dropping them would try to
-        // signal those threads, so they are leaked on purpose (a few hundred bytes, once per fork).
-        for stale in pools.drain(..).filter(|p| p.pid != pid).collect::<Vec<_>>() {
-            std::mem::forget(stale);
-        }
-    }
+    // The pools of a parent process stay in the parent's registry, leaked on purpose: their threads
+    // do not exist here, and dropping them would try to signal those threads.
+    let mut pools = registry(pid).pools.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
     if let Some(found) = pools.iter().find(|p| p.threads == threads) {
         return Ok(Arc::clone(&found.pool));
     }
@@ -55,7 +85,7 @@ pub fn pool(threads: usize) -> Result<Arc<ThreadPool>> {
         .build()
         .map_err(|e| Error::Resource(format!("could not start {threads} worker threads: {e}")))?;
     let pool = Arc::new(pool);
-    pools.push(CachedPool { pid, threads, pool: Arc::clone(&pool) });
+    pools.push(CachedPool { threads, pool: Arc::clone(&pool) });
     Ok(pool)
 }
 
