@@ -72,3 +72,13 @@ def test_serve_benchmark_runs_against_real_processes(tmp_path: Path) -> None:
     assert first["check"]["requests"] == 60 and first["check"]["p99_ms"] >= first["check"]["p50_ms"] > 0
     assert first["streamed"]["chunks"] > 100 and "rss_after_mb" in first["memory"]
     assert out.with_suffix(".md").read_text().startswith("# Serving benchmark")
+
+
+def test_memory_growth_benchmark_runs_and_reports_rss(tmp_path: Path) -> None:
+    out = tmp_path / "memory.json"
+    result = run_bench("bench_memory_growth.py", "--quick", "--out", str(out))
+    assert result.returncode == 0, result.stderr[-2000:]
+    data = json.loads(out.read_text())
+    assert data["checks"] == 3000 and len(data["samples"]) >= 3
+    # A generous bound, not a measurement: a few thousand checks must not add 200 MB.
+    assert data["rss_growth_mb"] < 200, data
