@@ -106,9 +106,16 @@ def fw_missed(index: ProtectedIndex) -> list[int]:
 
 def dedup(source: Path, output: Path, *, limit: int | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "nearcopy", "dedup", str(source), "-o", str(output), "--threads", "1"],
+        [*dedup_command(source, output)],
         capture_output=True, text=True, timeout=300, preexec_fn=None if limit is None else file_limit(limit),
     )  # fmt: skip
+
+
+def dedup_command(source: Path, output: Path) -> list[str]:
+    work = output.parent / "work"
+    work.mkdir(exist_ok=True)
+    return [sys.executable, "-m", "nearcopy", "dedup", str(source), "-o", str(output), "--threads", "1",
+            "--work-dir", str(work)]  # fmt: skip
 
 
 def test_a_killed_dedup_leaves_the_previous_output_and_a_rerun_completes(tmp_path: Path) -> None:
@@ -124,7 +131,7 @@ def test_a_killed_dedup_leaves_the_previous_output_and_a_rerun_completes(tmp_pat
     assert len(previous) > 0 and expected.read_bytes() != previous
     rng = random.Random(7)
     interrupted = 0
-    command = [sys.executable, "-m", "nearcopy", "dedup", str(source), "-o", str(output), "--threads", "1"]
+    command = dedup_command(source, output)
     for _ in range(5):
         proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
@@ -137,6 +144,9 @@ def test_a_killed_dedup_leaves_the_previous_output_and_a_rerun_completes(tmp_pat
     assert interrupted, "some kill landed before the dedup finished"
     assert dedup(source, output).returncode == 0
     assert output.read_bytes() == expected.read_bytes()
+    # What the killed runs left (spill directories, temporary outputs), the rerun removed.
+    assert not list((tmp_path / "work").iterdir())
+    assert not [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
 
 
 def file_limit(size: int) -> Callable[[], None]:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import tempfile
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -28,6 +27,7 @@ from nearcopy.inputs import InputError
 from nearcopy.minhash import signature_dtype
 from nearcopy.neardup import formats
 from nearcopy.neardup.formats import Annotator, KeepFieldError
+from nearcopy.neardup.leftovers import make_work_dir, temporary_output
 from nearcopy.neardup.ray_engine import RaySigner
 from nearcopy.neardup.ray_stages import RayVerifier, write_files
 from nearcopy.neardup.reading import BadLines, Batch, Fields, read_batches
@@ -164,7 +164,7 @@ def dedup(
     language_of = _language_of(code)
     dtype = signature_dtype(params.scheme)
     started = time.perf_counter()
-    work = Path(tempfile.mkdtemp(prefix="nearcopy-dedup-", dir=work_dir))
+    work, work_lock = make_work_dir(work_dir)  # and removes those of killed runs
     spill = None
     closers: list[Callable[[], None]] = []
     bad = BadLines() if skip_bad else None
@@ -225,6 +225,7 @@ def dedup(
         if spill is not None:
             spill.finish()
         shutil.rmtree(work, ignore_errors=True)
+        work_lock.close()
     clusters, histogram, largest = cluster_stats(decisions.cluster, corpus.ids)
     result = DedupReport(
         documents=n_input,
@@ -453,14 +454,14 @@ def _write(
     ids = corpus.ids
     duplicate_of = [None if d < 0 else ids[d] for d in decisions.duplicate_of.tolist()]
     pending: list[tuple[Path, Path]] = []
+    locks: list[int] = []  # held while the temporary files may be written (see leftovers.py)
     try:
         jobs = []
         first = 0
         for (source, rel), target, count in zip(files, targets, corpus.file_docs):
             target.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp_name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-            os.close(fd)
-            tmp = Path(tmp_name).resolve()
+            tmp, lock = temporary_output(target)
+            locks.append(lock)
             pending.append((tmp, target))
             end = first + count
             # Each job gets its own documents' decisions only, numbered from 0.
@@ -495,3 +496,6 @@ def _write(
         for tmp, _ in pending:
             tmp.unlink(missing_ok=True)
         raise
+    finally:
+        for lock in locks:
+            os.close(lock)

@@ -1,0 +1,60 @@
+"""What a killed dedup leaves behind, and how the next run tells it from a live run's files.
+
+A run spills signatures and band keys to a work directory (``nearcopy-dedup-*``, gigabytes for a
+large corpus) and writes its outputs to temporary files beside them; both are removed when the run
+ends, even on an error or Ctrl-C, but not when the process is killed (SIGKILL, the OOM killer, a
+lost machine). Each run therefore holds an exclusive ``flock`` on its work directory's ``.lock`` and
+on each temporary output while it lives; the kernel drops those locks when the process dies, so a
+later run removes exactly the leftovers whose lock it can take, never a live run's files.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import BinaryIO
+
+WORK_PREFIX = "nearcopy-dedup-"
+LOCK_NAME = ".lock"
+
+
+def _unlocked(path: Path) -> bool:
+    """Whether no live process holds ``path``'s lock (taken and released at once if free)."""
+    try:
+        with open(path, "rb") as handle:
+            try:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return False
+            return True
+    except OSError:
+        return False
+
+
+def make_work_dir(parent: str | os.PathLike[str] | None) -> tuple[Path, BinaryIO]:
+    """A fresh work directory, locked for this run (keep the returned handle open until the end),
+    after removing the work directories of runs that died."""
+    base = Path(parent) if parent is not None else Path(tempfile.gettempdir())
+    for stale in base.glob(f"{WORK_PREFIX}*"):
+        if (stale / LOCK_NAME).is_file() and _unlocked(stale / LOCK_NAME):
+            shutil.rmtree(stale, ignore_errors=True)
+    work = Path(tempfile.mkdtemp(prefix=WORK_PREFIX, dir=parent))
+    handle = open(work / LOCK_NAME, "wb")  # noqa: SIM115 (held for the run, closed by the caller)
+    fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+    return work, handle
+
+
+def temporary_output(target: Path) -> tuple[Path, int]:
+    """A locked temporary file beside ``target`` (its path and the descriptor holding the lock),
+    after removing the temporary files of runs that died while writing ``target``."""
+    for stale in target.parent.glob(f".{target.name}.*.tmp"):
+        if _unlocked(stale):
+            with contextlib.suppress(OSError):
+                stale.unlink()
+    fd, name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    return Path(name).resolve(), fd
