@@ -44,11 +44,14 @@ def world(request: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tu
     key.write_text("ab" * 32)
     ProtectedIndex.build(DOCS, tmp / "index", key=bytes.fromhex("ab" * 32))
     upstream = h.start_upstream(tmp)
-    extra = ["--excerpts"] if request.param == "excerpts" else []
+    # The key from the environment, or (with --excerpts) from --key-file, read by each of 2 workers.
+    if request.param == "excerpts":
+        extra, env = ["--excerpts", "--key-file", str(key), "--workers", "2"], {}
+    else:
+        extra, env = [], {"NEARCOPY_KEY_FILE": str(key)}
     service = h.start_service(
-        tmp, tmp / "index", "--upstream", upstream.url, "--policy", "annotate", *extra,
-        env={"NEARCOPY_KEY_FILE": str(key)},
-    )  # fmt: skip
+        tmp, tmp / "index", "--upstream", upstream.url, "--policy", "annotate", *extra, env=env
+    )
     try:
         yield service.url, service
     finally:
