@@ -26,6 +26,9 @@ LOCK_FILE = "write.lock"
 # How long a writer waits for another one to finish before giving up (seconds).
 LOCK_TIMEOUT = 600.0
 _DATA_FILES = ("seg-*.ncs", "docs-*.jsonl", "allow-*.ncs")
+# Temporary files of interrupted writes (Rust: `.NAME.PID.tmp`, Python: `.NAME.RANDOM.tmp`); only
+# these names, so an index built into a directory that holds other files never touches them.
+_TEMPORARIES = (".seg-*.tmp", ".docs-*.tmp", ".allow-*.tmp", ".manifest.json.*.tmp")
 
 
 class IndexError_(OSError):
@@ -88,11 +91,13 @@ def remove_unlisted(root: Path, *, with_temporaries: bool = False) -> None:
         listed = None  # nothing published: nothing can be in use
     except (OSError, ValueError, KeyError, TypeError):
         return  # a manifest we cannot read: remove nothing it might list
-    patterns = [*_DATA_FILES, ".*.tmp"] if with_temporaries else list(_DATA_FILES)
-    for pattern in patterns:
+    for pattern in _DATA_FILES:
         for stale in root.glob(pattern):
-            if pattern == ".*.tmp" or listed is None or stale.name not in listed:
+            if listed is None or stale.name not in listed:
                 stale.unlink(missing_ok=True)
+    for pattern in _TEMPORARIES if with_temporaries else ():
+        for stale in root.glob(pattern):
+            stale.unlink(missing_ok=True)
 
 
 def publish(root: Path, manifest: dict[str, Any]) -> None:
