@@ -103,6 +103,35 @@ mod tests {
     }
 
     #[test]
+    fn a_child_forked_while_the_registry_was_locked_still_gets_a_pool() {
+        let _ = pool(2).unwrap();
+        // Hold the registry's lock across the fork, as another thread of a process may at any time:
+        // the child inherits it locked, with no thread of its own to release it.
+        let guard = registry(std::process::id()).pools.lock().unwrap();
+        // SAFETY: the child only starts a pool, runs one job on it and leaves with `_exit`.
+        let child = unsafe { libc::fork() };
+        assert!(child >= 0, "fork failed");
+        if child == 0 {
+            let ok = pool(2).map(|p| p.install(|| 40 + 2) == 42).unwrap_or(false);
+            // SAFETY: ends the child without running the parent's atexit handlers or test harness.
+            unsafe { libc::_exit(if ok { 0 } else { 1 }) };
+        }
+        drop(guard);
+        let mut status = 0;
+        for _ in 0..200 {
+            // SAFETY: waits for our own child without blocking.
+            if unsafe { libc::waitpid(child, &mut status, libc::WNOHANG) } == child {
+                assert!(libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0, "child failed");
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        // SAFETY: our own child, stuck: end it before failing.
+        unsafe { libc::kill(child, libc::SIGKILL) };
+        panic!("the forked child deadlocked on the inherited registry lock");
+    }
+
+    #[test]
     fn thread_counts_are_checked() {
         assert!(validate_threads(0).is_err());
         assert!(validate_threads(MAX_THREADS + 1).is_err());
