@@ -15,6 +15,7 @@
 //! is one contiguous slice of it.
 
 mod ascii;
+mod char_cache;
 mod classify;
 mod tables;
 
@@ -23,9 +24,7 @@ pub use tables::UNICODE_VERSION;
 
 use crate::error::Result;
 use crate::invalid;
-use classify::push_casefolded;
-use unicode_normalization::char::canonical_combining_class;
-use unicode_normalization::UnicodeNormalization;
+use char_cache::CharCache;
 
 /// What shingles are made of.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -93,6 +92,8 @@ pub struct Normalizer {
     scratch: String,
     /// One bit per byte of an ASCII run: alphanumeric or not.
     bitmap: Vec<u64>,
+    /// What the normalizer does with each non-ASCII character, remembered.
+    chars: CharCache,
 }
 
 impl Normalizer {
@@ -129,9 +130,31 @@ impl Normalizer {
                 self.bitmap = bitmap;
             }
             let start = i;
-            i = cluster_end(text, i);
-            self.normalize_cluster(&text[start..i], opts);
-            let mapped = std::mem::take(&mut self.cluster);
+            let first = text[i..].chars().next().unwrap_or_default();
+            let info = self.chars.get(first, opts);
+            i += first.len_utf8();
+            // The cluster goes on over the combining marks that follow (ASCII has none).
+            while i < bytes.len() && bytes[i] >= 0x80 {
+                let next = text[i..].chars().next().unwrap_or_default();
+                if self.chars.get(next, opts).starter {
+                    break;
+                }
+                i += next.len_utf8();
+            }
+            let single = i == start + first.len_utf8();
+            if let (true, Some(mapped)) = (single, info.mapped()) {
+                for (k, c) in mapped.chars().enumerate() {
+                    if info.word >> k & 1 == 1 {
+                        let no_space = info.no_space >> k & 1 == 1;
+                        self.push_word_char(c, no_space, start, i, &mut open, &mut on_token);
+                    } else if let Some(token) = open.take() {
+                        on_token(&self.buf, token);
+                    }
+                }
+                continue;
+            }
+            let mut mapped = std::mem::take(&mut self.cluster);
+            char_cache::normalize_cluster(&text[start..i], opts, &mut mapped, &mut self.scratch);
             for c in mapped.chars() {
                 if is_word_char(c) {
                     self.push_word_char(c, is_no_space_char(c), start, i, &mut open, &mut on_token);
@@ -261,38 +284,6 @@ impl Normalizer {
             }
         }
     }
-
-    /// Writes `nfkc(casefold(nfkc(cluster)))` (steps per the options) into `self.cluster`.
-    fn normalize_cluster(&mut self, cluster: &str, opts: &TextOptions) {
-        self.cluster.clear();
-        match (opts.nfkc, opts.casefold) {
-            (false, false) => self.cluster.push_str(cluster),
-            (true, false) => self.cluster.extend(cluster.nfkc()),
-            (false, true) => cluster.chars().for_each(|c| push_casefolded(c, &mut self.cluster)),
-            (true, true) => {
-                self.scratch.clear();
-                cluster.nfkc().for_each(|c| push_casefolded(c, &mut self.scratch));
-                self.cluster.extend(self.scratch.nfkc());
-            }
-        }
-    }
-}
-
-/// End (exclusive byte offset) of the cluster starting at `start`: one character plus the combining
-/// marks after it.
-fn cluster_end(text: &str, start: usize) -> usize {
-    let mut chars = text[start..].char_indices();
-    let mut end = match chars.next() {
-        Some((_, c)) => start + c.len_utf8(),
-        None => return start,
-    };
-    for (offset, c) in chars {
-        if canonical_combining_class(c) == 0 {
-            break;
-        }
-        end = start + offset + c.len_utf8();
-    }
-    end
 }
 
 #[cfg(test)]
