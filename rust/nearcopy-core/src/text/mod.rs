@@ -169,8 +169,9 @@ impl Normalizer {
         }
     }
 
-    /// Tokenizes `text[start..end]`, ASCII text whose characters are all clusters by themselves: alphanumeric runs extend or open tokens, anything else closes the open token. The
-    /// last word stays open, since a non-ASCII letter may follow it.
+    /// Tokenizes `text[start..end]`, ASCII text whose characters are all clusters by themselves:
+    /// alphanumeric runs extend or open tokens, anything else closes the open token. The last word
+    /// stays open, since a non-ASCII letter may follow it.
     ///
     /// Word boundaries come from `alnum`, a bitmap of the run (one bit per byte: alphanumeric or not,
     /// no bit set past its end) walked with `trailing_zeros`, so the cost is per word, not a
