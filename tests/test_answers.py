@@ -2,16 +2,11 @@
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import nearcopy
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benches"))
-import bench_code_detect
+from nearcopy.benchsuite import bench_code_detect
 
 ANSWER = """Sure! Here is a function that sums prices:
 

@@ -20,7 +20,7 @@ import random
 import token
 import tokenize
 
-import code_reference
+from . import code_reference
 
 Edit = tuple[int, int, str]  # byte start, byte end, replacement
 

@@ -1,6 +1,6 @@
 """MinHash benchmark: nearcopy vs datasketch vs rensa, same documents, same run.
 
-    python benches/bench_minhash.py [--mb 16] [--peer-mb MB] [--repeat 3]
+    python -m nearcopy.benchsuite.bench_minhash [--mb 16] [--peer-mb MB] [--repeat 3]
                                     [--num-perm 128] [--pairs 300] [--quick] [--out PATH]
 
 Prints markdown tables and writes JSON + markdown to benches/results/.
@@ -20,19 +20,17 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-# accuracy, benchutil and corpus are siblings of this file: running it as
-# `python benches/bench_minhash.py` puts benches/ first on sys.path.
-import accuracy
-import benchutil as bu
-import corpus
 import datasketch
 import numpy as np
 import rensa
-import report
-from accuracy import ALL_SCHEMES, COMPAT_SCHEMES, ds_minhash
 from rensa import RMinHash
 
-RESULTS_DIR = Path(__file__).resolve().parent / "results"
+# accuracy, benchutil and corpus are siblings of this file: running it as
+from . import accuracy, corpus
+from . import benchutil as bu
+from . import minhash_report as report
+from .accuracy import ALL_SCHEMES, COMPAT_SCHEMES, ds_minhash
+
 WORD_RE = re.compile(r"\w+")
 WARMUP_DOCS = 20
 
@@ -268,7 +266,7 @@ def main(argv: list[str] | None = None) -> None:
     print(text)
     # Smoke runs go to the git-ignored cache: they must neither clobber nor sit
     # beside real results in benches/results/.
-    out_dir = corpus.REPO_ROOT / ".cache" / "bench-results" if args.quick else RESULTS_DIR
+    out_dir = bu.cache_dir() / "bench-results" if args.quick else bu.results_dir()
     out = args.out or out_dir / f"minhash-{time.strftime('%Y%m%d')}-{bu.cpu_slug()}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(res, indent=2) + "\n")

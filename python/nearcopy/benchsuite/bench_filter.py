@@ -6,7 +6,8 @@ from a lexical reference). Each answer is matched once with the thresholds at th
 longest prose and code matches are kept, so the curves over ``min_tokens`` (prose) and
 ``min_code_tokens`` (code) come from one pass; the table is at the filter's defaults.
 
-    python benches/bench_filter.py [--functions 300] [--passages 300] [--negatives 1000] [--out PATH]
+    python -m nearcopy.benchsuite.bench_filter [--functions 300] [--passages 300] [--negatives 1000]
+        [--out PATH]
 """
 
 from __future__ import annotations
@@ -23,8 +24,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-import benchutil
-import filter_cases
 from nearcopy.filter import (
     DEFAULT_MAX_DOC_FREQUENCY,
     DEFAULT_MIN_CODE_TOKENS,
@@ -32,6 +31,8 @@ from nearcopy.filter import (
     OutputFilter,
 )
 from nearcopy.index import ProtectedIndex
+
+from . import benchutil, filter_cases
 
 PROSE_THRESHOLDS = (10, 15, 20, 25, 30, 40, 50)
 CODE_THRESHOLDS = (20, 25, 30, 40, 50, 60, 80)

@@ -7,7 +7,7 @@ holding the corpus), the index is opened, and `check` is timed on 2 KB answers: 
 that is not in the index, half with a protected passage in them. Reported: build MB/s, index bytes
 per normalized token, open time, peak memory of the build, and check latency p50/p99 on one core.
 
-    python benches/bench_filter_speed.py [--sizes 10 100 1000] [--answers 400] [--out PATH]
+    python -m nearcopy.benchsuite.bench_filter_speed [--sizes 10 100 1000] [--answers 400] [--out PATH]
 """
 
 from __future__ import annotations
@@ -21,17 +21,14 @@ import multiprocessing
 import random
 import resource
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import benchutil
-import corpus
-import source_corpus
 from nearcopy.filter import OutputFilter
 from nearcopy.index import ProtectedIndex
+
+from . import benchutil, corpus, source_corpus
 
 ANSWER_CHARS = 2000
 
