@@ -96,6 +96,9 @@ def _filter_quality(res: dict[str, Any]) -> list[Figure]:
         better = "lower" if "negative" in case else "higher"
         key = case in ("code renamed", "prose lightly edited", "code other projects (negative)")
         out.append(figure(f"flag rate: {case}", row["flag_rate"], "rate", better, key=key))
+        if "plain_ngram_flag_rate" in row:
+            out.append(figure(f"flag rate, plain n-gram filter: {case}", row["plain_ngram_flag_rate"], "rate",
+                              better, key=case == "code renamed"))  # fmt: skip
     return out
 
 
@@ -112,6 +115,17 @@ def _filter_speed(rows: list[dict[str, Any]]) -> list[Figure]:
             figure(f"{size}: open", row["open_ms"], "ms", "lower"),
             figure(f"{size}: peak build memory", row["peak_build_mb"], "MB", "lower"),
         ]
+        if peer := row.get("plain_ngram"):
+            check_ratio = peer["check_p50_ms"] / row["check_p50_ms"]
+            memory_ratio = peer["memory_mb"] / row["index_mb"]
+            out += [
+                figure(f"{size}: plain n-gram filter check p50", peer["check_p50_ms"], "ms", "lower"),
+                figure(f"{size}: plain n-gram filter memory", peer["memory_mb"], "MB", "lower"),
+                figure(f"{size}: check p50, plain n-gram / nearcopy", check_ratio, "x", "higher", key=True),
+                figure(
+                    f"{size}: memory, plain n-gram RAM / nearcopy file", memory_ratio, "x", "higher", key=True
+                ),
+            ]
     return out
 
 

@@ -83,7 +83,7 @@ BENCHMARKS: tuple[Benchmark, ...] = (
         "filter-quality",
         "bench_filter",
         "output filter: flag rates per kind of copy and of clean answer, precision/recall curves",
-        ("lexical n-gram reference (labels)",),
+        ("plain 13-gram filter",),
         {
             "tiny": ("--functions", "15", "--passages", "15", "--negatives", "30"),
             "quick": ("--functions", "60", "--passages", "60", "--negatives", "200"),
@@ -95,7 +95,7 @@ BENCHMARKS: tuple[Benchmark, ...] = (
         "filter-speed",
         "bench_filter_speed",
         "index build MB/s, index bytes per token, check latency p50/p99 versus index size",
-        (),
+        ("plain 13-gram filter (up to 100 MB)",),
         {
             "tiny": ("--sizes", "2", "--answers", "20"),
             "quick": ("--sizes", "2", "10", "--answers", "300", "--one-core-up-to", "10"),
