@@ -75,7 +75,7 @@ def suite_block(suite_dir: Path | None, results: dict[str, Any] | None) -> str:
         return "No full suite run is committed yet: `make bench` writes one to `benches/results/suite-*/`.\n"
     source, run = suite_dir.relative_to(ROOT), results["suite"]
     lines = [
-        f"From the full suite run [`{source}/report.md`]({source}/report.md) (`{run['command']}`, "
+        f"From the {run['size']} suite run [`{source}/report.md`]({source}/report.md) (`{run['command']}`, "
         f"{run['started']}, {run['seconds']:.0f} s):",
         "",
         *suite_report.machine_lines(results),
@@ -98,7 +98,12 @@ def replace_block(text: str, name: str, body: str) -> str:
 
 
 def newest_suite() -> Path | None:
-    runs = sorted(p.parent for p in RESULTS.glob("suite-*/results.json"))
+    """The newest full-size run (quick ones are for development, and are not committed anyway)."""
+    runs = sorted(
+        p.parent
+        for p in RESULTS.glob("suite-*/results.json")
+        if json.loads(p.read_text())["suite"]["size"] == "full"
+    )
     return runs[-1] if runs else None
 
 
