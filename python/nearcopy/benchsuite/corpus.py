@@ -153,7 +153,7 @@ def _manifest_for(mb: int, seed: int) -> dict[str, Any]:
     }
 
 
-def _sha256(path: Path) -> str:
+def sha256_of(path: Path) -> str:
     h = hashlib.sha256()
     with open(path, "rb") as fh:
         for block in iter(lambda: fh.read(1 << 20), b""):
@@ -218,7 +218,7 @@ def load_docs(mb: int = 64, seed: int = 0) -> tuple[list[dict[str, Any]], dict[s
     if jsonl.exists() and manifest_path.exists():
         cached = json.loads(manifest_path.read_text())
         same_request = all(cached.get(k) == v for k, v in wanted.items())
-        if same_request and cached.get("sha256") == _sha256(jsonl):
+        if same_request and cached.get("sha256") == sha256_of(jsonl):
             with open(jsonl, encoding="utf-8") as fh:
                 return [json.loads(line) for line in fh], cached
     docs = build_corpus(mb, seed)
@@ -234,7 +234,7 @@ def load_docs(mb: int = 64, seed: int = 0) -> tuple[list[dict[str, Any]], dict[s
         docs_per_source={
             label: sum(d["id"].startswith(label + "/") for d in docs) for label, _, _ in _sources()
         },
-        sha256=_sha256(jsonl),
+        sha256=sha256_of(jsonl),
         created=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     )
     manifest_path.write_text(json.dumps(manifest, indent=2) + "\n")

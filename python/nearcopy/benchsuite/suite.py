@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from . import benchutil, headlines, registry, suite_report
+from . import benchutil, corpus, headlines, registry, suite_report
 
 SCHEMA = 1
 PACKAGES = (
@@ -44,16 +44,22 @@ def versions() -> dict[str, str | None]:
 
 
 def corpora(cache: Path) -> list[dict[str, Any]]:
-    """The manifests of the cached text corpora (seed, size, documents, sha256), so a result names
-    exactly which text it was measured on."""
-    out = []
+    """The corpora in the cache after the run, which the benchmarks read theirs from: the manifests of
+    the text corpora (seed, size, documents, sha256) and the sha256 of the kernel-source top-ups, so
+    a result names exactly which text it was measured on."""
+    out: list[dict[str, Any]] = []
     for path in sorted((cache / "bench-corpus").glob("*.manifest.json")):
         try:
             manifest = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, ValueError):
             continue
-        keep = ("mb", "seed", "docs", "total_bytes", "sha256", "sources", "format_version")
+        keep = ("mb", "seed", "doc_count", "total_bytes", "docs_per_source", "sha256", "format_version")
         out.append({"file": path.name, **{k: manifest[k] for k in keep if k in manifest}})
+    for path in sorted((cache / "bench-corpus").glob("linux-c-*.jsonl")):
+        with open(path, "rb") as handle:
+            lines = sum(1 for _ in handle)
+        out.append({"file": path.name, "doc_count": lines, "total_bytes": path.stat().st_size,
+                    "sha256": corpus.sha256_of(path)})  # fmt: skip
     return out
 
 

@@ -75,7 +75,7 @@ def machine_lines(results: dict[str, Any]) -> list[str]:
 
 def corpora_table(results: dict[str, Any]) -> str:
     rows = [
-        [c["file"], c.get("docs", ""), f"{c.get('total_bytes', 0) / 1e6:.1f}", c.get("seed", ""),
+        [c["file"], c.get("doc_count", ""), f"{c.get('total_bytes', 0) / 1e6:.1f}", c.get("seed", ""),
          f"`{str(c.get('sha256', ''))[:16]}`"]
         for c in results["corpora"]
     ]  # fmt: skip
