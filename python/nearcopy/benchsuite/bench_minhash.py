@@ -60,7 +60,7 @@ def prefix_by_bytes(texts: list[str], mb: float) -> int:
     return len(texts)
 
 
-def run_rows(specs: list[Row], repeat: int) -> list[Row]:
+def run_rows(specs: list[Row], repeat: int, min_seconds: float = 0.5) -> list[Row]:
     """Time each spec's fn on its docs; rate by the spec's byte/shingle counts."""
     rows = []
     for spec in specs:
@@ -71,7 +71,10 @@ def run_rows(specs: list[Row], repeat: int) -> list[Row]:
             flush=True,
         )
         timing = bu.time_it(
-            functools.partial(fn, docs), repeat, warmup=functools.partial(fn, docs[:WARMUP_DOCS])
+            functools.partial(fn, docs),
+            repeat,
+            warmup=functools.partial(fn, docs[:WARMUP_DOCS]),
+            min_total_s=min_seconds,
         )
         rows.append(
             {k: v for k, v in spec.items() if k not in ("docs", "fn")}
@@ -135,6 +138,12 @@ def main(argv: list[str] | None = None) -> None:
         "method sees the same documents)",
     )
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument(
+        "--min-seconds",
+        type=float,
+        default=0.5,
+        help="keep repeating a fast method until this much timed work (default 0.5; 0: --repeat runs only)",
+    )
     ap.add_argument("--num-perm", type=int, default=128)
     ap.add_argument("--pairs", type=int, default=300, help="pairs for estimation error")
     ap.add_argument("--seed", type=int, default=0, help="corpus and pair seed")
@@ -189,6 +198,7 @@ def main(argv: list[str] | None = None) -> None:
             ptexts, sum(text_bytes[:npeer]), py_count, ds_from_text, {"rensa": lambda d: rensa_each(d, True)}
         ),
         args.repeat,
+        args.min_seconds,
     )
     print("pre-shingled...", file=sys.stderr)
     pre = run_rows(
@@ -207,6 +217,7 @@ def main(argv: list[str] | None = None) -> None:
             },
         ),
         args.repeat,
+        args.min_seconds,
     )
 
     print("estimation error and bit compatibility...", file=sys.stderr)
@@ -227,6 +238,7 @@ def main(argv: list[str] | None = None) -> None:
             "mb": args.mb,
             "peer_mb": peer_mb,
             "repeat": args.repeat,
+            "min_seconds": args.min_seconds,
             "num_perm": k,
             "pairs": args.pairs,
             "seed": args.seed,
