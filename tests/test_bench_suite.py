@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from nearcopy.benchsuite import NAMES, compare
+from nearcopy.benchsuite import NAMES, compare, registry, suite
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -121,3 +121,19 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path: Path) -> None:
     done = nearcopy_bench("--compare", str(tmp_path / "missing.json"))
     assert done.returncode == 2 and done.stderr.count("\n") == 1
     assert nearcopy_bench("--only", "no-such-bench").returncode == 2
+
+
+def test_a_failing_or_unrunnable_benchmark_is_recorded_not_fatal(tmp_path: Path) -> None:
+    options = suite.SuiteOptions(size="tiny", out=tmp_path, echo=False)
+    env = {**os.environ, "OPENBLAS_NUM_THREADS": "1"}
+    broken = registry.Benchmark(
+        "minhash", "bench_minhash", "bad arguments", (), {"tiny": ("--no-such-flag",)}
+    )
+    entry = suite.run_one(broken, options, env)
+    assert entry["status"] == "failed" and entry["reason"] == "exit 2"
+    assert any("--no-such-flag" in line for line in entry["stderr_tail"])
+    absent = registry.Benchmark(
+        "x", "bench_minhash", "needs a peer", (), {"tiny": ()}, needs=("no_such_peer",)
+    )
+    skipped = suite.run_one(absent, options, env)
+    assert skipped["status"] == "skipped" and skipped["reason"] == "not installed: no_such_peer"

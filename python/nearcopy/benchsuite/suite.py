@@ -8,6 +8,7 @@ goes on; one whose required peer or extra is not installed is recorded as skippe
 
 from __future__ import annotations
 
+import collections
 import json
 import os
 import subprocess
@@ -78,21 +79,23 @@ def run_one(bench: registry.Benchmark, opts: SuiteOptions, env: dict[str, str]) 
     target.parent.mkdir(parents=True, exist_ok=True)
     command = [sys.executable, "-m", f"nearcopy.benchsuite.{bench.module}", *bench.args[opts.size]]
     command += ["--out", str(target)]
+    target.unlink(missing_ok=True)  # a result left by an earlier run must not pass for this one's
     started = time.perf_counter()
-    done = subprocess.run(
-        command,
-        env=env,
-        text=True,
-        stdout=None if opts.echo else subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        check=False,
-    )
+    # stderr carries the benchmark's progress: shown as it comes (with echo), its tail kept for the
+    # report if the benchmark fails.
+    tail: collections.deque[str] = collections.deque(maxlen=12)
+    with subprocess.Popen(
+        command, env=env, text=True, stdout=None if opts.echo else subprocess.DEVNULL, stderr=subprocess.PIPE
+    ) as child:
+        assert child.stderr is not None
+        for line in child.stderr:
+            tail.append(line.rstrip("\n"))
+            if opts.echo:
+                sys.stderr.write(line)
+                sys.stderr.flush()
     entry["seconds"] = round(time.perf_counter() - started, 1)
-    if opts.echo and done.stderr:
-        sys.stderr.write(done.stderr)
-    if done.returncode != 0 or not target.exists():
-        tail = (done.stderr or "").strip().splitlines()[-12:]
-        return {**entry, "status": "failed", "reason": f"exit {done.returncode}", "stderr_tail": tail}
+    if child.returncode != 0 or not target.exists():
+        return {**entry, "status": "failed", "reason": f"exit {child.returncode}", "stderr_tail": list(tail)}
     result = json.loads(target.read_text(encoding="utf-8"))
     entry.update(
         status="ok",
