@@ -16,6 +16,15 @@ def _ok(results: dict[str, Any], name: str) -> Any:
     return entry.get("result") if entry.get("status") == "ok" else None
 
 
+def _log_x(ax: Any) -> None:
+    """Log scale with plain numbers (2, 10, 100), not powers of ten, on the ticks."""
+    from matplotlib.ticker import ScalarFormatter
+
+    ax.set_xscale("log")
+    ax.xaxis.set_major_formatter(ScalarFormatter())
+    ax.xaxis.set_minor_formatter(ScalarFormatter())
+
+
 def _throughput(results: dict[str, Any], plt: Any, path: Path) -> bool:
     minhash, dedup = _ok(results, "minhash"), _ok(results, "dedup-speed")
     if minhash is None and dedup is None:
@@ -54,11 +63,19 @@ def _filter_latency(results: dict[str, Any], plt: Any, path: Path) -> bool:
         return False
     fig, ax = plt.subplots(figsize=(6, 4))
     sizes = [r["mb"] for r in rows]
-    ax.plot(sizes, [r["check_p50_ms"] for r in rows], "o-", label="p50")
-    ax.plot(sizes, [r["check_p99_ms"] for r in rows], "s-", label="p99")
-    ax.set_xscale("log")
+    ax.plot(sizes, [r["check_p50_ms"] for r in rows], "o-", color="tab:blue", label="nearcopy p50")
+    ax.plot(sizes, [r["check_p99_ms"] for r in rows], "s-", color="tab:blue", alpha=0.6, label="nearcopy p99")
+    peer = [r for r in rows if r.get("plain_ngram")]
+    if peer:
+        peer_sizes = [r["mb"] for r in peer]
+        ax.plot(peer_sizes, [r["plain_ngram"]["check_p50_ms"] for r in peer], "o--", color="tab:gray",
+                label="plain 13-gram filter p50")  # fmt: skip
+        ax.plot(peer_sizes, [r["plain_ngram"]["check_p99_ms"] for r in peer], "s--", color="tab:gray",
+                alpha=0.6, label="plain 13-gram filter p99")  # fmt: skip
+    _log_x(ax)
+    ax.set_yscale("log")  # p50 and p99 are orders of magnitude apart
     ax.set_xlabel("protected text in the index (MB, log)")
-    ax.set_ylabel("check latency (ms), one core")
+    ax.set_ylabel("check latency (ms, log), one core")
     ax.set_title("Output filter check latency versus index size")
     ax.legend()
     ax.grid(alpha=0.3)
@@ -73,11 +90,16 @@ def _memory_per_token(results: dict[str, Any], plt: Any, path: Path) -> bool:
         return False
     fig, ax = plt.subplots(figsize=(6, 4))
     sizes = [r["mb"] for r in rows]
-    ax.plot(sizes, [r["bytes_per_token"] for r in rows], "o-", label="index file")
+    ax.plot(sizes, [r["bytes_per_token"] for r in rows], "o-", label="nearcopy index file")
     ax.plot(
-        sizes, [r["peak_build_mb"] * 1e6 / r["tokens"] for r in rows], "s--", label="peak memory of the build"
+        sizes, [r["peak_build_mb"] * 1e6 / r["tokens"] for r in rows], "s--", label="nearcopy build, peak"
     )
-    ax.set_xscale("log")
+    peer = [r for r in rows if r.get("plain_ngram")]
+    if peer:
+        ax.plot([r["mb"] for r in peer], [r["plain_ngram"]["bytes_per_word"] for r in peer], "^-",
+                color="tab:gray", label="plain 13-gram filter, RAM per word")  # fmt: skip
+    _log_x(ax)
+    ax.set_yscale("log")
     ax.set_xlabel("protected text in the index (MB, log)")
     ax.set_ylabel("bytes per protected token")
     ax.set_title("Memory per protected token")
