@@ -37,7 +37,7 @@ class Change:
         return "better" if self.better else "worse"
 
     def line(self) -> str:
-        unit = "" if self.unit in QUALITY_UNITS else f" {self.unit}"
+        unit = "" if self.unit in QUALITY_UNITS else "x" if self.unit == "x" else f" {self.unit}"
         relative = f" ({self.new / self.old - 1:+.0%})" if self.old else ""
         change = f"{self.old:.4g} -> {self.new:.4g}{unit}{relative}"
         return f"  {self.word:6} {self.benchmark}: {self.metric}: {change}"
