@@ -112,6 +112,7 @@ def test_demo_on_this_machine_runs() -> None:
         ["check"],
         ["filter"],
         ["serve"],
+        ["bench"],
     ],
 )
 def test_every_verb_has_help(verb: list[str]) -> None:

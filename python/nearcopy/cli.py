@@ -18,6 +18,7 @@ import numpy as np
 from nearcopy import __version__, _core
 from nearcopy._files import write_atomically
 from nearcopy.answer import split_answer
+from nearcopy.cli_bench import add_verbs as add_bench_verbs
 from nearcopy.cli_dedup import add_verbs as add_dedup_verbs
 from nearcopy.cli_filter import add_verbs as add_filter_verbs
 from nearcopy.cli_index import add_verbs as add_index_verbs
@@ -239,6 +240,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_filter_verbs(verbs)
     add_dedup_verbs(verbs)
     add_serve_verbs(verbs)
+    add_bench_verbs(verbs)
 
     demo = verbs.add_parser(
         "demo",

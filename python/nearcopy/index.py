@@ -29,7 +29,7 @@ from nearcopy.code import language_for_extension
 
 FORMAT = "nearcopy-index"
 VERSION = 3
-# Winnowing defaults, chosen on benches/bench_filter.py (README): a shared run of w + k - 1 tokens
+# Winnowing defaults, chosen on nearcopy/benchsuite/bench_filter.py (README): a shared run of w + k - 1 tokens
 # always yields a shared fingerprint, at about 2 / (w + 1) fingerprints per token (16 bytes each).
 # Abstracted code has far fewer distinct symbols than prose has words, so its k-grams are longer.
 DEFAULT_K = 4
