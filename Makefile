@@ -10,7 +10,7 @@ STAMP := $(VENV)/.deps-stamp
 export VIRTUAL_ENV := $(abspath $(VENV))
 export PATH := $(abspath $(VENV))/bin:$(PATH)
 
-.PHONY: all demo test build rust-test lint py-test test-corpora bench bench-corpus fmt clean
+.PHONY: all demo test build rust-test lint py-test test-corpora bench bench-quick bench-corpus fmt clean
 
 all: test
 
@@ -47,26 +47,22 @@ py-test: build test-corpora
 
 test: rust-test build lint py-test
 
-# The MinHash benchmark (nearcopy, datasketch, rensa on one corpus; about 2 minutes), then the
-# README's performance section regenerated from its result. OPENBLAS_NUM_THREADS=1 keeps numpy's
-# idle BLAS threads from spinning on the cores being measured.
+# The benchmark suite (nearcopy bench: every benchmark, the peers in the same run; under an hour on
+# 2 cores), written to benches/results/suite-DATE-CPU/, then the README's figures regenerated from it.
+# Debian's linux-source-6.1 (root and apt; skipped otherwise) tops the 1 GB filter index up with real
+# C sources. BENCH_ARGS adds flags, e.g. BENCH_ARGS="--only minhash serve".
 bench: build
-	OPENBLAS_NUM_THREADS=1 $(PY) benches/bench_minhash.py $(BENCH_ARGS)
-	$(PY) benches/bench_code_speed.py
-	$(PY) benches/bench_code_quality.py
-	$(PY) benches/bench_code_detect.py
-	$(PY) benches/bench_filter.py
-	$(PY) benches/source_corpus.py --install-packages --mb 1000
-	$(PY) benches/bench_filter_speed.py
-	$(PY) benches/bench_dedup.py
-	$(PY) benches/bench_dedup_speed.py
-	$(PY) benches/bench_dedup_scale.py
-	$(PY) benches/bench_serve.py
+	-$(PY) -m nearcopy.benchsuite.source_corpus --install-packages --mb 1000
+	$(PY) -m nearcopy bench $(BENCH_ARGS)
 	$(PY) benches/update_readme.py
+
+# Every benchmark on small inputs (under 5 minutes on 2 cores); results go to .cache/bench-results/.
+bench-quick: build
+	$(PY) -m nearcopy bench --quick $(BENCH_ARGS)
 
 # More real text for the benchmark corpus: Debian's documentation packages (needs root and apt).
 bench-corpus: build
-	$(PY) benches/corpus.py --mb 64 --install-packages
+	$(PY) -m nearcopy.benchsuite.corpus --mb 64 --install-packages
 
 fmt: $(STAMP)
 	cargo fmt --all

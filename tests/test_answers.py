@@ -2,16 +2,11 @@
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import nearcopy
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benches"))
-import bench_code_detect
+from nearcopy.benchsuite import bench_code_detect
 
 ANSWER = """Sure! Here is a function that sums prices:
 
@@ -82,7 +77,7 @@ def test_detection_accuracy_on_real_functions(language: str) -> None:
     if not snippets:
         pytest.skip(f"no {language} sources on this machine")
     correct = sum(nearcopy.detect_language(s) == language for s in snippets)
-    # benches/bench_code_detect.py measures 0.87-1.00 per language (C, whose small functions are
+    # the code-detect benchmark measures 0.87-1.00 per language (C, whose small functions are
     # also valid Java, is the hardest); this floor guards against regressions.
     assert correct / len(snippets) >= 0.8, f"{language}: {correct}/{len(snippets)}"
 

@@ -112,6 +112,7 @@ def test_demo_on_this_machine_runs() -> None:
         ["check"],
         ["filter"],
         ["serve"],
+        ["bench"],
     ],
 )
 def test_every_verb_has_help(verb: list[str]) -> None:
@@ -204,3 +205,17 @@ def test_demo_protects_the_stdlib_and_catches_the_disguised_copies() -> None:
     assert "verdict: redact" in sections[1] and "stdlib/textwrap.py" in sections[1]
     assert "verdict: redact" in sections[2] and "LICENSE.txt" in sections[2]
     assert "verdict: clean" in sections[3]
+
+
+def test_a_reader_that_goes_away_is_not_an_error(tmp_path: Path) -> None:
+    # `nearcopy code-tokens big.py | head -1`: the pipe closes while nearcopy is still writing.
+    source = tmp_path / "big.py"
+    source.write_text("".join(f"def f{i}(x):\n    return x + {i}\n" for i in range(20_000)))
+    command = [sys.executable, "-m", "nearcopy", "code-tokens", str(source)]
+    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE) as process:
+        assert process.stdout is not None and process.stderr is not None
+        process.stdout.readline()
+        process.stdout.close()
+        stderr = process.stderr.read().decode()
+        assert process.wait(timeout=120) == 0, stderr
+    assert stderr == ""

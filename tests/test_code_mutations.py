@@ -6,12 +6,11 @@ from __future__ import annotations
 import random
 from functools import cache
 
-import code_corpus
-import mutations
 import nearcopy
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from nearcopy.benchsuite import code_corpus, mutations
 
 
 @cache

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import code_corpus
-import code_reference
 import nearcopy
 import numpy as np
 import pytest
+from nearcopy.benchsuite import code_corpus, code_reference
 
 SNIPPETS = {
     "go": 'package main\nimport "fmt"\n// c\nfunc add(a, b int) int { return a + b * 2 }\n',

@@ -15,7 +15,7 @@ from datasketch import MinHash, MinHashLSH
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from nearcopy import TextOptions, _core, shingles
-from nearcopy.neardup import Params, cluster, dedup, pipeline
+from nearcopy.neardup import Params, cluster, dedup, pipeline, spill
 from nearcopy.neardup.stages import UnionFind, band_keys, candidate_pairs, decide, exact_groups, verified
 from nearcopy.neardup.stages import signatures as sign
 
@@ -152,10 +152,15 @@ def _corpus(path: Path, rng: np.random.Generator, n: int = 150) -> list[str]:
     return texts
 
 
-@pytest.mark.parametrize(("partitions", "memory", "threads"), [(1, "1G", 1), (7, "1M", 2), (64, "1M", 1)])
+@pytest.mark.parametrize(
+    ("partitions", "memory", "threads", "spilled"),
+    [(1, "1G", 1, False), (7, "1M", 2, False), (64, "1M", 1, False), (7, "1M", 1, True)],
+)
 def test_clusters_do_not_depend_on_partitions_memory_or_threads(
-    tmp_path: Path, partitions: int, memory: str, threads: int
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, partitions: int, memory: str, threads: int, spilled: bool
 ) -> None:
+    if spilled:  # records priced at 1 MiB each: written to the partition files, loaded one by one
+        monkeypatch.setattr(spill, "BYTES_PER_LOADED_RECORD", 1 << 20)
     source = tmp_path / "in.jsonl"
     texts = _corpus(source, np.random.default_rng(1))
     params = Params(threshold=0.7, num_perm=64, max_group=10_000)
@@ -174,6 +179,29 @@ def test_clusters_do_not_depend_on_partitions_memory_or_threads(
     assert [r["cluster_id"] for r in rows] == expected.cluster.tolist()
     assert [r["duplicate_of"] is None for r in rows] == expected.keep.tolist()
     assert expected.keep.sum() < len(texts)
+
+
+@pytest.mark.parametrize("group_budget", [0, 40 * spill.BYTES_PER_LOADED_RECORD, 1 << 30])
+def test_spill_holds_records_in_memory_only_while_they_fit(tmp_path: Path, group_budget: int) -> None:
+    # Three batches of 30 records: never held (0), spilled once the second batch arrives (40
+    # records' worth), or held to the end (1 GiB); the groups hold the same records every way, each
+    # key's records in document order, and no partition file outlives the groups.
+    rng = np.random.default_rng(0)
+    work = tmp_path / "work"
+    work.mkdir()
+    store = spill.Spill(work, 8, 4, np.uint64, group_budget=group_budget)
+    for _ in range(3):
+        store.add(np.zeros((10, 4), dtype=np.uint64), rng.integers(0, 20, size=(10, 3), dtype=np.uint64))
+    store.finish()
+    written = sorted(p.name for p in work.glob("bucket-*"))
+    assert bool(written) == (group_budget < 90 * spill.BYTES_PER_LOADED_RECORD)
+    groups = list(store.groups(group_budget or 10 * spill.BYTES_PER_LOADED_RECORD))
+    records = np.concatenate(groups)
+    assert len(records) == 90
+    for key in np.unique(records[:, 0]):
+        docs = records[records[:, 0] == key, 1]
+        assert (np.diff(docs.astype(np.int64)) >= 0).all()
+    assert not list(work.glob("bucket-*"))
 
 
 @given(st.lists(st.tuples(st.integers(0, 6), st.integers(0, 50)), max_size=60), st.integers(1, 8))

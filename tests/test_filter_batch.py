@@ -9,9 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-import code_corpus
-import mutations
 import pytest
+from nearcopy.benchsuite import code_corpus, mutations
 from nearcopy.filter import OutputFilter, Policy
 from nearcopy.index import Document, ProtectedIndex
 

@@ -9,9 +9,8 @@ import random
 from pathlib import Path
 from typing import Any
 
-import code_corpus
-import mutations
 import pytest
+from nearcopy.benchsuite import code_corpus, mutations
 from nearcopy.filter import OutputFilter, Policy
 from nearcopy.index import Document, IndexError_, IndexKeyError, ProtectedIndex
 

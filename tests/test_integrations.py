@@ -14,7 +14,7 @@ from typing import Any
 
 import httpx
 import pytest
-import serve_harness as h
+from nearcopy.benchsuite import serve_harness as h
 from nearcopy.filter import OutputFilter
 from nearcopy.index import ProtectedIndex
 

@@ -12,7 +12,7 @@ from typing import Any
 
 import httpx
 import pytest
-import serve_harness as h
+from nearcopy.benchsuite import serve_harness as h
 from nearcopy.index import ProtectedIndex
 
 HIDDEN = (

@@ -17,10 +17,10 @@ from typing import Any
 
 import httpx
 import pytest
-import serve_harness as h
+from nearcopy.benchsuite import serve_harness as h
+from nearcopy.benchsuite.openai_upstream import pieces
 from nearcopy.filter import OutputFilter
 from nearcopy.index import ProtectedIndex
-from openai_upstream import pieces
 
 LONG_CLEAN = h.CLEAN * 4  # longer than the hold-back, so text is released before the end
 # Each copy comes after clean text that is released before the copy is seen.

@@ -18,7 +18,7 @@ from typing import Any
 
 import httpx
 import pytest
-import serve_harness as h
+from nearcopy.benchsuite import serve_harness as h
 from nearcopy.index import ProtectedIndex
 
 TOKEN = "s3cret-token"

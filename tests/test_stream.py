@@ -7,10 +7,9 @@ import random
 from functools import cache
 from pathlib import Path
 
-import code_corpus
-import mutations
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from nearcopy.benchsuite import code_corpus, mutations
 from nearcopy.filter import OutputFilter, Policy
 from nearcopy.index import ProtectedIndex
 

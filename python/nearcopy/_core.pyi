@@ -193,5 +193,6 @@ def jsonl_extract(
     _U64,
     _U64,
     npt.NDArray[np.bool_],
+    int,
 ]: ...
 def jsonl_select(buffer: bytes, keep: npt.NDArray[np.bool_]) -> tuple[bytes, int]: ...

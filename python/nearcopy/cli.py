@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import os
 import sys
 import time
 from collections.abc import Sequence
@@ -18,6 +19,7 @@ import numpy as np
 from nearcopy import __version__, _core
 from nearcopy._files import write_atomically
 from nearcopy.answer import split_answer
+from nearcopy.cli_bench import add_verbs as add_bench_verbs
 from nearcopy.cli_dedup import add_verbs as add_dedup_verbs
 from nearcopy.cli_filter import add_verbs as add_filter_verbs
 from nearcopy.cli_index import add_verbs as add_index_verbs
@@ -239,6 +241,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_filter_verbs(verbs)
     add_dedup_verbs(verbs)
     add_serve_verbs(verbs)
+    add_bench_verbs(verbs)
 
     demo = verbs.add_parser(
         "demo",
@@ -271,14 +274,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return int(args.run(args))
+    except BrokenPipeError:
+        # The reader went away (`nearcopy ... | head`): not an error. Point stdout at /dev/null so the
+        # interpreter's final flush does not fail on the closed pipe again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
     except (InputError, ValueError, TypeError, OSError) as err:
         print(f"nearcopy: error: {err}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         print("nearcopy: interrupted", file=sys.stderr)
         return 130
-    except BrokenPipeError:
-        return EXIT_OK
 
 
 if __name__ == "__main__":

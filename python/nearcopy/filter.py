@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 Action = Literal["allow", "annotate", "redact", "replace", "suppress"]
 ACTIONS: tuple[Action, ...] = ("allow", "annotate", "redact", "replace", "suppress")
 _SEVERITY = {action: rank for rank, action in enumerate(ACTIONS)}
-# Chosen on benches/bench_filter.py: see the README's "Output filter quality" for the curves.
+# Chosen on nearcopy/benchsuite/bench_filter.py: see the README's "Output filter quality" for the curves.
 DEFAULT_MIN_TOKENS = 25
 DEFAULT_MIN_CODE_TOKENS = 50
 DEFAULT_MAX_DOC_FREQUENCY = 20
@@ -87,7 +87,7 @@ class OutputFilter:
     count; ``min_code_tokens``: a copied passage of code this many normalized code tokens (the
     winnowing guarantee ``k + w - 1`` of the index is the smallest meaningful value of either).
     ``max_doc_frequency``: fingerprints in more protected documents than this are boilerplate.
-    The defaults are measured in benches/bench_filter.py (README, "Output filter quality").
+    The defaults are measured in nearcopy/benchsuite/bench_filter.py (README, "Output filter quality").
     """
 
     def __init__(

@@ -170,7 +170,7 @@ def dedup(
     bad = BadLines() if skip_bad else None
     ray: Any = None
     try:
-        spill = Spill(work, partitions, params.num_perm, dtype)
+        spill = Spill(work, partitions, params.num_perm, dtype, group_budget=_group_budget(budget))
         corpus = _Corpus([], [], [], [], [])
         batch_bytes = max(1 << 20, min(64 << 20, budget // 16))
         if engine == "ray":
@@ -259,6 +259,11 @@ def dedup(
     return result
 
 
+def _group_budget(budget: int) -> int:
+    """Bytes for the band-key records loaded at once: half the memory limit (see ``_cluster``)."""
+    return budget // 2
+
+
 def _detect_languages(batch: Batch) -> Batch:
     batch.languages = [lang or detect_language(t) for lang, t in zip(batch.languages, batch.texts)]
     return batch
@@ -326,7 +331,7 @@ def _cluster(
     # rest for the per-document arrays (hashes, union-find parents, ...) and the interpreter.
     slices = (
         records
-        for loaded in spill.groups(budget // 2)
+        for loaded in spill.groups(_group_budget(budget))
         for records in key_slices(
             loaded[is_rep[loaded[:, 1].astype(np.int64)]],
             params.max_group,

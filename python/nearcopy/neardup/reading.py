@@ -103,11 +103,11 @@ def _jsonl_batches(
 ) -> Iterator[Batch]:
     first_line = 1
     for block in line_blocks(path, label, block_bytes):
-        texts, ids, languages, keep, numbers, starts, ends, slow = _core.jsonl_extract(
+        texts, ids, languages, keep, numbers, starts, ends, slow, newlines = _core.jsonl_extract(
             block, fields.text, fields.id, fields.language or None, fields.keep, num_threads
         )
         lines = (numbers + first_line).tolist()
-        first_line += block.count(b"\n")
+        first_line += newlines
         raw_languages: list[Any] = languages
         skipped: list[int] = []
         for i in np.flatnonzero(slow).tolist():

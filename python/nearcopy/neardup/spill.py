@@ -5,6 +5,10 @@ Signatures are appended to one file and memory-mapped for verification (the page
 process, holds them). Band-key records ``(key u64, doc u64)``, 16 bytes each, go to one of
 ``partitions`` files by the key's high bits; every record of a key lands in the same file, so each
 file is sorted and grouped on its own, and consecutive files are loaded together up to the budget.
+
+Records are held in memory, and no file is written, as long as all of them fit in the budget of one
+group: most runs are that small, and opening, writing and reading back dozens of files cost them
+more than finding their duplicates. The groups are then the ones the files would have given.
 """
 
 from __future__ import annotations
@@ -49,12 +53,25 @@ def parse_size(value: int | str) -> int:
 class Spill:
     """The work files of one dedup run, under ``root`` (a fresh directory the caller removes)."""
 
-    def __init__(self, root: Path, partitions: int, num_perm: int, dtype: type[np.unsignedinteger]) -> None:
+    def __init__(
+        self,
+        root: Path,
+        partitions: int,
+        num_perm: int,
+        dtype: type[np.unsignedinteger],
+        group_budget: int = 0,
+    ) -> None:
+        """``group_budget``: the bytes ``groups`` will be given; records are held in memory while
+        they all fit in it (0: always written to the partition files)."""
         if not 1 <= partitions <= 4096:
             raise ValueError(f"partitions must be between 1 and 4096, got {partitions}")
         self.root, self.partitions, self.num_perm, self.dtype = root, partitions, num_perm, np.dtype(dtype)
         self.docs = 0
         self.counts = np.zeros(partitions, dtype=np.int64)
+        self._group_budget = group_budget
+        # Per batch: its records, ordered by partition, and how many each partition has.
+        self._held: list[tuple[npt.NDArray[np.uint64], npt.NDArray[np.uint64]]] = []
+        self._spilled = False
         self._signatures = open(root / "signatures.bin", "wb")  # noqa: SIM115 (closed in finish)
         self._sets = open(root / "sets.bin", "wb")  # noqa: SIM115
         self._set_bounds: list[npt.NDArray[np.uint64]] = [np.zeros(1, dtype=np.uint64)]
@@ -64,14 +81,23 @@ class Spill:
         """Appends a batch's signatures and its band keys' records (documents numbered on)."""
         self._signatures.write(np.ascontiguousarray(sigs, dtype=self.dtype).tobytes())
         records, counts = _core.dedup_bucket_records(keys, self.docs, self.partitions)
-        start = 0
-        for part in np.flatnonzero(counts):
-            end = start + int(counts[part])
-            with open(self._bucket(int(part)), "ab") as handle:
-                handle.write(records[start:end].tobytes())
-            start = end
         self.counts += counts.astype(np.int64)
         self.docs += len(sigs)
+        self._held.append((records, counts))
+        if self._spilled or int(self.counts.sum()) * BYTES_PER_LOADED_RECORD > self._group_budget:
+            self._spill_held()
+
+    def _spill_held(self) -> None:
+        """Appends the held records to their partition files (from now on, every batch's)."""
+        self._spilled = True
+        for records, counts in self._held:
+            start = 0
+            for part in np.flatnonzero(counts):
+                end = start + int(counts[part])
+                with open(self._bucket(int(part)), "ab") as handle:
+                    handle.write(records[start:end].tobytes())
+                start = end
+        self._held.clear()
 
     def add_sets(self, values: npt.NDArray[np.uint64], bounds: npt.NDArray[np.uint64]) -> None:
         """Appends a batch's shingle sets (``--verify exact``)."""
@@ -104,6 +130,9 @@ class Spill:
     def groups(self, budget: int) -> Iterator[npt.NDArray[np.uint64]]:
         """The records of consecutive partitions, as many at a time as ``budget`` bytes allow (at
         least one partition, whatever its size); each partition file is deleted once read."""
+        if not self._spilled:
+            yield from self._held_groups(budget)
+            return
         part = 0
         while part < self.partitions:
             last = part + 1
@@ -120,3 +149,18 @@ class Spill:
             part = last
             if chunks:
                 yield np.concatenate(chunks) if len(chunks) > 1 else chunks[0]
+
+    def _held_groups(self, budget: int) -> Iterator[npt.NDArray[np.uint64]]:
+        """The held records as one group when they fit in ``budget`` (as they do when it is the group
+        budget), else spilled and grouped from the files. One group holds the partitions in another
+        order than the files would, which changes nothing: a key's records are all in one partition,
+        in batch order either way, and the group is sorted by key before use."""
+        if not self._held:
+            return
+        if int(self.counts.sum()) * BYTES_PER_LOADED_RECORD <= budget:
+            records = np.concatenate([records for records, _ in self._held])
+            self._held.clear()
+            yield records
+            return
+        self._spill_held()
+        yield from self.groups(budget)

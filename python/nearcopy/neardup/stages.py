@@ -27,7 +27,7 @@ Verify = Literal["signature", "exact"]
 # Bands and rows minimize false positives x 0.1 + false negatives x 0.9 (datasketch weighs them
 # 0.5/0.5): every candidate is verified, so a false positive costs one comparison, not a wrong
 # cluster. At 0.8 and 128 slots that is 14 x 9 instead of 9 x 13: a pair at Jaccard 0.85 becomes a
-# candidate with probability 0.975 instead of 0.686 (benches/bench_dedup.py measures both).
+# candidate with probability 0.975 instead of 0.686 (nearcopy/benchsuite/bench_dedup.py measures both).
 DEFAULT_WEIGHTS = (0.1, 0.9)
 
 # Band groups above this size are linked as a star plus a chain instead of all-to-all (see

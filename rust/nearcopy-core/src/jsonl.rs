@@ -184,11 +184,9 @@ pub fn extract_line(line: &[u8], fields: Fields<'_>) -> Line {
 pub fn extract_lines(buffer: &[u8], fields: Fields<'_>, threads: usize) -> CoreResult<Vec<ExtractedLine>> {
     let mut spans = Vec::new();
     let mut start = 0;
-    for (i, &b) in buffer.iter().enumerate() {
-        if b == b'\n' {
-            spans.push((start, i));
-            start = i + 1;
-        }
+    for i in memchr::memchr_iter(b'\n', buffer) {
+        spans.push((start, i));
+        start = i + 1;
     }
     if start < buffer.len() {
         spans.push((start, buffer.len()));
@@ -210,7 +208,11 @@ pub fn extract_lines(buffer: &[u8], fields: Fields<'_>, threads: usize) -> CoreR
 pub fn select_lines(buffer: &[u8], mut keep: impl FnMut(usize) -> bool) -> (Vec<u8>, usize) {
     let mut out = Vec::with_capacity(buffer.len());
     let mut docs = 0;
-    for line in buffer.split(|&b| b == b'\n') {
+    let mut start = 0;
+    // The piece after the last newline is a line too (when empty, a blank one).
+    for end in memchr::memchr_iter(b'\n', buffer).chain(std::iter::once(buffer.len())) {
+        let line = &buffer[start..end];
+        start = end + 1;
         if line.iter().all(|&b| is_python_space(b)) {
             continue;
         }

@@ -14,8 +14,10 @@ use std::collections::VecDeque;
 #[derive(Default)]
 pub struct Shingler {
     normalizer: Normalizer,
-    /// Start offsets (in the buffer being shingled) of the last `n` units.
+    /// Start offsets (in the character stream) of the last `n` characters.
     starts: VecDeque<usize>,
+    /// Start offsets of the last `n` word tokens, a ring.
+    ring: Vec<usize>,
     /// The character stream of the char unit.
     chars: String,
 }
@@ -36,18 +38,25 @@ impl Shingler {
 
     fn word_shingles(&mut self, text: &str, opts: &TextOptions, emit: &mut impl FnMut(&[u8])) {
         let n = opts.ngram;
-        let starts = &mut self.starts;
+        // Start offsets of the last `n` tokens in a ring: after a token is written at `slot` and
+        // `slot` advances, `slot` holds the oldest of them, where the shingle ending here starts.
+        // (A slice and a wrapping index, not a VecDeque: this runs once per token.)
+        self.ring.clear();
+        self.ring.resize(n.max(1), 0);
+        let ring = &mut self.ring;
+        let mut slot = 0usize;
         let mut count = 0usize;
         let mut last_end = 0;
         self.normalizer.tokenize(text, opts, |buf, token: Token| {
-            if starts.len() == n {
-                starts.pop_front();
+            ring[slot] = token.norm_start;
+            slot += 1;
+            if slot == n {
+                slot = 0;
             }
-            starts.push_back(token.norm_start);
             count += 1;
             last_end = token.norm_end;
             if count >= n {
-                emit(&buf.as_bytes()[starts[0]..token.norm_end]);
+                emit(&buf.as_bytes()[ring[slot]..token.norm_end]);
             }
         });
         if count > 0 && count < n {

@@ -9,8 +9,8 @@ use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 
-/// Texts, ids, languages (None for slow lines), keep values, 0-based line numbers in the buffer and
-/// the byte span of each document's line.
+/// Texts, ids, languages (None for slow lines), keep values, 0-based line numbers in the buffer, the
+/// byte span of each document's line, whether it is slow, and how many newlines the buffer holds.
 type Extracted<'py> = (
     Vec<Option<String>>,
     Vec<Option<String>>,
@@ -20,6 +20,7 @@ type Extracted<'py> = (
     Bound<'py, PyArray1<u64>>,
     Bound<'py, PyArray1<u64>>,
     Bound<'py, PyArray1<bool>>,
+    usize,
 );
 
 /// The documents of a buffer of JSON Lines (blank lines skipped). A line whose reading might differ
@@ -40,6 +41,8 @@ pub fn jsonl_extract<'py>(
     let threads = thread_count(num_threads, bytes.len()).map_err(to_py_err)?;
     let lines = py.detach(|| extract_lines(bytes, fields, threads)).map_err(to_py_err)?;
     let docs = lines.iter().filter(|l| l.line != Line::Blank).count();
+    // Every newline ends a line; a last line without one is a line too.
+    let newlines = lines.len() - usize::from(bytes.last().is_some_and(|&b| b != b'\n'));
     let (mut texts, mut ids, mut languages) =
         (Vec::with_capacity(docs), Vec::with_capacity(docs), Vec::with_capacity(docs));
     let (mut keep, mut numbers, mut starts, mut ends, mut slow) = (
@@ -80,6 +83,7 @@ pub fn jsonl_extract<'py>(
         starts.into_pyarray(py),
         ends.into_pyarray(py),
         slow.into_pyarray(py),
+        newlines,
     ))
 }
 

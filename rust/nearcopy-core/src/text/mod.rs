@@ -14,6 +14,8 @@
 //! Tokens are written to one buffer, separated by a single space, so a run of tokens (a word shingle)
 //! is one contiguous slice of it.
 
+mod ascii;
+mod char_cache;
 mod classify;
 mod tables;
 
@@ -22,9 +24,7 @@ pub use tables::UNICODE_VERSION;
 
 use crate::error::Result;
 use crate::invalid;
-use classify::push_casefolded;
-use unicode_normalization::char::canonical_combining_class;
-use unicode_normalization::UnicodeNormalization;
+use char_cache::CharCache;
 
 /// What shingles are made of.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -92,6 +92,8 @@ pub struct Normalizer {
     scratch: String,
     /// One bit per byte of an ASCII run: alphanumeric or not.
     bitmap: Vec<u64>,
+    /// What the normalizer does with each non-ASCII character, remembered.
+    chars: CharCache,
 }
 
 impl Normalizer {
@@ -115,18 +117,44 @@ impl Normalizer {
                 // Fast path: a run of ASCII characters is a run of one-character clusters that NFKC
                 // leaves unchanged -- except its last character, when a non-ASCII character follows,
                 // since that may be a combining mark belonging to it.
-                let run_end = i + bytes[i..].iter().position(|&b| b >= 0x80).unwrap_or(bytes.len() - i);
+                let mut bitmap = std::mem::take(&mut self.bitmap);
+                let run_end = i + ascii::classify_run(&bytes[i..], &mut bitmap);
                 let fast_end = if run_end < bytes.len() { run_end - 1 } else { run_end };
                 if fast_end > i {
-                    self.ascii_run(&bytes[i..fast_end], i, opts.casefold, &mut open, &mut on_token);
+                    ascii::clear_from(&mut bitmap, fast_end - i);
+                    self.ascii_run(bytes, i, fast_end, &bitmap, opts.casefold, &mut open, &mut on_token);
+                    self.bitmap = bitmap;
                     i = fast_end;
                     continue;
                 }
+                self.bitmap = bitmap;
             }
             let start = i;
-            i = cluster_end(text, i);
-            self.normalize_cluster(&text[start..i], opts);
-            let mapped = std::mem::take(&mut self.cluster);
+            let first = text[i..].chars().next().unwrap_or_default();
+            let info = self.chars.get(first, opts);
+            i += first.len_utf8();
+            // The cluster goes on over the combining marks that follow (ASCII has none).
+            while i < bytes.len() && bytes[i] >= 0x80 {
+                let next = text[i..].chars().next().unwrap_or_default();
+                if self.chars.get(next, opts).starter {
+                    break;
+                }
+                i += next.len_utf8();
+            }
+            let single = i == start + first.len_utf8();
+            if let (true, Some(mapped)) = (single, info.mapped()) {
+                for (k, c) in mapped.chars().enumerate() {
+                    if info.word >> k & 1 == 1 {
+                        let no_space = info.no_space >> k & 1 == 1;
+                        self.push_word_char(c, no_space, start, i, &mut open, &mut on_token);
+                    } else if let Some(token) = open.take() {
+                        on_token(&self.buf, token);
+                    }
+                }
+                continue;
+            }
+            let mut mapped = std::mem::take(&mut self.cluster);
+            char_cache::normalize_cluster(&text[start..i], opts, &mut mapped, &mut self.scratch);
             for c in mapped.chars() {
                 if is_word_char(c) {
                     self.push_word_char(c, is_no_space_char(c), start, i, &mut open, &mut on_token);
@@ -141,46 +169,45 @@ impl Normalizer {
         }
     }
 
-    /// Tokenizes ASCII text (at byte `offset` of the original) whose characters are all clusters by
-    /// themselves: alphanumeric runs extend or open tokens, anything else closes the open token. The
-    /// last word stays open, since a non-ASCII letter may follow it.
+    /// Tokenizes `text[start..end]`, ASCII text whose characters are all clusters by themselves:
+    /// alphanumeric runs extend or open tokens, anything else closes the open token. The last word
+    /// stays open, since a non-ASCII letter may follow it.
     ///
-    /// Word boundaries come from a bitmap of the run (one bit per byte: alphanumeric or not) walked
-    /// with `trailing_zeros`, so the cost is per word, not a mispredicted branch per byte.
+    /// Word boundaries come from `alnum`, a bitmap of the run (one bit per byte: alphanumeric or not,
+    /// no bit set past its end) walked with `trailing_zeros`, so the cost is per word, not a
+    /// mispredicted branch per byte.
+    #[allow(clippy::too_many_arguments)] // one call site; a struct would only rename them
     fn ascii_run(
         &mut self,
-        run: &[u8],
-        offset: usize,
+        text: &[u8],
+        start: usize,
+        end: usize,
+        alnum: &[u64],
         casefold: bool,
         open: &mut Option<Token>,
         on_token: &mut impl FnMut(&str, Token),
     ) {
-        if !ASCII_ALNUM[run[0] as usize] {
+        if alnum[0] & 1 == 0 {
             if let Some(token) = open.take() {
                 on_token(&self.buf, token);
             }
         }
-        let mut bitmap = std::mem::take(&mut self.bitmap);
-        bitmap.clear();
-        bitmap.extend(run.chunks(64).map(|chunk| {
-            chunk.iter().enumerate().fold(0u64, |m, (i, &b)| m | (u64::from(ASCII_ALNUM[b as usize]) << i))
-        }));
         let mut word_start: Option<usize> = None;
         let mut previous_alnum = 0u64;
-        for (w, &bits) in bitmap.iter().enumerate() {
+        for (w, &bits) in alnum.iter().enumerate() {
             // Set where a byte's class differs from the byte before it: word starts and ends.
             let mut changes = bits ^ ((bits << 1) | previous_alnum);
             previous_alnum = bits >> 63;
             while changes != 0 {
                 let at = w * 64 + changes.trailing_zeros() as usize;
                 changes &= changes - 1;
-                if at >= run.len() {
-                    break;
+                if at >= end - start {
+                    break; // the run's last word stays open
                 }
                 match word_start.take() {
                     None => word_start = Some(at),
-                    Some(start) => {
-                        self.append_ascii_word(&run[start..at], offset + start, casefold, open);
+                    Some(from) => {
+                        self.append_ascii_word(text, start + from, start + at, casefold, open);
                         if let Some(token) = open.take() {
                             on_token(&self.buf, token);
                         }
@@ -188,10 +215,9 @@ impl Normalizer {
                 }
             }
         }
-        if let Some(start) = word_start {
-            self.append_ascii_word(&run[start..], offset + start, casefold, open);
+        if let Some(from) = word_start {
+            self.append_ascii_word(text, start + from, end, casefold, open);
         }
-        self.bitmap = bitmap;
     }
 
     /// Normalizes `text` and returns its tokens (their text is `normalized()[norm_start..norm_end]`).
@@ -201,11 +227,13 @@ impl Normalizer {
         tokens
     }
 
-    /// Appends an ASCII word that starts at byte `orig_start` to the open token, or opens one.
+    /// Appends the ASCII word `text[from..to]` to the open token, or opens one.
+    #[inline(always)]
     fn append_ascii_word(
         &mut self,
-        word: &[u8],
-        orig_start: usize,
+        text: &[u8],
+        from: usize,
+        to: usize,
         casefold: bool,
         open: &mut Option<Token>,
     ) {
@@ -214,17 +242,12 @@ impl Normalizer {
                 self.buf.push(' ');
             }
             let at = self.buf.len();
-            Token { norm_start: at, norm_end: at, orig_start, orig_end: 0, no_space: false }
+            Token { norm_start: at, norm_end: at, orig_start: from, orig_end: 0, no_space: false }
         });
         // SAFETY: only ASCII bytes are appended, so the buffer stays valid UTF-8.
-        let buf = unsafe { self.buf.as_mut_vec() };
-        if casefold {
-            buf.extend(word.iter().map(u8::to_ascii_lowercase));
-        } else {
-            buf.extend_from_slice(word);
-        }
+        ascii::append_word(unsafe { self.buf.as_mut_vec() }, text, from, to, casefold);
         token.norm_end = self.buf.len();
-        token.orig_end = orig_start + word.len();
+        token.orig_end = to;
     }
 
     fn push_word_char(
@@ -262,50 +285,6 @@ impl Normalizer {
             }
         }
     }
-
-    /// Writes `nfkc(casefold(nfkc(cluster)))` (steps per the options) into `self.cluster`.
-    fn normalize_cluster(&mut self, cluster: &str, opts: &TextOptions) {
-        self.cluster.clear();
-        match (opts.nfkc, opts.casefold) {
-            (false, false) => self.cluster.push_str(cluster),
-            (true, false) => self.cluster.extend(cluster.nfkc()),
-            (false, true) => cluster.chars().for_each(|c| push_casefolded(c, &mut self.cluster)),
-            (true, true) => {
-                self.scratch.clear();
-                cluster.nfkc().for_each(|c| push_casefolded(c, &mut self.scratch));
-                self.cluster.extend(self.scratch.nfkc());
-            }
-        }
-    }
-}
-
-/// `ASCII_ALNUM[b]`: byte `b` is an ASCII letter or digit. A table lookup is one load where
-/// `is_ascii_alphanumeric` is three range tests, and this is the innermost loop on English text.
-static ASCII_ALNUM: [bool; 256] = {
-    let mut table = [false; 256];
-    let mut b = 0;
-    while b < 256 {
-        table[b] = (b as u8).is_ascii_alphanumeric();
-        b += 1;
-    }
-    table
-};
-
-/// End (exclusive byte offset) of the cluster starting at `start`: one character plus the combining
-/// marks after it.
-fn cluster_end(text: &str, start: usize) -> usize {
-    let mut chars = text[start..].char_indices();
-    let mut end = match chars.next() {
-        Some((_, c)) => start + c.len_utf8(),
-        None => return start,
-    };
-    for (offset, c) in chars {
-        if canonical_combining_class(c) == 0 {
-            break;
-        }
-        end = start + offset + c.len_utf8();
-    }
-    end
 }
 
 #[cfg(test)]

@@ -7,7 +7,7 @@ its resident memory is sampled every 50 ms: anonymous memory (what the memory li
 whole resident set (which also counts the memory-mapped signatures, page cache that the kernel can
 drop).
 
-    python benches/bench_dedup_scale.py [--docs 1000000] [--memory-limit 512M] [--out PATH]
+    python -m nearcopy.benchsuite.bench_dedup_scale [--docs 1000000] [--memory-limit 512M] [--out PATH]
 """
 
 from __future__ import annotations
@@ -26,16 +26,13 @@ import time
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-import benchutil
-import corpus
+from . import benchutil, corpus
 
 
-def make_corpus(path: Path, docs: int, seed: int) -> int:
+def make_corpus(path: Path, docs: int, seed: int, source_mb: int = 64) -> int:
     """Writes the JSONL corpus; returns its size in bytes of text."""
     rng = random.Random(seed)
-    sources = [t.split() for t in corpus.load_corpus(64, seed)]
+    sources = [t.split() for t in corpus.load_corpus(source_mb, seed)]
     sources = [w for w in sources if len(w) >= 60]
     vocab = sorted({w for words in sources[:100] for w in words})
     total = 0
@@ -89,12 +86,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--partitions", type=int, default=64)
     parser.add_argument("--threshold", type=float, default=0.8)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--source-mb", type=int, default=64, help="real text the documents are cut from")
     parser.add_argument("--out", type=Path)
     args = parser.parse_args(argv)
-    with tempfile.TemporaryDirectory(dir=Path(__file__).resolve().parent.parent / ".cache") as tmp:
+    with tempfile.TemporaryDirectory(dir=benchutil.cache_dir(create=True)) as tmp:
         data, out, report = Path(tmp) / "corpus.jsonl", Path(tmp) / "out.jsonl", Path(tmp) / "report.json"
         t0 = time.perf_counter()
-        nbytes = make_corpus(data, args.docs, args.seed)
+        nbytes = make_corpus(data, args.docs, args.seed, args.source_mb)
         made = time.perf_counter() - t0
         command = [
             sys.executable,
@@ -127,6 +125,7 @@ def main(argv: list[str] | None = None) -> None:
             "memory_limit": args.memory_limit,
             "partitions": args.partitions,
             "threshold": args.threshold,
+            "source_mb": args.source_mb,
         },
         "corpus": {"text_mb": nbytes / 1e6, "file_mb": file_mb, "seconds_to_make": made},
         "run": measured,

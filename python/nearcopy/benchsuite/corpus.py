@@ -8,7 +8,7 @@ Python stdlib, licenses), so the corpus needs no network download.
 The corpus is not bit-identical across machines (installed packages differ);
 the manifest records what went in so results can be compared honestly.
 
-CLI:  python benches/corpus.py --mb 64 --seed 0 [--install-packages]
+CLI:  python -m nearcopy.benchsuite.corpus --mb 64 --seed 0 [--install-packages]
 """
 
 from __future__ import annotations
@@ -27,12 +27,12 @@ import time
 from pathlib import Path
 from typing import Any
 
+from . import benchutil
+
 # Bump when selection/decoding logic changes, so stale caches are rebuilt.
 FORMAT_VERSION = 2
 MIN_DOC_BYTES = 200
 MAX_DOC_BYTES = 1 << 20  # 1 MB cap: one giant changelog must not dominate
-REPO_ROOT = Path(__file__).resolve().parent.parent
-CACHE_DIR = REPO_ROOT / ".cache" / "bench-corpus"
 
 # Extensions that are never text; skipping them early avoids reading them.
 BINARY_EXTS = {
@@ -153,7 +153,7 @@ def _manifest_for(mb: int, seed: int) -> dict[str, Any]:
     }
 
 
-def _sha256(path: Path) -> str:
+def sha256_of(path: Path) -> str:
     h = hashlib.sha256()
     with open(path, "rb") as fh:
         for block in iter(lambda: fh.read(1 << 20), b""):
@@ -207,7 +207,8 @@ def build_corpus(mb: int, seed: int) -> list[dict[str, Any]]:
 
 def _paths(mb: int, seed: int) -> tuple[Path, Path]:
     name = f"corpus-{mb}mb-seed{seed}"
-    return CACHE_DIR / f"{name}.jsonl", CACHE_DIR / f"{name}.manifest.json"
+    cache = benchutil.cache_dir() / "bench-corpus"
+    return cache / f"{name}.jsonl", cache / f"{name}.manifest.json"
 
 
 def load_docs(mb: int = 64, seed: int = 0) -> tuple[list[dict[str, Any]], dict[str, Any]]:
@@ -217,11 +218,11 @@ def load_docs(mb: int = 64, seed: int = 0) -> tuple[list[dict[str, Any]], dict[s
     if jsonl.exists() and manifest_path.exists():
         cached = json.loads(manifest_path.read_text())
         same_request = all(cached.get(k) == v for k, v in wanted.items())
-        if same_request and cached.get("sha256") == _sha256(jsonl):
+        if same_request and cached.get("sha256") == sha256_of(jsonl):
             with open(jsonl, encoding="utf-8") as fh:
                 return [json.loads(line) for line in fh], cached
     docs = build_corpus(mb, seed)
-    CACHE_DIR.mkdir(parents=True, exist_ok=True)
+    (benchutil.cache_dir() / "bench-corpus").mkdir(parents=True, exist_ok=True)
     tmp = jsonl.with_suffix(".tmp")
     with open(tmp, "w", encoding="utf-8") as fh:
         fh.writelines(json.dumps(doc, ensure_ascii=False) + "\n" for doc in docs)
@@ -233,7 +234,7 @@ def load_docs(mb: int = 64, seed: int = 0) -> tuple[list[dict[str, Any]], dict[s
         docs_per_source={
             label: sum(d["id"].startswith(label + "/") for d in docs) for label, _, _ in _sources()
         },
-        sha256=_sha256(jsonl),
+        sha256=sha256_of(jsonl),
         created=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     )
     manifest_path.write_text(json.dumps(manifest, indent=2) + "\n")
@@ -324,7 +325,7 @@ def main(argv: list[str] | None = None) -> None:
         f"corpus {args.mb}MB seed={args.seed}: {manifest['doc_count']} docs, "
         f"{manifest['total_bytes'] / 1e6:.1f} MB ({sources}), "
         f"sha256 {manifest['sha256'][:12]}, {time.perf_counter() - t0:.1f}s, "
-        f"{_paths(args.mb, args.seed)[0].relative_to(REPO_ROOT)}"
+        f"{_paths(args.mb, args.seed)[0]}"
     )
 
 

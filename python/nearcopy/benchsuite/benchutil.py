@@ -60,6 +60,42 @@ def throughput(timing: dict[str, Any], *, docs: int, nbytes: int, shingles: int)
     }
 
 
+def repo_root() -> Path | None:
+    """The nearcopy checkout the benchmarks run from (the working directory), if they do: its
+    git-ignored `.cache/` and its `benches/results/` are then the defaults."""
+    pyproject = Path.cwd() / "pyproject.toml"
+    try:
+        if 'name = "nearcopy"' in pyproject.read_text(encoding="utf-8"):
+            return Path.cwd()
+    except OSError:
+        pass
+    return None
+
+
+def cache_dir(*, create: bool = False) -> Path:
+    """Where corpora and scratch files are cached between runs: `NEARCOPY_BENCH_CACHE` (set by
+    `nearcopy bench --cache-dir`), else `.cache/` of a checkout, else the user's cache directory.
+    Only a location: nothing measured depends on it."""
+    chosen = os.environ.get("NEARCOPY_BENCH_CACHE")
+    root = repo_root()
+    if chosen:
+        path = Path(chosen)
+    elif root is not None:
+        path = root / ".cache"
+    else:
+        path = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "nearcopy"
+    if create:
+        path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def results_dir() -> Path:
+    """Default home of a single benchmark's result: `benches/results/` of a checkout, else
+    `./nearcopy-bench/` (the suite always names its own output directory)."""
+    root = repo_root()
+    return root / "benches" / "results" if root is not None else Path.cwd() / "nearcopy-bench"
+
+
 def cpu_model() -> str:
     try:
         with open("/proc/cpuinfo", encoding="utf-8") as fh:
@@ -142,7 +178,7 @@ def save_result(name: str, data: Any, report: str, out: Path | None = None) -> P
     """Prints `report` and writes `data` as JSON (default `benches/results/<name>-<date>.json`) with
     the report as Markdown beside it; returns the JSON path."""
     print(report)
-    path = out or Path(__file__).resolve().parent / "results" / f"{name}-{time.strftime('%Y%m%d')}.json"
+    path = out or results_dir() / f"{name}-{time.strftime('%Y%m%d')}.json"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(data, indent=2) + "\n")
     path.with_suffix(".md").write_text(report + "\n")

@@ -6,7 +6,7 @@ The kernel sources are read once from the tarball and cached as JSONL beside the
 the tarball's member order (so the same size always gives the same documents); readers stream the
 cache a line at a time, so a 1 GB corpus is never held in memory.
 
-    python benches/source_corpus.py --mb 1000 [--install-packages]
+    python -m nearcopy.benchsuite.source_corpus --mb 1000 [--install-packages]
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import corpus
+from . import benchutil, corpus
 
 KERNEL_TARBALL = Path("/usr/src/linux-source-6.1.tar.xz")
 KERNEL_PACKAGE = "linux-source-6.1"
@@ -44,7 +44,7 @@ def install_kernel_source() -> None:
 
 
 def _kernel_cache(mb: int) -> Path:
-    return corpus.CACHE_DIR / f"linux-c-{mb}mb.jsonl"
+    return benchutil.cache_dir() / "bench-corpus" / f"linux-c-{mb}mb.jsonl"
 
 
 def kernel_sources(mb: int) -> Path | None:

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+
 from nearcopy.index import ProtectedIndex
 
 HERE = Path(__file__).resolve().parent

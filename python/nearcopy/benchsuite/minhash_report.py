@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-import benchutil as bu
-from accuracy import ALL_SCHEMES, COMPAT_SCHEMES
+from . import benchutil as bu
+from .accuracy import ALL_SCHEMES, COMPAT_SCHEMES
 
 X = "x"  # ratio suffix; ASCII so tables and JSON read the same everywhere
 Row = dict[str, Any]

@@ -16,6 +16,8 @@ import zipfile
 from functools import cache
 from pathlib import Path
 
+from . import benchutil
+
 MAX_BYTES = 60_000
 
 
@@ -40,16 +42,13 @@ def _read(paths: list[Path], count: int, seed: int) -> list[tuple[str, str]]:
     return out
 
 
-CACHE = Path(__file__).resolve().parent.parent / ".cache" / "test-corpora"
-
-
 def _glibc_files() -> list[Path]:
     """A seeded selection of glibc's C files, unpacked once from Debian's glibc-source tarball into
     .cache/ (reading the 20 MB .tar.xz takes seconds; the unpacked files, none)."""
     archives = sorted(Path("/usr/src/glibc").glob("glibc-*.tar.*"))
     if not archives:
         return []
-    target = CACHE / archives[-1].name.split(".tar")[0]
+    target = benchutil.cache_dir() / "test-corpora" / archives[-1].name.split(".tar")[0]
     if not target.is_dir():
         with tarfile.open(archives[-1]) as tar:
             members = sorted((m for m in tar if m.isfile() and m.name.endswith(".c")), key=lambda m: m.name)

@@ -6,7 +6,7 @@ edited, the copy embedded after other code, and all of these at once). For each 
 counts as *caught* when it shares a run of at least L normalized tokens with its source, and an
 unrelated pair of functions (from different modules) as a *false positive* when they share one.
 
-    python benches/bench_code_quality.py [--functions 300] [--out PATH]
+    python -m nearcopy.benchsuite.bench_code_quality [--functions 300] [--out PATH]
 """
 
 from __future__ import annotations
@@ -18,20 +18,15 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 import argparse
 import random
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tests"))  # the mutation harness and corpus sampler live with the tests
+import nearcopy
 
-import benchutil  # noqa: E402
-import code_corpus  # noqa: E402
-import mutations  # noqa: E402
-import nearcopy  # noqa: E402
+from . import benchutil, code_corpus, mutations
 
 MODES = ("keep", "placeholder", "consistent", "members")
 RUNS = (15, 25, 40)

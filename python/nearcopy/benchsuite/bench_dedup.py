@@ -14,7 +14,7 @@ datasketch runs as text-dedup uses it (MinHash of the same shingles, MinHashLSH 
 the same bands and rows, union-find over the unverified candidates). Each runs in its own process,
 so peak memory (max RSS) is its own.
 
-    python benches/bench_dedup.py [--bases 3000] [--threshold 0.8] [--quick] [--out PATH]
+    python -m nearcopy.benchsuite.bench_dedup [--bases 3000] [--threshold 0.8] [--quick] [--out PATH]
 """
 
 from __future__ import annotations
@@ -37,14 +37,12 @@ from typing import Any, cast
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-import benchutil
-import corpus
 from nearcopy import TextOptions, shingles
 from nearcopy.lsh import optimal_bands
 from nearcopy.minhash import Scheme
 from nearcopy.neardup.stages import Verify
+
+from . import benchutil, corpus
 
 KINDS = ("exact", "reformat", "edit 2%", "edit 5%", "edit 10%", "edit 20%", "cut", "concatenate")
 NUM_PERM = 128
@@ -273,7 +271,8 @@ def main(argv: list[str] | None = None) -> None:
             labels_path = Path(tmp) / f"{method.replace(' ', '-')}.npy"
             command = [
                 sys.executable,
-                __file__,
+                "-m",
+                "nearcopy.benchsuite.bench_dedup",
                 "--threshold",
                 str(args.threshold),
                 "--worker",

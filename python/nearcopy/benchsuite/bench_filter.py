@@ -6,7 +6,8 @@ from a lexical reference). Each answer is matched once with the thresholds at th
 longest prose and code matches are kept, so the curves over ``min_tokens`` (prose) and
 ``min_code_tokens`` (code) come from one pass; the table is at the filter's defaults.
 
-    python benches/bench_filter.py [--functions 300] [--passages 300] [--negatives 1000] [--out PATH]
+    python -m nearcopy.benchsuite.bench_filter [--functions 300] [--passages 300] [--negatives 1000]
+        [--out PATH]
 """
 
 from __future__ import annotations
@@ -23,8 +24,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-import benchutil
-import filter_cases
 from nearcopy.filter import (
     DEFAULT_MAX_DOC_FREQUENCY,
     DEFAULT_MIN_CODE_TOKENS,
@@ -32,6 +31,8 @@ from nearcopy.filter import (
     OutputFilter,
 )
 from nearcopy.index import ProtectedIndex
+
+from . import benchutil, filter_cases, ngram_peer
 
 PROSE_THRESHOLDS = (10, 15, 20, 25, 30, 40, 50)
 CODE_THRESHOLDS = (20, 25, 30, 40, 50, 60, 80)
@@ -66,10 +67,10 @@ TARGETS: list[tuple[tuple[str, ...], str, float]] = [
 
 
 def measure(
-    output_filter: OutputFilter, answers: list[filter_cases.Answer]
+    output_filter: OutputFilter, answers: list[filter_cases.Answer], peer: ngram_peer.PlainNgramFilter
 ) -> dict[str, list[dict[str, Any]]]:
     """Per case, per answer: longest prose and code match (normalized tokens), right source at the
-    defaults, and check latency."""
+    defaults, and check latency; and whether the plain n-gram filter (the peer) flags it."""
     index = output_filter.index
     rows: dict[str, list[dict[str, Any]]] = {}
     for answer in answers:
@@ -91,6 +92,7 @@ def measure(
                 "seconds": seconds,
                 "kind": answer.kind,
                 "positive": answer.source is not None,
+                "plain_flagged": peer.shared(answer.text) > 0,
             }
         )
     return rows
@@ -160,13 +162,17 @@ def report(result: dict[str, Any]) -> str:
         "Held-out material that the lexical reference found copied from the protected split was set "
         f"aside, not counted as negative: {result['set_aside']}.",
         "",
-        "| case | answers | flagged at defaults | right source | target |",
-        "|---|---|---|---|---|",
+        f"The peer is a plain {ngram_peer.NGRAM}-gram filter (a Python set of hashed lowercased word "
+        "n-grams of the same protected documents; flags an answer sharing one).",
+        "",
+        "| case | answers | flagged at defaults | right source | target | plain n-gram filter flagged |",
+        "|---|---|---|---|---|---|",
     ]
     for name, row in result["cases"].items():
         lines.append(
             f"| {name} | {row['answers']} | {row['flag_rate']:.3f} | "
-            f"{benchutil.fmt(row['right_source'], 3)} | {row['target']} |"
+            f"{benchutil.fmt(row['right_source'], 3)} | {row['target']} | "
+            f"{benchutil.fmt(row.get('plain_ngram_flag_rate'), 3)} |"
         )
     for kind, points in result["curves"].items():
         lines += [
@@ -203,8 +209,11 @@ def main(argv: list[str] | None = None) -> None:
         index = ProtectedIndex.build(documents, Path(tmp) / "index", **sizes)
         build_seconds = time.perf_counter() - started
         output_filter = OutputFilter(index)
-        rows = measure(output_filter, answers)
-        info = index.info()
+        peer = ngram_peer.PlainNgramFilter()
+        for document in documents:
+            peer.add(document["text"])
+        rows = measure(output_filter, answers, peer)
+        info = {k: v for k, v in index.info().items() if k != "path"}  # a temporary path says nothing
     latencies = sorted(r["seconds"] for case in rows.values() for r in case)
     targets = {case: f"{op} {bound}" for cases, op, bound in TARGETS for case in cases}
     cases = {}
@@ -217,6 +226,7 @@ def main(argv: list[str] | None = None) -> None:
             if flagged and case[0]["positive"]
             else None,
             "target": targets.get(name, ""),
+            "plain_ngram_flag_rate": sum(r["plain_flagged"] for r in case) / len(case),
         }
     result: dict[str, Any] = {
         "protected_documents": len(documents),

@@ -2,7 +2,7 @@
 
 One process opens a protected index built from the benchmark corpus (`corpus.py`, the machine's
 documentation) and runs the checks a serving process would see in one hour: the default count is
-the measured `/v1/check` rate of `bench_serve.py` on this kind of machine (928 requests/s at 8
+the measured `/v1/check` rate of `bench_serve` on this kind of machine (928 requests/s at 8
 clients on 2 cores, README "Serving") times 3600 s = 3.34 M checks, back to back (so the hour takes
 minutes here). The mix follows the service: single `check` calls (2 KB answers, a third with a
 protected passage planted), one `check_batch` of 32 and one streamed answer (`FilterStream`, 7
@@ -11,8 +11,11 @@ identity. RSS (VmRSS) is sampled every `--every` checks; reported: RSS after war
 the growth between them, and the slope of a least-squares line over the second half (KB per
 million checks), which a leak makes positive and steady-state allocation noise does not.
 
-    python benches/bench_memory_growth.py [--checks 3340000] [--rate 928] [--every 50000] [--out PATH]
-    python benches/bench_memory_growth.py --quick      # a few thousand checks (the smoke test)
+    python -m nearcopy.benchsuite.bench_memory_growth [--checks 3340000] [--rate 928] [--every 50000]
+    python -m nearcopy.benchsuite.bench_memory_growth --quick     # a few thousand checks (smoke test)
+
+Not in the suite's registry: the full run takes about 20 minutes on 2 cores, a third of the `full`
+suite's hour, for one figure that changes only when a leak appears.
 """
 
 from __future__ import annotations
@@ -24,19 +27,17 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 import argparse
 import random
 import re
-import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import benchutil
-import corpus
 from nearcopy.filter import OutputFilter
 from nearcopy.index import ProtectedIndex
 
-SERVE_RATE = 928  # /v1/check requests per second, bench_serve.py (README "Serving")
+from . import benchutil, corpus
+
+SERVE_RATE = 928  # /v1/check requests per second, bench_serve (README "Serving")
 ANSWER_CHARS = 2000
 
 

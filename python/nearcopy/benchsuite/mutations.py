@@ -17,10 +17,11 @@ from __future__ import annotations
 import ast
 import io
 import random
+import re
 import token
 import tokenize
 
-import code_reference
+from . import code_reference
 
 Edit = tuple[int, int, str]  # byte start, byte end, replacement
 
@@ -172,6 +173,23 @@ def mutate(source: str, kinds: list[str], seed: int) -> str:
     return source
 
 
+# Lines as `ast` splits them (only at \r\n, \r and \n, unlike str.splitlines), ends kept.
+AST_LINES = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+\Z")
+
+
+def source_segment(lines: list[str], node: ast.stmt) -> str | None:
+    """`ast.get_source_segment` on lines split once: that function splits the whole module again
+    on every call, which made collecting the functions of a large module quadratic."""
+    if node.end_lineno is None or node.end_col_offset is None:
+        return None
+    first, last = node.lineno - 1, node.end_lineno - 1
+    if first == last:
+        return lines[first].encode()[node.col_offset : node.end_col_offset].decode()
+    head = lines[first].encode()[node.col_offset :].decode()
+    tail = lines[last].encode()[: node.end_col_offset].decode()
+    return "".join([head, *lines[first + 1 : last], tail])
+
+
 def functions(sources: list[str], min_lines: int = 6, max_lines: int = 80) -> list[str]:
     """Top-level functions of the given modules that compile on their own."""
     found = []
@@ -180,11 +198,12 @@ def functions(sources: list[str], min_lines: int = 6, max_lines: int = 80) -> li
             tree = ast.parse(module)
         except SyntaxError:
             continue
+        lines = AST_LINES.findall(module)
         for node in tree.body:
             if not isinstance(node, ast.FunctionDef) or node.end_lineno is None or node.decorator_list:
                 continue
             if min_lines <= node.end_lineno - node.lineno + 1 <= max_lines:
-                segment = ast.get_source_segment(module, node)
+                segment = source_segment(lines, node)
                 if segment and segment.isascii():
                     found.append(segment + "\n")
     return found

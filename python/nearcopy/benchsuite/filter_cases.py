@@ -16,7 +16,6 @@ from __future__ import annotations
 import io
 import random
 import re
-import sys
 import sysconfig
 import textwrap
 import tokenize
@@ -25,11 +24,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tests"))  # the mutation harness lives with the tests
+import nearcopy
 
-import mutations  # noqa: E402
-import nearcopy  # noqa: E402
+from . import mutations
 
 FENCE = "`" * 3
 PROSE_RUN = 12  # words a held-out passage may not share with the protected split

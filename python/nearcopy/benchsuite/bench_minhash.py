@@ -1,6 +1,6 @@
 """MinHash benchmark: nearcopy vs datasketch vs rensa, same documents, same run.
 
-    python benches/bench_minhash.py [--mb 16] [--peer-mb MB] [--repeat 3]
+    python -m nearcopy.benchsuite.bench_minhash [--mb 16] [--peer-mb MB] [--repeat 3]
                                     [--num-perm 128] [--pairs 300] [--quick] [--out PATH]
 
 Prints markdown tables and writes JSON + markdown to benches/results/.
@@ -20,19 +20,17 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-# accuracy, benchutil and corpus are siblings of this file: running it as
-# `python benches/bench_minhash.py` puts benches/ first on sys.path.
-import accuracy
-import benchutil as bu
-import corpus
 import datasketch
 import numpy as np
 import rensa
-import report
-from accuracy import ALL_SCHEMES, COMPAT_SCHEMES, ds_minhash
 from rensa import RMinHash
 
-RESULTS_DIR = Path(__file__).resolve().parent / "results"
+# accuracy, benchutil and corpus are siblings of this file: running it as
+from . import accuracy, corpus
+from . import benchutil as bu
+from . import minhash_report as report
+from .accuracy import ALL_SCHEMES, COMPAT_SCHEMES, ds_minhash
+
 WORD_RE = re.compile(r"\w+")
 WARMUP_DOCS = 20
 
@@ -62,7 +60,7 @@ def prefix_by_bytes(texts: list[str], mb: float) -> int:
     return len(texts)
 
 
-def run_rows(specs: list[Row], repeat: int) -> list[Row]:
+def run_rows(specs: list[Row], repeat: int, min_seconds: float = 0.5) -> list[Row]:
     """Time each spec's fn on its docs; rate by the spec's byte/shingle counts."""
     rows = []
     for spec in specs:
@@ -73,7 +71,10 @@ def run_rows(specs: list[Row], repeat: int) -> list[Row]:
             flush=True,
         )
         timing = bu.time_it(
-            functools.partial(fn, docs), repeat, warmup=functools.partial(fn, docs[:WARMUP_DOCS])
+            functools.partial(fn, docs),
+            repeat,
+            warmup=functools.partial(fn, docs[:WARMUP_DOCS]),
+            min_total_s=min_seconds,
         )
         rows.append(
             {k: v for k, v in spec.items() if k not in ("docs", "fn")}
@@ -137,6 +138,12 @@ def main(argv: list[str] | None = None) -> None:
         "method sees the same documents)",
     )
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument(
+        "--min-seconds",
+        type=float,
+        default=0.5,
+        help="keep repeating a fast method until this much timed work (default 0.5; 0: --repeat runs only)",
+    )
     ap.add_argument("--num-perm", type=int, default=128)
     ap.add_argument("--pairs", type=int, default=300, help="pairs for estimation error")
     ap.add_argument("--seed", type=int, default=0, help="corpus and pair seed")
@@ -191,6 +198,7 @@ def main(argv: list[str] | None = None) -> None:
             ptexts, sum(text_bytes[:npeer]), py_count, ds_from_text, {"rensa": lambda d: rensa_each(d, True)}
         ),
         args.repeat,
+        args.min_seconds,
     )
     print("pre-shingled...", file=sys.stderr)
     pre = run_rows(
@@ -209,6 +217,7 @@ def main(argv: list[str] | None = None) -> None:
             },
         ),
         args.repeat,
+        args.min_seconds,
     )
 
     print("estimation error and bit compatibility...", file=sys.stderr)
@@ -229,6 +238,7 @@ def main(argv: list[str] | None = None) -> None:
             "mb": args.mb,
             "peer_mb": peer_mb,
             "repeat": args.repeat,
+            "min_seconds": args.min_seconds,
             "num_perm": k,
             "pairs": args.pairs,
             "seed": args.seed,
@@ -268,7 +278,7 @@ def main(argv: list[str] | None = None) -> None:
     print(text)
     # Smoke runs go to the git-ignored cache: they must neither clobber nor sit
     # beside real results in benches/results/.
-    out_dir = corpus.REPO_ROOT / ".cache" / "bench-results" if args.quick else RESULTS_DIR
+    out_dir = bu.cache_dir() / "bench-results" if args.quick else bu.results_dir()
     out = args.out or out_dir / f"minhash-{time.strftime('%Y%m%d')}-{bu.cpu_slug()}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(res, indent=2) + "\n")

@@ -5,7 +5,7 @@ costs on top of the parse that any tree-sitter user pays. The raw parse is timed
 `tree-sitter` binding over the same grammar and runtime version (one C call per file), nearcopy with
 `code_tokens_batch` on one thread and on all cores.
 
-    python benches/bench_code_speed.py [--files 300] [--repeat 5] [--out PATH]
+    python -m nearcopy.benchsuite.bench_code_speed [--files 300] [--repeat 5] [--out PATH]
 """
 
 from __future__ import annotations
@@ -17,19 +17,14 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 import argparse
 import statistics
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tests"))  # the corpus sampler and reference parsers live with the tests
+import nearcopy
 
-import benchutil  # noqa: E402
-import code_corpus  # noqa: E402
-import code_reference  # noqa: E402
-import nearcopy  # noqa: E402
+from . import benchutil, code_corpus, code_reference
 
 TARGET = 0.85  # nearcopy 1-thread throughput as a share of the raw parse's
 

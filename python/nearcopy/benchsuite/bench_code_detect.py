@@ -4,7 +4,7 @@ Snippets are what an answer shows without a fence tag: a function, method or cla
 cut from real source files of each language this machine has (the test corpora); each is detected
 with `nearcopy.detect_language` and compared with the language of the file it came from.
 
-    python benches/bench_code_detect.py [--snippets 80] [--out PATH]
+    python -m nearcopy.benchsuite.bench_code_detect [--snippets 80] [--out PATH]
 """
 
 from __future__ import annotations
@@ -15,19 +15,14 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 import argparse
 import random
-import sys
 import time
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tests"))  # the corpus sampler lives with the tests
+import nearcopy
 
-import benchutil  # noqa: E402
-import code_corpus  # noqa: E402
-import code_reference  # noqa: E402
-import nearcopy  # noqa: E402
+from . import benchutil, code_corpus, code_reference
 
 LANGUAGES = ("python", "javascript", "java", "c", "cpp", "rust", "go", "ruby")
 

@@ -23,7 +23,7 @@ Quality on the same labelled set as ``bench_dedup.py`` (real text; copies by edi
 concatenation, reformatting; truth = exact shingle Jaccard): precision, recall and F1 of the
 removals (a removal is right when the document has a true duplicate earlier in the file).
 
-    python benches/bench_dedup_speed.py [--bases 10000] [--repeats 3] [--quick] [--out PATH]
+    python -m nearcopy.benchsuite.bench_dedup_speed [--bases 10000] [--repeats 3] [--quick] [--out PATH]
 """
 
 from __future__ import annotations
@@ -45,10 +45,7 @@ from typing import Any
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-import bench_dedup
-import benchutil
+from . import bench_dedup, benchutil
 
 NUM_PERM = 128
 RENSA_BANDS = 16  # rensa needs bands dividing 128; 16x8 has recall 0.95 at 0.8
@@ -158,7 +155,8 @@ def measure(method: str, data: Path, out: Path, threshold: float, repeats: int) 
     for _ in range(repeats):
         command = [
             sys.executable,
-            __file__,
+            "-m",
+            "nearcopy.benchsuite.bench_dedup_speed",
             "--threshold",
             str(threshold),
             "--worker",

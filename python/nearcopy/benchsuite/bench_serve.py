@@ -6,7 +6,7 @@ The protected index is this Python's standard library (code, PSF licence); the u
 scripted OpenAI-compatible server of the tests (`tests/openai_upstream.py`). Bounded in count and
 time; targets are reported, never asserted.
 
-    python benches/bench_serve.py [--quick] [--out RESULT.json]
+    python -m nearcopy.benchsuite.bench_serve [--quick] [--out RESULT.json]
 """
 
 from __future__ import annotations
@@ -16,19 +16,18 @@ import asyncio
 import re
 import socket
 import statistics
-import sys
 import sysconfig
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
-import benchutil
 import httpx
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tests"))
-import serve_harness  # noqa: E402  (the process helpers of the serving tests)
+from . import (
+    benchutil,
+    serve_harness,  # the process helpers of the serving tests
+)
 
 TARGET_ADDED_P99_MS = 2.0
 TARGET_PER_CHUNK_MS = 1.0
