@@ -10,7 +10,6 @@ columns) with pyarrow.
 
 from __future__ import annotations
 
-import glob
 import gzip
 import io
 import json
@@ -21,7 +20,8 @@ from typing import IO, Any
 import numpy as np
 
 from nearcopy import _core
-from nearcopy.inputs import InputError
+from nearcopy._paths import glob_paths, is_pattern, walk_files
+from nearcopy.inputs import MAX_LINE_BYTES, InputError
 
 JSONL_SUFFIXES = (".jsonl", ".ndjson", ".json")
 COMPRESSIONS = ("", ".gz", ".zst")
@@ -54,8 +54,8 @@ def expand(inputs: list[str]) -> list[tuple[Path, Path]]:
     every JSONL/Parquet file under a directory (sorted), and the sorted matches of a glob."""
     found: list[tuple[Path, Path]] = []
     for name in inputs:
-        if any(c in name for c in "*?["):
-            matches = [Path(p) for p in sorted(glob.glob(name, recursive=True))]
+        if is_pattern(name):
+            matches = glob_paths(name)
             if not matches:
                 raise InputError(f"no file matches {name}")
             named_json = _plain_json(Path(name))  # "*.json": plain JSON files asked for by name
@@ -71,9 +71,7 @@ def expand(inputs: list[str]) -> list[tuple[Path, Path]]:
         if path.is_dir():
             # Plain .json files are taken only when named: in a directory (or a glob such as "*")
             # they are as likely to be reports or configuration as JSON Lines.
-            files = sorted(
-                p for p in path.rglob("*") if p.is_file() and file_format(p) and not _plain_json(p)
-            )
+            files = [p for p in walk_files(path) if file_format(p) and not _plain_json(p)]
             found += [(p, p.relative_to(path)) for p in files]
         elif file_format(path) is None:
             raise InputError(f"{name}: not a JSONL (.jsonl, .jsonl.gz, .jsonl.zst) or Parquet file")
@@ -103,16 +101,25 @@ def open_binary(path: Path) -> IO[bytes]:
 
 
 def line_blocks(path: Path, label: str, block_bytes: int) -> Iterator[bytes]:
-    """Blocks of whole lines, about ``block_bytes`` each, of a JSONL file."""
+    """Blocks of whole lines, about ``block_bytes`` each, of a JSONL file. Decompression streams, so
+    memory is bounded by a block plus the longest line, which may not exceed MAX_LINE_BYTES."""
+    # Reads of at most MAX_LINE_BYTES: only the line carried over from earlier reads can then be
+    # longer than the limit, so one look at it enforces the limit without scanning every line.
+    size = min(block_bytes, MAX_LINE_BYTES)
     carry = b""
+    lines = 0
     try:
         with open_binary(path) as handle:
-            while block := handle.read(block_bytes):
+            while block := handle.read(size):
+                first_end = block.find(b"\n")
+                if len(carry) + (len(block) if first_end < 0 else first_end) > MAX_LINE_BYTES:
+                    raise InputError(f"{label}:{lines + 1}: line longer than {MAX_LINE_BYTES} bytes")
                 data = carry + block if carry else block
-                cut = data.rfind(b"\n") + 1
-                if cut == 0:  # a line longer than the block: keep reading it
+                if first_end < 0:  # a line longer than the block: keep reading it
                     carry = data
                     continue
+                cut = data.rfind(b"\n") + 1
+                lines += data.count(b"\n", 0, cut)
                 yield data[:cut]
                 carry = data[cut:]
     except (OSError, EOFError) as err:
