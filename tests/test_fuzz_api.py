@@ -124,9 +124,8 @@ def test_policy_strings(items: list[str]) -> None:
     except ValueError as err:
         assert "NAME=ACTION" in str(err)
         return
-    for item in items:
-        name, _, action = item.rpartition("=")
-        assert parsed[name] in ACTIONS and name
+    last = {name: action for name, _, action in (item.rpartition("=") for item in items)}
+    assert parsed == last and all(last) and set(last.values()) <= set(ACTIONS)
 
 
 numbers = st.one_of(
