@@ -221,6 +221,16 @@ def test_directory_walks_take_regular_files_only(tmp_path: Path) -> None:
     assert next(d["text"] for d in read_documents([str(tree / "out.txt")])).startswith("secret")
 
 
+def test_non_utf8_file_names(tmp_path: Path) -> None:
+    name = os.fsdecode(b"caf\xe9.txt")  # not UTF-8: a surrogate escape in Python
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / name).write_text(PROSE)
+    index = nearcopy.ProtectedIndex.build(read_documents([str(tmp_path / "docs")]), tmp_path / "index")
+    verdict = nearcopy.OutputFilter(nearcopy.ProtectedIndex.open(tmp_path / "index")).check(PROSE)
+    assert verdict.flagged and verdict.matches[0].doc_id.endswith(name)
+    assert next(iter(index))["path"].endswith(name)
+
+
 def test_a_device_named_as_input_is_bounded() -> None:
     report = LoadReport()
     assert list(read_documents(["/dev/zero"], report=report)) == []
