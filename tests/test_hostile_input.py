@@ -115,7 +115,8 @@ def test_gzip_bomb_without_newline_is_bounded(tmp_path: Path) -> None:
     assert path.stat().st_size < 2 << 20
     code = (
         "import nearcopy\nfrom nearcopy.inputs import InputError\n"
-        f"try:\n    nearcopy.dedup({str(path)!r})\nexcept InputError as e:\n    print('refused', e)"
+        f"try:\n    nearcopy.dedup({str(path)!r})\nexcept InputError as e:\n    print('refused', e)\n"
+        "else:\n    raise SystemExit('not refused')"
     )
     assert peak_rss_mb(code) < 80 + 3 * MAX_LINE_BYTES / 2**20
     with pytest.raises(InputError, match="line longer than"):
@@ -133,6 +134,22 @@ def test_gzip_bomb_of_short_lines_streams(tmp_path: Path) -> None:
         f"print(sum(len(b) for b in formats.line_blocks(Path({str(path)!r}), 'x', 4 << 20)))"
     )
     assert peak_rss_mb(code) < 120, "decompression must stream a block at a time"
+
+
+def test_zstd_bomb_is_bounded(tmp_path: Path) -> None:
+    zstandard = pytest.importorskip("zstandard")
+    path = tmp_path / "bomb.jsonl.zst"
+    with open(path, "wb") as raw, zstandard.ZstdCompressor(level=1).stream_writer(raw) as out:
+        zeros = b"0" * (1 << 20)
+        for _ in range(256):  # 256 MiB without a newline, a few KB on disk
+            out.write(zeros)
+    assert path.stat().st_size < 1 << 20
+    code = (
+        "import nearcopy\nfrom nearcopy.inputs import InputError\n"
+        f"try:\n    nearcopy.dedup({str(path)!r})\nexcept InputError as e:\n    print('refused', e)\n"
+        "else:\n    raise SystemExit('not refused')"
+    )
+    assert peak_rss_mb(code) < 80 + 3 * MAX_LINE_BYTES / 2**20
 
 
 def test_output_longer_than_the_limit_is_refused(output_filter: nearcopy.OutputFilter) -> None:
