@@ -25,6 +25,7 @@ from typing import Any, BinaryIO
 
 from nearcopy import _core
 from nearcopy._files import write_atomically
+from nearcopy._manifest import manifest_problem
 from nearcopy.code import language_for_extension
 
 FORMAT = "nearcopy-index"
@@ -167,6 +168,8 @@ class ProtectedIndex:
             raise IndexError_(
                 f"{root}: index version {manifest.get('version')}, this nearcopy reads {VERSION}"
             )
+        if problem := manifest_problem(manifest):
+            raise IndexError_(f"{root}: damaged manifest.json: {problem}")
         return manifest
 
     def add(
@@ -301,9 +304,17 @@ class ProtectedIndex:
     def _all_metadata(self) -> list[dict[str, Any]]:
         if self._metadata is None:
             rows: list[dict[str, Any]] = []
-            for handle in self._docs:
+            for handle, segment in zip(self._docs, self._manifest["segments"]):
                 handle.seek(0)
-                rows.extend(json.loads(line) for line in handle if line.strip())
+                try:
+                    read = [json.loads(line) for line in handle if line.strip()]
+                except ValueError as err:  # invalid JSON or UTF-8
+                    raise IndexError_(f"{handle.name}: damaged document metadata: {err}") from None
+                if len(read) != segment["documents"] or not all(isinstance(r, dict) for r in read):
+                    raise IndexError_(
+                        f"{handle.name}: damaged document metadata: not one object per document"
+                    )
+                rows.extend(read)
             self._metadata = rows
         return self._metadata
 
