@@ -287,3 +287,13 @@ def test_cli_reports_hostile_input_in_one_line(tmp_path: Path, capsys: pytest.Ca
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "line longer than" in err
     assert not (tmp_path / "o.jsonl.gz").exists()
+
+
+def test_check_of_an_endless_input_is_bounded(tmp_path: Path) -> None:
+    nearcopy.ProtectedIndex.build([{"id": "p", "text": PROSE}], tmp_path / "index")
+    code = (
+        "import sys\nfrom nearcopy.cli import main\n"
+        f"code = main(['check', '--index', {str(tmp_path / 'index')!r}, '/dev/zero'])\n"
+        "assert code == 2, code"
+    )
+    assert peak_rss_mb(code) < 400  # reads 16 Mi characters and stops
