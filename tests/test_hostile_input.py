@@ -297,3 +297,17 @@ def test_check_of_an_endless_input_is_bounded(tmp_path: Path) -> None:
         "assert code == 2, code"
     )
     assert peak_rss_mb(code) < 400  # reads 16 Mi characters and stops
+
+
+def test_streaming_one_endless_line_is_linear(output_filter: nearcopy.OutputFilter) -> None:
+    # The stream's window opens at a line start; an answer without newlines made every delta check
+    # the whole answer so far (8,000 words took 5 s, 32,000 would take 80 s).
+    filler = " ".join(f"w{i}" for i in range(12_000))
+    answer = f"{filler} {PROSE} {filler}"
+    stream = output_filter.stream()
+    started = time.monotonic()
+    shown = "".join(stream.feed(answer[i : i + 6]) for i in range(0, len(answer), 6)) + stream.close()
+    assert time.monotonic() - started < 20
+    assert stream.verdict.flagged and stream.last_window_chars < 20_000
+    assert "the committee met on tuesday to discuss the budget" not in shown
+    assert shown.startswith(filler[:1000])
