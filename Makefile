@@ -10,7 +10,7 @@ STAMP := $(VENV)/.deps-stamp
 export VIRTUAL_ENV := $(abspath $(VENV))
 export PATH := $(abspath $(VENV))/bin:$(PATH)
 
-.PHONY: all demo test build rust-test lint py-test test-corpora bench bench-quick bench-corpus fmt clean
+.PHONY: all demo test build rust-test lint py-test test-corpora bench bench-quick bench-corpus fmt clean fuzz sanitize
 
 all: test
 
@@ -59,6 +59,32 @@ bench: build
 # Every benchmark on small inputs (under 5 minutes on 2 cores); results go to .cache/bench-results/.
 bench-quick: build
 	$(PY) -m nearcopy bench --quick $(BENCH_ARGS)
+
+# Every cargo-fuzz target (fuzz/) for FUZZ_SECONDS each, under libFuzzer with AddressSanitizer
+# (nightly), optimized but with debug assertions (-a), so integer overflow is a crash too. New corpus
+# entries go to fuzz/corpus/ (not committed); a crash stops the run and leaves
+# its input in fuzz/artifacts/. `make test` runs the same checks briefly without nightly (the short
+# fuzz in rust/nearcopy-core/src/fuzzing/tests.rs).
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS := text_normalizer code_normalizer answer_splitter jsonl_reader segment_reader
+fuzz:
+	cargo fuzz --version >/dev/null 2>&1 || cargo install cargo-fuzz --locked
+	for target in $(FUZZ_TARGETS); do \
+	  mkdir -p fuzz/corpus/$$target fuzz/regressions/$$target && \
+	  cargo +nightly fuzz run -O -a $$target fuzz/corpus/$$target fuzz/seeds/$$target fuzz/regressions/$$target \
+	    -- -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -rss_limit_mb=2048 -print_final_stats=1 || exit 1; \
+	done
+
+# The core's tests under AddressSanitizer (nightly; std itself not instrumented), then under
+# valgrind's memcheck (stable build). A few minutes each on 2 cores; not part of `make test`.
+SANITIZE_TARGET := x86_64-unknown-linux-gnu
+sanitize: $(STAMP)
+	RUSTFLAGS="-Zsanitizer=address" RUSTDOCFLAGS="-Zsanitizer=address" ASAN_OPTIONS=detect_leaks=1 \
+	  cargo +nightly test -p nearcopy-core --lib --target $(SANITIZE_TARGET) --target-dir target/asan
+	cargo test -p nearcopy-core --lib --no-run --message-format=json \
+	  | $(PY) scripts/test_executable.py \
+	  | xargs -I{} valgrind --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite \
+	      {} --test-threads=2
 
 # More real text for the benchmark corpus: Debian's documentation packages (needs root and apt).
 bench-corpus: build

@@ -19,7 +19,7 @@ from nearcopy.code import (
     languages,
 )
 from nearcopy.datasketch_compat import from_datasketch, to_datasketch
-from nearcopy.filter import Match, OutputFilter, Policy, Verdict
+from nearcopy.filter import Match, OutputFilter, OutputTooLarge, Policy, Verdict
 from nearcopy.index import Document, ProtectedIndex
 from nearcopy.minhash import (
     COMPATIBLE_SCHEMES,
@@ -51,6 +51,7 @@ __all__ = [
     "KeepFieldError",
     "Match",
     "OutputFilter",
+    "OutputTooLarge",
     "Policy",
     "ProtectedIndex",
     "Scheme",

@@ -16,6 +16,7 @@ from typing import Any
 
 from nearcopy.cli_filter import add_filter_options, output_filter
 from nearcopy.cli_options import add_key_option, secret
+from nearcopy.filter import MAX_OUTPUT_CHARS
 from nearcopy.index import DEFAULT_CODE_K, DEFAULT_CODE_W, DEFAULT_K, DEFAULT_W, ProtectedIndex
 from nearcopy.inputs import InputError, LoadReport, read_documents
 from nearcopy.keys import new_secret
@@ -120,7 +121,9 @@ def cmd_keygen(args: argparse.Namespace) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    text = sys.stdin.read() if args.input == "-" else _read(args.input)
+    # One character past the filter's limit is enough for it to refuse the text (a device or an
+    # endless pipe as input must not fill memory first).
+    text = sys.stdin.read(MAX_OUTPUT_CHARS + 1) if args.input == "-" else _read(args.input)
     verdict = output_filter(args).check(text)
     if args.json:
         print(json.dumps(dataclasses.asdict(verdict)))
@@ -141,7 +144,7 @@ def cmd_check(args: argparse.Namespace) -> int:
 def _read(name: str) -> str:
     try:
         with open(name, encoding="utf-8", errors="replace") as handle:
-            return handle.read()
+            return handle.read(MAX_OUTPUT_CHARS + 1)
     except OSError as err:
         raise InputError(f"{name}: cannot read: {err.strerror or err}") from None
 

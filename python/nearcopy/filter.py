@@ -23,6 +23,23 @@ _SEVERITY = {action: rank for rank, action in enumerate(ACTIONS)}
 DEFAULT_MIN_TOKENS = 25
 DEFAULT_MIN_CODE_TOKENS = 50
 DEFAULT_MAX_DOC_FREQUENCY = 20
+# The longest output checked at once, in characters (16 Mi; an answer of a 1M-token context is about
+# 4 Mi). Checking costs about 12 bytes of memory per character, so this bounds a check to ~200 MB;
+# a longer text is refused with OutputTooLarge instead of being checked.
+MAX_OUTPUT_CHARS = 16 << 20
+
+
+class OutputTooLarge(ValueError):
+    """An output given to the filter is longer than ``MAX_OUTPUT_CHARS``."""
+
+
+def _checkable(text: object, what: str) -> None:
+    if not isinstance(text, str):
+        raise TypeError(f"{what} must be a str, got {type(text).__name__}")
+    if len(text) > MAX_OUTPUT_CHARS:
+        raise OutputTooLarge(
+            f"{what} has {len(text)} characters; the filter checks at most {MAX_OUTPUT_CHARS}"
+        )
 
 
 @dataclass(frozen=True)
@@ -108,8 +125,7 @@ class OutputFilter:
         self.policy = policy or Policy()
 
     def check(self, text: str) -> Verdict:
-        if not isinstance(text, str):
-            raise TypeError(f"text must be a str, got {type(text).__name__}")
+        _checkable(text, "text")
         found, answer_tokens = self.index.match_answer(
             text, max_doc_frequency=self.max_doc_frequency, min_tokens=self.min_tokens,
             min_code_tokens=self.min_code_tokens,
@@ -121,8 +137,7 @@ class OutputFilter:
         without the GIL; verdicts in the texts' order."""
         texts = list(texts)
         for i, text in enumerate(texts):
-            if not isinstance(text, str):
-                raise TypeError(f"texts[{i}] must be a str, got {type(text).__name__}")
+            _checkable(text, f"texts[{i}]")
         results = self.index.match_answers(
             texts, max_doc_frequency=self.max_doc_frequency, min_tokens=self.min_tokens,
             min_code_tokens=self.min_code_tokens, num_threads=num_threads,

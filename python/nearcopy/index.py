@@ -319,9 +319,17 @@ class ProtectedIndex:
     def _all_metadata(self) -> list[dict[str, Any]]:
         if self._metadata is None:
             rows: list[dict[str, Any]] = []
-            for handle in self._docs:
+            for handle, segment in zip(self._docs, self._manifest["segments"]):
                 handle.seek(0)
-                rows.extend(json.loads(line) for line in handle if line.strip())
+                try:
+                    read = [json.loads(line) for line in handle if line.strip()]
+                except ValueError as err:  # invalid JSON or UTF-8
+                    raise IndexError_(f"{handle.name}: damaged document metadata: {err}") from None
+                if len(read) != segment["documents"] or not all(isinstance(r, dict) for r in read):
+                    raise IndexError_(
+                        f"{handle.name}: damaged document metadata: not one object per document"
+                    )
+                rows.extend(read)
             self._metadata = rows
         return self._metadata
 

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from nearcopy._files import LockBusyError, exclusive_lock, write_atomically
+from nearcopy._manifest import manifest_problem
 from nearcopy.keys import KEY_ENV, KEY_FILE_ENV, fingerprint_key, key_check
 
 FORMAT = "nearcopy-index"
@@ -58,6 +59,8 @@ def read_manifest(root: Path) -> dict[str, Any]:
             f"{root}: index version {manifest.get('version')}, this nearcopy reads {VERSION}; "
             "rebuild it with `nearcopy index build`"
         )
+    if problem := manifest_problem(manifest):
+        raise IndexError_(f"{root}: damaged manifest.json: {problem}")
     return manifest
 
 

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
-import glob
 import gzip
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from nearcopy._paths import glob_paths, is_pattern, walk_files
+
+# The longest JSONL line (one document with its fields) read, decompressed; a longer one is an
+# InputError. Reading stops there, so a line without end (a .gz of zeros) cannot exhaust memory.
+MAX_LINE_BYTES = 64 << 20
 
 
 class InputError(ValueError):
@@ -37,15 +42,14 @@ def read_records(paths: list[str], text_field: str = "text", id_field: str = "id
         path = Path(name)
         if not path.exists():
             raise InputError(f"input not found: {name}")
-        files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+        files = walk_files(path) if path.is_dir() else [path]
         for file in files:
             if _is_jsonl(file):
                 yield from _jsonl_records(file, text_field, id_field)
                 continue
-            try:
-                data = file.read_bytes()
-            except OSError as err:
-                raise InputError(f"{file}: cannot read: {err}") from None
+            data = _read_bounded(file)
+            if data is None:
+                raise InputError(f"{file}: larger than {MAX_DOCUMENT_BYTES} bytes")
             if b"\0" in data[:4096] and path.is_dir():
                 continue  # binary file inside a directory: not a document
             yield Record(str(file), data.decode("utf-8", errors="replace"))
@@ -61,10 +65,21 @@ class LoadReport:
     skipped_large: int = 0
 
 
+def _read_bounded(file: Path) -> bytes | None:
+    """The bytes of ``file``, or None if it holds more than MAX_DOCUMENT_BYTES. Reads at most one
+    byte more than that, so a device or pipe named as input (``/dev/zero``) cannot exhaust memory."""
+    try:
+        with open(file, "rb") as handle:
+            data = handle.read(MAX_DOCUMENT_BYTES + 1)
+    except OSError as err:
+        raise InputError(f"{file}: cannot read: {err.strerror or err}") from None
+    return None if len(data) > MAX_DOCUMENT_BYTES else data
+
+
 def _expand(name: str) -> list[Path]:
     """A path, or the sorted matches of a glob pattern."""
-    if any(c in name for c in "*?["):
-        return [Path(p) for p in sorted(glob.glob(name, recursive=True))]
+    if is_pattern(name):
+        return glob_paths(name)
     path = Path(name)
     if not path.exists():
         raise InputError(f"input not found: {name}")
@@ -80,11 +95,7 @@ def read_documents(
     report = report if report is not None else LoadReport()
     for name in paths:
         for path in _expand(name):
-            files = (
-                sorted(p for p in path.rglob("*") if p.is_file() and not p.is_symlink())
-                if path.is_dir()
-                else [path]
-            )
+            files = walk_files(path) if path.is_dir() else [path]
             for file in files:
                 if _is_jsonl(file):
                     yield from _jsonl_documents(file, text_field, id_field)
@@ -92,10 +103,10 @@ def read_documents(
                 if file.suffix.lower() == ".parquet":
                     yield from _parquet_documents(file, text_field, id_field)
                     continue
-                if file.stat().st_size > MAX_DOCUMENT_BYTES:
+                data = _read_bounded(file)
+                if data is None:
                     report.skipped_large += 1
                     continue
-                data = file.read_bytes()
                 if b"\0" in data[:4096]:
                     report.skipped_binary += 1
                     continue
@@ -107,8 +118,11 @@ def jsonl_objects(path: Path, text_field: str) -> Iterator[tuple[int, dict[str, 
     an object with a string ``text_field``; an ``InputError`` names the file and line otherwise."""
     opener = gzip.open if path.suffix == ".gz" else open
     try:
-        with opener(path, "rt", encoding="utf-8", errors="surrogateescape") as handle:
-            for number, line in enumerate(handle, start=1):
+        with opener(path, "rb") as handle:
+            for number, raw in enumerate(iter(lambda: handle.readline(MAX_LINE_BYTES + 1), b""), start=1):
+                if len(raw) > MAX_LINE_BYTES:
+                    raise InputError(f"{path}:{number}: line longer than {MAX_LINE_BYTES} bytes")
+                line = raw.decode("utf-8", errors="surrogateescape")
                 if not line.strip():
                     continue
                 try:

@@ -6,7 +6,8 @@ showing text as early as possible, the stream holds back the last ``holdback_tok
 words (``min_tokens`` plus the longer k-gram and window): a copy is flagged by the time its
 threshold-th token arrives, which is before any of it has left the hold-back. Each ``feed`` checks
 only a bounded window (the hold-back, a margin, the new delta), opened at a line boundary with the
-fence state of that line, so the work per call is proportional to the delta, not to the text so far.
+fence state of that line (or at a word boundary of a line too long to hold a window), so the work
+per call is proportional to the delta, not to the text so far.
 """
 
 from __future__ import annotations
@@ -63,12 +64,27 @@ class FilterStream:
                 # A closing fence is the marker alone on its line.
                 self._fence = self._fence if line.strip().strip(fence.group(1)[0]) else None
             self._lines.append(_Line(current.start + len(line) + 1, 0, self._fence))
+        self._split_long_tail()
         # Forget lines far behind the window: keep enough words for the next window.
         words, keep = 0, len(self._lines) - 1
         while keep > 0 and words < self._window_words:
             keep -= 1
             words += self._lines[keep].words
         del self._lines[:keep]
+
+    def _split_long_tail(self) -> None:
+        """Lets a word boundary of a long unfinished line count as a line start. The window opens
+        at a line start, so a paragraph without a newline (or an answer that is one long line)
+        would otherwise be checked whole at every delta: quadratic in its length."""
+        if len(self._line_tail) < 16 * self._window_words or _FENCE.match(self._line_tail):
+            return  # short (checked cheaply by length first), or a fence line, which must stay whole
+        words = [m.start() for m in _WORD.finditer(self._line_tail)]
+        if len(words) <= 2 * self._window_words:
+            return
+        cut = words[-self._window_words]
+        self._lines[-1].words = len(words) - self._window_words
+        self._lines.append(_Line(self._length - len(self._line_tail) + cut, 0, self._fence))
+        self._line_tail = self._line_tail[cut:]
 
     def _text(self, start: int) -> str:
         joined = "".join(self._chunks)

@@ -14,6 +14,9 @@ pub mod code;
 pub mod dedup;
 pub mod error;
 pub mod fingerprint;
+/// Property checks for the fuzz targets (`fuzz/`) and the short fuzz of `cargo test`.
+#[cfg(any(test, feature = "fuzzing"))]
+pub mod fuzzing;
 pub mod hash;
 pub mod index;
 pub mod jsonl;

@@ -149,10 +149,13 @@ impl KindTable {
         KindTable { names, named, categories, member_parents }
     }
 
-    /// The kind's name (for anonymous nodes, its text: `def`, `(`, `+=`).
+    /// The kind's name (for anonymous nodes, its text: `def`, `(`, `+=`). The one id outside the
+    /// table is tree-sitter's ERROR (u16::MAX): a childless ERROR node whose text cannot stand for
+    /// itself (e.g. an unterminated Java char literal running over a space) is written as `ERROR`,
+    /// not as an empty symbol, which would put an empty word into the shingles.
     #[inline]
     pub fn name(&self, kind_id: u16) -> &'static str {
-        self.names.get(kind_id as usize).copied().unwrap_or("")
+        self.names.get(kind_id as usize).copied().unwrap_or("ERROR")
     }
 
     /// Whether the kind is a named node (None for ids outside the grammar's table, e.g. ERROR).

@@ -142,3 +142,13 @@ fn shingles_join_symbols() {
     normalizer.shingles("", &opts, |s| out.push(String::from_utf8_lossy(s).into_owned())).unwrap();
     assert!(out.is_empty());
 }
+
+#[test]
+fn error_leaves_get_a_symbol() {
+    // Found by the code_normalizer fuzz target: an unterminated char literal ending in white space
+    // became a childless ERROR node with an empty symbol (fuzz/regressions/code_normalizer/).
+    let source = "fn main() { v.push(3);,println!(\"{}\", v.len')); }\n";
+    let got = symbols(source, Language::Java, IdentifierMode::Placeholder);
+    assert!(got.iter().all(|s| !s.is_empty()), "{got:?}");
+    assert!(got.contains(&"ERROR".to_string()), "{got:?}");
+}

@@ -95,7 +95,14 @@ pub fn write_segment(
 /// Merges `segments` into one segment at `path`; the documents of `segments[i]` are renumbered after
 /// those of the segments before it. Streams the inputs (two passes over their mapped keys), so memory
 /// is bounded by the output's directory, not by the fingerprints.
+///
+/// Each input is verified first (one more pass): a damaged input would otherwise be rewritten
+/// under a fresh, valid checksum, and a posting naming a document past its segment's count would
+/// be renumbered into another segment's documents (found by the segment_reader fuzz target).
 pub fn merge_segments(path: &Path, params: &Winnowings, segments: &[&Segment]) -> Result<()> {
+    for segment in segments {
+        segment.verify()?;
+    }
     let mut first_doc = Vec::with_capacity(segments.len());
     let mut documents = 0u64;
     for segment in segments {

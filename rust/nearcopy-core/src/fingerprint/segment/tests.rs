@@ -181,3 +181,21 @@ fn merged_segments_answer_like_their_union_with_documents_renumbered() {
         assert_eq!(found, table.lookup(*hash));
     }
 }
+
+#[test]
+fn a_damaged_segment_is_not_merged() {
+    // Found by the segment_reader fuzz target: a posting naming document 2^32 - 1 in a segment whose
+    // header checksum was valid overflowed the renumbering of a merge.
+    let dir = tempdir();
+    let path = dir.join("seg-damaged.ncs");
+    write_segment(&path, &params(), 7, &entries()).unwrap();
+    let mut bytes = std::fs::read(&path).unwrap();
+    let postings_at = bytes.len() - 8 * 1000;
+    bytes[postings_at..postings_at + 4].copy_from_slice(&u32::MAX.to_le_bytes());
+    std::fs::write(&path, &bytes).unwrap();
+    let seg = Segment::open(&path).expect("the header is intact");
+    let merged = dir.join("seg-merged.ncs");
+    let err = merge_segments(&merged, &params(), &[&seg, &seg]).unwrap_err();
+    assert!(matches!(err, Error::Corrupt(_)), "{err:?}");
+    assert!(!merged.exists());
+}
