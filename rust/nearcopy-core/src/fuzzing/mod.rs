@@ -221,7 +221,7 @@ pub fn segment_reader(data: &[u8]) {
     }
     let verified = segment.verify().is_ok();
     let params =
-        Winnowings { prose: Winnowing::new(5, 8, 0).unwrap(), code: Winnowing::new(12, 6, 0).unwrap() };
+        Winnowings { prose: Winnowing::new(5, 8, None).unwrap(), code: Winnowing::new(12, 6, None).unwrap() };
     let output = Scratch(scratch_file("merged"));
     let merged = merge_segments(&output.0, &params, &[&segment, &segment]);
     if verified {
