@@ -80,7 +80,7 @@ class Spill:
     def add(self, sigs: npt.NDArray[np.unsignedinteger], keys: npt.NDArray[np.uint64]) -> None:
         """Appends a batch's signatures and its band keys' records (documents numbered on)."""
         # The array's own buffer, not a `tobytes` copy of it (20 MB per 20k documents).
-        self._signatures.write(memoryview(np.ascontiguousarray(sigs, dtype=self.dtype)))
+        self._signatures.write(np.ascontiguousarray(sigs, dtype=self.dtype).data)
         records, counts = _core.dedup_bucket_records(keys, self.docs, self.partitions)
         self.counts += counts.astype(np.int64)
         self.docs += len(sigs)
@@ -96,13 +96,13 @@ class Spill:
             for part in np.flatnonzero(counts):
                 end = start + int(counts[part])
                 with open(self._bucket(int(part)), "ab") as handle:
-                    handle.write(memoryview(np.ascontiguousarray(records[start:end])))
+                    handle.write(np.ascontiguousarray(records[start:end]).data)
                 start = end
         self._held.clear()
 
     def add_sets(self, values: npt.NDArray[np.uint64], bounds: npt.NDArray[np.uint64]) -> None:
         """Appends a batch's shingle sets (``--verify exact``)."""
-        self._sets.write(memoryview(np.ascontiguousarray(values)))
+        self._sets.write(np.ascontiguousarray(values).data)
         self._set_bounds.append(bounds[1:] + np.uint64(self._set_values))
         self._set_values += len(values)
 
