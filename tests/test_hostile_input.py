@@ -256,6 +256,18 @@ def test_a_device_named_as_input_is_bounded() -> None:
         list(read_records(["/dev/zero"]))
 
 
+@pytest.mark.parametrize("verb", ["code-tokens", "split-answer"])
+def test_single_input_verbs_refuse_a_device_in_one_line(verb: str) -> None:
+    # `nearcopy code-tokens /dev/zero` and an endless stdin: read one byte past the document limit.
+    options = ["--language", "python"] if verb == "code-tokens" else []
+    for source, stdin in (("/dev/zero", os.devnull), ("-", "/dev/zero")):
+        command = [sys.executable, "-m", "nearcopy", verb, source, *options]
+        with open(stdin, "rb") as feed:
+            result = subprocess.run(command, stdin=feed, capture_output=True, text=True, timeout=120)
+        assert result.returncode == 2, result.stderr
+        assert result.stderr.count("\n") == 1 and "larger than" in result.stderr
+
+
 @pytest.mark.skipif(os.geteuid() == 0, reason="root reads any file")
 def test_unreadable_file_is_a_clear_error(tmp_path: Path) -> None:
     (tmp_path / "locked.txt").write_text("x")

@@ -28,7 +28,7 @@ from nearcopy.cli_serve import add_verbs as add_serve_verbs
 from nearcopy.code import CodeOptions, TokenKind, code_tokens, language_for_extension, languages
 from nearcopy.demo import find_near_duplicates, mean_estimation_error, print_report
 from nearcopy.demo_filter import run_demo
-from nearcopy.inputs import InputError, read_records
+from nearcopy.inputs import MAX_DOCUMENT_BYTES, InputError, read_records
 from nearcopy.minhash import SCHEMES, minhash
 from nearcopy.options import TextOptions
 
@@ -79,12 +79,19 @@ def _text_options(args: argparse.Namespace) -> TextOptions | CodeOptions:
 
 
 def _read_input(name: str) -> str:
+    """One source file or answer (``-``: standard input), at most MAX_DOCUMENT_BYTES: one byte more is
+    read and refused, so a device or an endless pipe cannot fill memory first."""
     if name == "-":
-        return sys.stdin.read()
-    try:
-        return Path(name).read_bytes().decode("utf-8", errors="replace")
-    except OSError as err:
-        raise InputError(f"{name}: cannot read: {err.strerror or err}") from None
+        data = sys.stdin.buffer.read(MAX_DOCUMENT_BYTES + 1)
+    else:
+        try:
+            with open(name, "rb") as handle:
+                data = handle.read(MAX_DOCUMENT_BYTES + 1)
+        except OSError as err:
+            raise InputError(f"{name}: cannot read: {err.strerror or err}") from None
+    if len(data) > MAX_DOCUMENT_BYTES:
+        raise InputError(f"{name}: larger than {MAX_DOCUMENT_BYTES} bytes")
+    return data.decode("utf-8", errors="replace")
 
 
 def cmd_minhash(args: argparse.Namespace) -> int:
