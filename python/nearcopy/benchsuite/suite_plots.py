@@ -25,6 +25,17 @@ def _log_x(ax: Any) -> None:
     ax.xaxis.set_minor_formatter(ScalarFormatter())
 
 
+def _log_x_125(ax: Any) -> None:
+    """Log scale labelled at 1, 2 and 5 times the powers of ten, in plain numbers: the default labels
+    every minor tick in scientific notation, which overlap on an axis spanning a decade or two."""
+    from matplotlib.ticker import LogLocator, NullFormatter, StrMethodFormatter
+
+    ax.set_xscale("log")
+    ax.xaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+    ax.xaxis.set_major_formatter(StrMethodFormatter("{x:,.0f}"))
+    ax.xaxis.set_minor_formatter(NullFormatter())
+
+
 def _throughput(results: dict[str, Any], plt: Any, path: Path) -> bool:
     minhash, dedup = _ok(results, "minhash"), _ok(results, "dedup-speed")
     if minhash is None and dedup is None:
@@ -40,7 +51,7 @@ def _throughput(results: dict[str, Any], plt: Any, path: Path) -> bool:
         ]
         colors = ["tab:blue" if r["library"] == "nearcopy" else "tab:gray" for r in rows]
         axes[0].barh(labels, values, xerr=errors, color=colors)
-        axes[0].set_xscale("log")
+        _log_x_125(axes[0])
         axes[0].set_xlabel("MB/s of raw text (log; bars: slowest-fastest run)")
         axes[0].set_title("MinHash signatures, end to end")
         axes[0].invert_yaxis()
@@ -48,7 +59,7 @@ def _throughput(results: dict[str, Any], plt: Any, path: Path) -> bool:
         names = list(dedup["results"])
         colors = ["tab:blue" if n.startswith("nearcopy") else "tab:gray" for n in names]
         axes[1].barh(names, [dedup["results"][n]["docs_per_s"] for n in names], color=colors)
-        axes[1].set_xscale("log")
+        _log_x_125(axes[1])
         axes[1].set_xlabel("documents/s, read JSONL to written output (log)")
         axes[1].set_title("Dedup end to end")
         axes[1].invert_yaxis()
