@@ -106,6 +106,16 @@ def test_a_100mb_jsonl_line_is_refused_with_bounded_memory(tmp_path: Path) -> No
     assert peak_rss_mb(code) < 80 + 3 * MAX_LINE_BYTES / 2**20
 
 
+def dedup_refusal_peak_mb(path: Path) -> float:
+    """Peak RSS of a child process running ``nearcopy.dedup(path)``, which must refuse the input."""
+    code = (
+        "import nearcopy\nfrom nearcopy.inputs import InputError\n"
+        f"try:\n    nearcopy.dedup({str(path)!r})\nexcept InputError as e:\n    print('refused', e)\n"
+        "else:\n    raise SystemExit('not refused')"
+    )
+    return peak_rss_mb(code)
+
+
 def test_gzip_bomb_without_newline_is_bounded(tmp_path: Path) -> None:
     path = tmp_path / "bomb.jsonl.gz"
     zeros = b"0" * (1 << 20)
@@ -113,12 +123,7 @@ def test_gzip_bomb_without_newline_is_bounded(tmp_path: Path) -> None:
         for _ in range(256):  # 256 MiB decompressed, a few hundred KB on disk
             out.write(zeros)
     assert path.stat().st_size < 2 << 20
-    code = (
-        "import nearcopy\nfrom nearcopy.inputs import InputError\n"
-        f"try:\n    nearcopy.dedup({str(path)!r})\nexcept InputError as e:\n    print('refused', e)\n"
-        "else:\n    raise SystemExit('not refused')"
-    )
-    assert peak_rss_mb(code) < 80 + 3 * MAX_LINE_BYTES / 2**20
+    assert dedup_refusal_peak_mb(path) < 80 + 3 * MAX_LINE_BYTES / 2**20
     with pytest.raises(InputError, match="line longer than"):
         list(read_records([str(path)]))
 
@@ -144,12 +149,7 @@ def test_zstd_bomb_is_bounded(tmp_path: Path) -> None:
         for _ in range(256):  # 256 MiB without a newline, a few KB on disk
             out.write(zeros)
     assert path.stat().st_size < 1 << 20
-    code = (
-        "import nearcopy\nfrom nearcopy.inputs import InputError\n"
-        f"try:\n    nearcopy.dedup({str(path)!r})\nexcept InputError as e:\n    print('refused', e)\n"
-        "else:\n    raise SystemExit('not refused')"
-    )
-    assert peak_rss_mb(code) < 80 + 3 * MAX_LINE_BYTES / 2**20
+    assert dedup_refusal_peak_mb(path) < 80 + 3 * MAX_LINE_BYTES / 2**20
 
 
 def test_output_longer_than_the_limit_is_refused(output_filter: nearcopy.OutputFilter) -> None:
