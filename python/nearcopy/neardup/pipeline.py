@@ -172,7 +172,7 @@ def dedup(
     try:
         spill = Spill(work, partitions, params.num_perm, dtype, group_budget=_group_budget(budget))
         corpus = _Corpus([], [], [], [], [])
-        batch_bytes = max(1 << 20, min(64 << 20, budget // 16))
+        batch_bytes = _batch_bytes(budget, engine, num_threads)
         if engine == "ray":
             signer = RaySigner(params, ray_address)
             closers.append(signer.close)
@@ -259,6 +259,19 @@ def dedup(
     return result
 
 
+def _batch_bytes(budget: int, engine: str, num_threads: int | None) -> int:
+    """Input bytes read and signed at a time. Locally, about 1 MiB per thread: the block, its texts
+    and their signatures then stay in the CPU caches and reuse the memory of the batch before (a
+    20,000-document run took 0.40 s with 64 MiB blocks, 0.27 s with 1 MiB ones, the first-touch
+    page faults of fresh memory being most of the difference). A Ray batch is a Ray Data job
+    spread over the cluster, so it is as large as the memory limit allows."""
+    largest = max(1 << 20, min(64 << 20, budget // 16))
+    if engine == "ray":
+        return largest
+    threads = num_threads if num_threads is not None else _core.default_threads()
+    return min(largest, max(1, threads) << 20)
+
+
 def _group_budget(budget: int) -> int:
     """Bytes for the band-key records loaded at once: half the memory limit (see ``_cluster``)."""
     return budget // 2
@@ -336,6 +349,7 @@ def _cluster(
             loaded[is_rep[loaded[:, 1].astype(np.int64)]],
             params.max_group,
             max(1024, budget // 4 // PAIR_BYTES),
+            num_threads,
         )
     )
     if ray_verifier is None:
@@ -388,7 +402,7 @@ def _verify_locally(
 
 
 def key_slices(
-    records: npt.NDArray[np.uint64], max_group: int, max_pairs: int
+    records: npt.NDArray[np.uint64], max_group: int, max_pairs: int, num_threads: int | None = None
 ) -> list[npt.NDArray[np.uint64]]:
     """``records`` sorted by key and cut at key boundaries into slices of at most about ``max_pairs``
     candidate pairs each (one key's group is never split): a heavily duplicated corpus yields far
@@ -396,7 +410,8 @@ def key_slices(
     memory limit. Pairs repeated in two slices are merely filtered out again by the union-find."""
     if len(records) == 0:
         return []
-    records = records[np.argsort(records[:, 0], kind="stable")]
+    # Sorted by key, then document (as `candidate_pairs` wants them; it skips its own sort then).
+    records = _core.dedup_sort_records(np.ascontiguousarray(records, dtype=np.uint64), num_threads)
     keys = records[:, 0]
     starts = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]])
     sizes = np.diff(np.r_[starts, len(keys)])

@@ -9,7 +9,7 @@ use crate::{text_options, thread_count};
 use nearcopy_core::code::CodeOptions;
 use nearcopy_core::dedup::exact::{content_hashes, exact_jaccard, shingle_sets, Shingling};
 use nearcopy_core::dedup::{
-    band_keys, bucket_records, candidate_pairs, equal_slots, roots, unconnected, union_pairs,
+    band_keys, bucket_records, candidate_pairs, equal_slots, roots, sort_records, unconnected, union_pairs,
 };
 use nearcopy_core::Result as CoreResult;
 use numpy::ndarray::Array2;
@@ -127,6 +127,19 @@ pub fn dedup_candidate_pairs<'py>(
     let flat = pairs_of(&records, "records")?;
     let threads = threads_for(num_threads, flat.len())?;
     rows_or_err(py, py.detach(|| candidate_pairs(flat, max_group, threads)), 2)
+}
+
+/// `(key, doc)` records sorted by key, then document.
+#[pyfunction]
+#[pyo3(signature = (records, num_threads=None))]
+pub fn dedup_sort_records<'py>(
+    py: Python<'py>,
+    records: PyReadonlyArray2<'py, u64>,
+    num_threads: Option<usize>,
+) -> PyResult<Bound<'py, PyArray2<u64>>> {
+    let flat = pairs_of(&records, "records")?;
+    let threads = threads_for(num_threads, flat.len())?;
+    rows_or_err(py, py.detach(|| sort_records(flat, threads)), 2)
 }
 
 /// For each pair, the number of signature slots on which its two documents agree (uint32).

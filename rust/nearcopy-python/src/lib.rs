@@ -295,10 +295,17 @@ fn permutations<'py>(py: Python<'py>, scheme: &str, num_perm: usize, seed: u64) 
     Ok((a.into_pyarray(py), b.into_pyarray(py)))
 }
 
+/// The threads a call uses when `num_threads` is None and the batch is not small: the cores this
+/// process may run on (its affinity mask and cgroup quota).
+#[pyfunction]
+fn default_threads() -> usize {
+    pool::default_threads()
+}
+
 #[pymodule]
 mod _core {
     #[pymodule_export]
-    use super::{minhash_texts, minhash_tokens, normalize, permutations, shingles};
+    use super::{default_threads, minhash_texts, minhash_tokens, normalize, permutations, shingles};
 
     #[pymodule_export]
     use super::index::{build_segment, fingerprint_key_check, merge_segments, IndexReader};
@@ -306,8 +313,8 @@ mod _core {
     #[pymodule_export]
     use super::dedup::{
         dedup_band_keys, dedup_bucket_records, dedup_candidate_pairs, dedup_content_hashes,
-        dedup_equal_slots, dedup_exact_jaccard, dedup_roots, dedup_shingle_sets, dedup_unconnected,
-        dedup_union,
+        dedup_equal_slots, dedup_exact_jaccard, dedup_roots, dedup_shingle_sets, dedup_sort_records,
+        dedup_unconnected, dedup_union,
     };
 
     #[pymodule_export]

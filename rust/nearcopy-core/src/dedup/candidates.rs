@@ -18,7 +18,9 @@ pub fn candidate_pairs(records: &[u64], max_group: usize, num_threads: usize) ->
         return Err(invalid!("records must be (key, doc) pairs, got {} values", records.len()));
     }
     let mut sorted: Vec<(u64, u64)> = records.chunks_exact(2).map(|r| (r[0], r[1])).collect();
-    sort(&mut sorted, num_threads)?;
+    if !sorted.is_sorted() {
+        sort(&mut sorted, num_threads)?; // the pipeline's slices come sorted (`sort_records`)
+    }
     let mut pairs: Vec<(u64, u64)> = Vec::new();
     let mut members: Vec<u64> = Vec::new();
     let mut start = 0;
@@ -41,6 +43,17 @@ pub fn candidate_pairs(records: &[u64], max_group: usize, num_threads: usize) ->
     sort(&mut pairs, num_threads)?;
     pairs.dedup();
     Ok(pairs.into_iter().flat_map(|(i, j)| [i, j]).collect())
+}
+
+/// `(key, doc)` records (`[key, doc, ...]`) sorted by key, then document: the order in which
+/// `candidate_pairs` reads them, and in which a caller can cut them at key boundaries.
+pub fn sort_records(records: &[u64], num_threads: usize) -> Result<Vec<u64>> {
+    if records.len() % 2 != 0 {
+        return Err(invalid!("records must be (key, doc) pairs, got {} values", records.len()));
+    }
+    let mut sorted: Vec<(u64, u64)> = records.chunks_exact(2).map(|r| (r[0], r[1])).collect();
+    sort(&mut sorted, num_threads)?;
+    Ok(sorted.into_iter().flat_map(|(key, doc)| [key, doc]).collect())
 }
 
 fn sort(items: &mut [(u64, u64)], num_threads: usize) -> Result<()> {

@@ -21,7 +21,7 @@ pub mod union_find;
 pub mod verify;
 
 pub use bands::{band_keys, bucket_records, Slot};
-pub use candidates::candidate_pairs;
+pub use candidates::{candidate_pairs, sort_records};
 pub use union_find::{roots, unconnected, union_pairs};
 pub use verify::equal_slots;
 

@@ -94,6 +94,27 @@ fn large_groups_become_a_star_and_a_chain() {
 }
 
 #[test]
+fn sorted_records_give_the_same_pairs_as_unsorted_ones() {
+    let mut state = 3;
+    let records: Vec<u64> = (0..200u64)
+        .flat_map(|d| [splitmix64(&mut state) % 17, splitmix64(&mut state) % 60 + d % 2])
+        .collect();
+    let sorted = sort_records(&records, 1).unwrap();
+    let as_pairs = |r: &[u64]| r.chunks_exact(2).map(|p| (p[0], p[1])).collect::<Vec<_>>();
+    let mut expected = as_pairs(&records);
+    expected.sort();
+    assert_eq!(as_pairs(&sorted), expected);
+    assert_eq!(sort_records(&records, 2).unwrap(), sorted);
+    for max_group in [2, 5, usize::MAX] {
+        assert_eq!(
+            candidate_pairs(&sorted, max_group, 1).unwrap(),
+            candidate_pairs(&records, max_group, 1).unwrap()
+        );
+    }
+    assert!(sort_records(&[1, 2, 3], 1).is_err());
+}
+
+#[test]
 fn equal_slots_counts_agreements() {
     let sigs = random_sigs(30, 8, 2, 5);
     let pairs: Vec<u64> = (0..30u64).flat_map(|i| (0..30u64).flat_map(move |j| [i, j])).collect();
