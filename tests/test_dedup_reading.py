@@ -54,7 +54,7 @@ def reference(lines: list[bytes], label: str) -> list[tuple[str, str, str | None
 def read_all(path: Path, block: int = BIG, bad: BadLines | None = None) -> list[tuple[Any, ...]]:
     rows = []
     for batch in read_batches(path, path.name, FIELDS, block, _language_of(None), bad):
-        rows += list(zip(batch.texts, batch.ids, batch.languages, batch.keep_values))
+        rows += list(zip(batch.texts, batch.id_strings(), batch.languages, batch.keep_values))
     return rows
 
 

@@ -26,6 +26,7 @@ from nearcopy.answer import detect_language
 from nearcopy.inputs import InputError
 from nearcopy.minhash import signature_dtype
 from nearcopy.neardup import formats
+from nearcopy.neardup.doc_ids import DocIds
 from nearcopy.neardup.formats import Annotator, KeepFieldError
 from nearcopy.neardup.leftovers import make_work_dir, temporary_output
 from nearcopy.neardup.ray_engine import RaySigner
@@ -80,7 +81,7 @@ def _language_of(code: bool | str | None) -> Callable[[Any], str | None]:
 class _Corpus:
     """What pass 1 keeps per document."""
 
-    ids: list[str]
+    ids: DocIds
     hashes: list[npt.NDArray[np.uint64]]
     lengths: list[npt.NDArray[np.int64]]
     keep_values: list[npt.NDArray[np.float64]]
@@ -171,7 +172,7 @@ def dedup(
     ray: Any = None
     try:
         spill = Spill(work, partitions, params.num_perm, dtype, group_budget=_group_budget(budget))
-        corpus = _Corpus([], [], [], [], [])
+        corpus = _Corpus(DocIds(), [], [], [], [])
         batch_bytes = _batch_bytes(budget, engine, num_threads)
         if engine == "ray":
             signer = RaySigner(params, ray_address)
@@ -189,7 +190,7 @@ def dedup(
                 spill.add(signed.sigs, signed.keys)
                 if signed.sets is not None:
                     spill.add_sets(*signed.sets)
-                corpus.ids += batch.ids
+                corpus.ids.add(batch.label, batch.ids, batch.lines)
                 corpus.hashes.append(signed.hashes)
                 corpus.lengths.append(np.array([len(t) for t in batch.texts], dtype=np.int64))
                 corpus.keep_values.append(np.array(batch.keep_values, dtype=np.float64))
@@ -471,8 +472,6 @@ def _write(
     """Every output to a temporary file beside it, synced; all renamed into place only when every
     one is complete. Any failure (Ctrl-C included) removes the temporary files and leaves the
     outputs as they were. With ``ray``, each file is written by a task of its own."""
-    ids = corpus.ids
-    duplicate_of = [None if d < 0 else ids[d] for d in decisions.duplicate_of.tolist()]
     pending: list[tuple[Path, Path]] = []
     locks: list[int] = []  # held while the temporary files may be written (see leftovers.py)
     try:
@@ -484,12 +483,13 @@ def _write(
             locks.append(lock)
             pending.append((tmp, target))
             end = first + count
-            # Each job gets its own documents' decisions only, numbered from 0.
+            # Each job gets its own documents' decisions only, numbered from 0; the ids of the
+            # documents they duplicate are made only when they are written.
             annotator = Annotator(
                 decisions.keep[first:end],
                 decisions.cluster[first:end],
                 decisions.size[first:end],
-                duplicate_of[first:end],
+                corpus.ids.strings(decisions.duplicate_of[first:end]) if annotate else [],
                 annotate,
             )
             skipped = bad.by_file.get(str(rel), set())

@@ -28,13 +28,20 @@ from nearcopy.neardup.formats import KeepFieldError, file_format, line_blocks, p
 
 @dataclass
 class Batch:
-    """Documents read from one file: texts and what the dedup needs of each; no other content."""
+    """Documents read from one file: texts and what the dedup needs of each; no other content.
+    ``ids`` are the id fields' values (None: the document has none, and is named ``label:line``)."""
 
+    label: str
     texts: list[str] = field(default_factory=list)
-    ids: list[str] = field(default_factory=list)
+    ids: list[str | None] = field(default_factory=list)
+    lines: list[int] = field(default_factory=list)  # line numbers (JSONL) or row numbers (Parquet)
     languages: list[str | None] = field(default_factory=list)
     keep_values: list[float] = field(default_factory=list)
     nbytes: int = 0
+
+    def id_strings(self) -> list[str]:
+        """Every document's id, those without an id field named ``label:line``."""
+        return [f"{self.label}:{n}" if i is None else i for i, n in zip(self.ids, self.lines)]
 
 
 @dataclass(frozen=True)
@@ -128,8 +135,10 @@ def _jsonl_batches(
                 [x for x, w in zip(column, wanted) if w] for column in (texts, ids, raw_languages, lines)
             )
         yield Batch(
+            label=label,
             texts=cast(list[str], texts),  # every None was filled in or dropped above
-            ids=[f"{label}:{n}" if x is None else x for x, n in zip(ids, lines)],
+            ids=ids,
+            lines=lines,
             languages=[language_of(v) for v in raw_languages] if fields.language else [None] * len(texts),
             keep_values=keep.tolist(),
             nbytes=len(block),
@@ -149,7 +158,7 @@ def _parquet_batches(
     if fields.text not in names:
         raise InputError(f"{path}: no column {fields.text!r} (columns: {', '.join(names)})")
     wanted = [n for n in (fields.text, fields.id, fields.language, fields.keep) if n and n in names]
-    batch, row = Batch(), 0
+    batch, row = Batch(label), 0
     for arrow_batch in parquet.iter_batches(batch_size=4096, columns=sorted(set(wanted))):
         for record in arrow_batch.to_pylist():
             row += 1
@@ -162,13 +171,14 @@ def _parquet_batches(
                 bad.skip(label, row, err)
                 continue
             batch.texts.append(text)
-            batch.ids.append(f"{label}:{row}" if doc_id is None else doc_id)
+            batch.ids.append(doc_id)
+            batch.lines.append(row)
             batch.languages.append(language_of(language) if fields.language else None)
             batch.keep_values.append(keep)
             batch.nbytes += len(text)
         if batch.nbytes >= batch_bytes:
             yield batch
-            batch = Batch()
+            batch = Batch(label)
     if batch.texts:
         yield batch
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import sys
 import time
-from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -15,6 +14,7 @@ import numpy as np
 import numpy.typing as npt
 
 from nearcopy._files import write_atomically
+from nearcopy.neardup.doc_ids import DocIds
 
 
 @dataclass
@@ -80,7 +80,7 @@ def size_bins(sizes: npt.NDArray[np.int64]) -> dict[str, int]:
 
 
 def cluster_stats(
-    cluster: npt.NDArray[np.uint64], ids: Sequence[str], largest: int = 10, examples: int = 5
+    cluster: npt.NDArray[np.uint64], ids: DocIds, largest: int = 10, examples: int = 5
 ) -> tuple[int, dict[str, int], list[dict[str, Any]]]:
     """(clusters of 2+, size histogram of all clusters, the largest clusters with example ids)."""
     roots, counts = np.unique(cluster, return_counts=True)
@@ -91,7 +91,7 @@ def cluster_stats(
             break
         members = np.flatnonzero(cluster == roots[t])[:examples]
         biggest.append(
-            {"cluster_id": int(roots[t]), "size": int(counts[t]), "examples": [ids[m] for m in members]}
+            {"cluster_id": int(roots[t]), "size": int(counts[t]), "examples": [ids[int(m)] for m in members]}
         )
     return int(np.count_nonzero(counts > 1)), size_bins(counts.astype(np.int64)), biggest
 
