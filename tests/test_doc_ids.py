@@ -17,7 +17,9 @@ batches = st.lists(
 
 
 @given(batches)
-def test_ids_come_back_as_a_list_of_strings_would_hold_them(added: list[tuple[str, list[str | None]]]) -> None:
+def test_ids_come_back_as_a_list_of_strings_would_hold_them(
+    added: list[tuple[str, list[str | None]]],
+) -> None:
     store, expected = DocIds(), []
     for label, batch in added:
         lines = list(range(len(expected) + 1, len(expected) + 1 + len(batch)))
