@@ -15,7 +15,7 @@ from datasketch import MinHash, MinHashLSH
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from nearcopy import TextOptions, _core, shingles
-from nearcopy.neardup import Params, cluster, dedup, pipeline, spill
+from nearcopy.neardup import Params, cluster, clustering, dedup, spill
 from nearcopy.neardup.stages import UnionFind, band_keys, candidate_pairs, decide, exact_groups, verified
 from nearcopy.neardup.stages import signatures as sign
 
@@ -237,7 +237,7 @@ def test_key_slices_cover_every_record_and_never_split_a_key(
     records: list[tuple[int, int]], max_pairs: int
 ) -> None:
     array = np.array(records, dtype=np.uint64).reshape(-1, 2)
-    slices = pipeline.key_slices(array, 3, max_pairs)
+    slices = clustering.key_slices(array, 3, max_pairs)
     assert (
         sorted(map(tuple, np.concatenate(slices).tolist())) == sorted(map(tuple, array.tolist()))
         if slices
@@ -251,8 +251,8 @@ def test_clusters_do_not_depend_on_slicing_of_pairs(tmp_path: Path, monkeypatch:
     source = tmp_path / "in.jsonl"
     texts = _corpus(source, np.random.default_rng(2))
     params = Params(threshold=0.7, num_perm=64, max_group=10_000)
-    real = pipeline.key_slices
-    monkeypatch.setattr(pipeline, "key_slices", lambda r, g, _, threads=None: real(r, g, 5, threads))
+    real = clustering.key_slices
+    monkeypatch.setattr(clustering, "key_slices", lambda r, g, _, threads=None: real(r, g, 5, threads))
     dedup(source, tmp_path / "out.jsonl", params=params, annotate=True)
     rows = [json.loads(line) for line in (tmp_path / "out.jsonl").read_text().splitlines()]
     assert [r["cluster_id"] for r in rows] == cluster(texts, params).cluster.tolist()

@@ -20,7 +20,7 @@ batches = st.lists(
 def test_ids_come_back_as_a_list_of_strings_would_hold_them(
     added: list[tuple[str, list[str | None]]],
 ) -> None:
-    store, expected = DocIds(), []
+    store, expected = DocIds(), list[str]()
     for label, batch in added:
         lines = list(range(len(expected) + 1, len(expected) + 1 + len(batch)))
         store.add(label, batch, lines)
