@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import math
 import tempfile
 from pathlib import Path
 
@@ -101,6 +102,66 @@ def test_keep_policies_and_max_copies() -> None:
     d = decide(roots, priority, max_copies=1, reference_match=matched)
     assert d.keep.tolist() == [False, False, False, True, True]
     assert d.duplicate_of.tolist() == [4, 5, 4, -1, -1]  # 5 = n + reference 0
+
+
+def numpy_exact_groups(hashes: np.ndarray, prefer: np.ndarray) -> np.ndarray:
+    """The reference: a lexsort by hash, preferred documents first, then document."""
+    n = len(hashes)
+    rep = np.arange(n, dtype=np.uint64)
+    if n == 0:
+        return rep
+    order = np.lexsort((np.arange(n), ~prefer, hashes[:, 1], hashes[:, 0]))
+    sorted_hashes = hashes[order]
+    starts = np.r_[True, np.any(sorted_hashes[1:] != sorted_hashes[:-1], axis=1)]
+    rep[order] = order[np.maximum.accumulate(np.where(starts, np.arange(n), 0))]
+    return rep
+
+
+def numpy_decide(
+    roots: np.ndarray, priority: np.ndarray, k: int, matched: np.ndarray
+) -> tuple[list[int], list[bool], list[int]]:
+    """The reference: a lexsort by cluster, matched last, NaN last, priority descending, document."""
+    n = len(roots)
+    index = np.arange(n)
+    is_matched, is_nan = matched >= 0, np.isnan(priority)
+    order = np.lexsort((index, -np.where(is_nan, 0.0, priority), is_nan, is_matched, roots))
+    sorted_roots = roots[order]
+    starts = np.r_[True, sorted_roots[1:] != sorted_roots[:-1]]
+    first = np.maximum.accumulate(np.where(starts, index, 0))
+    rank, best = np.empty(n, dtype=np.int64), np.empty(n, dtype=np.int64)
+    rank[order], best[order] = index - first, order[first]
+    keep = (rank < k) & ~is_matched
+    duplicate_of = np.where(is_matched, n + matched, np.where(keep, -1, best))
+    size = np.bincount(roots.astype(np.int64), minlength=n)[roots.astype(np.int64)]
+    return size.tolist(), keep.tolist(), duplicate_of.tolist()
+
+
+@given(st.lists(st.tuples(st.integers(0, 3), st.integers(0, 1), st.booleans()), max_size=40))
+def test_exact_groups_equal_the_numpy_reference(rows: list[tuple[int, int, bool]]) -> None:
+    hashes = np.array([r[:2] for r in rows], dtype=np.uint64).reshape(-1, 2)
+    prefer = np.array([r[2] for r in rows], dtype=bool)
+    for threads in (1, 2):
+        rep, is_rep = exact_groups(hashes, prefer, num_threads=threads)
+        assert rep.tolist() == numpy_exact_groups(hashes, prefer).tolist()
+        assert is_rep.tolist() == (rep == np.arange(len(rows))).tolist()
+
+
+priorities = st.sampled_from([0.0, -0.0, 1.5, -2.0, math.nan, math.inf, -math.inf])
+
+
+@given(
+    st.lists(st.tuples(st.integers(0, 7), priorities, st.integers(-3, 2)), min_size=1, max_size=40),
+    st.integers(1, 3),
+)
+def test_decisions_equal_the_numpy_reference(docs: list[tuple[int, float, int]], k: int) -> None:
+    n = len(docs)
+    roots = np.array([min(r, n - 1) for r, _, _ in docs], dtype=np.uint64)
+    priority = np.array([p for _, p, _ in docs])
+    matched = np.array([m for _, _, m in docs], dtype=np.int64)
+    for matches in (matched, None):
+        d = decide(roots, priority, k, matches)
+        reference = numpy_decide(roots, priority, k, np.full(n, -1) if matches is None else matches)
+        assert (d.size.tolist(), d.keep.tolist(), d.duplicate_of.tolist()) == reference
 
 
 def test_exact_verification_uses_shingle_sets() -> None:

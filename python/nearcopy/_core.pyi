@@ -21,7 +21,9 @@ __all__ = [
     "dedup_bucket_records",
     "dedup_candidate_pairs",
     "dedup_content_hashes",
+    "dedup_decide",
     "dedup_equal_slots",
+    "dedup_exact_groups",
     "dedup_exact_jaccard",
     "dedup_roots",
     "dedup_shingle_sets",
@@ -156,6 +158,15 @@ def dedup_bucket_records(
     keys: _U64, first_doc: int, buckets: int, include: npt.NDArray[np.bool_] | None = None
 ) -> tuple[_U64, _U64]: ...
 def dedup_candidate_pairs(records: _U64, max_group: int, num_threads: int | None = None) -> _U64: ...
+def dedup_exact_groups(
+    hashes: _U64, prefer: npt.NDArray[np.bool_] | None = None, num_threads: int | None = None
+) -> tuple[_U64, npt.NDArray[np.bool_]]: ...
+def dedup_decide(
+    roots: _U64,
+    priority: npt.NDArray[np.float64],
+    max_copies: int,
+    reference_match: npt.NDArray[np.int64] | None = None,
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.bool_], npt.NDArray[np.int64]]: ...
 def dedup_sort_records(records: _U64, num_threads: int | None = None) -> _U64: ...
 def dedup_equal_slots(
     signatures: npt.NDArray[Any], pairs: _U64, num_threads: int | None = None

@@ -29,10 +29,15 @@ from nearcopy.neardup.stages import (
     verified,
 )
 
+# The least memory given to the band-key groups and their pairs, whatever the per-document state
+# leaves of the memory limit.
+MIN_WORKING_BYTES = 64 << 20
+
 
 @dataclass
 class Corpus:
-    """What pass 1 keeps per document."""
+    """What pass 1 keeps per document (``cluster_corpus`` empties the per-batch lists once it has
+    joined them)."""
 
     ids: DocIds
     hashes: list[npt.NDArray[np.uint64]]
@@ -78,11 +83,15 @@ def cluster_corpus(
     t0 = time.perf_counter()
     priority = _priority(corpus, keep, keep_field, n_input)
     hashes = np.concatenate(corpus.hashes) if corpus.hashes else np.empty((0, 2), dtype=np.uint64)
-    is_ref = np.arange(n_total) >= n_input
-    rep, is_rep = exact_groups(hashes, prefer=is_ref)
+    # The per-batch lists are not needed again: dropped, they leave the memory limit to the groups.
+    corpus.hashes, corpus.lengths, corpus.keep_values = [], [], []
+    is_ref = np.zeros(n_total, dtype=bool)
+    is_ref[n_input:] = True
+    rep, is_rep = exact_groups(hashes, prefer=is_ref, num_threads=num_threads)
     uf = UnionFind(n_input)
-    input_rep, _ = exact_groups(hashes[:n_input])
-    uf.union(np.stack([input_rep, np.arange(n_input, dtype=np.uint64)], axis=1))
+    # Each input document's smallest exact copy among the inputs: already a union-find parent array.
+    uf.parent = exact_groups(hashes[:n_input], num_threads=num_threads)[0]
+    del hashes
     # Reference matches: the best reference document of each input document, and its similarity.
     best_ref = np.where(rep[:n_input] >= n_input, rep[:n_input].astype(np.int64) - n_input, -1)
     best_sim = np.where(best_ref >= 0, 1.0, -1.0)
@@ -94,15 +103,17 @@ def cluster_corpus(
     sigs = spill.signatures()
     sets = spill.sets() if params.verify == "exact" else None
     done = 0
-    # Half the memory limit for the loaded band-key records, a quarter for the pairs they make; the
-    # rest for the per-document arrays (hashes, union-find parents, ...) and the interpreter.
+    # The per-document state is counted against the memory limit; of what is left (at least
+    # MIN_WORKING_BYTES), half for the loaded band-key records and a quarter for the pairs they make.
+    held = [priority, is_ref, rep, is_rep, uf.parent, best_ref, best_sim]
+    working = max(MIN_WORKING_BYTES, budget - sum(a.nbytes for a in held) - corpus.ids.nbytes())
     slices = (
         records
-        for loaded in spill.groups(group_budget(budget))
+        for loaded in spill.groups(group_budget(working))
         for records in key_slices(
             loaded[is_rep[loaded[:, 1].astype(np.int64)]],
             params.max_group,
-            max(1024, budget // 4 // PAIR_BYTES),
+            max(1024, working // 4 // PAIR_BYTES),
             num_threads,
         )
     )
@@ -125,7 +136,7 @@ def cluster_corpus(
         show.update("clustering", done, unit="band keys")
     show.done()
     # Exact copies wrote no band records: they share their representative's reference match.
-    copies = np.flatnonzero(rep[:n_input] != np.arange(n_input, dtype=np.uint64))
+    copies = np.flatnonzero(~is_rep[:n_input])
     inherit = copies[(rep[copies] < n_input) & (best_ref[copies] < 0)]
     best_ref[inherit], best_sim[inherit] = best_ref[rep[inherit]], best_sim[rep[inherit]]
     del sigs, sets  # unmap before the work directory goes

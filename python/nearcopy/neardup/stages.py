@@ -237,23 +237,15 @@ class UnionFind:
 
 
 def exact_groups(
-    hashes: U64, prefer: npt.NDArray[np.bool_] | None = None
+    hashes: U64, prefer: npt.NDArray[np.bool_] | None = None, num_threads: int | None = None
 ) -> tuple[U64, npt.NDArray[np.bool_]]:
     """Documents with identical content hashes (``(n, 2)`` rows): each document's representative
     (the group's smallest ``prefer``-red document if any, else its smallest document) and a mask of
     representatives. Only representatives need band keys: a copy's signature is the same."""
-    n = len(hashes)
-    rep = np.arange(n, dtype=np.uint64)
-    if n == 0:
-        return rep, np.ones(0, dtype=bool)
-    preferred = np.zeros(n, dtype=bool) if prefer is None else prefer
-    # Sort by hash, preferred documents first, then by index: each group's first row is its representative.
-    order = np.lexsort((np.arange(n), ~preferred, hashes[:, 1], hashes[:, 0]))
-    sorted_hashes = hashes[order]
-    starts = np.r_[True, np.any(sorted_hashes[1:] != sorted_hashes[:-1], axis=1)]
-    group_first = order[np.maximum.accumulate(np.where(starts, np.arange(n), 0))]
-    rep[order] = group_first.astype(np.uint64)
-    return rep, rep == np.arange(n, dtype=np.uint64)
+    flags = None if prefer is None else np.ascontiguousarray(prefer, dtype=bool)
+    return _core.dedup_exact_groups(
+        np.ascontiguousarray(hashes, dtype=np.uint64).reshape(-1, 2), flags, num_threads
+    )
 
 
 @dataclass
@@ -274,25 +266,15 @@ def decide(
     reference_match: npt.NDArray[np.int64] | None = None,
 ) -> Decisions:
     """Keeps the ``max_copies`` highest-``priority`` documents of each cluster (ties: the earlier
-    document); a document matching a reference document (``reference_match >= 0``) is never kept."""
+    document; NaN lowest); a document matching a reference document (``reference_match >= 0``) is
+    never kept. ``roots``: each document's cluster, named by one of its documents."""
     if max_copies < 1:
         raise ValueError(f"max_copies must be at least 1, got {max_copies}")
-    n = len(roots)
-    index = np.arange(n)
-    matched = np.zeros(n, dtype=bool) if reference_match is None else reference_match >= 0
-    order = np.lexsort((index, -np.nan_to_num(priority, nan=-np.inf), matched, roots))
-    sorted_roots = roots[order]
-    starts = np.r_[True, sorted_roots[1:] != sorted_roots[:-1]] if n else np.zeros(0, dtype=bool)
-    first = np.maximum.accumulate(np.where(starts, index, 0)) if n else index
-    rank = np.empty(n, dtype=np.int64)
-    rank[order] = index - first
-    best = np.empty(n, dtype=np.int64)
-    best[order] = order[first]
-    keep = (rank < max_copies) & ~matched
-    duplicate_of = np.where(keep, -1, best)
-    if reference_match is not None:
-        duplicate_of = np.where(matched, n + reference_match, duplicate_of)
-    size = np.bincount(roots.astype(np.int64), minlength=n)[roots.astype(np.int64)] if n else index
+    roots = np.ascontiguousarray(roots, dtype=np.uint64)
+    matches = None if reference_match is None else np.ascontiguousarray(reference_match, dtype=np.int64)
+    size, keep, duplicate_of = _core.dedup_decide(
+        roots, np.ascontiguousarray(priority, dtype=np.float64), max_copies, matches
+    )
     return Decisions(roots, size, keep, duplicate_of)
 
 

@@ -9,7 +9,8 @@ use crate::{text_options, thread_count};
 use nearcopy_core::code::CodeOptions;
 use nearcopy_core::dedup::exact::{content_hashes, exact_jaccard, shingle_sets, Shingling};
 use nearcopy_core::dedup::{
-    band_keys, bucket_records, candidate_pairs, equal_slots, roots, sort_records, unconnected, union_pairs,
+    band_keys, bucket_records, candidate_pairs, decide, equal_slots, exact_groups, roots, sort_records,
+    unconnected, union_pairs,
 };
 use nearcopy_core::Result as CoreResult;
 use numpy::ndarray::Array2;
@@ -24,6 +25,10 @@ use std::collections::HashMap;
 
 /// `(m, 2)` records and the count of each bucket.
 type Records<'py> = (Bound<'py, PyArray2<u64>>, Bound<'py, PyArray1<u64>>);
+/// Representatives and the mask of representatives.
+type Groups<'py> = (Bound<'py, PyArray1<u64>>, Bound<'py, PyArray1<bool>>);
+/// Cluster sizes, keep flags, and what each document duplicates.
+type Kept<'py> = (Bound<'py, PyArray1<i64>>, Bound<'py, PyArray1<bool>>, Bound<'py, PyArray1<i64>>);
 /// Flat set values and their bounds.
 type Sets<'py> = (Bound<'py, PyArray1<u64>>, Bound<'py, PyArray1<u64>>);
 
@@ -113,6 +118,47 @@ pub fn dedup_bucket_records<'py>(
     let (records, counts) =
         py.detach(|| bucket_records(flat, bands, first_doc, flags, buckets)).map_err(to_py_err)?;
     Ok((rows(py, records, 2)?, counts.into_pyarray(py)))
+}
+
+/// Each document's representative among those with its content hash (`(n, 2)` uint64; preferred
+/// documents first, then the smallest), and whether it is one.
+#[pyfunction]
+#[pyo3(signature = (hashes, prefer=None, num_threads=None))]
+pub fn dedup_exact_groups<'py>(
+    py: Python<'py>,
+    hashes: PyReadonlyArray2<'py, u64>,
+    prefer: Option<PyReadonlyArray1<'py, bool>>,
+    num_threads: Option<usize>,
+) -> PyResult<Groups<'py>> {
+    let flat = pairs_of(&hashes, "hashes")?;
+    let flags = match &prefer {
+        Some(a) => Some(a.as_slice().map_err(|_| not_contiguous("prefer"))?),
+        None => None,
+    };
+    let threads = threads_for(num_threads, flat.len())?;
+    let (rep, is_rep) = py.detach(|| exact_groups(flat, flags, threads)).map_err(to_py_err)?;
+    Ok((rep.into_pyarray(py), is_rep.into_pyarray(py)))
+}
+
+/// Per document: its cluster's size, whether it is kept, and what it duplicates (see
+/// `nearcopy_core::dedup::decide`).
+#[pyfunction]
+#[pyo3(signature = (roots, priority, max_copies, reference_match=None))]
+pub fn dedup_decide<'py>(
+    py: Python<'py>,
+    roots: PyReadonlyArray1<'py, u64>,
+    priority: PyReadonlyArray1<'py, f64>,
+    max_copies: usize,
+    reference_match: Option<PyReadonlyArray1<'py, i64>>,
+) -> PyResult<Kept<'py>> {
+    let roots = roots.as_slice().map_err(|_| not_contiguous("roots"))?;
+    let priority = priority.as_slice().map_err(|_| not_contiguous("priority"))?;
+    let matches = match &reference_match {
+        Some(a) => Some(a.as_slice().map_err(|_| not_contiguous("reference_match"))?),
+        None => None,
+    };
+    let out = py.detach(|| decide(roots, priority, max_copies, matches)).map_err(to_py_err)?;
+    Ok((out.size.into_pyarray(py), out.keep.into_pyarray(py), out.duplicate_of.into_pyarray(py)))
 }
 
 /// Candidate pairs `(i, j)`, `i < j`, of documents sharing a key among `(key, doc)` records.

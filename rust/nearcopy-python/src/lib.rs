@@ -312,9 +312,9 @@ mod _core {
 
     #[pymodule_export]
     use super::dedup::{
-        dedup_band_keys, dedup_bucket_records, dedup_candidate_pairs, dedup_content_hashes,
-        dedup_equal_slots, dedup_exact_jaccard, dedup_roots, dedup_shingle_sets, dedup_sort_records,
-        dedup_unconnected, dedup_union,
+        dedup_band_keys, dedup_bucket_records, dedup_candidate_pairs, dedup_content_hashes, dedup_decide,
+        dedup_equal_slots, dedup_exact_groups, dedup_exact_jaccard, dedup_roots, dedup_shingle_sets,
+        dedup_sort_records, dedup_unconnected, dedup_union,
     };
 
     #[pymodule_export]

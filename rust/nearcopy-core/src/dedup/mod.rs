@@ -10,18 +10,21 @@
 //!    signature (or the exact shingle sets) before it may join a cluster: unverified band collisions
 //!    chained transitively make giant false clusters.
 //! 5. [`union_find`]: connected components of the verified pairs.
+//! 6. [`decide::decide`]: which copies of each cluster are kept, and what each removed one duplicates.
 //!
 //! [`exact::content_hashes`] is the exact-duplicate fast path: identical texts are clustered by a
-//! 128-bit hash without any signature work downstream.
+//! 128-bit hash ([`decide::exact_groups`]) without any signature work downstream.
 
 pub mod bands;
 pub mod candidates;
+pub mod decide;
 pub mod exact;
 pub mod union_find;
 pub mod verify;
 
 pub use bands::{band_keys, bucket_records, Slot};
 pub use candidates::{candidate_pairs, sort_records};
+pub use decide::{decide, exact_groups, Decisions};
 pub use union_find::{roots, unconnected, union_pairs};
 pub use verify::equal_slots;
 

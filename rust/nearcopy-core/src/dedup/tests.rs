@@ -201,3 +201,85 @@ fn content_hashes_tell_texts_apart() {
     assert_ne!(hashes[..2], hashes[4..]);
     assert_eq!(content_hashes(&["same", "other"], 1).unwrap(), [&hashes[..2], &hashes[4..]].concat());
 }
+
+/// The slow reference of `exact_groups`: for each document, scan for the first document of its
+/// group in (preferred first, then document) order.
+fn brute_force_groups(hashes: &[u64], prefer: &[bool]) -> Vec<u64> {
+    let n = hashes.len() / 2;
+    let same = |a: usize, b: usize| hashes[2 * a..2 * a + 2] == hashes[2 * b..2 * b + 2];
+    (0..n)
+        .map(|d| {
+            let group: Vec<usize> = (0..n).filter(|&e| same(d, e)).collect();
+            *group.iter().find(|&&e| prefer[e]).unwrap_or(&group[0]) as u64
+        })
+        .collect()
+}
+
+#[test]
+fn exact_groups_match_the_reference_with_and_without_preferences() {
+    let mut state = 11;
+    for trial in 0..40u64 {
+        let n = (splitmix64(&mut state) % 70) as usize;
+        let hashes: Vec<u64> = (0..2 * n).map(|i| splitmix64(&mut state) % 3 + (i as u64 % 2) * 7).collect();
+        let prefer: Vec<bool> = (0..n).map(|_| splitmix64(&mut state) % 4 == 0).collect();
+        let (rep, is_rep) = exact_groups(&hashes, Some(&prefer), 1 + (trial % 2) as usize).unwrap();
+        assert_eq!(rep, brute_force_groups(&hashes, &prefer));
+        assert!(is_rep.iter().enumerate().all(|(d, &r)| r == (rep[d] == d as u64)));
+        let (plain, _) = exact_groups(&hashes, None, 1).unwrap();
+        assert_eq!(plain, brute_force_groups(&hashes, &vec![false; n]));
+    }
+    assert!(exact_groups(&[1, 2, 3], None, 1).is_err());
+    assert!(exact_groups(&[1, 2], Some(&[true, false]), 1).is_err());
+}
+
+/// The slow reference of `decide`: each document's rank is the number of its cluster's members
+/// ordered before it by (matched, NaN, priority descending, document).
+fn brute_force_decide(roots: &[u64], priority: &[f64], k: usize, matched: &[i64]) -> Decisions {
+    let n = roots.len();
+    let key = |d: usize| {
+        let nan = priority[d].is_nan();
+        (matched[d] >= 0, nan, if nan { 0.0 } else { -priority[d] }, d as f64)
+    };
+    let before = |a: usize, b: usize| key(a) < key(b);
+    let mut out = Decisions { size: vec![0; n], keep: vec![false; n], duplicate_of: vec![-1; n] };
+    for d in 0..n {
+        let cluster: Vec<usize> = (0..n).filter(|&e| roots[e] == roots[d]).collect();
+        let rank = cluster.iter().filter(|&&e| before(e, d)).count();
+        let best = *cluster.iter().find(|&&e| cluster.iter().all(|&f| f == e || before(e, f))).unwrap();
+        out.size[d] = cluster.len() as i64;
+        out.keep[d] = rank < k && matched[d] < 0;
+        out.duplicate_of[d] = if matched[d] >= 0 {
+            n as i64 + matched[d]
+        } else if out.keep[d] {
+            -1
+        } else {
+            best as i64
+        };
+    }
+    out
+}
+
+#[test]
+fn decide_matches_the_reference() {
+    let mut state = 5;
+    for _ in 0..60 {
+        let n = (splitmix64(&mut state) % 40) as usize + 1;
+        let roots: Vec<u64> = (0..n).map(|_| splitmix64(&mut state) % (n as u64).min(6)).collect();
+        let values = [0.0, -0.0, 1.5, -2.0, f64::NAN, f64::INFINITY, f64::NEG_INFINITY];
+        let priority: Vec<f64> = (0..n).map(|_| values[(splitmix64(&mut state) % 7) as usize]).collect();
+        let matched: Vec<i64> = (0..n).map(|_| (splitmix64(&mut state) % 5) as i64 - 3).collect();
+        let k = (splitmix64(&mut state) % 3) as usize + 1;
+        assert_eq!(
+            decide(&roots, &priority, k, Some(&matched)).unwrap(),
+            brute_force_decide(&roots, &priority, k, &matched)
+        );
+        let none = vec![-1; n];
+        assert_eq!(
+            decide(&roots, &priority, k, None).unwrap(),
+            brute_force_decide(&roots, &priority, k, &none)
+        );
+    }
+    assert!(decide(&[0, 5], &[0.0, 0.0], 1, None).is_err());
+    assert!(decide(&[0], &[0.0], 0, None).is_err());
+    assert!(decide(&[0], &[0.0, 1.0], 1, None).is_err());
+}
