@@ -6,6 +6,12 @@ ends, even on an error or Ctrl-C, but not when the process is killed (SIGKILL, t
 lost machine). Each run therefore holds an exclusive ``flock`` on its work directory's ``.lock`` and
 on each temporary output while it lives; the kernel drops those locks when the process dies, so a
 later run removes exactly the leftovers whose lock it can take, never a live run's files.
+
+A work directory is removed lock last (everything else, then ``.lock``, then the directory), so a
+process killed while removing one, its own at the end of a run or a leftover, still leaves a lock
+for the next run to find. Only a kill between the last two steps, or between the directory's
+creation and its lock's, leaves a directory without a lock: it is removed once it is older than
+``UNLOCKED_GRACE_SECONDS``, since a live run locks its directory microseconds after making it.
 """
 
 from __future__ import annotations
@@ -15,11 +21,13 @@ import fcntl
 import os
 import shutil
 import tempfile
+import time
 from pathlib import Path
 from typing import BinaryIO
 
 WORK_PREFIX = "nearcopy-dedup-"
 LOCK_NAME = ".lock"
+UNLOCKED_GRACE_SECONDS = 60.0
 
 
 def _unlocked(path: Path) -> bool:
@@ -40,12 +48,39 @@ def make_work_dir(parent: str | os.PathLike[str] | None) -> tuple[Path, BinaryIO
     after removing the work directories of runs that died."""
     base = Path(parent) if parent is not None else Path(tempfile.gettempdir())
     for stale in base.glob(f"{WORK_PREFIX}*"):
-        if (stale / LOCK_NAME).is_file() and _unlocked(stale / LOCK_NAME):
-            shutil.rmtree(stale, ignore_errors=True)
+        lock = stale / LOCK_NAME
+        if (lock.is_file() and _unlocked(lock)) or (not lock.exists() and _older_than_grace(stale)):
+            remove_work_dir(stale)
     work = Path(tempfile.mkdtemp(prefix=WORK_PREFIX, dir=parent))
     handle = open(work / LOCK_NAME, "wb")  # noqa: SIM115 (held for the run, closed by the caller)
     fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
     return work, handle
+
+
+def remove_work_dir(work: Path) -> None:
+    """Removes a work directory, its lock last (see the module's notes); errors are ignored."""
+    try:
+        children = list(work.iterdir())
+    except OSError:
+        return
+    for child in children:
+        if child.name != LOCK_NAME:
+            if child.is_dir() and not child.is_symlink():
+                shutil.rmtree(child, ignore_errors=True)
+            else:
+                with contextlib.suppress(OSError):
+                    child.unlink()
+    with contextlib.suppress(OSError):
+        (work / LOCK_NAME).unlink()
+    with contextlib.suppress(OSError):
+        work.rmdir()
+
+
+def _older_than_grace(path: Path) -> bool:
+    try:
+        return time.time() - path.stat().st_mtime > UNLOCKED_GRACE_SECONDS
+    except OSError:
+        return False
 
 
 def temporary_output(target: Path) -> tuple[Path, int]:

@@ -11,7 +11,6 @@ to temporary files beside the outputs, renamed into place only when all of them 
 from __future__ import annotations
 
 import os
-import shutil
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -26,7 +25,7 @@ from nearcopy.minhash import signature_dtype
 from nearcopy.neardup import formats
 from nearcopy.neardup.clustering import Corpus, cluster_corpus, group_budget
 from nearcopy.neardup.doc_ids import DocIds
-from nearcopy.neardup.leftovers import make_work_dir
+from nearcopy.neardup.leftovers import make_work_dir, remove_work_dir
 from nearcopy.neardup.ray_engine import RaySigner
 from nearcopy.neardup.ray_stages import RayVerifier
 from nearcopy.neardup.reading import BadLines, Batch, Fields, read_batches
@@ -204,7 +203,7 @@ def dedup(
             close()
         if spill is not None:
             spill.finish()
-        shutil.rmtree(work, ignore_errors=True)
+        remove_work_dir(work)  # lock last, so a kill midway still leaves a leftover to clean up
         work_lock.close()
     clusters, histogram, largest = cluster_stats(decisions.cluster, corpus.ids)
     result = DedupReport(
