@@ -31,7 +31,7 @@ from nearcopy.minhash import (
     signature_dtype,
 )
 from nearcopy.neardup import Decisions as DedupDecisions
-from nearcopy.neardup import DedupReport, KeepFieldError, dedup
+from nearcopy.neardup import DedupReport, KeepFieldError, ReferenceIndexError, dedup
 from nearcopy.neardup import Params as DedupParams
 from nearcopy.neardup import cluster as dedup_texts
 from nearcopy.options import TextOptions
@@ -54,6 +54,7 @@ __all__ = [
     "OutputTooLarge",
     "Policy",
     "ProtectedIndex",
+    "ReferenceIndexError",
     "Scheme",
     "Segment",
     "TextOptions",

@@ -79,6 +79,7 @@ def _run(args: argparse.Namespace, params: Params) -> DedupReport:
         engine=args.engine,
         ray_address=args.ray_address,
         skip_bad=args.skip_bad,
+        save_reference=args.save_reference,
     )
 
 
@@ -150,8 +151,14 @@ def add_verbs(verbs: Any) -> None:
     keep.add_argument(
         "--reference",
         action="append",
-        metavar="DATASET",
-        help="drop documents that near-duplicate this corpus (same fields; repeatable)",
+        metavar="DATASET_OR_INDEX",
+        help="drop documents that near-duplicate this corpus: files (same fields) or a reference "
+        "index saved with --save-reference (repeatable)",
+    )
+    keep.add_argument(
+        "--save-reference",
+        metavar="DIR",
+        help="also save the input documents, signed, as a reference index for later --reference",
     )
     keep.add_argument(
         "--annotate",

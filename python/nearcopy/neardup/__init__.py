@@ -8,7 +8,17 @@ package is not called ``dedup`` so that ``nearcopy.dedup`` can be the function.
 
 from nearcopy.neardup.formats import KeepFieldError
 from nearcopy.neardup.pipeline import KEEP_POLICIES, dedup
+from nearcopy.neardup.reference_index import ReferenceIndexError
 from nearcopy.neardup.report import DedupReport
 from nearcopy.neardup.stages import Decisions, Params, cluster
 
-__all__ = ["KEEP_POLICIES", "Decisions", "DedupReport", "KeepFieldError", "Params", "cluster", "dedup"]
+__all__ = [
+    "KEEP_POLICIES",
+    "Decisions",
+    "DedupReport",
+    "KeepFieldError",
+    "Params",
+    "ReferenceIndexError",
+    "cluster",
+    "dedup",
+]

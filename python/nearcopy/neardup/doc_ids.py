@@ -51,6 +51,18 @@ class DocIds:
         self._given_chunks.append(given)
         self._count += len(ids)
 
+    def add_encoded(self, blob: bytes, ends: npt.NDArray[np.int64]) -> None:
+        """A batch of documents whose ids are all given, as their UTF-8 one after another and where
+        each ends in ``blob`` (a saved reference index holds them so)."""
+        if len(ends) and (int(ends[-1]) != len(blob) or (np.diff(ends) < 0).any() or int(ends[0]) < 0):
+            raise ValueError("id ends must rise to the end of the id bytes")
+        self._end_chunks.append(len(self._blob) + np.asarray(ends, dtype=np.int64))
+        self._blob += blob
+        self._label_chunks.append(np.zeros(len(ends), dtype=np.int32))
+        self._line_chunks.append(np.zeros(len(ends), dtype=np.int64))
+        self._given_chunks.append(np.ones(len(ends), dtype=bool))
+        self._count += len(ends)
+
     def _compact(self) -> None:
         if len(self._line_chunks) > 1:
             self._label_chunks = [np.concatenate(self._label_chunks)]

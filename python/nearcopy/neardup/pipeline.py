@@ -29,14 +29,16 @@ from nearcopy.neardup.leftovers import make_work_dir, remove_work_dir
 from nearcopy.neardup.ray_engine import RaySigner
 from nearcopy.neardup.ray_stages import RayVerifier
 from nearcopy.neardup.reading import BadLines, Batch, Fields, read_batches
+from nearcopy.neardup.reference_index import ReferenceIndex, ReferenceWriter, is_reference_index
 from nearcopy.neardup.report import DedupReport, Progress, cluster_stats, write_report
 from nearcopy.neardup.spill import Spill, parse_size
-from nearcopy.neardup.stages import Params, Signed, sign
+from nearcopy.neardup.stages import Params, Signed, band_keys, sign
 from nearcopy.neardup.writing import write_outputs
 
 PathLike = Union[str, "os.PathLike[str]"]
 KEEP_POLICIES = ("first", "longest", "shortest")
 ENGINES = ("local", "ray")
+REFERENCE_CHUNK_DOCS = 8192  # documents of a saved reference index loaded at a time
 
 
 def _paths(value: PathLike | Sequence[PathLike]) -> list[str]:
@@ -107,14 +109,18 @@ def dedup(
     engine: str = "local",
     ray_address: str | None = None,
     skip_bad: bool = False,
+    save_reference: PathLike | None = None,
 ) -> DedupReport:
     """Removes near-duplicate documents from JSONL (plain, .gz, .zst) or Parquet files.
 
     ``keep``: which copies of a cluster stay: ``"first"`` (input order), ``"longest"``, ``"shortest"``
     or the name of a numeric field (higher kept; documents without it last); ``max_copies`` of them.
-    ``reference``: files of a reference corpus; input documents that near-duplicate one of its
-    documents are removed and name it in ``duplicate_of``. ``annotate``: write every document with
-    ``cluster_id``, ``cluster_size`` and ``duplicate_of`` instead of removing any. ``memory_limit``
+    ``reference``: files of a reference corpus, or reference indexes saved by an earlier run with
+    ``save_reference`` (directories); input documents that near-duplicate one of its documents are
+    removed and name it in ``duplicate_of``. ``save_reference``: a directory to save this run's input
+    documents to, signed, for later runs to use as ``reference`` without signing them again.
+    ``annotate``: write every document with ``cluster_id``, ``cluster_size`` and ``duplicate_of``
+    instead of removing any. ``memory_limit``
     bounds the memory of the run (signatures and band keys spill to ``work_dir``). Bad input raises
     ``nearcopy.inputs.InputError`` (a ``ValueError``) naming the file and line.
 
@@ -136,7 +142,12 @@ def dedup(
     show = Progress(progress if progress is not None else False)
     timings: dict[str, float] = {}
     files = formats.expand(_paths(inputs))
-    ref_files = formats.expand(_paths(reference)) if reference is not None else []
+    references = _paths(reference) if reference is not None else []
+    ref_indexes = [ReferenceIndex(r) for r in references if is_reference_index(r)]
+    for index in ref_indexes:
+        index.check(params)
+    ref_datasets = [r for r in references if not is_reference_index(r)]
+    ref_files = formats.expand(ref_datasets) if ref_datasets else []
     targets = _plan_outputs(_paths(inputs), files, Path(output)) if output is not None else []
     keep_field = None if keep in KEEP_POLICIES else keep
     fields = Fields(text_field, id_field, language_field, keep_field)
@@ -148,7 +159,10 @@ def dedup(
     closers: list[Callable[[], None]] = []
     bad = BadLines() if skip_bad else None
     ray: Any = None
+    saver = None
     try:
+        if save_reference is not None:
+            saver = ReferenceWriter(Path(save_reference), params)
         spill = Spill(work, partitions, params.num_perm, dtype, group_budget=group_budget(budget))
         corpus = Corpus(DocIds(), [], [], [], [])
         batch_bytes = _batch_bytes(budget, engine, num_threads)
@@ -159,7 +173,7 @@ def dedup(
             sign_batches: Callable[[Iterator[Batch]], Iterator[tuple[Batch, Signed]]] = signer.sign
         else:
             sign_batches = _local_signer(params, num_threads)
-        for path, rel in [*files, *ref_files]:
+        for number, (path, rel) in enumerate([*files, *ref_files]):
             before = spill.docs
             batches = read_batches(path, str(rel), fields, batch_bytes, language_of, bad, num_threads)
             if code is True or code == "auto":
@@ -172,8 +186,12 @@ def dedup(
                 corpus.hashes.append(signed.hashes)
                 corpus.lengths.append(np.array([len(t) for t in batch.texts], dtype=np.int64))
                 corpus.keep_values.append(np.array(batch.keep_values, dtype=np.float64))
+                if saver is not None and number < len(files):
+                    saver.add(signed.sigs, signed.hashes, batch.id_strings(), signed.sets)
                 show.update("reading", spill.docs, unit="documents")
             corpus.file_docs.append(spill.docs - before)
+        for index in ref_indexes:
+            _add_reference_index(index, spill, corpus, params, num_threads, show)
         spill.finish()
         show.done()
         timings["read_and_sign"] = time.perf_counter() - started
@@ -198,7 +216,12 @@ def dedup(
             t0 = time.perf_counter()
             write_outputs(files, targets, corpus, decisions, annotate, show, bad or BadLines(), ray)
             timings["write"] = time.perf_counter() - t0
+        if saver is not None:
+            saver.commit()
+            saver = None
     finally:
+        if saver is not None:
+            saver.abort()
         for close in closers:
             close()
         if spill is not None:
@@ -227,6 +250,8 @@ def dedup(
             "annotate": annotate,
             "engine": engine,
             "skip_bad": skip_bad,
+            "reference_indexes": [str(index.path) for index in ref_indexes],
+            "saved_reference": None if save_reference is None else os.fspath(save_reference),
         },
         timings={k: round(v, 3) for k, v in timings.items()},
         outputs=[str(t) for t in targets],
@@ -249,6 +274,29 @@ def _batch_bytes(budget: int, engine: str, num_threads: int | None) -> int:
         return largest
     threads = num_threads if num_threads is not None else _core.default_threads()
     return min(largest, max(1, threads) << 20)
+
+
+def _add_reference_index(
+    index: ReferenceIndex,
+    spill: Spill,
+    corpus: Corpus,
+    params: Params,
+    num_threads: int | None,
+    show: Progress,
+) -> None:
+    """A saved reference index's documents, numbered on after those read so far: its signatures
+    are banded with this run's bands and rows, nothing is signed again."""
+    before = spill.docs
+    for sigs, hashes, id_bytes, id_ends, sets in index.chunks(REFERENCE_CHUNK_DOCS):
+        spill.add(sigs, band_keys(sigs, params, num_threads))
+        if sets is not None and params.verify == "exact":
+            spill.add_sets(*sets)
+        corpus.ids.add_encoded(id_bytes, id_ends)
+        corpus.hashes.append(hashes)
+        corpus.lengths.append(np.zeros(len(sigs), dtype=np.int64))  # only inputs' lengths are used
+        corpus.keep_values.append(np.full(len(sigs), np.nan))
+        show.update("reading", spill.docs, unit="documents")
+    corpus.file_docs.append(spill.docs - before)
 
 
 def _detect_languages(batch: Batch) -> Batch:
