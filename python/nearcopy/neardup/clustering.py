@@ -29,8 +29,8 @@ from nearcopy.neardup.stages import (
     verified,
 )
 
-# The least memory given to the band-key groups and their pairs, whatever the per-document state
-# leaves of the memory limit.
+# The least memory given to the band-key groups and their pairs (or the whole limit, if smaller),
+# whatever the per-document state leaves of the memory limit.
 MIN_WORKING_BYTES = 64 << 20
 
 
@@ -106,7 +106,8 @@ def cluster_corpus(
     # The per-document state is counted against the memory limit; of what is left (at least
     # MIN_WORKING_BYTES), half for the loaded band-key records and a quarter for the pairs they make.
     held = [priority, is_ref, rep, is_rep, uf.parent, best_ref, best_sim]
-    working = max(MIN_WORKING_BYTES, budget - sum(a.nbytes for a in held) - corpus.ids.nbytes())
+    state = sum(a.nbytes for a in held) + corpus.ids.nbytes()
+    working = max(min(budget, MIN_WORKING_BYTES), budget - state)
     slices = (
         records
         for loaded in spill.groups(group_budget(working))

@@ -120,9 +120,10 @@ def dedup(
     removed and name it in ``duplicate_of``. ``save_reference``: a directory to save this run's input
     documents to, signed, for later runs to use as ``reference`` without signing them again.
     ``annotate``: write every document with ``cluster_id``, ``cluster_size`` and ``duplicate_of``
-    instead of removing any. ``memory_limit``
-    bounds the memory of the run (signatures and band keys spill to ``work_dir``). Bad input raises
-    ``nearcopy.inputs.InputError`` (a ``ValueError``) naming the file and line.
+    instead of removing any. ``memory_limit`` bounds the memory of the run, per-document state
+    included (signatures and band keys spill to ``work_dir``). Bad input raises
+    ``nearcopy.inputs.InputError`` (a ``ValueError``) naming the file and line; a reference index
+    signed with other settings, or damaged, raises ``ReferenceIndexError`` (one).
 
     ``engine``: ``"local"`` (this process's threads) or ``"ray"``: the per-document stages as Ray
     Data map tasks (``pip install 'nearcopy[ray]'``) on the cluster at ``ray_address``, else on the
