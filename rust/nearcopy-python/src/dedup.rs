@@ -47,6 +47,14 @@ fn slice2<'a, T: numpy::Element>(array: &'a PyReadonlyArray2<'_, T>, what: &str)
     array.as_slice().map_err(|_| not_contiguous(what))
 }
 
+/// An optional 1-D array as a slice (None stays None).
+fn optional_slice<'a, T: numpy::Element>(
+    array: &'a Option<PyReadonlyArray1<'_, T>>,
+    what: &str,
+) -> PyResult<Option<&'a [T]>> {
+    array.as_ref().map(|a| a.as_slice().map_err(|_| not_contiguous(what))).transpose()
+}
+
 /// `(n, 2)` pairs or records as a flat slice.
 fn pairs_of<'a>(array: &'a PyReadonlyArray2<'_, u64>, what: &str) -> PyResult<&'a [u64]> {
     if array.shape()[1] != 2 {
@@ -111,10 +119,7 @@ pub fn dedup_bucket_records<'py>(
 ) -> PyResult<Records<'py>> {
     let bands = keys.shape()[1];
     let flat = slice2(&keys, "keys")?;
-    let flags = match &include {
-        Some(a) => Some(a.as_slice().map_err(|_| not_contiguous("include"))?),
-        None => None,
-    };
+    let flags = optional_slice(&include, "include")?;
     let (records, counts) =
         py.detach(|| bucket_records(flat, bands, first_doc, flags, buckets)).map_err(to_py_err)?;
     Ok((rows(py, records, 2)?, counts.into_pyarray(py)))
@@ -131,10 +136,7 @@ pub fn dedup_exact_groups<'py>(
     num_threads: Option<usize>,
 ) -> PyResult<Groups<'py>> {
     let flat = pairs_of(&hashes, "hashes")?;
-    let flags = match &prefer {
-        Some(a) => Some(a.as_slice().map_err(|_| not_contiguous("prefer"))?),
-        None => None,
-    };
+    let flags = optional_slice(&prefer, "prefer")?;
     let threads = threads_for(num_threads, flat.len())?;
     let (rep, is_rep) = py.detach(|| exact_groups(flat, flags, threads)).map_err(to_py_err)?;
     Ok((rep.into_pyarray(py), is_rep.into_pyarray(py)))
@@ -153,10 +155,7 @@ pub fn dedup_decide<'py>(
 ) -> PyResult<Kept<'py>> {
     let roots = roots.as_slice().map_err(|_| not_contiguous("roots"))?;
     let priority = priority.as_slice().map_err(|_| not_contiguous("priority"))?;
-    let matches = match &reference_match {
-        Some(a) => Some(a.as_slice().map_err(|_| not_contiguous("reference_match"))?),
-        None => None,
-    };
+    let matches = optional_slice(&reference_match, "reference_match")?;
     let out = py.detach(|| decide(roots, priority, max_copies, matches)).map_err(to_py_err)?;
     Ok((out.size.into_pyarray(py), out.keep.into_pyarray(py), out.duplicate_of.into_pyarray(py)))
 }
