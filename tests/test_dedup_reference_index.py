@@ -3,6 +3,7 @@ matches, same output, any threshold; indexes signed differently or damaged are r
 
 from __future__ import annotations
 
+import fcntl
 import json
 import subprocess
 import sys
@@ -158,3 +159,21 @@ def test_saving_again_replaces_the_index_and_a_failed_run_leaves_it(
     (tmp_path / "notes").mkdir()
     with pytest.raises(ValueError, match="not a reference index; not overwritten"):
         dedup(bench, save_reference=tmp_path / "notes")
+
+
+def test_a_killed_saves_leftover_is_removed_by_the_next_save_and_a_live_ones_is_kept(
+    tmp_path: Path, corpora: tuple[Path, Path, Path]
+) -> None:
+    bench, _, _ = corpora
+    dead, live = tmp_path / ".ref.ncref.dead.tmp", tmp_path / ".ref.ncref.live.tmp"
+    for leftover in (dead, live):
+        leftover.mkdir()
+        (leftover / "signatures.bin").write_bytes(b"\0" * 64)
+        (leftover / ".lock").write_bytes(b"")
+    with open(live / ".lock", "rb") as held:
+        fcntl.flock(held.fileno(), fcntl.LOCK_EX)  # another run, still saving
+        dedup(bench, save_reference=tmp_path / "ref.ncref")
+    assert not dead.exists() and live.exists()
+    published = sorted(p.name for p in (tmp_path / "ref.ncref").iterdir())
+    parts = ("signatures", "hashes", "ids", "id_ends", "sets", "set_bounds")
+    assert published == sorted([MANIFEST, *(f"{n}.bin" for n in parts)]), "no lock, nothing else"

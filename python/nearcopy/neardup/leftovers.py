@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import glob
 import os
 import shutil
 import tempfile
@@ -46,12 +47,17 @@ def _unlocked(path: Path) -> bool:
 def make_work_dir(parent: str | os.PathLike[str] | None) -> tuple[Path, BinaryIO]:
     """A fresh work directory, locked for this run (keep the returned handle open until the end),
     after removing the work directories of runs that died."""
-    base = Path(parent) if parent is not None else Path(tempfile.gettempdir())
-    for stale in base.glob(f"{WORK_PREFIX}*"):
+    return make_locked_dir(Path(parent) if parent is not None else Path(tempfile.gettempdir()), WORK_PREFIX)
+
+
+def make_locked_dir(parent: Path, prefix: str, suffix: str = "") -> tuple[Path, BinaryIO]:
+    """A fresh directory ``parent/prefix*suffix`` holding a locked ``.lock`` (keep the returned handle
+    open while the directory is in use), after removing those of that pattern whose runs died."""
+    for stale in parent.glob(f"{glob.escape(prefix)}*{glob.escape(suffix)}"):
         lock = stale / LOCK_NAME
         if (lock.is_file() and _unlocked(lock)) or (not lock.exists() and _older_than_grace(stale)):
             remove_work_dir(stale)
-    work = Path(tempfile.mkdtemp(prefix=WORK_PREFIX, dir=parent))
+    work = Path(tempfile.mkdtemp(prefix=prefix, suffix=suffix, dir=parent))
     handle = open(work / LOCK_NAME, "wb")  # noqa: SIM115 (held for the run, closed by the caller)
     fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
     return work, handle
@@ -86,7 +92,7 @@ def _older_than_grace(path: Path) -> bool:
 def temporary_output(target: Path) -> tuple[Path, int]:
     """A locked temporary file beside ``target`` (its path and the descriptor holding the lock),
     after removing the temporary files of runs that died while writing ``target``."""
-    for stale in target.parent.glob(f".{target.name}.*.tmp"):
+    for stale in target.parent.glob(f".{glob.escape(target.name)}.*.tmp"):
         if _unlocked(stale):
             with contextlib.suppress(OSError):
                 stale.unlink()

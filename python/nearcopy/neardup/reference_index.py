@@ -17,8 +17,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -28,6 +26,7 @@ import numpy.typing as npt
 
 from nearcopy.inputs import InputError
 from nearcopy.minhash import signature_dtype
+from nearcopy.neardup.leftovers import LOCK_NAME, make_locked_dir, remove_work_dir
 from nearcopy.neardup.stages import Params
 
 MANIFEST = "nearcopy-reference.json"
@@ -70,7 +69,8 @@ class ReferenceWriter:
         target.parent.mkdir(parents=True, exist_ok=True)
         self.target, self.params = target, params
         self.dtype = np.dtype(signature_dtype(params.scheme))
-        self.tmp = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp"))
+        # Locked while this run lives, so the next save beside it removes it if this run is killed.
+        self.tmp, self._lock = make_locked_dir(target.parent, f".{target.name}.", ".tmp")
         names = ["signatures", "hashes", "ids", "id_ends", "sets", "set_bounds"]
         self._files = {n: open(self.tmp / f"{n}.bin", "wb") for n in names}  # noqa: SIM115 (closed below)
         self.docs = self._id_bytes = self._set_values = 0
@@ -114,18 +114,22 @@ class ReferenceWriter:
         }
         (self.tmp / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
         os.chmod(self.tmp, 0o755)  # made private by mkdtemp; an index is meant to be shared
+        (self.tmp / LOCK_NAME).unlink()  # not part of the index (the handle keeps the lock held)
         old = None
         if self.target.exists():
-            old = self.target.with_name(f".{self.target.name}.old-{os.getpid()}")
+            # Named like a leftover without a lock: a later save removes it if this one dies here.
+            old = self.target.with_name(f".{self.target.name}.{os.getpid()}-old.tmp")
             os.replace(self.target, old)
         os.replace(self.tmp, self.target)
+        self._lock.close()
         if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
+            remove_work_dir(old)
 
     def abort(self) -> None:
         for handle in self._files.values():
             handle.close()
-        shutil.rmtree(self.tmp, ignore_errors=True)
+        remove_work_dir(self.tmp)
+        self._lock.close()
 
 
 class ReferenceIndex:
