@@ -104,7 +104,9 @@ def minhash_code(
     literals: str,
     num_threads: int | None = None,
 ) -> npt.NDArray[Any]: ...
-def split_answer(text: str) -> list[tuple[bool, int, int, str | None, bool, str]]: ...
+def split_answer(
+    text: str, language: str | None = None
+) -> list[tuple[bool, int, int, str | None, bool, str, list[str | None]]]: ...
 def detect_language(source: str) -> tuple[str | None, float]: ...
 def build_segment(
     path: str,
@@ -133,11 +135,18 @@ class IndexReader:
         code_k: int,
         code_w: int,
         key: bytes | None,
+        languages: list[str] | None = None,
+        prose: bool = True,
     ) -> IndexReader: ...
     def sizes(self) -> list[tuple[int, int]]: ...
     def verify(self) -> None: ...
     def match_answer(
-        self, answer: str, max_doc_frequency: int, min_prose_tokens: int, min_code_tokens: int
+        self,
+        answer: str,
+        max_doc_frequency: int,
+        min_prose_tokens: int,
+        min_code_tokens: int,
+        language: str | None = None,
     ) -> tuple[list[tuple[int, int, int, int, int, int, str | None]], int]: ...
     def match_answers(
         self,
@@ -146,6 +155,7 @@ class IndexReader:
         min_prose_tokens: int,
         min_code_tokens: int,
         num_threads: int | None = None,
+        languages: list[str | None] | None = None,
     ) -> list[tuple[list[tuple[int, int, int, int, int, int, str | None]], int]]: ...
 
 # Dedup kernels (rust/nearcopy-python/src/dedup.rs): pairs and records are (n, 2) uint64 arrays.

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from nearcopy import _core
+
 _PARAMS = ("k", "w", "code_k", "code_w")
 _SEGMENT_COUNTS = ("documents", "first_doc", "fingerprints", "tokens", "bytes")
 
@@ -20,6 +22,17 @@ def _count(value: Any) -> bool:
 
 def _plain_name(value: Any) -> bool:
     return isinstance(value, str) and value not in ("", ".", "..") and "/" not in value and "\0" not in value
+
+
+def _contents_problem(contents: Any) -> str | None:
+    """What is wrong with a segment's ``contents`` (documents per content: "prose" or a language)."""
+    if not isinstance(contents, dict):
+        return "contents is not an object"
+    known = {"prose", *_core.languages()}
+    for name, count in contents.items():
+        if name not in known or not _count(count):
+            return f"contents names {name!r} with {count!r} documents"
+    return None
 
 
 def manifest_problem(manifest: dict[str, Any]) -> str | None:
@@ -47,6 +60,8 @@ def manifest_problem(manifest: dict[str, Any]) -> str | None:
             return f"segment {i} names no metadata file in the index directory"
         if not all(_count(segment.get(c)) for c in _SEGMENT_COUNTS):
             return f"segment {i} must hold the counts {', '.join(_SEGMENT_COUNTS)}"
+        if (problem := _contents_problem(segment.get("contents", {}))) is not None:
+            return f"segment {i}: {problem}"
         if segment["first_doc"] != first_doc:
             return f"segment {i} starts at document {segment['first_doc']}, not {first_doc}"
         first_doc += segment["documents"]

@@ -25,17 +25,41 @@ class Segment:
     language: str | None = None
     fenced: bool = False
     info: str = ""
+    # Other readings the output filter also checks this stretch under, because the split may be
+    # wrong here: None as prose, else code in that language.
+    alternatives: tuple[str | None, ...] = ()
 
 
-def split_answer(answer: str) -> list[Segment]:
+def language_hint(language: str | None) -> str | None:
+    """The canonical form of a caller's language hint: None (or ``"auto"``: detect), ``"text"``
+    (the output is prose only), or a language name or alias (the output's code is in that
+    language; an output without fences is all code). Raises ValueError naming the value."""
+    if language is None or language == "auto":
+        return None
+    if not isinstance(language, str):
+        raise TypeError(f"language must be a str or None, got {type(language).__name__}")
+    if language == "text":
+        return "text"
+    try:
+        return _core.canonical_language(language)
+    except ValueError:
+        names = ", ".join(_core.languages())
+        raise ValueError(f"language must be 'auto', 'text' or one of {names}; got {language!r}") from None
+
+
+def split_answer(answer: str, *, language: str | None = None) -> list[Segment]:
     """Splits ``answer`` into prose and code segments, in order.
 
     Fenced blocks (``` or ~~~, with or without a language tag, indented as in lists, unclosed when
-    the answer was cut off) are code; so is an unfenced paragraph that looks like code and parses
-    with few syntax errors.
+    the answer was cut off) are code. Outside fences, code is found line by line: a function with its
+    docstrings, doc comments, decorators and blank lines is one code segment, the prose lines around
+    it are not; a stretch that looks like code is confirmed by parsing it once, as its most likely
+    language. ``language`` is a hint (see :func:`language_hint`): with a language, detection is
+    skipped and an answer without fences is one code segment.
     """
     if not isinstance(answer, str):
         raise TypeError(f"answer must be a str, got {type(answer).__name__}")
+    hint = language_hint(language)
     raw = answer.encode("utf-8", "surrogatepass")
     return [
         Segment(
@@ -43,11 +67,12 @@ def split_answer(answer: str) -> list[Segment]:
             start,
             end,
             raw[start:end].decode("utf-8", "surrogatepass"),
-            language,
+            lang,
             fenced,
             info,
+            tuple(alternatives),
         )
-        for code, start, end, language, fenced, info in _core.split_answer(answer)
+        for code, start, end, lang, fenced, info, alternatives in _core.split_answer(answer, hint)
     ]
 
 

@@ -11,6 +11,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
+from nearcopy.answer import language_hint
 from nearcopy.index import ProtectedIndex, RawMatch
 
 if TYPE_CHECKING:
@@ -124,23 +125,40 @@ class OutputFilter:
         self.max_doc_frequency = max_doc_frequency
         self.policy = policy or Policy()
 
-    def check(self, text: str) -> Verdict:
+    def check(self, text: str, *, language: str | None = None) -> Verdict:
+        """Whether ``text`` reproduces protected content, and where.
+
+        ``language`` is what the caller knows (the completions endpoint of a code model, a code
+        assistant): None or ``"auto"`` to detect, ``"text"`` for prose only, or the language of the
+        output's code (a name or alias from :func:`nearcopy.languages`), which skips detection and
+        takes an output without fences as code in that language (it is checked as prose too, so a
+        hint never loses a copy of prose)."""
         _checkable(text, "text")
         found, answer_tokens = self.index.match_answer(
             text, max_doc_frequency=self.max_doc_frequency, min_tokens=self.min_tokens,
-            min_code_tokens=self.min_code_tokens,
+            min_code_tokens=self.min_code_tokens, language=language_hint(language),
         )  # fmt: skip
         return self._verdict(text, found, answer_tokens)
 
-    def check_batch(self, texts: Sequence[str], *, num_threads: int | None = None) -> list[Verdict]:
+    def check_batch(
+        self, texts: Sequence[str], *, num_threads: int | None = None,
+        language: str | Sequence[str | None] | None = None,
+    ) -> list[Verdict]:  # fmt: skip
         """:meth:`check` of every text, matched in parallel (``num_threads``, default all cores)
-        without the GIL; verdicts in the texts' order."""
+        without the GIL; verdicts in the texts' order. ``language``: one hint for all texts, or a
+        sequence of one per text (see :meth:`check`)."""
         texts = list(texts)
         for i, text in enumerate(texts):
             _checkable(text, f"texts[{i}]")
+        if language is None or isinstance(language, str):
+            hints = None if language_hint(language) is None else [language_hint(language)] * len(texts)
+        else:
+            hints = [language_hint(h) for h in language]
+            if len(hints) != len(texts):
+                raise ValueError(f"{len(texts)} texts but {len(hints)} language hints")
         results = self.index.match_answers(
             texts, max_doc_frequency=self.max_doc_frequency, min_tokens=self.min_tokens,
-            min_code_tokens=self.min_code_tokens, num_threads=num_threads,
+            min_code_tokens=self.min_code_tokens, num_threads=num_threads, languages=hints,
         )  # fmt: skip
         return [self._verdict(text, found, tokens) for text, (found, tokens) in zip(texts, results)]
 
@@ -159,11 +177,12 @@ class OutputFilter:
         score = min(1.0, sum(m.coverage for m in matches))
         return Verdict(True, action, score, matches)
 
-    def stream(self) -> FilterStream:
-        """A streaming check: ``feed(delta)`` returns what may be shown now, ``close()`` the rest."""
+    def stream(self, *, language: str | None = None) -> FilterStream:
+        """A streaming check: ``feed(delta)`` returns what may be shown now, ``close()`` the rest.
+        ``language`` is a hint, as for :meth:`check`."""
         from nearcopy.stream import FilterStream
 
-        return FilterStream(self)
+        return FilterStream(self, language=language)
 
     def apply(self, text: str) -> str:
         """The output as it may be shown under the policy."""

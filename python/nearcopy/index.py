@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -98,6 +99,17 @@ def content_language(doc: Document) -> str | None:
     return None
 
 
+def index_contents(manifest: Mapping[str, Any]) -> dict[str, int] | None:
+    """Documents per content ("prose" or a language) over the manifest's segments; None when a
+    segment does not say (written before nearcopy recorded it)."""
+    total: Counter[str] = Counter()
+    for segment in manifest["segments"]:
+        if "contents" not in segment:
+            return None
+        total.update(segment["contents"])
+    return dict(total)
+
+
 class ProtectedIndex:
     """Fingerprints of a protected corpus. Build with :meth:`build`, open with :meth:`open`."""
 
@@ -110,9 +122,12 @@ class ProtectedIndex:
         params = manifest["params"]
         paths = [str(path / s["file"]) for s in manifest["segments"]]
         allowlist = [str(path / s["file"]) for s in manifest.get("allowlist", [])]
+        contents = index_contents(manifest)
+        languages = None if contents is None else sorted(c for c in contents if c != "prose")
         self._reader = _core.IndexReader(
-            paths, allowlist, params["k"], params["w"], params["code_k"], params["code_w"], key
-        )
+            paths, allowlist, params["k"], params["w"], params["code_k"], params["code_w"], key,
+            languages, contents is None or "prose" in contents,
+        )  # fmt: skip
         self._metadata: list[dict[str, Any]] | None = None
         # The metadata files are opened now and read on first use: an open file outlives a merge that
         # removes it, as the mapped segments do, so this handle keeps answering whatever is published.
@@ -234,6 +249,8 @@ class ProtectedIndex:
         merged = {"file": segment_file, "docs": docs_file, "documents": documents, "first_doc": 0,
                   "fingerprints": fingerprints, "tokens": sum(int(s["tokens"]) for s in segments),
                   "bytes": size}  # fmt: skip
+        if (contents := index_contents(manifest)) is not None:
+            merged["contents"] = contents
         return {**manifest, "generation": generation, "segments": [merged]}
 
     @classmethod
@@ -290,7 +307,8 @@ class ProtectedIndex:
         write_atomically(root / docs_file, ("\n".join(lines) + "\n" if docs else "").encode("utf-8"))
         first_doc = sum(int(s["documents"]) for s in segments)
         return {"file": segment_file, "docs": docs_file, "documents": count, "first_doc": first_doc,
-                "fingerprints": fingerprints, "tokens": tokens, "bytes": size}  # fmt: skip
+                "fingerprints": fingerprints, "tokens": tokens, "bytes": size,
+                "contents": dict(Counter(lang or "prose" for lang in languages))}  # fmt: skip
 
     @staticmethod
     def _write_allowlist(
@@ -347,18 +365,23 @@ class ProtectedIndex:
         self._reader.verify()
 
     def match_answer(
-        self, text: str, *, max_doc_frequency: int, min_tokens: int, min_code_tokens: int
-    ) -> tuple[list[RawMatch], int]:
+        self, text: str, *, max_doc_frequency: int, min_tokens: int, min_code_tokens: int,
+        language: str | None = None,
+    ) -> tuple[list[RawMatch], int]:  # fmt: skip
         """Raw matches ``(segment, doc, start, end, covered, span, language)``, longest first, and
-        the text's normalized token count; :class:`nearcopy.OutputFilter` is the friendly form."""
-        return self._reader.match_answer(text, max_doc_frequency, min_tokens, min_code_tokens)
+        the text's normalized token count; :class:`nearcopy.OutputFilter` is the friendly form.
+        ``language`` is a canonical hint (:func:`nearcopy.answer.language_hint`)."""
+        return self._reader.match_answer(text, max_doc_frequency, min_tokens, min_code_tokens, language)
 
     def match_answers(
         self, texts: list[str], *, max_doc_frequency: int, min_tokens: int, min_code_tokens: int,
-        num_threads: int | None = None,
+        num_threads: int | None = None, languages: list[str | None] | None = None,
     ) -> list[tuple[list[RawMatch], int]]:  # fmt: skip
-        """:meth:`match_answer` of every text, in parallel without the GIL."""
-        return self._reader.match_answers(texts, max_doc_frequency, min_tokens, min_code_tokens, num_threads)
+        """:meth:`match_answer` of every text, in parallel without the GIL (``languages``: one
+        canonical hint per text, or None)."""
+        return self._reader.match_answers(
+            texts, max_doc_frequency, min_tokens, min_code_tokens, num_threads, languages
+        )
 
 
 def _describe(path: Path, manifest: dict[str, Any]) -> dict[str, Any]:
@@ -373,4 +396,5 @@ def _describe(path: Path, manifest: dict[str, Any]) -> dict[str, Any]:
         **manifest["params"],
         "keyed": bool(manifest.get("keyed")),
         "allowlist_documents": sum(int(s["documents"]) for s in manifest.get("allowlist", [])),
+        "contents": index_contents(manifest),
     }  # fmt: skip

@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from nearcopy.answer import language_hint
 from nearcopy.filter import Action, Match, OutputFilter, Verdict
 
 _WORD = re.compile(r"\w+")
@@ -31,8 +32,9 @@ class _Line:
 class FilterStream:
     """Created by :meth:`OutputFilter.stream`; ``feed`` deltas, then ``close``."""
 
-    def __init__(self, output_filter: OutputFilter) -> None:
+    def __init__(self, output_filter: OutputFilter, *, language: str | None = None) -> None:
         self._filter = output_filter
+        self._language = language_hint(language)
         info = output_filter.index.info()
         reach = max(int(info["k"]), int(info["code_k"])) + max(int(info["w"]), int(info["code_w"]))
         self.holdback_tokens = max(output_filter.min_tokens, output_filter.min_code_tokens) + reach
@@ -128,7 +130,10 @@ class FilterStream:
             in_checked = len(encoded[:byte].decode("utf-8", "replace"))
             return first.start + max(0, in_checked - len(prefix))
 
-        found = [(m, char_at(m.start), char_at(m.end)) for m in self._filter.check(checked).matches]
+        found = [
+            (m, char_at(m.start), char_at(m.end))
+            for m in self._filter.check(checked, language=self._language).matches
+        ]
         fresh = [(m, start, end) for m, start, end in found if end > self._released]
         if fresh:
             self._record(fresh)

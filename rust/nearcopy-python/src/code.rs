@@ -6,7 +6,8 @@ use crate::inputs::{str_lossy, TextBatch};
 use crate::{minhash_strs, thread_count, StrKernel};
 use nearcopy_core::batch::minhash_code as core_minhash_code;
 use nearcopy_core::code::{
-    code_token_batch, symbol_id, CodeNormalizer, CodeOptions, IdentifierMode, Language, LiteralMode,
+    code_token_batch, split_answer_with, symbol_id, CodeNormalizer, CodeOptions, Hint, IdentifierMode,
+    Language, LanguageSet, LiteralMode, ParsedSegment, SplitOptions,
 };
 use nearcopy_core::minhash::{MinHasher, Scheme, SigWord};
 use nearcopy_core::Result as CoreResult;
@@ -167,17 +168,28 @@ impl StrKernel for CodeKernel {
     }
 }
 
-/// One segment of an answer: (is code, start, end, language or None, fenced, fence info).
-type SegmentTuple = (bool, usize, usize, Option<&'static str>, bool, String);
+/// One segment of an answer: (is code, start, end, language or None, fenced, fence info, other
+/// readings worth checking: None as prose, else a language).
+type SegmentTuple = (bool, usize, usize, Option<&'static str>, bool, String, Vec<Option<&'static str>>);
 
-/// Splits a model answer into prose and code segments (byte offsets of the UTF-8 text).
+/// Splits a model answer into prose and code segments (byte offsets of the UTF-8 text); `language`
+/// is the caller's hint: None or "auto", "text", or the language of the answer's code.
 #[pyfunction]
-pub fn split_answer(py: Python<'_>, text: &Bound<'_, PyString>) -> PyResult<Vec<SegmentTuple>> {
+#[pyo3(signature = (text, language=None))]
+pub fn split_answer(
+    py: Python<'_>,
+    text: &Bound<'_, PyString>,
+    language: Option<&str>,
+) -> PyResult<Vec<SegmentTuple>> {
     let text = str_lossy(text)?;
-    let segments = py.detach(|| nearcopy_core::code::split_answer(&text, &mut tree_sitter_parser()));
+    let options = SplitOptions::new(LanguageSet::ALL, Hint::parse(language).map_err(to_py_err)?);
+    let segments = py.detach(|| split_answer_with(&text, &mut tree_sitter_parser(), &options));
     Ok(segments
         .into_iter()
-        .map(|s| (s.code, s.start, s.end, s.language.map(Language::name), s.fenced, s.info))
+        .map(|ParsedSegment { segment: s, .. }| {
+            let alternatives = s.alternatives.iter().map(|a| a.map(Language::name)).collect();
+            (s.code, s.start, s.end, s.language.map(Language::name), s.fenced, s.info, alternatives)
+        })
         .collect())
 }
 

@@ -5,10 +5,11 @@ use crate::errors::to_py_err;
 use crate::inputs::{str_lossy, TextBatch};
 use crate::thread_count;
 use nearcopy_core::code::Language;
+use nearcopy_core::code::{Hint, LanguageSet};
 use nearcopy_core::fingerprint::document::Content;
 use nearcopy_core::fingerprint::segment::{self as segment_file, key_check, write_segment, Segment};
 use nearcopy_core::fingerprint::{FingerprintKey, Winnowings};
-use nearcopy_core::index::{build_entries, match_answer, MatchSettings};
+use nearcopy_core::index::{build_entries, match_answer, IndexContents, MatchSettings};
 use nearcopy_core::pool;
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
@@ -113,6 +114,12 @@ pub struct IndexReader {
     segments: Vec<Segment>,
     allowlist: Vec<Segment>,
     winnowing: Winnowings,
+    contents: IndexContents,
+}
+
+/// What the caller says of an answer: None or "auto" (detect), "text" (prose only), or a language.
+fn hint(language: Option<&str>) -> PyResult<Hint> {
+    Hint::parse(language).map_err(to_py_err)
 }
 
 /// Opens a segment and checks that it was built with `expected` (k, w, code_k, code_w) and `key`.
@@ -142,8 +149,12 @@ fn open_segment(
 impl IndexReader {
     /// Opens the segment files; each must have been built with the same parameters and key.
     /// `allowlist` segments hold every k-gram (a window of 1) of passages never to report.
+    ///
+    /// `languages` (None: all) are the languages of the protected code documents and `prose` whether
+    /// there are prose documents: answers are split and looked up only for what the index can match.
     #[new]
-    #[pyo3(signature = (paths, allowlist, k, w, code_k, code_w, key))]
+    #[pyo3(signature = (paths, allowlist, k, w, code_k, code_w, key, languages=None, prose=true))]
+    #[allow(clippy::too_many_arguments)]
     fn new(
         paths: Vec<PathBuf>,
         allowlist: Vec<PathBuf>,
@@ -152,6 +163,8 @@ impl IndexReader {
         code_k: usize,
         code_w: usize,
         key: Option<&[u8]>,
+        languages: Option<Vec<String>>,
+        prose: bool,
     ) -> PyResult<Self> {
         let key = fingerprint_key(key)?;
         let winnowing = Winnowings::new(k, w, code_k, code_w, key).map_err(to_py_err)?;
@@ -159,7 +172,15 @@ impl IndexReader {
             paths.iter().map(|p| open_segment(p, (k, w, code_k, code_w), key)).collect::<PyResult<_>>()?;
         let allowlist =
             allowlist.iter().map(|p| open_segment(p, (k, 1, code_k, 1), key)).collect::<PyResult<_>>()?;
-        Ok(IndexReader { segments, allowlist, winnowing })
+        let languages = match languages {
+            None => LanguageSet::ALL,
+            Some(names) => names
+                .iter()
+                .map(|n| Language::parse(n))
+                .collect::<nearcopy_core::Result<_>>()
+                .map_err(to_py_err)?,
+        };
+        Ok(IndexReader { segments, allowlist, winnowing, contents: IndexContents { prose, languages } })
     }
 
     /// Fingerprints and file bytes of every segment.
@@ -173,7 +194,9 @@ impl IndexReader {
             .map_err(to_py_err)
     }
 
-    /// Matches of an answer, longest first, and the answer's normalized token count.
+    /// Matches of an answer, longest first, and the answer's normalized token count. `language` is
+    /// the caller's hint (see [`hint`]).
+    #[pyo3(signature = (answer, max_doc_frequency, min_prose_tokens, min_code_tokens, language=None))]
     fn match_answer(
         &self,
         py: Python<'_>,
@@ -181,16 +204,19 @@ impl IndexReader {
         max_doc_frequency: usize,
         min_prose_tokens: u32,
         min_code_tokens: u32,
+        language: Option<&str>,
     ) -> PyResult<(Vec<MatchTuple>, usize)> {
         let answer = str_lossy(answer)?;
-        let settings = MatchSettings { max_doc_frequency, min_prose_tokens, min_code_tokens };
+        let settings = self.settings(max_doc_frequency, min_prose_tokens, min_code_tokens, hint(language)?);
         let report = py.detach(|| self.matches(&answer, &settings)).map_err(to_py_err)?;
         Ok(report)
     }
 
     /// `match_answer` of every answer, on `num_threads` threads (default: all cores) without the GIL;
     /// the results are in the answers' order and do not depend on the thread count.
-    #[pyo3(signature = (answers, max_doc_frequency, min_prose_tokens, min_code_tokens, num_threads=None))]
+    /// `languages`: one hint per answer (see [`hint`]), or None for no hints.
+    #[pyo3(signature = (answers, max_doc_frequency, min_prose_tokens, min_code_tokens, num_threads=None, languages=None))]
+    #[allow(clippy::too_many_arguments)]
     fn match_answers(
         &self,
         py: Python<'_>,
@@ -199,22 +225,50 @@ impl IndexReader {
         min_prose_tokens: u32,
         min_code_tokens: u32,
         num_threads: Option<usize>,
+        languages: Option<Vec<Option<String>>>,
     ) -> PyResult<Vec<(Vec<MatchTuple>, usize)>> {
-        let settings = MatchSettings { max_doc_frequency, min_prose_tokens, min_code_tokens };
         let held = TextBatch::hold(answers)?;
         let texts = held.borrow()?;
+        let hints: Vec<Hint> = match languages {
+            None => vec![Hint::Auto; texts.len()],
+            Some(names) if names.len() == texts.len() => {
+                names.iter().map(|n| hint(n.as_deref())).collect::<PyResult<_>>()?
+            }
+            Some(names) => {
+                return Err(PyValueError::new_err(format!(
+                    "{} answers but {} language hints",
+                    texts.len(),
+                    names.len()
+                )))
+            }
+        };
+        let settings: Vec<MatchSettings> = hints
+            .into_iter()
+            .map(|h| self.settings(max_doc_frequency, min_prose_tokens, min_code_tokens, h))
+            .collect();
         let threads = thread_count(num_threads, texts.iter().map(|t| t.len()).sum()).map_err(to_py_err)?;
         py.detach(|| -> nearcopy_core::Result<Vec<_>> {
             if threads <= 1 {
-                return texts.iter().map(|t| self.matches(t, &settings)).collect();
+                return texts.iter().zip(&settings).map(|(t, s)| self.matches(t, s)).collect();
             }
-            pool::pool(threads)?.install(|| texts.par_iter().map(|t| self.matches(t, &settings)).collect())
+            pool::pool(threads)?
+                .install(|| texts.par_iter().zip(&settings).map(|(t, s)| self.matches(t, s)).collect())
         })
         .map_err(to_py_err)
     }
 }
 
 impl IndexReader {
+    fn settings(&self, max_doc_frequency: usize, min_prose: u32, min_code: u32, hint: Hint) -> MatchSettings {
+        MatchSettings {
+            max_doc_frequency,
+            min_prose_tokens: min_prose,
+            min_code_tokens: min_code,
+            contents: self.contents,
+            hint,
+        }
+    }
+
     fn matches(
         &self,
         answer: &str,

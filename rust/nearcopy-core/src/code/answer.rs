@@ -2,32 +2,95 @@
 //!
 //! Fenced blocks (``` or ~~~, tagged or not, indented as in lists, unclosed when the answer was cut
 //! off) are code; the fence tag names the language when nearcopy knows it, else the language is
-//! detected from the content. Outside fences, a paragraph that looks like code (code-like line
-//! endings and keywords, few sentence-like lines) and parses with few errors is code as well.
-//! Segments are in order and cover the whole text except the fence lines themselves, in byte offsets
-//! of the original.
+//! detected from the content. Outside fences, a lexical pass over lines ([`super::lines`]) finds the
+//! code regions — a whole function with its docstrings, doc comments, decorators and blank lines is
+//! one region, the "Here you go:" before it and the sentence after it are not — and each region is
+//! parsed once, as the language its lexical evidence ranks first among the languages allowed, to
+//! confirm that it is code. That parse is handed on with the segment, so the code normalizer does not
+//! parse it again.
+//!
+//! Where the split may be wrong, a segment lists [`Segment::alternatives`]: other readings to check it
+//! under (as prose, or as code in another language). A checker that tries them all loses latency, not
+//! recall, when the split guesses wrong. Segments are in order and cover the whole text except the
+//! fence lines themselves, in byte offsets of the original.
 
-use super::detect::{detect, detect_with_hints, MAX_ERROR_SHARE};
-
+use super::detect::{parse, tree_error_share, MAX_ERROR_SHARE};
 use super::languages::Language;
-use tree_sitter::Parser;
+use super::lexid::{rank, LanguageSet};
+use super::lines::{regions, scan};
+use tree_sitter::{Parser, Tree};
 
-/// Unfenced paragraphs are parsed only as the language with the most tell-tale constructs in them
-/// (one parse, not one per grammar: it keeps a check of code-like prose within ~1 ms at p99).
-const UNFENCED_CANDIDATES: usize = 1;
-/// Untagged fenced blocks with tell-tale constructs are parsed as their best-hinted few languages.
-const FENCED_CANDIDATES: usize = 3;
-/// Languages are told apart on at most this much of a block or paragraph (cut at a line end): the
-/// first lines decide as well as the whole, and a parse of text that is not code can cost
-/// milliseconds per kilobyte (tree-sitter's error recovery), so the cost of a check stays bounded.
-const DETECT_PREFIX_BYTES: usize = 1024;
+/// Languages are ranked on at most this much of a block (cut at a line end): the first lines tell
+/// as well as the whole, and counting substrings stays cheap.
+const RANK_PREFIX_BYTES: usize = 2048;
+/// A second language is parsed (on this much of the block) only when the first fails to parse.
+const RETRY_PREFIX_BYTES: usize = 1024;
+/// A runner-up language whose lexical score is at least this share of the winner's is also checked
+/// when the winner's parse was not clean.
+const CLOSE_RUNNER_UP: f64 = 0.75;
+/// Parse errors below this share are a clean parse (a MISSING semicolon at a cut-off end).
+const CLEAN_ERROR_SHARE: f64 = 0.02;
+/// A region of one code line is code only from this length on (shorter cannot hold a copy worth
+/// reporting, and a single line is the easiest to misjudge).
+const ONE_LINE_CODE_BYTES: usize = 80;
 
-/// The first lines of `text`, up to about DETECT_PREFIX_BYTES.
-fn detection_prefix(text: &str) -> &str {
-    if text.len() <= DETECT_PREFIX_BYTES {
+/// How to split: which languages code may be in, and what the caller knows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SplitOptions {
+    /// Detection chooses among these (a protected index's languages: code in any other language
+    /// cannot match it). Empty: everything is prose.
+    pub languages: LanguageSet,
+    /// The caller says the code is in this language: no detection, and an answer without fences
+    /// is one code segment (a completion, a code assistant's output), also checked as prose.
+    pub hint: Option<Language>,
+}
+
+impl Default for SplitOptions {
+    fn default() -> Self {
+        SplitOptions { languages: LanguageSet::ALL, hint: None }
+    }
+}
+
+/// What the caller knows about an answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Hint {
+    /// Nothing: prose and code are told apart, and code's language detected.
+    #[default]
+    Auto,
+    /// The answer is prose only.
+    Text,
+    /// The answer's code is in this language (an answer without fences is all code).
+    Code(Language),
+}
+
+impl Hint {
+    /// `None` or `"auto"`, `"text"`, or a language name or alias.
+    pub fn parse(name: Option<&str>) -> crate::error::Result<Self> {
+        match name.map(str::trim) {
+            None | Some("auto") => Ok(Hint::Auto),
+            Some("text") => Ok(Hint::Text),
+            Some(name) => Ok(Hint::Code(Language::parse(name)?)),
+        }
+    }
+}
+
+impl SplitOptions {
+    /// Options for code in `languages`, given what the caller knows.
+    pub fn new(languages: LanguageSet, hint: Hint) -> Self {
+        match hint {
+            Hint::Auto => SplitOptions { languages, hint: None },
+            Hint::Text => SplitOptions { languages: LanguageSet::NONE, hint: None },
+            Hint::Code(language) => SplitOptions { languages, hint: Some(language) },
+        }
+    }
+}
+
+/// The first lines of `text`, up to about `limit` bytes.
+fn prefix(text: &str, limit: usize) -> &str {
+    if text.len() <= limit {
         return text;
     }
-    let mut cut = DETECT_PREFIX_BYTES;
+    let mut cut = limit;
     while !text.is_char_boundary(cut) {
         cut -= 1;
     }
@@ -35,21 +98,6 @@ fn detection_prefix(text: &str) -> &str {
         Some(line_end) if line_end > 0 => &text[..line_end + 1],
         _ => &text[..cut],
     }
-}
-
-/// The language of an untagged fenced block: its best-hinted languages when it shows tell-tale
-/// constructs, every grammar when it only looks like code, and none (it is checked as prose) when
-/// it does neither — a fence around a quotation, a log or a table — or when even the best language
-/// leaves much of it in parse errors (which also spares parsing all of it: error recovery on text
-/// that is not code is the slowest thing a check can meet).
-fn untagged_block_language(parser: &mut Parser, body: &str) -> Option<Language> {
-    let prefix = detection_prefix(body);
-    let found = match detect_with_hints(parser, prefix, FENCED_CANDIDATES) {
-        Some(found) => Some(found),
-        None if looks_like_code(prefix) => detect(parser, prefix),
-        None => None,
-    };
-    found.filter(|&(_, errors)| errors <= MAX_ERROR_SHARE).map(|(language, _)| language)
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -62,22 +110,23 @@ pub struct Segment {
     pub fenced: bool,
     /// The fence's info string (e.g. `python title="x.py"`), empty if none.
     pub info: String,
+    /// Other readings of this stretch worth checking because the split may be wrong: `None` as
+    /// prose, `Some(language)` as code in that language.
+    pub alternatives: Vec<Option<Language>>,
 }
 
-struct Line<'a> {
-    start: usize,
-    end: usize, // including the newline
-    text: &'a str,
+/// A segment and the syntax trees of exactly its text that the splitter parsed, by language (the
+/// primary reading's, and a failed candidate's that is now an alternative), for reuse.
+pub struct ParsedSegment {
+    pub segment: Segment,
+    pub trees: Vec<(Language, Tree)>,
 }
 
-fn lines(text: &str) -> Vec<Line<'_>> {
-    let mut out = Vec::new();
-    let mut start = 0;
-    for piece in text.split_inclusive('\n') {
-        out.push(Line { start, end: start + piece.len(), text: piece });
-        start += piece.len();
+impl ParsedSegment {
+    /// The kept tree of this segment parsed as `language`, if any.
+    pub fn tree(&self, language: Language) -> Option<&Tree> {
+        self.trees.iter().find(|(l, _)| *l == language).map(|(_, t)| t)
     }
-    out
 }
 
 /// `(fence char, run length, info string)` if the line opens or closes a fence.
@@ -105,230 +154,252 @@ pub fn language_of_tag(info: &str) -> Option<Language> {
     Language::parse(tag).ok()
 }
 
-/// Whether an unfenced paragraph looks enough like code to be worth parsing.
-fn looks_like_code(paragraph: &str) -> bool {
-    const STARTS: &[&str] = &[
-        "def ",
-        "class ",
-        "import ",
-        "from ",
-        "return ",
-        "if (",
-        "for (",
-        "while (",
-        "#include",
-        "function ",
-        "const ",
-        "let ",
-        "var ",
-        "public ",
-        "private ",
-        "func ",
-        "fn ",
-        "package ",
-        "using ",
-        "#!",
-        "@",
-        "}",
-        "print(",
-        "int ",
-        "void ",
-        "static ",
-        "elif ",
-        "else:",
-        "try:",
-        "except",
-    ];
-    const BLOCK_KEYWORDS: &[&str] =
-        &["def ", "class ", "if ", "for ", "while ", "with ", "else", "elif ", "try", "except"];
-    let lines: Vec<&str> = paragraph.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
-    // One line is too little to tell code from a sentence ending in a colon or parenthesis.
-    if lines.len() < 2 {
-        return false;
-    }
-    let code_like = lines
-        .iter()
-        .filter(|l| {
-            STARTS.iter().any(|s| l.starts_with(s))
-                || l.ends_with([';', '{', '}', ')', ','])
-                || (l.ends_with(':') && BLOCK_KEYWORDS.iter().any(|k| l.starts_with(k)))
-                || (l.contains(" = ") && !l.contains(". "))
-        })
-        .count();
-    let sentence_like = lines
-        .iter()
-        .filter(|l| l.split_whitespace().count() >= 6 && l.ends_with(['.', '!', '?']) && !l.ends_with("..."))
-        .count();
-    code_like * 2 >= lines.len() && sentence_like * 4 <= lines.len()
+/// Splits an answer into prose and code segments (every language allowed, no hint).
+pub fn split_answer(text: &str, parser: &mut Parser) -> Vec<Segment> {
+    split_answer_with(text, parser, &SplitOptions::default()).into_iter().map(|p| p.segment).collect()
 }
 
-/// Splits an answer into prose and code segments.
-pub fn split_answer(text: &str, parser: &mut Parser) -> Vec<Segment> {
-    let lines = lines(text);
-    let mut segments: Vec<Segment> = Vec::new();
-    let mut prose_start = 0;
+/// Splits an answer as `options` say, keeping the parse of each code segment it made.
+pub fn split_answer_with(text: &str, parser: &mut Parser, options: &SplitOptions) -> Vec<ParsedSegment> {
+    let mut out = Splitter { text, parser, options, segments: Vec::new() };
+    if options.languages.is_empty() && options.hint.is_none() {
+        out.prose(0, text.len());
+        return out.segments;
+    }
+    let lines: Vec<(usize, &str)> = text
+        .split_inclusive('\n')
+        .scan(0, |start, line| {
+            let at = *start;
+            *start += line.len();
+            Some((at, line))
+        })
+        .collect();
+    let fenced = lines.iter().any(|(_, line)| fence(line).is_some());
+    if let (Some(hint), false) = (options.hint, fenced) {
+        out.code_as(0, text.len(), hint, false, "");
+        return out.segments;
+    }
+    let mut unfenced_start = 0;
     let mut i = 0;
     while i < lines.len() {
-        let Some((ch, run, info)) = fence(lines[i].text) else {
+        let Some((ch, run, info)) = fence(lines[i].1) else {
             i += 1;
             continue;
         };
-        let content_start = lines[i].end;
+        let content_start = lines[i].0 + lines[i].1.len();
         let closing = (i + 1..lines.len()).find(
-            |&j| matches!(fence(lines[j].text), Some((c, r, rest)) if c == ch && r >= run && rest.is_empty()),
+            |&j| matches!(fence(lines[j].1), Some((c, r, rest)) if c == ch && r >= run && rest.is_empty()),
         );
-        let content_end = closing.map_or(text.len(), |j| lines[j].start);
-        push_prose(text, prose_start, lines[i].start, parser, &mut segments);
-        let body = &text[content_start..content_end];
-        let language = language_of_tag(info).or_else(|| {
-            if info.is_empty() {
-                untagged_block_language(parser, body)
-            } else {
-                None // a tag nearcopy does not parse (bash, json, sql, ...)
-            }
-        });
-        segments.push(Segment {
-            code: true,
-            start: content_start,
-            end: content_end,
-            language,
-            fenced: true,
-            info: info.to_string(),
-        });
-        prose_start = closing.map_or(text.len(), |j| lines[j].end);
+        let content_end = closing.map_or(text.len(), |j| lines[j].0);
+        out.unfenced(unfenced_start, lines[i].0);
+        out.fenced(content_start, content_end, info);
+        unfenced_start = closing.map_or(text.len(), |j| lines[j].0 + lines[j].1.len());
         i = closing.map_or(lines.len(), |j| j + 1);
     }
-    push_prose(text, prose_start, text.len(), parser, &mut segments);
-    segments
+    out.unfenced(unfenced_start, text.len());
+    out.segments
 }
 
-/// Adds `text[start..end]` as prose, except paragraphs that look like code and parse as code.
-fn push_prose(text: &str, start: usize, end: usize, parser: &mut Parser, segments: &mut Vec<Segment>) {
-    let mut pending = start;
-    let mut paragraph_start = start;
-    let mut offset = start;
-    let region = &text[start..end];
-    for piece in region.split_inclusive('\n').chain(std::iter::once("")) {
-        let blank = piece.trim().is_empty();
-        if blank || piece.is_empty() {
-            if offset > paragraph_start {
-                let paragraph = &text[paragraph_start..offset];
-                if looks_like_code(paragraph) {
-                    if let Some((language, errors)) =
-                        detect_with_hints(parser, detection_prefix(paragraph), UNFENCED_CANDIDATES)
-                    {
-                        if errors <= MAX_ERROR_SHARE {
-                            add(segments, Segment::prose(pending, paragraph_start));
-                            segments.push(Segment {
-                                code: true,
-                                start: paragraph_start,
-                                end: offset,
-                                language: Some(language),
-                                fenced: false,
-                                info: String::new(),
-                            });
-                            pending = offset;
-                        }
-                    }
+struct Splitter<'a, 'p> {
+    text: &'a str,
+    parser: &'p mut Parser,
+    options: &'a SplitOptions,
+    segments: Vec<ParsedSegment>,
+}
+
+/// What detection made of a stretch that may be code.
+struct Detected {
+    language: Option<Language>,
+    trees: Vec<(Language, Tree)>,
+    alternatives: Vec<Option<Language>>,
+}
+
+impl Splitter<'_, '_> {
+    fn push(&mut self, segment: Segment, trees: Vec<(Language, Tree)>) {
+        if segment.start >= segment.end && !segment.fenced {
+            return;
+        }
+        // Adjacent plain prose merges into one segment.
+        if let Some(last) = self.segments.last_mut() {
+            let plain = |s: &Segment| !s.code && s.alternatives.is_empty();
+            if plain(&last.segment) && plain(&segment) && last.segment.end == segment.start {
+                last.segment.end = segment.end;
+                return;
+            }
+        }
+        self.segments.push(ParsedSegment { segment, trees });
+    }
+
+    fn prose(&mut self, start: usize, end: usize) {
+        self.prose_or(start, end, Vec::new());
+    }
+
+    fn prose_or(&mut self, start: usize, end: usize, alternatives: Vec<Option<Language>>) {
+        let segment = Segment {
+            code: false,
+            start,
+            end,
+            language: None,
+            fenced: false,
+            info: String::new(),
+            alternatives,
+        };
+        self.push(segment, Vec::new());
+    }
+
+    /// A stretch the caller says is code in `language`: parsed as that, and checked as prose too
+    /// when the parse leaves much of it in errors.
+    fn code_as(&mut self, start: usize, end: usize, language: Language, fenced: bool, info: &str) {
+        let (trees, errors) = self.parse(&self.text[start..end], language);
+        let alternatives = if errors > MAX_ERROR_SHARE || !fenced { vec![None] } else { Vec::new() };
+        let segment = Segment {
+            code: true,
+            start,
+            end,
+            language: Some(language),
+            fenced,
+            info: info.to_string(),
+            alternatives,
+        };
+        self.push(segment, trees);
+    }
+
+    /// `body` parsed as `language`: the tree (kept as a reading of exactly `body`) and its error share.
+    fn parse(&mut self, body: &str, language: Language) -> (Vec<(Language, Tree)>, f64) {
+        match parse(self.parser, body, language) {
+            Some(tree) => {
+                let errors = tree_error_share(&tree, body.len());
+                (vec![(language, tree)], errors)
+            }
+            None => (Vec::new(), 1.0),
+        }
+    }
+
+    fn fenced(&mut self, start: usize, end: usize, info: &str) {
+        let body = &self.text[start..end];
+        let tagged = language_of_tag(info);
+        if let Some(language) = tagged.or(if info.is_empty() { self.options.hint } else { None }) {
+            // A tag (or the caller) names the language: parsed once, for the tokens; a block that
+            // parses badly as it (a wrong tag) is checked in the lexical favourite and as prose too.
+            let (trees, errors) = self.parse(body, language);
+            let mut alternatives = Vec::new();
+            if errors > MAX_ERROR_SHARE {
+                let other = rank(prefix(body, RANK_PREFIX_BYTES), self.options.languages)
+                    .into_iter()
+                    .find(|&(l, score)| l != language && score > 0.0);
+                alternatives.extend(other.map(|(l, _)| Some(l)));
+                alternatives.push(None);
+            }
+            let segment = Segment {
+                code: true,
+                start,
+                end,
+                language: Some(language),
+                fenced: true,
+                info: info.into(),
+                alternatives,
+            };
+            return self.push(segment, trees);
+        }
+        // No tag: a language is detected; a tag nearcopy does not parse (bash, json, sql): prose.
+        let found = if info.is_empty() { self.detect(body) } else { Detected::none() };
+        let segment = Segment {
+            code: true,
+            start,
+            end,
+            language: found.language,
+            fenced: true,
+            info: info.into(),
+            alternatives: found.alternatives,
+        };
+        self.push(segment, found.trees);
+    }
+
+    /// Unfenced text: code regions found lexically and confirmed by a parse, prose around them.
+    fn unfenced(&mut self, start: usize, end: usize) {
+        if start >= end {
+            return;
+        }
+        let lines = scan(self.text, start, end);
+        let mut position = start;
+        for region in regions(&lines) {
+            let bytes = region.end - region.start;
+            if region.code_lines < 2 && bytes < ONE_LINE_CODE_BYTES {
+                continue; // one short line: too little to tell, and too short to hold a copy
+            }
+            let found = self.detect(&self.text[region.start..region.end]);
+            self.prose(position, region.start);
+            match found.language {
+                Some(language) => {
+                    let mut alternatives = found.alternatives;
+                    alternatives.push(None); // unfenced code is also read as prose
+                    let segment = Segment {
+                        code: true,
+                        start: region.start,
+                        end: region.end,
+                        language: Some(language),
+                        fenced: false,
+                        info: String::new(),
+                        alternatives,
+                    };
+                    self.push(segment, found.trees);
+                }
+                None => {
+                    let segment = Segment {
+                        code: false,
+                        start: region.start,
+                        end: region.end,
+                        language: None,
+                        fenced: false,
+                        info: String::new(),
+                        alternatives: found.alternatives,
+                    };
+                    self.push(segment, found.trees);
                 }
             }
-            paragraph_start = offset + piece.len();
+            position = region.end;
         }
-        offset += piece.len();
+        self.prose(position, end);
     }
-    add(segments, Segment::prose(pending, end));
+
+    /// The language of a stretch that looks like code: its lexical favourite if that parses with few
+    /// errors (the whole stretch, once: the tree is kept), else the runner-up (tried on a prefix),
+    /// else none — then it is prose, to be checked as code in the favourite too.
+    fn detect(&mut self, body: &str) -> Detected {
+        let ranked = rank(prefix(body, RANK_PREFIX_BYTES), self.options.languages);
+        let Some(&(first, first_score)) = ranked.first() else { return Detected::none() };
+        let runner_up = ranked.get(1).copied();
+        let (trees, errors) = self.parse(body, first);
+        if errors <= MAX_ERROR_SHARE {
+            let mut alternatives = Vec::new();
+            if let Some((second, score)) = runner_up {
+                if errors > CLEAN_ERROR_SHARE && score > 0.0 && score >= CLOSE_RUNNER_UP * first_score {
+                    alternatives.push(Some(second));
+                }
+            }
+            return Detected { language: Some(first), trees, alternatives };
+        }
+        if let Some((second, _)) = runner_up {
+            let head = prefix(body, RETRY_PREFIX_BYTES);
+            let (head_trees, retry) = self.parse(head, second);
+            if retry <= MAX_ERROR_SHARE {
+                // The favourite's tree is of the whole block; the runner-up's only if the block is short.
+                let mut trees = trees;
+                if head.len() == body.len() {
+                    trees.extend(head_trees);
+                }
+                return Detected { language: Some(second), trees, alternatives: vec![Some(first)] };
+            }
+        }
+        Detected { language: None, trees, alternatives: vec![Some(first)] }
+    }
 }
 
-impl Segment {
-    fn prose(start: usize, end: usize) -> Self {
-        Segment { code: false, start, end, language: None, fenced: false, info: String::new() }
-    }
-}
-
-/// Appends a prose segment, merging it into a preceding prose one; empty prose is dropped.
-fn add(segments: &mut Vec<Segment>, segment: Segment) {
-    if segment.start >= segment.end {
-        return;
-    }
-    match segments.last_mut() {
-        Some(last) if !last.code && !segment.code && last.end == segment.start => last.end = segment.end,
-        _ => segments.push(segment),
+impl Detected {
+    fn none() -> Self {
+        Detected { language: None, trees: Vec::new(), alternatives: Vec::new() }
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn split(text: &str) -> Vec<(bool, String, Option<Language>, bool)> {
-        split_answer(text, &mut Parser::new())
-            .into_iter()
-            .map(|s| (s.code, text[s.start..s.end].to_string(), s.language, s.fenced))
-            .collect()
-    }
-
-    #[test]
-    fn fenced_blocks_with_and_without_tags() {
-        let answer =
-            "Here is how:\n\n```py\nx = 1\n```\n\nAnd in C:\n~~~\nint main(void) { return 0; }\n~~~\nDone.";
-        let got = split(answer);
-        assert_eq!(got.len(), 5, "{got:?}");
-        assert_eq!(got[1], (true, "x = 1\n".to_string(), Some(Language::Python), true));
-        assert!(got[3].0);
-        assert_eq!(got[3].2, Some(Language::C));
-        assert_eq!(got[4].1, "Done.");
-        let covered: usize = split_answer(answer, &mut Parser::new()).iter().map(|s| s.end - s.start).sum();
-        let fence_lines = ["```py\n", "```\n", "~~~\n", "~~~\n"].iter().map(|f| f.len()).sum::<usize>();
-        assert_eq!(covered, answer.len() - fence_lines, "segments cover all but the fence lines");
-    }
-
-    #[test]
-    fn indented_and_unclosed_fences() {
-        let answer = "1. First:\n   ```rust\n   fn f() {}\n   ```\n2. Then:\n```python\ndef f(\n    return";
-        let got = split(answer);
-        assert_eq!(got[1], (true, "   fn f() {}\n".to_string(), Some(Language::Rust), true));
-        assert_eq!(got.last().unwrap().1, "def f(\n    return");
-        assert_eq!(got.last().unwrap().2, Some(Language::Python));
-    }
-
-    #[test]
-    fn unknown_tags_stay_code_without_language() {
-        let got = split("```bash\nls -la\n```\n");
-        assert_eq!(got[0], (true, "ls -la\n".to_string(), None, true));
-        assert_eq!(language_of_tag("{.python}"), Some(Language::Python));
-        assert_eq!(language_of_tag("c++ title=\"a.cpp\""), Some(Language::Cpp));
-    }
-
-    #[test]
-    fn unfenced_code_in_prose() {
-        let answer = "You can write it like this.\n\ndef add(a, b):\n    total = a + b\n    return total\n\nThat returns the sum of both numbers, as you would expect.";
-        let got = split(answer);
-        assert_eq!(got.len(), 3, "{got:?}");
-        assert!(got[1].0 && got[1].1.starts_with("def add") && got[1].2 == Some(Language::Python));
-        assert!(!got[1].3);
-    }
-
-    #[test]
-    fn untagged_fences_around_text_that_is_not_code_have_no_language() {
-        // A quotation, and roff markup: fenced, so code segments, but checked as prose (no language).
-        let quote =
-            "```\nIt was the best of times, it was the worst of times, it was the age of wisdom.\n```\n";
-        assert_eq!(split(quote)[0].2, None);
-        let roff = format!(
-            "~~~\n{}~~~\n",
-            ".\\\" http://bugs.example.org/507673\n.TH GROFF 1 \"2009\"\n.SH NAME\n".repeat(40)
-        );
-        assert_eq!(split(&roff)[0].2, None);
-        assert!(
-            detection_prefix(&roff).len() <= DETECT_PREFIX_BYTES && detection_prefix(&roff).ends_with('\n')
-        );
-    }
-
-    #[test]
-    fn prose_stays_prose() {
-        let answer =
-            "The function returns a value. It is called twice, once for each input.\n\nIn short: yes.";
-        assert!(split(answer).iter().all(|s| !s.0));
-        assert!(split_answer("", &mut Parser::new()).is_empty());
-    }
-}
+mod tests;

@@ -17,11 +17,16 @@ mod batch;
 mod classify;
 mod detect;
 mod languages;
+mod lexid;
+mod lines;
 
-pub use answer::{language_of_tag, split_answer, Segment};
+pub use answer::{
+    language_of_tag, split_answer, split_answer_with, Hint, ParsedSegment, Segment, SplitOptions,
+};
 pub use batch::{code_token_batch, symbol_id, CodeTokenBatch};
 pub use detect::{detect, error_share, MAX_ERROR_SHARE};
 pub use languages::Language;
+pub use lexid::{rank as rank_languages, LanguageSet};
 pub use tree_sitter::Parser;
 
 use crate::error::Result;
@@ -178,6 +183,22 @@ impl CodeNormalizer {
             .ok_or_else(|| invalid!("the {} parser gave up on this input", opts.language.name()))?;
         self.walk(&tree, source, opts);
         Ok(&self.tokens)
+    }
+
+    /// Like [`Self::normalize`], from a tree already parsed from exactly `source` as
+    /// `opts.language` (the answer splitter's, which it parsed to tell code from prose).
+    pub fn normalize_parsed(
+        &mut self,
+        tree: &tree_sitter::Tree,
+        source: &str,
+        opts: &CodeOptions,
+    ) -> &[CodeToken] {
+        self.buf.clear();
+        self.tokens.clear();
+        self.numbering.clear();
+        self.ancestors.clear();
+        self.walk(tree, source, opts);
+        &self.tokens
     }
 
     /// Calls `emit` with the bytes of every shingle (`ngram` consecutive symbols joined by a space;

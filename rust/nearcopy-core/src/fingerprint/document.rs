@@ -9,6 +9,7 @@ use crate::code::{symbol_id, CodeNormalizer, CodeOptions, IdentifierMode, Langua
 use crate::error::Result;
 use crate::hash::xxh3_64;
 use crate::text::{Normalizer, TextOptions};
+use tree_sitter::Tree;
 
 /// How a stretch of text is normalized.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -31,6 +32,16 @@ pub struct Fingerprinter {
     text: Normalizer,
     code: CodeNormalizer,
     kgrams: Vec<u64>,
+}
+
+/// How the index normalizes code: placeholder names, abstract literals, one token at a time.
+fn code_options(language: Language) -> CodeOptions {
+    CodeOptions {
+        language,
+        ngram: 1,
+        identifiers: IdentifierMode::Placeholder,
+        literals: LiteralMode::Abstract,
+    }
 }
 
 /// Prose words and code symbols live in separate id spaces, so a word never matches a symbol.
@@ -56,22 +67,36 @@ impl Fingerprinter {
                 });
             }
             Content::Code(language) => {
-                let opts = CodeOptions {
-                    language,
-                    ngram: 1,
-                    identifiers: IdentifierMode::Placeholder,
-                    literals: LiteralMode::Abstract,
-                };
-                self.code.normalize(text, &opts)?;
-                let buf = self.code.normalized().as_bytes();
-                for token in self.code.tokens() {
-                    out.ids.push(symbol_id(&buf[token.norm_start..token.norm_end]));
-                    out.starts.push(base + token.start);
-                    out.ends.push(base + token.end);
-                }
+                self.code.normalize(text, &code_options(language))?;
+                self.code_stream(base, out);
             }
         }
         Ok(())
+    }
+
+    /// Like [`Self::tokens`] for code in `language`, from a tree parsed from exactly `text`.
+    pub fn tokens_parsed(
+        &mut self,
+        text: &str,
+        language: Language,
+        tree: &Tree,
+        base: usize,
+        out: &mut TokenStream,
+    ) {
+        out.ids.clear();
+        out.starts.clear();
+        out.ends.clear();
+        self.code.normalize_parsed(tree, text, &code_options(language));
+        self.code_stream(base, out);
+    }
+
+    fn code_stream(&self, base: usize, out: &mut TokenStream) {
+        let buf = self.code.normalized().as_bytes();
+        for token in self.code.tokens() {
+            out.ids.push(symbol_id(&buf[token.norm_start..token.norm_end]));
+            out.starts.push(base + token.start);
+            out.ends.push(base + token.end);
+        }
     }
 
     /// Winnowed fingerprints of a token stream (positions are token indexes into it).

@@ -1,7 +1,7 @@
 //! The protected index's work: fingerprint a corpus into segment entries (in parallel), and find
 //! where an answer reproduces indexed documents, in byte spans of the answer.
 
-use crate::code::{split_answer, Parser};
+use crate::code::{split_answer_with, Hint, LanguageSet, Parser, SplitOptions};
 use crate::error::Result;
 use crate::fingerprint::document::{Content, Fingerprinter, TokenStream};
 use crate::fingerprint::{find_matches, Fingerprint, MatchParams, Posting, PostingSource, Winnowings};
@@ -82,6 +82,24 @@ pub struct MatchSettings {
     /// A match must cover at least this many normalized tokens: of prose, and of code.
     pub min_prose_tokens: u32,
     pub min_code_tokens: u32,
+    /// What the index holds, and what the caller knows of the answer.
+    pub contents: IndexContents,
+    pub hint: Hint,
+}
+
+/// What the protected documents are: prose, and code in which languages. An answer's code in a
+/// language the index does not hold cannot match it, so detection chooses only among these, and
+/// prose is not looked up in an index without prose.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IndexContents {
+    pub prose: bool,
+    pub languages: LanguageSet,
+}
+
+impl Default for IndexContents {
+    fn default() -> Self {
+        IndexContents { prose: true, languages: LanguageSet::ALL }
+    }
 }
 
 /// Chains of one document this many windows-plus-k-grams apart in the answer are stitched into one
@@ -90,9 +108,19 @@ pub struct MatchSettings {
 const PROSE_GAP_FACTOR: usize = 2;
 const CODE_GAP_FACTOR: usize = 1;
 
+/// Reusable state of one answer's matching.
+#[derive(Default)]
+struct MatchScratch {
+    fingerprinter: Fingerprinter,
+    stream: TokenStream,
+    fps: Vec<Fingerprint>,
+}
+
 /// Splits `answer` into prose and code, fingerprints each part with its own normalizer and winnowing,
 /// and looks the fingerprints up in every segment (`allowlist` segments hold passages that are never
-/// reported). Returns the matches covering at least the minimum for their content, longest first.
+/// reported). A part the splitter was unsure of is also read its other ways (as prose, as code in
+/// another language) and the matches of every reading kept, so a wrong split costs time, not recall.
+/// Returns the matches covering at least the minimum for their content, longest first.
 pub fn match_answer<S: PostingSource, A: PostingSource>(
     answer: &str,
     segments: &[S],
@@ -100,52 +128,122 @@ pub fn match_answer<S: PostingSource, A: PostingSource>(
     winnowings: &Winnowings,
     settings: &MatchSettings,
 ) -> Result<AnswerReport> {
+    let contents = &settings.contents;
     let mut parser = Parser::new();
-    let mut fingerprinter = Fingerprinter::new();
-    let (mut stream, mut fps) = (TokenStream::default(), Vec::new());
+    let mut scratch = MatchScratch::default();
     let mut report = AnswerReport::default();
-    for part in split_answer(answer, &mut parser) {
-        let content = match part.language {
-            Some(language) if part.code => Content::Code(language),
+    let split = SplitOptions::new(contents.languages, settings.hint);
+    for part in split_answer_with(answer, &mut parser, &split) {
+        let segment = &part.segment;
+        let text = &answer[segment.start..segment.end];
+        let primary = match segment.language {
+            Some(language) if segment.code => Content::Code(language),
             _ => Content::Prose,
         };
-        fingerprinter.tokens(&answer[part.start..part.end], content, part.start, &mut stream)?;
-        report.answer_tokens += stream.ids.len();
-        let winnowing = winnowings.for_content(content);
-        fingerprinter.fingerprints(&stream, winnowing, &mut fps);
-        let (gap_factor, min_tokens) = match content {
-            Content::Prose => (PROSE_GAP_FACTOR, settings.min_prose_tokens),
-            Content::Code(_) => (CODE_GAP_FACTOR, settings.min_code_tokens),
-        };
-        let params = MatchParams {
-            k: winnowing.k,
-            w: winnowing.w,
-            max_doc_frequency: settings.max_doc_frequency,
-            max_gap: (winnowing.k + winnowing.w) * gap_factor,
-        };
-        for m in find_matches(segments, allowlist, &fps, &params) {
-            if m.covered < min_tokens {
+        let mut readings = vec![primary];
+        for alternative in &segment.alternatives {
+            let content = alternative.map_or(Content::Prose, Content::Code);
+            if !readings.contains(&content) {
+                readings.push(content);
+            }
+        }
+        for (n, content) in readings.into_iter().enumerate() {
+            // Prose cannot match an index without prose documents; the primary reading is still
+            // normalized, for the answer's token count.
+            let searched = content != Content::Prose || contents.prose;
+            if !searched && n > 0 {
                 continue;
             }
-            // Winnowing selects a fingerprint within the first and the last `w` k-grams of a shared
-            // run, so the run may reach up to `w − 1` tokens beyond the outermost hits: the span is
-            // widened by that much, to redact too much rather than let copied text out.
-            let reach = winnowing.w.saturating_sub(1);
-            let first = (m.query_start as usize).saturating_sub(reach);
-            let last = (m.query_end as usize + reach).min(stream.ends.len()) - 1;
-            report.matches.push(AnswerMatch {
-                segment: m.source as usize,
-                doc: m.doc,
-                start: stream.starts[first],
-                end: stream.ends[last],
-                covered: m.covered,
-                span_tokens: m.query_end - m.query_start,
-                content,
-            });
+            let MatchScratch { fingerprinter, stream, .. } = &mut scratch;
+            let kept = match content {
+                Content::Code(language) => part.tree(language).map(|tree| (language, tree)),
+                Content::Prose => None,
+            };
+            match kept {
+                Some((language, tree)) => {
+                    fingerprinter.tokens_parsed(text, language, tree, segment.start, stream)
+                }
+                None => fingerprinter.tokens(text, content, segment.start, stream)?,
+            }
+            if n == 0 {
+                report.answer_tokens += stream.ids.len();
+            }
+            if searched {
+                find_in(
+                    &mut scratch,
+                    content,
+                    segments,
+                    allowlist,
+                    winnowings,
+                    settings,
+                    &mut report.matches,
+                );
+            }
         }
     }
-    report.matches.sort_by_key(|m| (std::cmp::Reverse(m.covered), m.start));
+    report.matches = strongest_per_passage(report.matches);
     Ok(report)
+}
+
+/// Appends the matches of the token stream in `scratch` (normalized as `content`).
+fn find_in<S: PostingSource, A: PostingSource>(
+    scratch: &mut MatchScratch,
+    content: Content,
+    segments: &[S],
+    allowlist: &[A],
+    winnowings: &Winnowings,
+    settings: &MatchSettings,
+    out: &mut Vec<AnswerMatch>,
+) {
+    let MatchScratch { fingerprinter, stream, fps } = scratch;
+    let winnowing = winnowings.for_content(content);
+    fingerprinter.fingerprints(stream, winnowing, fps);
+    let (gap_factor, min_tokens) = match content {
+        Content::Prose => (PROSE_GAP_FACTOR, settings.min_prose_tokens),
+        Content::Code(_) => (CODE_GAP_FACTOR, settings.min_code_tokens),
+    };
+    let params = MatchParams {
+        k: winnowing.k,
+        w: winnowing.w,
+        max_doc_frequency: settings.max_doc_frequency,
+        max_gap: (winnowing.k + winnowing.w) * gap_factor,
+    };
+    for m in find_matches(segments, allowlist, fps, &params) {
+        if m.covered < min_tokens {
+            continue;
+        }
+        // Winnowing selects a fingerprint within the first and the last `w` k-grams of a shared
+        // run, so the run may reach up to `w − 1` tokens beyond the outermost hits: the span is
+        // widened by that much, to redact too much rather than let copied text out.
+        let reach = winnowing.w.saturating_sub(1);
+        let first = (m.query_start as usize).saturating_sub(reach);
+        let last = (m.query_end as usize + reach).min(stream.ends.len()) - 1;
+        out.push(AnswerMatch {
+            segment: m.source as usize,
+            doc: m.doc,
+            start: stream.starts[first],
+            end: stream.ends[last],
+            covered: m.covered,
+            span_tokens: m.query_end - m.query_start,
+            content,
+        });
+    }
+}
+
+/// Longest first; of the matches of one document whose answer spans overlap (the same passage
+/// found under two readings), only the longest.
+fn strongest_per_passage(mut matches: Vec<AnswerMatch>) -> Vec<AnswerMatch> {
+    matches.sort_by_key(|m| (std::cmp::Reverse(m.covered), m.start, m.segment, m.doc));
+    let mut kept: Vec<AnswerMatch> = Vec::with_capacity(matches.len());
+    for m in matches {
+        let repeated = kept
+            .iter()
+            .any(|k| (k.segment, k.doc) == (m.segment, m.doc) && k.start < m.end && m.start < k.end);
+        if !repeated {
+            kept.push(m);
+        }
+    }
+    kept
 }
 
 #[cfg(test)]

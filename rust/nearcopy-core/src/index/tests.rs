@@ -8,7 +8,13 @@ const PROTECTED_PROSE: &str = "It is a truth universally acknowledged, that a si
 const NONE: &[FingerprintTable] = &[];
 
 fn settings(min_tokens: u32) -> MatchSettings {
-    MatchSettings { max_doc_frequency: 10, min_prose_tokens: min_tokens, min_code_tokens: min_tokens }
+    MatchSettings {
+        max_doc_frequency: 10,
+        min_prose_tokens: min_tokens,
+        min_code_tokens: min_tokens,
+        contents: IndexContents::default(),
+        hint: Hint::Auto,
+    }
 }
 
 fn index() -> (FingerprintTable, Winnowings) {

@@ -1,0 +1,241 @@
+use super::*;
+
+fn split(text: &str) -> Vec<(bool, String, Option<Language>, bool)> {
+    split_answer(text, &mut Parser::new())
+        .into_iter()
+        .map(|s| (s.code, text[s.start..s.end].to_string(), s.language, s.fenced))
+        .collect()
+}
+
+fn code_segments(text: &str) -> Vec<(String, Option<Language>)> {
+    split(text).into_iter().filter(|s| s.0).map(|s| (s.1, s.2)).collect()
+}
+
+#[test]
+fn fenced_blocks_with_and_without_tags() {
+    let answer =
+        "Here is how:\n\n```py\nx = 1\n```\n\nAnd in C:\n~~~\nint main(void) { return 0; }\n~~~\nDone.";
+    let got = split(answer);
+    assert_eq!(got.len(), 5, "{got:?}");
+    assert_eq!(got[1], (true, "x = 1\n".to_string(), Some(Language::Python), true));
+    assert!(got[3].0);
+    assert_eq!(got[3].2, Some(Language::C));
+    assert_eq!(got[4].1, "Done.");
+    let covered: usize = split_answer(answer, &mut Parser::new()).iter().map(|s| s.end - s.start).sum();
+    let fence_lines = ["```py\n", "```\n", "~~~\n", "~~~\n"].iter().map(|f| f.len()).sum::<usize>();
+    assert_eq!(covered, answer.len() - fence_lines, "segments cover all but the fence lines");
+}
+
+#[test]
+fn indented_and_unclosed_fences() {
+    let answer = "1. First:\n   ```rust\n   fn f() {}\n   ```\n2. Then:\n```python\ndef f(\n    return";
+    let got = split(answer);
+    assert_eq!(got[1], (true, "   fn f() {}\n".to_string(), Some(Language::Rust), true));
+    assert_eq!(got.last().unwrap().1, "def f(\n    return");
+    assert_eq!(got.last().unwrap().2, Some(Language::Python));
+}
+
+#[test]
+fn unknown_tags_stay_code_without_language() {
+    let got = split("```bash\nls -la\n```\n");
+    assert_eq!(got[0], (true, "ls -la\n".to_string(), None, true));
+    assert_eq!(language_of_tag("{.python}"), Some(Language::Python));
+    assert_eq!(language_of_tag("c++ title=\"a.cpp\""), Some(Language::Cpp));
+}
+
+#[test]
+fn unfenced_code_in_prose() {
+    let answer = "You can write it like this.\n\ndef add(a, b):\n    total = a + b\n    return total\n\nThat returns the sum of both numbers, as you would expect.";
+    let got = split(answer);
+    assert_eq!(got.len(), 3, "{got:?}");
+    assert!(got[1].0 && got[1].1.starts_with("def add") && got[1].2 == Some(Language::Python));
+    assert!(!got[1].3);
+}
+
+const PYTHON_FUNCTION: &str = r#"# Copyright 2001 Example Corp.
+# Licensed under the Example License.
+
+import os
+
+
+@functools.lru_cache(maxsize=None)
+def copy_tree(src, dst, symlinks=False):
+    """Recursively copy a directory tree.
+
+    The destination directory must not already exist. If the optional
+    symlinks flag is true, symbolic links in the source tree result in
+    symbolic links in the destination tree.
+    """
+    names = os.listdir(src)
+
+    # Make the target first, then fill it.
+    os.makedirs(dst)
+    for name in names:
+        srcname = os.path.join(src, name)
+        dstname = os.path.join(dst, name)
+        if symlinks and os.path.islink(srcname):
+            os.symlink(os.readlink(srcname), dstname)
+        else:
+            copy2(srcname, dstname)
+    return dst
+"#;
+
+const JAVA_METHOD: &str = r#"/**
+ * Copies the bytes of one stream to another.
+ *
+ * @param in the stream to read from
+ * @param out the stream to write to
+ * @return the number of bytes copied
+ */
+@Override
+public long copy(InputStream in, OutputStream out) throws IOException {
+    byte[] buffer = new byte[8192];
+    long total = 0;
+
+    int n;
+    while ((n = in.read(buffer)) > 0) {
+        out.write(buffer, 0, n);
+        total += n;
+    }
+    return total;
+}
+"#;
+
+const GO_FUNCTION: &str = r#"// CopyFile copies a file from src to dst. If src and dst files exist, and are
+// the same, then return success. Otherwise, copy the file contents.
+func CopyFile(src, dst string) (err error) {
+	in, err := os.Open(src)
+	if err != nil {
+		return
+	}
+	defer in.Close()
+
+	out, err := os.Create(dst)
+	if err != nil {
+		return
+	}
+	_, err = io.Copy(out, in)
+	return
+}
+"#;
+
+const C_FUNCTION: &str = r#"#include <stdio.h>
+#include <stdlib.h>
+
+/* Copy the file at SRC to DST; return 0 on success, -1 on error
+   with errno set.  */
+static int
+copy_file (const char *src, const char *dst)
+{
+  FILE *in = fopen (src, "rb");
+  if (in == NULL)
+    return -1;
+
+  char buf[4096];
+  size_t n;
+  while ((n = fread (buf, 1, sizeof buf, in)) > 0)
+    fwrite (buf, 1, n, stdout);
+  fclose (in);
+  return 0;
+}
+"#;
+
+#[test]
+fn bare_functions_are_one_code_segment_in_their_language() {
+    for (source, language) in [
+        (PYTHON_FUNCTION, Language::Python),
+        (JAVA_METHOD, Language::Java),
+        (GO_FUNCTION, Language::Go),
+        (C_FUNCTION, Language::C),
+    ] {
+        let got = split(source);
+        assert_eq!(got.len(), 1, "{language:?}: {got:?}");
+        assert_eq!(got[0], (true, source.to_string(), Some(language), false), "{language:?}");
+    }
+}
+
+#[test]
+fn a_line_of_prose_before_and_after_bare_code_stays_prose() {
+    for (source, language) in [(PYTHON_FUNCTION, Language::Python), (GO_FUNCTION, Language::Go)] {
+        let answer = format!("Here you go:\n{source}\nThis copies every file and returns the destination.\n");
+        let got = code_segments(&answer);
+        assert_eq!(got, vec![(source.to_string(), Some(language))], "{answer}");
+        let tight = format!("Here you go:\n{source}This copies every file and returns the destination.\n");
+        assert_eq!(code_segments(&tight), vec![(source.to_string(), Some(language))], "{tight}");
+    }
+}
+
+#[test]
+fn code_interleaved_with_short_prose_lines_is_split_there() {
+    let answer = "First import the module:\n\nimport os\nimport shutil\n\nThen copy the tree:\n\nshutil.copytree(src, dst)\nos.remove(src)\n";
+    let got = code_segments(answer);
+    assert_eq!(got.len(), 2, "{got:?}");
+    assert_eq!(got[0].0, "import os\nimport shutil\n");
+    assert_eq!(got[1].0, "shutil.copytree(src, dst)\nos.remove(src)\n");
+}
+
+#[test]
+fn unfenced_code_is_also_read_as_prose_and_prose_that_fails_to_parse_as_code() {
+    let segments = split_answer(GO_FUNCTION, &mut Parser::new());
+    assert!(segments[0].alternatives.contains(&None), "unfenced code is also checked as prose");
+    // Looks like code line by line, but is not one: checked as prose, and as code too.
+    let fake = "call(this) and that;\nthen (more) of it;\nand so on, forever, {\n";
+    let segments = split_answer(fake, &mut Parser::new());
+    assert!(segments.iter().all(|s| !s.code || s.language.is_none() || !s.alternatives.is_empty()));
+}
+
+#[test]
+fn allowed_languages_and_hints_decide_without_detection() {
+    let java_only = SplitOptions { languages: LanguageSet::only(Language::Java), hint: None };
+    let got = split_answer_with(GO_FUNCTION, &mut Parser::new(), &java_only);
+    assert!(got.iter().all(|p| p.segment.language.is_none_or(|l| l == Language::Java)));
+    let prose_only = SplitOptions { languages: LanguageSet::NONE, hint: None };
+    let got = split_answer_with(PYTHON_FUNCTION, &mut Parser::new(), &prose_only);
+    assert_eq!(got.len(), 1);
+    assert!(!got[0].segment.code);
+    // A hint makes an answer without fences one code segment of that language, checked as prose too.
+    let hinted = SplitOptions { languages: LanguageSet::ALL, hint: Some(Language::Python) };
+    let completion = "Return the nth Fibonacci number.\"\"\"\n    if n < 2:\n        return n\n";
+    let got = split_answer_with(completion, &mut Parser::new(), &hinted);
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0].segment.language, Some(Language::Python));
+    assert_eq!((got[0].segment.start, got[0].segment.end), (0, completion.len()));
+    assert!(got[0].segment.alternatives.contains(&None));
+    // With fences, the hint names the language of untagged blocks.
+    let got = split_answer_with("Try:\n```\nx = 1\n```\n", &mut Parser::new(), &hinted);
+    assert_eq!(got[1].segment.language, Some(Language::Python));
+}
+
+#[test]
+fn kept_trees_are_of_exactly_the_segment() {
+    let answer = format!("Here you go:\n\n{PYTHON_FUNCTION}\nThat is all.\n");
+    let parsed = split_answer_with(&answer, &mut Parser::new(), &SplitOptions::default());
+    assert!(parsed.iter().any(|p| p.tree(Language::Python).is_some()));
+    for p in parsed {
+        for (_, tree) in &p.trees {
+            assert_eq!(tree.root_node().end_byte(), p.segment.end - p.segment.start);
+        }
+    }
+}
+
+#[test]
+fn untagged_fences_around_text_that_is_not_code_have_no_language() {
+    // A quotation, and roff markup: fenced, so code segments, but checked as prose (no language).
+    let quote = "```\nIt was the best of times, it was the worst of times, it was the age of wisdom.\n```\n";
+    assert_eq!(split(quote)[0].2, None);
+    let roff = format!(
+        "~~~\n{}~~~\n",
+        ".\\\" http://bugs.example.org/507673\n.TH GROFF 1 \"2009\"\n.SH NAME\n".repeat(40)
+    );
+    assert_eq!(split(&roff)[0].2, None);
+    assert!(prefix(&roff, 1024).len() <= 1024 && prefix(&roff, 1024).ends_with('\n'));
+}
+
+#[test]
+fn prose_stays_prose() {
+    let answer = "The function returns a value. It is called twice, once for each input.\n\nIn short: yes.";
+    assert!(split(answer).iter().all(|s| !s.0));
+    let wrapped = "If the caller passes a path that does not exist, the function\nreturns None instead of raising, which keeps the loop going; the\nlog records it (once per run) for later.\n";
+    assert!(split(wrapped).iter().all(|s| !s.0), "{:?}", split(wrapped));
+    assert!(split_answer("", &mut Parser::new()).is_empty());
+}

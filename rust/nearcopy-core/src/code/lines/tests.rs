@@ -1,0 +1,64 @@
+use super::*;
+
+fn kinds(text: &str) -> Vec<LineKind> {
+    scan(text, 0, text.len()).into_iter().map(|l| l.kind).collect()
+}
+
+fn region_texts(text: &str) -> Vec<&str> {
+    regions(&scan(text, 0, text.len())).into_iter().map(|r| &text[r.start..r.end]).collect()
+}
+
+#[test]
+fn lines_of_code_prose_and_neither() {
+    use LineKind::*;
+    let text = "Here you go:\ndef f(x):\n    # add one\n    return x + 1\n\n}\nThat is the whole function, and it returns a number.\n- a list item of prose\n";
+    assert_eq!(kinds(text), vec![Prose, Code, Neutral, Code, Blank, Code, Prose, Prose]);
+}
+
+#[test]
+fn docstrings_and_block_comments_are_neutral_however_they_read() {
+    let text = "\"\"\"Summary line.\n\nThis paragraph reads like prose, and it is long enough to be prose.\n\"\"\"\n/*\n * Copyright. All rights reserved. This is a sentence.\n */\n";
+    assert!(
+        kinds(text).iter().all(|k| matches!(k, LineKind::Neutral | LineKind::Blank)),
+        "{:?}",
+        kinds(text)
+    );
+}
+
+#[test]
+fn a_region_takes_its_comments_and_indented_lines_and_stops_at_outside_prose() {
+    let text = "Some intro text that explains what follows in detail.\n\n// Doc comment of f.\nfunc f() {\n\tx := 1\n}\n\nThis is prose again, after the function, as a sentence.\n";
+    assert_eq!(region_texts(text), vec!["// Doc comment of f.\nfunc f() {\n\tx := 1\n}\n"]);
+}
+
+#[test]
+fn prose_inside_brackets_stays_unless_it_is_a_sentence() {
+    let held = "call(a,\n  some words here\n  b)\n";
+    assert_eq!(region_texts(held), vec![held]);
+    // Code cut off with a bracket open, then a real sentence: the sentence ends the region.
+    let cut = "int f(void) {\n    return g(1,\nThe function above was cut off by the model, so it does not compile.\n";
+    assert_eq!(region_texts(cut), vec!["int f(void) {\n    return g(1,\n"]);
+}
+
+#[test]
+fn keywords_alone_do_not_make_prose_code() {
+    assert_eq!(kinds("for example, the value can be any string you like\n"), vec![LineKind::Prose]);
+    assert_eq!(kinds("import the module first and then call it twice\n"), vec![LineKind::Prose]);
+    assert_eq!(kinds("import os\n"), vec![LineKind::Code]);
+    assert_eq!(kinds("import os, sys\n"), vec![LineKind::Code]);
+}
+
+#[test]
+fn a_stretch_that_begins_inside_a_docstring_or_comment_is_read_from_there() {
+    // A window of a streamed answer, or a completion of a prompt that opened a docstring.
+    let text = "    of the two lists, which this function merges in order.\n    \"\"\"\n    result = []\n    for item in left:\n        result.append(item)\n    return result\n";
+    let k = kinds(text);
+    assert_eq!(k[..2], [LineKind::Neutral, LineKind::Neutral], "{k:?}");
+    assert!(k[2..].iter().all(|&kind| kind == LineKind::Code), "{k:?}");
+    let comment = " * @param src the file to read, which must exist.\n */\nint copy(const char *src) {\n    return 0;\n}\n";
+    let k = kinds(comment);
+    assert_eq!(k[..2], [LineKind::Neutral, LineKind::Neutral], "{k:?}");
+    // A docstring cut off at the end keeps the code before it.
+    let cut = "def merge(left, right):\n    \"\"\"Merge two sorted lists into one, which is";
+    assert_eq!(kinds(cut), vec![LineKind::Code, LineKind::Neutral]);
+}
