@@ -103,7 +103,7 @@ def upstream(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         server.stop()
 
 
-def guardrail_from_config(index: Path) -> Any:
+def guardrail_from_config(index: Path, **more: Any) -> Any:
     """What LiteLLM's proxy does with a `guardrails:` entry of config.yaml (its registry module needs
     the proxy's web stack, so its steps are repeated here with LiteLLM's own parameter model)."""
     from litellm.types.guardrails import LitellmParams
@@ -114,6 +114,7 @@ def guardrail_from_config(index: Path) -> Any:
         default_on=True,
         index=str(index),
         license_policy="GPL-3.0=replace,Proprietary=suppress",
+        **more,
     )
     extra = {
         k: v
@@ -125,7 +126,9 @@ def guardrail_from_config(index: Path) -> Any:
     return NearcopyGuardrail(guardrail_name="nearcopy", event_hook="post_call", default_on=True, **extra)
 
 
-async def stream_through_guardrail(guardrail: Any, upstream: str, script: dict[str, Any]) -> list[Any]:
+async def stream_through_guardrail(
+    guardrail: Any, upstream: str, script: dict[str, Any], request: dict[str, Any] | None = None
+) -> list[Any]:
     response = await litellm.acompletion(
         model="openai/scripted",
         api_base=upstream + "/v1",
@@ -134,7 +137,7 @@ async def stream_through_guardrail(guardrail: Any, upstream: str, script: dict[s
         messages=[{"role": "user", "content": "hi"}],
         extra_body={"script": script},
     )
-    hook = guardrail.async_post_call_streaming_iterator_hook(None, response, {})
+    hook = guardrail.async_post_call_streaming_iterator_hook(None, response, request or {})
     return [chunk async for chunk in hook]
 
 
@@ -178,3 +181,39 @@ def test_the_litellm_guardrail_filters_whole_answers(index: Path, upstream: str)
     response = asyncio.run(call())
     assert response.choices[0].message.content == "" and response.choices[0].finish_reason == "content_filter"
     assert response.choices[1].message.content == LONG_CLEAN and response.choices[1].finish_reason == "stop"
+
+
+def test_the_litellm_guardrail_takes_a_language_hint(index: Path, upstream: str) -> None:
+    """``language: text`` in litellm_params says answers are prose (the bare code copy then passes,
+    which shows the hint arrived); a request's ``metadata.nearcopy_language`` overrides it."""
+    guardrail = guardrail_from_config(index, language="text")
+    script = {"answer": h.RENAMED, "chunking": "small"}
+    passed = streamed_content(asyncio.run(stream_through_guardrail(guardrail, upstream, script)))
+    assert passed == h.RENAMED
+    request = {"metadata": {"nearcopy_language": "python"}}
+    held = streamed_content(asyncio.run(stream_through_guardrail(guardrail, upstream, script, request)))
+    assert held.endswith("(GPL-3.0)]") and h.RENAMED not in held
+    with pytest.raises(ValueError, match="'cobol'"):
+        guardrail_from_config(index, language="cobol")
+
+
+def test_the_vllm_middleware_takes_the_completions_language_and_the_header(
+    index: Path, tmp_path: Path
+) -> None:
+    env = {"NEARCOPY_INDEX": str(index), "NEARCOPY_COMPLETIONS_LANGUAGE": "text"}
+    server = h.start_upstream(tmp_path, "--nearcopy-middleware", env=env)
+    try:
+
+        def complete(headers: dict[str, str]) -> httpx.Response:
+            body = {"model": "m", "stream": True, "script": {"answer": h.RENAMED, "chunking": "small"}}
+            return httpx.post(server.url + "/v1/completions", json=body, headers=headers, timeout=60)
+
+        def text_of(response: httpx.Response) -> str:
+            return h.received_text(h.chunks(h.sse_frames(response.content)), 0, "text")
+
+        assert text_of(complete({})) == h.RENAMED
+        assert "[redacted" in text_of(complete({"x-nearcopy-language": "python"}))
+        bad = complete({"x-nearcopy-language": "cobol"})
+        assert bad.status_code == 400 and "'cobol'" in bad.json()["error"]["message"]
+    finally:
+        server.stop()

@@ -30,6 +30,18 @@ COPIES = {
     "secret (suppress)": LONG_CLEAN + h.SECRET_ANSWER,
 }
 CHUNKINGS = ["1", "3", "random", "whole"]
+HELPER = "def helper(values):\n    return [v * 2 for v in values]\n"
+# Code as models send it: bare (a completion, a code assistant), after one line of prose, in an
+# unclosed fence (a truncated answer), and as the middle one of several blocks.
+BARE_COPIES = {
+    "bare": h.RENAMED,
+    "after one line": "Here you go:\n" + h.RENAMED,
+    "unclosed fence": "Sure:\n\n" + h.FENCE + "python\n" + h.RENAMED,
+    "several blocks": (
+        f"A helper first:\n\n{h.FENCE}python\n{HELPER}{h.FENCE}\n\nThen the merge:\n\n{h.FENCE}\n"
+        f"{h.RENAMED}{h.FENCE}\n\nAnd a check:\n\n{h.FENCE}python\nassert helper([1]) == [2]\n{h.FENCE}\n"
+    ),
+}
 
 
 @pytest.fixture(scope="module")
@@ -92,6 +104,21 @@ def test_a_streamed_copy_never_reaches_the_client(world: Any, case: str, chunkin
     else:
         assert h.finish_reasons(chunk_list) == {0: "stop"}
         assert "[redacted: https://example.org/austen]" in received and received.endswith(h.CLEAN)
+
+
+@pytest.mark.parametrize("chunking", ["1", "small", "random"])
+@pytest.mark.parametrize("case", sorted(BARE_COPIES))
+def test_code_as_models_send_it_never_reaches_the_client(world: Any, case: str, chunking: str) -> None:
+    url, _, output_filter = world
+    answer = BARE_COPIES[case]
+    assert output_filter.check(answer).flagged, "the scripted answer is a copy"
+    frames = stream_chat(url, {"answer": answer, "chunking": chunking, "seed": 11})
+    chunk_list = assert_well_formed_end(frames)
+    assert_nothing_copied(frames, output_filter)
+    assert h.finish_reasons(chunk_list) == {0: "content_filter"}
+    assert h.received_text(chunk_list).endswith(
+        "[output withheld: it reproduces https://example.org/intervals.py (GPL-3.0)]"
+    )
 
 
 @pytest.mark.parametrize("chunking", CHUNKINGS)

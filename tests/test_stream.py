@@ -37,38 +37,66 @@ def protected() -> tuple[ProtectedIndex, str]:
 
 
 def answers() -> list[str]:
+    """Answers as models send them: prose, fenced code, bare code (a completion or a code
+    assistant), code after one line of prose, an unclosed fence (a truncated answer), code in
+    several blocks, and a clean answer."""
     _, function = protected()
     disguised = mutations.mutate(function, ["rename", "reformat", "comments"], seed=1)
     fence = "`" * 3
+    helper = "def helper(values):\n    return [v * 2 for v in values]\n"
     return [
         f"Some context first. {PROSE.upper()} And a closing remark about the book.",
         f"Here you go:\n\n{fence}python\n{disguised}{fence}\n\nThat should do it.\n",
         ORIGINAL * 3,
+        disguised,
+        f"Here you go:\n{disguised}",
+        f"Sure, this is it:\n\n{fence}python\n{disguised}",
+        f"First a helper:\n\n{fence}python\n{helper}{fence}\n\nThen the main part:\n\n{fence}\n{disguised}"
+        f"{fence}\n\nAnd a test:\n\n{fence}python\nassert helper([1]) == [2]\n{fence}\n",
     ]
 
 
-def stream_through(output_filter: OutputFilter, text: str, rng: random.Random) -> tuple[str, bool]:
+def stream_through(
+    output_filter: OutputFilter,
+    text: str,
+    rng: random.Random,
+    steps: tuple[int, ...] = (1, 2, 5, 17, 60, 400),
+) -> tuple[str, bool]:
     stream = output_filter.stream()
     out, i = [], 0
     while i < len(text):
-        step = rng.choice([1, 2, 5, 17, 60, 400])
+        step = rng.choice(steps)
         out.append(stream.feed(text[i : i + step]))
         i += step
     out.append(stream.close())
     return "".join(out), stream.verdict.flagged
 
 
-@settings(max_examples=int(__import__("os").environ.get("NEARCOPY_STREAM_EXAMPLES", "40")))
-@given(st.integers(0, 2), st.integers(0, 2**32 - 1), st.sampled_from(["redact", "suppress", "replace"]))
-def test_released_text_never_carries_a_protected_passage(which: int, seed: int, action: str) -> None:
+@settings(max_examples=int(__import__("os").environ.get("NEARCOPY_STREAM_EXAMPLES", "60")))
+@given(
+    st.integers(0, 6),
+    st.integers(0, 2**32 - 1),
+    st.sampled_from(["redact", "suppress", "replace"]),
+    st.sampled_from([(1, 2, 5, 17, 60, 400), (1, 2, 3, 4, 5, 6, 7, 8)]),
+)
+def test_released_text_never_carries_a_protected_passage(
+    which: int, seed: int, action: str, steps: tuple[int, ...]
+) -> None:
     index, _ = protected()
     output_filter = OutputFilter(index, policy=Policy(default=action))  # type: ignore[arg-type]
     answer = answers()[which]
-    released, flagged = stream_through(output_filter, answer, random.Random(seed))
+    released, flagged = stream_through(output_filter, answer, random.Random(seed), steps)
     assert flagged == output_filter.check(answer).flagged
     assert not output_filter.check(released).flagged, released
     if not flagged:
         assert released == answer, "a clean output streams through unchanged"
+
+
+def test_every_copied_shape_is_flagged() -> None:
+    index, _ = protected()
+    output_filter = OutputFilter(index)
+    flagged = [output_filter.check(answer).flagged for answer in answers()]
+    assert flagged == [True, True, False, True, True, True, True]
 
 
 def test_allow_and_annotate_release_everything() -> None:

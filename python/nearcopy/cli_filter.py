@@ -21,7 +21,8 @@ from pathlib import Path
 from typing import IO, Any, BinaryIO
 
 from nearcopy._files import write_atomically
-from nearcopy.cli_options import add_key_option, secret
+from nearcopy.answer import language_hint
+from nearcopy.cli_options import add_key_option, add_language_option, secret
 from nearcopy.filter import (
     ACTIONS,
     DEFAULT_MAX_DOC_FREQUENCY,
@@ -141,6 +142,20 @@ def _batches(records: Iterator[dict[str, Any]], size: int) -> Iterator[list[dict
         yield batch
 
 
+def record_language(record: dict[str, Any], args: argparse.Namespace) -> str | None:
+    """The language hint of a record: its ``--language-field`` when it has one, else ``--language``."""
+    field = args.language_field
+    if field is None or record.get(field) in (None, ""):
+        return args.language  # type: ignore[no-any-return]
+    value = record[field]
+    if not isinstance(value, str):
+        raise ValueError(f"field {field!r} must hold a language name, got {value!r}")
+    try:
+        return language_hint(value)
+    except ValueError as err:
+        raise ValueError(f"field {field!r}: {err}") from None
+
+
 def cmd_filter(args: argparse.Namespace) -> int:
     if args.batch < 1:
         raise ValueError(f"--batch must be positive, got {args.batch}")
@@ -154,8 +169,9 @@ def cmd_filter(args: argparse.Namespace) -> int:
         records = (record for _, record in jsonl_objects(Path(args.input), args.text_field))
         for batch in _batches(records, args.batch):
             texts = [r[args.text_field] for r in batch]
+            hints = [record_language(r, args) for r in batch]
             for record, text, verdict in zip(
-                batch, texts, checker.check_batch(texts, num_threads=args.threads)
+                batch, texts, checker.check_batch(texts, num_threads=args.threads, language=hints)
             ):
                 record[args.text_field] = checker.render(text, verdict)
                 record[args.verdict_field] = verdict_summary(verdict)
@@ -202,6 +218,14 @@ def add_verbs(verbs: Any) -> None:
     )
     add_filter_options(sub)
     sub.add_argument("--text-field", default="text", help="the field holding the output (default text)")
+    add_language_option(sub, "every output")
+    sub.add_argument(
+        "--language-field",
+        default=None,
+        metavar="FIELD",
+        help="a record field holding its output's language hint (auto, text, or a language), which "
+        "overrides --language for that record",
+    )
     sub.add_argument(
         "--verdict-field", default="nearcopy", help="the field the verdict goes in (default nearcopy)"
     )

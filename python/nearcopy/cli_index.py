@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from nearcopy.cli_filter import add_filter_options, output_filter
-from nearcopy.cli_options import add_key_option, secret
+from nearcopy.cli_options import add_key_option, add_language_option, secret
 from nearcopy.filter import MAX_OUTPUT_CHARS
 from nearcopy.index import DEFAULT_CODE_K, DEFAULT_CODE_W, DEFAULT_K, DEFAULT_W, ProtectedIndex
 from nearcopy.inputs import InputError, LoadReport, read_documents
@@ -124,7 +124,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     # One character past the filter's limit is enough for it to refuse the text (a device or an
     # endless pipe as input must not fill memory first).
     text = sys.stdin.read(MAX_OUTPUT_CHARS + 1) if args.input == "-" else _read(args.input)
-    verdict = output_filter(args).check(text)
+    verdict = output_filter(args).check(text, language=args.language)
     if args.json:
         print(json.dumps(dataclasses.asdict(verdict)))
     elif not verdict.flagged:
@@ -221,5 +221,6 @@ def add_verbs(verbs: Any) -> None:
                              "clean, 1 flagged, 2 error.")  # fmt: skip
     check.add_argument("input", nargs="?", default="-", metavar="FILE", help="the output (default: stdin)")
     add_filter_options(check)
+    add_language_option(check, "the output")
     check.add_argument("--json", action="store_true", help="print the verdict as JSON")
     check.set_defaults(run=cmd_check)

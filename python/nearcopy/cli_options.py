@@ -4,7 +4,28 @@ from __future__ import annotations
 
 import argparse
 
+from nearcopy.answer import language_hint
 from nearcopy.keys import KEY_ENV, KEY_FILE_ENV, find_secret
+
+
+def language_option(value: str) -> str | None:
+    """An argparse type for a language hint: ``auto``, ``text`` or a language (canonical form)."""
+    try:
+        return language_hint(value)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
+
+
+def add_language_option(parser: argparse.ArgumentParser, what: str) -> None:
+    """``--language``: what the caller knows about the outputs' code (see ``OutputFilter.check``)."""
+    parser.add_argument(
+        "--language",
+        type=language_option,
+        default=None,
+        metavar="LANG",
+        help=f"the language of {what}'s code, which skips detection and takes an output without "
+        "fences as code (it is checked as prose too); 'text' for prose only; default auto",
+    )
 
 
 def add_abstraction_options(group: argparse._ArgumentGroup) -> None:

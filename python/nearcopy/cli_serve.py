@@ -7,6 +7,7 @@ import argparse
 from typing import Any
 
 from nearcopy.cli_filter import add_filter_options, policy_actions
+from nearcopy.cli_options import language_option
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -43,6 +44,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         upstream_timeout=args.upstream_timeout,
         watch_interval=args.watch_interval,
         excerpts=args.excerpts,
+        completions_language=args.completions_language,
     )
     config.auth_token()  # an unreadable token file is an error now, not in every worker
     return run(config)
@@ -96,6 +98,15 @@ def add_verbs(verbs: Any) -> None:
         type=float,
         default=2.0,
         help="seconds between checks of the index manifest for a new version (default 2; 0: SIGHUP only)",
+    )
+    net.add_argument(
+        "--completions-language",
+        type=language_option,
+        default=None,
+        metavar="LANG",
+        help="the language of /v1/completions answers (a code model's completions are code): a "
+        "language skips detection and takes an answer without fences as code; auto (default) "
+        "detects; a request's X-Nearcopy-Language header overrides it",
     )
     sub.add_argument(
         "--excerpts",

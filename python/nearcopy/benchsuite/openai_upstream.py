@@ -3,11 +3,12 @@
 It answers ``/v1/chat/completions`` and ``/v1/completions`` with a scripted answer, read from the
 request's ``script`` field (the proxy passes fields it does not know on, byte for byte):
 ``answer`` (the content), ``n`` (choices, each ``answers[i]`` if given), ``chunking`` ("1", "3",
-"random", "whole": characters per delta), ``reasoning`` and ``tool_arguments`` (streamed before the
-content, like vLLM's ``reasoning_content`` and tool-call deltas), ``keepalive`` (an SSE comment before
-every delta), ``usage`` (a final usage chunk), ``status`` (answer with this HTTP error instead),
-``break_after`` (drop the connection after this many frames), ``stall`` (stop sending after the first
-few frames and wait this many seconds), ``delay`` (seconds between frames). ``GET /stats`` says how
+"random", "small" (1 to 8), "whole": characters per delta), ``reasoning`` and ``tool_arguments``
+(streamed before the content, like vLLM's ``reasoning_content`` and tool-call deltas),
+``keepalive`` (an SSE comment before every delta), ``usage`` (a final usage chunk), ``status``
+(answer with this HTTP error instead), ``break_after`` (drop the connection after this many
+frames), ``stall`` (stop sending after the first few frames and wait this many seconds), ``delay``
+(seconds between frames). ``GET /stats`` says how
 many streams are open and how many ended, so a test can see that the proxy closed one.
 
     python tests/openai_upstream.py      # prints "listening on PORT" on stdout
@@ -39,10 +40,12 @@ STATS = {"open": 0, "ended": 0, "requests": 0}
 def pieces(text: str, chunking: str, seed: int) -> list[str]:
     if chunking == "whole" or not text:
         return [text] if text else []
-    if chunking == "random":
+    if chunking in ("random", "small"):
+        # "small": 1 to 8 characters per delta, as token-by-token streaming sends them.
+        steps = [1, 2, 4, 9, 30, 120] if chunking == "random" else list(range(1, 9))
         rng, out, i = random.Random(seed), [], 0
         while i < len(text):
-            step = rng.choice([1, 2, 4, 9, 30, 120])
+            step = rng.choice(steps)
             out.append(text[i : i + step])
             i += step
         return out

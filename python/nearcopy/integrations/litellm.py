@@ -12,7 +12,9 @@ answers with the same per-choice hold-back as ``nearcopy serve``. In the proxy's
           license_policy: GPL-3.0=replace,Proprietary=suppress
 
 LiteLLM passes the extra ``litellm_params`` (``index``, ``policy``, ``license_policy``,
-``source_policy``, ``min_tokens``, ``min_code_tokens``, ``max_doc_frequency``) to the constructor. The
+``source_policy``, ``min_tokens``, ``min_code_tokens``, ``max_doc_frequency``, ``language``: the
+language of the answers' code, as ``OutputFilter.check(language=...)``) to the constructor; a request
+may name its own in ``metadata: {nearcopy_language: ...}``. The
 guardrail uses LiteLLM's own hooks (``use_native_lifecycle_hooks``), not its generic text
 extraction, so that a streamed answer is filtered chunk by chunk with the hold-back: nothing copied
 is yielded, and a clean answer is released as it streams rather than after it ends.
@@ -26,6 +28,7 @@ from typing import Any, ClassVar
 from litellm.integrations.custom_guardrail import CustomGuardrail
 from litellm.types.utils import ModelResponseStream
 
+from nearcopy.answer import language_hint
 from nearcopy.filter import DEFAULT_MAX_DOC_FREQUENCY, DEFAULT_MIN_CODE_TOKENS, DEFAULT_MIN_TOKENS
 from nearcopy.integrations import filter_settings
 from nearcopy.serving.completion import filter_completion
@@ -46,6 +49,7 @@ class NearcopyGuardrail(CustomGuardrail):
         min_tokens: int = DEFAULT_MIN_TOKENS,
         min_code_tokens: int = DEFAULT_MIN_CODE_TOKENS,
         max_doc_frequency: int = DEFAULT_MAX_DOC_FREQUENCY,
+        language: str | None = None,
         **kwargs: Any,
     ) -> None:
         if not index:
@@ -62,7 +66,14 @@ class NearcopyGuardrail(CustomGuardrail):
             max_doc_frequency=max_doc_frequency,
         )
         self.holder = FilterHolder(settings)
+        self.language = language_hint(language)
         super().__init__(**kwargs)
+
+    def _language(self, request: Mapping[str, Any] | None) -> str | None:
+        """The request's ``metadata.nearcopy_language``, else the guardrail's ``language``."""
+        metadata = (request or {}).get("metadata") or {}
+        given = metadata.get("nearcopy_language") if isinstance(metadata, Mapping) else None
+        return self.language if given is None else language_hint(given)
 
     async def async_post_call_success_hook(
         self, data: dict[str, Any], user_api_key_dict: Any, response: Any
@@ -72,7 +83,7 @@ class NearcopyGuardrail(CustomGuardrail):
         if not choices or not hasattr(response, "model_dump"):
             return response
         dumped = response.model_dump()
-        filter_completion(dumped, self.holder.current())
+        filter_completion(dumped, self.holder.current(), self._language(data))
         for choice, plain in zip(choices, dumped.get("choices", [])):
             _write_back(choice, plain)
         return response
@@ -82,7 +93,7 @@ class NearcopyGuardrail(CustomGuardrail):
     ) -> AsyncGenerator[ModelResponseStream, None]:
         """Each chunk rewritten by the per-choice stream filter; chunks with nothing to show yet are
         held, and the remainders of choices the model did not finish come last."""
-        stream = CompletionStreamFilter(self.holder.current())
+        stream = CompletionStreamFilter(self.holder.current(), language=self._language(request_data))
         async for item in response:
             if not isinstance(item, ModelResponseStream) or not item.choices:
                 yield item  # the usage chunk, anything else

@@ -3,7 +3,9 @@ auth and per-endpoint metrics.
 
 - ``POST /v1/check``: ``{"text": str}`` or ``{"texts": [str, ...]}`` → the verdict (or
   ``{"results": [...]}``): flagged, action, score, and each match's source id, licence, URL, byte span
-  and length. The matched text itself only with ``--excerpts``.
+  and length. The matched text itself only with ``--excerpts``. An optional ``"language"`` is the
+  caller's hint (``"auto"``, ``"text"`` or a language; for a batch, one for all or a list of one per
+  text), as for ``OutputFilter.check``.
 - ``POST /v1/filter``: the same input → ``{"text": shown, "verdict": ...}`` (or ``results``).
 - ``POST /v1/chat/completions``, ``POST /v1/completions``: the proxy (:mod:`nearcopy.serving.proxy`);
   ``GET /v1/models`` is passed through.
@@ -32,6 +34,7 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from nearcopy.answer import language_hint
 from nearcopy.cli_filter import verdict_summary
 from nearcopy.filter import Verdict
 from nearcopy.serving.config import ServeConfig
@@ -45,7 +48,7 @@ from nearcopy.serving.service import (
     read_json_object,
 )
 
-CHECK_FIELDS = ("text", "texts")
+CHECK_FIELDS = ("text", "texts", "language")
 OPEN_PATHS = ("/healthz",)
 
 
@@ -54,12 +57,25 @@ def _service(request: Request) -> Service:
     return service
 
 
+def _hints(payload: dict[str, Any], count: int, batch: bool) -> list[str | None]:
+    """The canonical language hint of each text of a check or filter request."""
+    given = payload.get("language")
+    values = given if batch and isinstance(given, list) else [given] * count
+    if len(values) != count:
+        raise ServiceError(400, f"'language' lists {len(values)} hints for {count} texts")
+    try:
+        return [language_hint(v) for v in values]
+    except (TypeError, ValueError) as err:
+        raise ServiceError(400, f"'language': {err}") from None
+
+
 def _texts(payload: dict[str, Any], max_batch: int) -> tuple[list[str], bool]:
     """The texts of a check or filter request, and whether it was a batch."""
     unknown = sorted(set(payload) - set(CHECK_FIELDS))
     if unknown:
         raise ServiceError(
-            400, f"unknown field(s) {', '.join(map(repr, unknown))}: expected 'text' or 'texts'"
+            400,
+            f"unknown field(s) {', '.join(map(repr, unknown))}: expected 'text' or 'texts' (and 'language')",
         )
     if ("text" in payload) == ("texts" in payload):
         raise ServiceError(400, "give exactly one of 'text' (a string) or 'texts' (a list of strings)")
@@ -79,9 +95,14 @@ async def _verdicts(request: Request, endpoint: str) -> tuple[Service, list[str]
     service = _service(request)
     _, payload = await read_json_object(request, service.config)
     texts, batch = _texts(payload, service.config.max_batch)
+    hints = _hints(payload, len(texts), batch)
     output_filter = service.holder.current()
     verdicts = await anyio.to_thread.run_sync(
-        lambda: output_filter.check_batch(texts) if batch else [output_filter.check(texts[0])]
+        lambda: (
+            output_filter.check_batch(texts, language=hints)
+            if batch
+            else [output_filter.check(texts[0], language=hints[0])]
+        )
     )
     for verdict in verdicts:
         if verdict.flagged:

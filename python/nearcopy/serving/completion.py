@@ -14,9 +14,12 @@ from nearcopy.serving.fields import text_slots
 from nearcopy.serving.sse import CONTENT_FILTER, STOPPING
 
 
-def filter_completion(body: dict[str, Any], output_filter: OutputFilter) -> list[Verdict]:
+def filter_completion(
+    body: dict[str, Any], output_filter: OutputFilter, language: str | None = None
+) -> list[Verdict]:
     """Rewrites ``body`` (a ``chat.completion`` or ``text_completion``) in place; returns the verdict
-    of every text field checked."""
+    of every text field checked. ``language`` is the caller's hint for the answers' text (not for
+    reasoning or tool-call arguments)."""
     choices = body.get("choices")
     if not isinstance(choices, list):
         return []
@@ -33,7 +36,8 @@ def filter_completion(body: dict[str, Any], output_filter: OutputFilter) -> list
     texts = [holder[name] for _, holder, name in slots]
     if not texts:
         return []
-    verdicts = output_filter.check_batch(texts) if len(texts) > 1 else [output_filter.check(texts[0])]
+    hints = [language if name in ("content", "text") else None for _, _, name in slots]
+    verdicts = output_filter.check_batch(texts, language=hints)
     for (choice, holder, name), text, verdict in zip(slots, texts, verdicts):
         if not verdict.flagged:
             continue

@@ -77,6 +77,8 @@ class ServeConfig:
     upstream_timeout: float = 300.0
     watch_interval: float = 2.0
     excerpts: bool = False
+    # The language hint for /v1/completions answers (canonical: None = auto, "text", a language).
+    completions_language: str | None = None
 
     def __post_init__(self) -> None:
         positive = {

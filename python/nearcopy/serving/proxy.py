@@ -7,7 +7,9 @@ Failures never leak and never hang: an upstream that cannot be reached is 502 (5
 upstream 5xx is 502 naming its status, an upstream 4xx is passed on (it is about the client's request);
 a stream the upstream breaks off ends with the checked remainder and an error event; a client that
 disconnects cancels the stream and closes the upstream connection at once, even while the upstream is
-silent. The request's own ``Authorization`` is forwarded only when the service has no token of its
+silent. The answer's language hint (see ``OutputFilter.check``) is the request's
+``X-Nearcopy-Language`` header, else for ``/v1/completions`` the service's ``--completions-language``.
+The request's own ``Authorization`` is forwarded only when the service has no token of its
 own; ``--upstream-api-key-file`` (or ``NEARCOPY_UPSTREAM_API_KEY``) sets the upstream's.
 """
 
@@ -22,12 +24,15 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import Message, Receive, Scope, Send
 
+from nearcopy.answer import language_hint
 from nearcopy.filter import Verdict
 from nearcopy.serving.completion import filter_completion
 from nearcopy.serving.service import Service, ServiceError, json_response, read_json_object
 from nearcopy.serving.sse import CompletionStreamFilter
 
 PROXIED_PATHS = ("/v1/chat/completions", "/v1/completions")
+# A request header naming the language of the answer's code (auto, text, or a language).
+LANGUAGE_HEADER = "x-nearcopy-language"
 # A whole upstream answer larger than this is refused rather than held in memory.
 MAX_UPSTREAM_BODY = 64 * 1024 * 1024
 _STREAM_HEADERS = [
@@ -90,6 +95,27 @@ async def _passed_on_error(response: httpx.Response) -> Response:
     return Response(raw, response.status_code, media_type=media_type)
 
 
+def answer_language(path: str, header: str | None, completions_language: str | None) -> str | None:
+    """The language hint for an answer: the request's ``X-Nearcopy-Language`` header, else, for
+    ``/v1/completions``, the configured ``completions_language`` (a code model's completions are
+    code), else auto. Raises ValueError naming a bad header value."""
+    if header is None:
+        return completions_language if path.endswith("/v1/completions") else None
+    try:
+        return language_hint(header.strip())
+    except ValueError as err:
+        raise ValueError(f"{LANGUAGE_HEADER}: {err}") from None
+
+
+def _language(request: Request, service: Service) -> str | None:
+    try:
+        return answer_language(
+            request.url.path, request.headers.get(LANGUAGE_HEADER), service.config.completions_language
+        )
+    except ValueError as err:
+        raise ServiceError(400, str(err)) from None
+
+
 async def proxy_completion(request: Request) -> Response:
     service: Service = request.app.state.service
     if service.client is None:
@@ -104,6 +130,7 @@ async def proxy_completion(request: Request) -> Response:
         content=body,
         headers=_upstream_headers(request, service),
     )
+    language = _language(request, service)
     response = await _send(service, upstream)
     if response.status_code >= 400:
         return await _passed_on_error(response)
@@ -115,7 +142,8 @@ async def proxy_completion(request: Request) -> Response:
                 service.metrics.flag(endpoint, verdict.action)
 
     if response.headers.get("content-type", "").startswith("text/event-stream"):
-        return FilteredStream(response, CompletionStreamFilter(output_filter), record)  # type: ignore[return-value]
+        stream_filter = CompletionStreamFilter(output_filter, language=language)
+        return FilteredStream(response, stream_filter, record)  # type: ignore[return-value]
     raw = await _read_whole(response)
     try:
         answer = json.loads(raw)
@@ -123,7 +151,7 @@ async def proxy_completion(request: Request) -> Response:
         raise ServiceError(502, "the upstream's answer is not JSON", "upstream_error") from None
     if not isinstance(answer, dict):
         raise ServiceError(502, "the upstream's answer is not a JSON object", "upstream_error")
-    verdicts = await anyio.to_thread.run_sync(filter_completion, answer, output_filter)
+    verdicts = await anyio.to_thread.run_sync(filter_completion, answer, output_filter, language)
     record(verdicts)
     return json_response(answer, response.status_code)
 

@@ -90,10 +90,13 @@ def _empty_call(call: Any) -> bool:
 class _Choice:
     """The filter streams of one choice, one per text field, created as fields appear."""
 
-    def __init__(self, output_filter: OutputFilter, index: Any, completion: bool) -> None:
+    def __init__(
+        self, output_filter: OutputFilter, index: Any, completion: bool, language: str | None
+    ) -> None:
         self.filter = output_filter
         self.index = index
         self.completion = completion
+        self.language = language  # the caller's hint, for the answer's text (not reasoning or tool calls)
         self.streams: dict[str, FilterStream] = {}
         self.ended = False
 
@@ -107,7 +110,8 @@ class _Choice:
             container = choice["delta"] = {}
         for key, holder, name in list(text_slots(container, completion=self.completion)):
             if key not in self.streams:
-                self.streams[key] = self.filter.stream()
+                hint = self.language if name in ("content", "text") else None
+                self.streams[key] = self.filter.stream(language=hint)
             holder[name] = self.streams[key].feed(holder[name])
         if choice.get("logprobs") is not None:
             choice["logprobs"] = None
@@ -143,8 +147,9 @@ class _Choice:
 class CompletionStreamFilter:
     """Filters one streamed completion; see the module's docstring."""
 
-    def __init__(self, output_filter: OutputFilter) -> None:
+    def __init__(self, output_filter: OutputFilter, *, language: str | None = None) -> None:
         self.filter = output_filter
+        self.language = language
         self._splitter = FrameSplitter()
         self._choices: dict[Any, _Choice] = {}
         self._identity: dict[str, Any] = {}
@@ -204,7 +209,9 @@ class CompletionStreamFilter:
             index = choice.get("index", 0)
             state = self._choices.get(index)
             if state is None:
-                state = self._choices[index] = _Choice(self.filter, index, "delta" not in choice)
+                state = self._choices[index] = _Choice(
+                    self.filter, index, "delta" not in choice, self.language
+                )
             if not state.ended and (rewritten := state.rewrite(choice)) is not None:
                 kept.append(rewritten)
         if not kept and chunk.get("usage") is None:

@@ -17,7 +17,7 @@
 use super::detect::{parse, tree_error_share, MAX_ERROR_SHARE};
 use super::languages::Language;
 use super::lexid::{rank, LanguageSet};
-use super::lines::{regions, scan};
+use super::lines::{code_text, regions, scan_noting_start};
 use tree_sitter::{Parser, Tree};
 
 /// Languages are ranked on at most this much of a block (cut at a line end): the first lines tell
@@ -25,11 +25,8 @@ use tree_sitter::{Parser, Tree};
 const RANK_PREFIX_BYTES: usize = 2048;
 /// A second language is parsed (on this much of the block) only when the first fails to parse.
 const RETRY_PREFIX_BYTES: usize = 1024;
-/// A runner-up language whose lexical score is at least this share of the winner's is also checked
-/// when the winner's parse was not clean.
+/// A runner-up language whose lexical score is at least this share of the winner's is also checked.
 const CLOSE_RUNNER_UP: f64 = 0.75;
-/// Parse errors below this share are a clean parse (a MISSING semicolon at a cut-off end).
-const CLEAN_ERROR_SHARE: f64 = 0.02;
 /// A region of one code line is code only from this length on (shorter cannot hold a copy worth
 /// reporting, and a single line is the easiest to misjudge).
 const ONE_LINE_CODE_BYTES: usize = 80;
@@ -40,8 +37,8 @@ pub struct SplitOptions {
     /// Detection chooses among these (a protected index's languages: code in any other language
     /// cannot match it). Empty: everything is prose.
     pub languages: LanguageSet,
-    /// The caller says the code is in this language: no detection, and an answer without fences
-    /// is one code segment (a completion, a code assistant's output), also checked as prose.
+    /// The caller says the code is in this language (a completion, a code assistant's output): no
+    /// detection, and only a sentence ends a stretch of code, not a line that merely reads like one.
     pub hint: Option<Language>,
 }
 
@@ -59,7 +56,7 @@ pub enum Hint {
     Auto,
     /// The answer is prose only.
     Text,
-    /// The answer's code is in this language (an answer without fences is all code).
+    /// The answer's code is in this language, and its lines are code unless they are sentences.
     Code(Language),
 }
 
@@ -174,11 +171,6 @@ pub fn split_answer_with(text: &str, parser: &mut Parser, options: &SplitOptions
             Some((at, line))
         })
         .collect();
-    let fenced = lines.iter().any(|(_, line)| fence(line).is_some());
-    if let (Some(hint), false) = (options.hint, fenced) {
-        out.code_as(0, text.len(), hint, false, "");
-        return out.segments;
-    }
     let mut unfenced_start = 0;
     let mut i = 0;
     while i < lines.len() {
@@ -247,23 +239,6 @@ impl Splitter<'_, '_> {
         self.push(segment, Vec::new());
     }
 
-    /// A stretch the caller says is code in `language`: parsed as that, and checked as prose too
-    /// when the parse leaves much of it in errors.
-    fn code_as(&mut self, start: usize, end: usize, language: Language, fenced: bool, info: &str) {
-        let (trees, errors) = self.parse(&self.text[start..end], language);
-        let alternatives = if errors > MAX_ERROR_SHARE || !fenced { vec![None] } else { Vec::new() };
-        let segment = Segment {
-            code: true,
-            start,
-            end,
-            language: Some(language),
-            fenced,
-            info: info.to_string(),
-            alternatives,
-        };
-        self.push(segment, trees);
-    }
-
     /// `body` parsed as `language`: the tree (kept as a reading of exactly `body`) and its error share.
     fn parse(&mut self, body: &str, language: Language) -> (Vec<(Language, Tree)>, f64) {
         match parse(self.parser, body, language) {
@@ -302,7 +277,14 @@ impl Splitter<'_, '_> {
             return self.push(segment, trees);
         }
         // No tag: a language is detected; a tag nearcopy does not parse (bash, json, sql): prose.
-        let found = if info.is_empty() { self.detect(body) } else { Detected::none() };
+        let found = if info.is_empty() {
+            let (lines, _) = scan_noting_start(body, 0, body.len());
+            let evidence = code_text(body, &lines, 0, body.len(), RANK_PREFIX_BYTES);
+            // A block without a line that reads as code (a quotation, a table) is ranked whole.
+            self.detect(body, if evidence.is_empty() { prefix(body, RANK_PREFIX_BYTES) } else { &evidence })
+        } else {
+            Detected::none()
+        };
         let segment = Segment {
             code: true,
             start,
@@ -320,14 +302,16 @@ impl Splitter<'_, '_> {
         if start >= end {
             return;
         }
-        let lines = scan(self.text, start, end);
+        let (lines, from) = scan_noting_start(self.text, start, end);
         let mut position = start;
-        for region in regions(&lines) {
+        // A caller who says the text is code has only sentences end its code regions.
+        for region in regions(&lines, from, self.options.hint.is_some()) {
             let bytes = region.end - region.start;
             if region.code_lines < 2 && bytes < ONE_LINE_CODE_BYTES {
                 continue; // one short line: too little to tell, and too short to hold a copy
             }
-            let found = self.detect(&self.text[region.start..region.end]);
+            let evidence = code_text(self.text, &lines, region.start, region.end, RANK_PREFIX_BYTES);
+            let found = self.detect(&self.text[region.start..region.end], &evidence);
             self.prose(position, region.start);
             match found.language {
                 Some(language) => {
@@ -362,18 +346,27 @@ impl Splitter<'_, '_> {
         self.prose(position, end);
     }
 
-    /// The language of a stretch that looks like code: its lexical favourite if that parses with few
-    /// errors (the whole stretch, once: the tree is kept), else the runner-up (tried on a prefix),
-    /// else none — then it is prose, to be checked as code in the favourite too.
-    fn detect(&mut self, body: &str) -> Detected {
-        let ranked = rank(prefix(body, RANK_PREFIX_BYTES), self.options.languages);
+    /// The language of a stretch that looks like code: the lexical favourite of its `evidence` (its
+    /// code lines) if that parses `body` with few errors (the whole stretch, once: the tree is
+    /// kept), else the runner-up (tried on a prefix), else none — then it is prose, to be checked as
+    /// code in the favourite too.
+    fn detect(&mut self, body: &str, evidence: &str) -> Detected {
+        if let Some(language) = self.options.hint {
+            // No detection: the caller's language, also read as prose if it parses badly.
+            let (trees, errors) = self.parse(body, language);
+            let alternatives = if errors > MAX_ERROR_SHARE { vec![None] } else { Vec::new() };
+            return Detected { language: Some(language), trees, alternatives };
+        }
+        let ranked = rank(evidence, self.options.languages);
         let Some(&(first, first_score)) = ranked.first() else { return Detected::none() };
         let runner_up = ranked.get(1).copied();
         let (trees, errors) = self.parse(body, first);
         if errors <= MAX_ERROR_SHARE {
             let mut alternatives = Vec::new();
             if let Some((second, score)) = runner_up {
-                if errors > CLEAN_ERROR_SHARE && score > 0.0 && score >= CLOSE_RUNNER_UP * first_score {
+                // A close call (C or Java for a short method) is checked both ways: grammars that
+                // both parse a snippet still tokenize it differently (`public` is a name in C).
+                if score > 0.0 && score >= CLOSE_RUNNER_UP * first_score {
                     alternatives.push(Some(second));
                 }
             }

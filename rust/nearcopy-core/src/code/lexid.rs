@@ -86,6 +86,9 @@ fn evidence(language: Language) -> &'static [(&'static str, f64)] {
             ("malloc(", 2.0), ("free(", 1.5), ("printf(", 1.5), ("int ", 1.0), ("#if", 2.0),
             ("#endif", 2.0), ("typedef ", 2.0), ("const char", 2.0), ("size_t", 2.0), ("goto ", 2.0),
             ("__", 0.5), ("&&", 0.3), ("return ", 0.3), ("*)", 1.5), ("uint", 1.0), ("errno", 1.5),
+            // what C does not have: access modifiers, `this`, `new`, method calls on objects
+            ("public ", -2.0), ("private ", -2.0), ("protected ", -2.0), ("this.", -2.0), ("new ", -1.0),
+            (").", -0.5),
         ],
         Language::Cpp => &[
             ("std::", 4.0), ("::", 1.5), ("template", 3.0), ("typename ", 3.0), ("nullptr", 4.0),

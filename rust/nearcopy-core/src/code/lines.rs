@@ -286,23 +286,50 @@ fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
 /// The stretch may begin inside a docstring or a block comment: a streamed answer is checked in
 /// windows, and a completion continues a prompt that opened one. Then the first delimiter is a
 /// closing one, and everything before it is comment or string: a `*/` before any `/*` says so at
-/// once; a triple quote left open at the end, with no code before its first occurrence, says so
-/// after the fact (a docstring cut off at the end has its function's code before it).
-pub fn scan(text: &str, start: usize, end: usize) -> Vec<ScannedLine> {
+/// once; a triple quote left open at the end says so when reading from inside the string finds more
+/// code than reading from outside.
+///
+/// When the stretch begins inside a comment or string, also returns the index of the first line
+/// after the one that closes it (the lines before are that comment's or string's tail), else 0.
+pub fn scan_noting_start(text: &str, start: usize, end: usize) -> (Vec<ScannedLine>, usize) {
     let stretch = &text[start..end];
     let comment_first =
         stretch.find("*/").is_some_and(|close| stretch.find("/*").is_none_or(|open| close < open));
     let (lines, open) = scan_from(text, start, end, if comment_first { Some("*/") } else { None });
-    let Some(quote) = open.filter(|q| q.starts_with(['"', '\''])) else { return lines };
-    let first = stretch.find(quote).map_or(end, |at| start + at);
-    let code_before = lines.iter().any(|l| l.start < first && l.kind == LineKind::Code);
-    if code_before || comment_first || stretch.matches(quote).count() % 2 == 0 {
-        return lines;
+    let after = |lines: &[ScannedLine], close: &str| {
+        let at = start + stretch.find(close).map_or(stretch.len(), |at| at + close.len() - 1);
+        lines.iter().position(|l| l.end > at).map_or(lines.len(), |i| i + 1)
+    };
+    if comment_first {
+        let from = after(&lines, "*/");
+        return (lines, from);
     }
-    scan_from(text, start, end, Some(quote)).0
+    let Some(quote) = open.filter(|q| q.starts_with(['"', '\''])) else { return (lines, 0) };
+    if stretch.matches(quote).count() % 2 == 0 {
+        return (lines, 0);
+    }
+    // Read both ways, the one that finds more code wins: a docstring cut off at the end has its
+    // function's code before it; one the stretch began inside has the function's code after it
+    // (and its own doctests and signatures before it, which read like code too).
+    let first = stretch.find(quote).map_or(end, |at| start + at);
+    let doctest = |l: &ScannedLine| {
+        let line = text[l.start..l.end].trim_start();
+        line.starts_with(">>>") || line.starts_with("...")
+    };
+    let code = |lines: &[ScannedLine], before: bool| {
+        let counted =
+            |l: &&ScannedLine| l.kind == LineKind::Code && (l.start < first) == before && !doctest(l);
+        lines.iter().filter(counted).count()
+    };
+    let inside = scan_from(text, start, end, Some(quote)).0;
+    if code(&inside, false) <= code(&lines, true) {
+        return (lines, 0);
+    }
+    let from = after(&inside, quote);
+    (inside, from)
 }
 
-/// [`scan`] from a given open string or comment; also returns what is open at the end.
+/// [`scan_noting_start`] from a given open string or comment; also returns what is open at the end.
 fn scan_from(
     text: &str,
     start: usize,
@@ -373,10 +400,14 @@ fn classify(trimmed: &str, line: &str, state: &mut State) -> (LineKind, bool) {
 }
 
 /// The candidate code regions among scanned lines, in order.
-pub fn regions(lines: &[ScannedLine]) -> Vec<Region> {
+///
+/// Lines before `from` are the tail of a comment or string the text began inside: no region
+/// reaches back into them. With `sentences_only` (the caller says the text is code), only a line
+/// that can only be prose ends a region.
+pub fn regions(lines: &[ScannedLine], from: usize, sentences_only: bool) -> Vec<Region> {
     let mut out = Vec::new();
-    let mut floor = 0; // lines before this belong to an earlier region
-    let mut i = 0;
+    let mut floor = from; // lines before this belong to an earlier region, or to no region
+    let mut i = from;
     while i < lines.len() {
         if lines[i].kind != LineKind::Code {
             i += 1;
@@ -405,7 +436,7 @@ pub fn regions(lines: &[ScannedLine]) -> Vec<Region> {
                 LineKind::Neutral => last = k,
                 LineKind::Blank => {}
                 LineKind::Prose => {
-                    let held = (line.inside && !line.strong_prose) || line.indent > base;
+                    let held = (!line.strong_prose && (line.inside || sentences_only)) || line.indent > base;
                     if !held {
                         break;
                     }
@@ -418,6 +449,19 @@ pub fn regions(lines: &[ScannedLine]) -> Vec<Region> {
         out.push(Region { start: lines[first].start, end: lines[last].end, code_lines, prose_lines });
         floor = last + 1;
         i = last + 1;
+    }
+    out
+}
+
+/// The code lines among `lines` within `start..end`, joined, up to about `limit` bytes: the text to
+/// rank languages on (a comment's words and markup, such as Javadoc's `<code>`, would mislead it).
+pub fn code_text(text: &str, lines: &[ScannedLine], start: usize, end: usize, limit: usize) -> String {
+    let mut out = String::new();
+    for line in lines.iter().filter(|l| l.kind == LineKind::Code && l.start >= start && l.end <= end) {
+        if out.len() >= limit {
+            break;
+        }
+        out.push_str(&text[line.start..line.end]);
     }
     out
 }

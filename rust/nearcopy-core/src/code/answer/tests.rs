@@ -195,12 +195,20 @@ fn allowed_languages_and_hints_decide_without_detection() {
     assert!(!got[0].segment.code);
     // A hint makes an answer without fences one code segment of that language, checked as prose too.
     let hinted = SplitOptions { languages: LanguageSet::ALL, hint: Some(Language::Python) };
-    let completion = "Return the nth Fibonacci number.\"\"\"\n    if n < 2:\n        return n\n";
+    let completion = "if n < 2:\n    return n\nreturn fib(n - 1) + fib(n - 2)  # all of it, at once\n";
     let got = split_answer_with(completion, &mut Parser::new(), &hinted);
     assert_eq!(got.len(), 1);
     assert_eq!(got[0].segment.language, Some(Language::Python));
     assert_eq!((got[0].segment.start, got[0].segment.end), (0, completion.len()));
     assert!(got[0].segment.alternatives.contains(&None));
+    // A completion that begins inside a docstring: the code after it is code, not string.
+    let mid_docstring = "the list, in order.\n    \"\"\"\n    result = []\n    for x in xs:\n        result.append(x)\n    return result\n";
+    let got = split_answer_with(mid_docstring, &mut Parser::new(), &hinted);
+    let code: Vec<&Segment> = got.iter().map(|p| &p.segment).filter(|s| s.code).collect();
+    assert_eq!(code.len(), 1);
+    assert!(
+        mid_docstring[code[0].start..].starts_with("    result = []") && code[0].end == mid_docstring.len()
+    );
     // With fences, the hint names the language of untagged blocks.
     let got = split_answer_with("Try:\n```\nx = 1\n```\n", &mut Parser::new(), &hinted);
     assert_eq!(got[1].segment.language, Some(Language::Python));

@@ -1,11 +1,15 @@
 use super::*;
 
+fn scan(text: &str, start: usize, end: usize) -> Vec<ScannedLine> {
+    scan_noting_start(text, start, end).0
+}
+
 fn kinds(text: &str) -> Vec<LineKind> {
     scan(text, 0, text.len()).into_iter().map(|l| l.kind).collect()
 }
 
 fn region_texts(text: &str) -> Vec<&str> {
-    regions(&scan(text, 0, text.len())).into_iter().map(|r| &text[r.start..r.end]).collect()
+    regions(&scan(text, 0, text.len()), 0, false).into_iter().map(|r| &text[r.start..r.end]).collect()
 }
 
 #[test]
