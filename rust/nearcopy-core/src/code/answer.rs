@@ -25,6 +25,15 @@ use tree_sitter::{Parser, Tree};
 const RANK_PREFIX_BYTES: usize = 2048;
 /// A second language is parsed (on this much of the block) only when the first fails to parse.
 const RETRY_PREFIX_BYTES: usize = 1024;
+/// Lexical evidence below this (in all, or per code line) is no evidence: not parsed, prose. Real
+/// functions score at least 0.5 per line nineteen times in twenty, documentation cut at random
+/// (markup, man pages, changelogs) under 0.06 half of the time (`lexid::rank`, measured ad hoc).
+const MIN_EVIDENCE: f64 = 2.0;
+const MIN_EVIDENCE_PER_LINE: f64 = 0.25;
+/// Unfenced code that its language leaves with more of it in errors than this is also read as
+/// prose (clean code is code; reading it as prose too made checks against a large prose index
+/// several times slower: documentation shares many 4-word runs with code).
+const UNCERTAIN_ERROR_SHARE: f64 = 0.05;
 /// A runner-up language whose lexical score is at least this share of the winner's is also checked.
 const CLOSE_RUNNER_UP: f64 = 0.75;
 /// A region of one code line is code only from this length on (shorter cannot hold a copy worth
@@ -203,6 +212,8 @@ struct Splitter<'a, 'p> {
 struct Detected {
     language: Option<Language>,
     trees: Vec<(Language, Tree)>,
+    /// The share of the stretch the chosen language's parse left in errors (1 when none was chosen).
+    errors: f64,
     alternatives: Vec<Option<Language>>,
 }
 
@@ -261,8 +272,8 @@ impl Splitter<'_, '_> {
             if errors > MAX_ERROR_SHARE {
                 let other = rank(prefix(body, RANK_PREFIX_BYTES), self.options.languages)
                     .into_iter()
-                    .find(|&(l, score)| l != language && score > 0.0);
-                alternatives.extend(other.map(|(l, _)| Some(l)));
+                    .find(|e| e.language != language && e.lexical > 0.0 && e.score >= MIN_EVIDENCE);
+                alternatives.extend(other.map(|e| Some(e.language)));
                 alternatives.push(None);
             }
             let segment = Segment {
@@ -280,8 +291,10 @@ impl Splitter<'_, '_> {
         let found = if info.is_empty() {
             let (lines, _) = scan_noting_start(body, 0, body.len());
             let evidence = code_text(body, &lines, 0, body.len(), RANK_PREFIX_BYTES);
-            // A block without a line that reads as code (a quotation, a table) is ranked whole.
-            self.detect(body, if evidence.is_empty() { prefix(body, RANK_PREFIX_BYTES) } else { &evidence })
+            // A block without a line that reads as code (a quotation, a table) is ranked whole. A
+            // fence is evidence of code in itself: any lexical evidence will do.
+            let evidence = if evidence.is_empty() { prefix(body, RANK_PREFIX_BYTES) } else { &evidence };
+            self.detect(body, evidence, true)
         } else {
             Detected::none()
         };
@@ -311,12 +324,14 @@ impl Splitter<'_, '_> {
                 continue; // one short line: too little to tell, and too short to hold a copy
             }
             let evidence = code_text(self.text, &lines, region.start, region.end, RANK_PREFIX_BYTES);
-            let found = self.detect(&self.text[region.start..region.end], &evidence);
+            let found = self.detect(&self.text[region.start..region.end], &evidence, false);
             self.prose(position, region.start);
             match found.language {
                 Some(language) => {
                     let mut alternatives = found.alternatives;
-                    alternatives.push(None); // unfenced code is also read as prose
+                    if found.errors > UNCERTAIN_ERROR_SHARE {
+                        alternatives.push(None); // code that parses badly is also read as prose
+                    }
                     let segment = Segment {
                         code: true,
                         start: region.start,
@@ -350,29 +365,40 @@ impl Splitter<'_, '_> {
     /// code lines) if that parses `body` with few errors (the whole stretch, once: the tree is
     /// kept), else the runner-up (tried on a prefix), else none — then it is prose, to be checked as
     /// code in the favourite too.
-    fn detect(&mut self, body: &str, evidence: &str) -> Detected {
+    fn detect(&mut self, body: &str, evidence: &str, fenced: bool) -> Detected {
         if let Some(language) = self.options.hint {
             // No detection: the caller's language, also read as prose if it parses badly.
             let (trees, errors) = self.parse(body, language);
             let alternatives = if errors > MAX_ERROR_SHARE { vec![None] } else { Vec::new() };
-            return Detected { language: Some(language), trees, alternatives };
+            return Detected { language: Some(language), trees, errors, alternatives };
         }
         let ranked = rank(evidence, self.options.languages);
-        let Some(&(first, first_score)) = ranked.first() else { return Detected::none() };
-        let runner_up = ranked.get(1).copied();
+        let Some(&best) = ranked.first() else { return Detected::none() };
+        // Without evidence of an allowed language it is not worth a parse: text that reads as code
+        // line by line (logs, tables, markup the line scan did not catch) costs a grammar's error
+        // recovery ~1.5 ms/KB. Some construct of the language must be there (line shapes alone, such
+        // as roff's `.\}`, are no evidence), and outside a fence enough of it: the bar stops rising
+        // at a dozen lines, since each construct counts at most three times.
+        let lines = evidence.lines().count().clamp(1, 12) as f64;
+        let unproven = best.lexical <= 0.0
+            || !fenced && (best.score < MIN_EVIDENCE || best.score < MIN_EVIDENCE_PER_LINE * lines);
+        if unproven {
+            return Detected::none();
+        }
+        let first = best.language;
+        let second = ranked.get(1).copied().filter(|e| e.lexical > 0.0 && e.score >= MIN_EVIDENCE);
         let (trees, errors) = self.parse(body, first);
         if errors <= MAX_ERROR_SHARE {
-            let mut alternatives = Vec::new();
-            if let Some((second, score)) = runner_up {
-                // A close call (C or Java for a short method) is checked both ways: grammars that
-                // both parse a snippet still tokenize it differently (`public` is a name in C).
-                if score > 0.0 && score >= CLOSE_RUNNER_UP * first_score {
-                    alternatives.push(Some(second));
-                }
-            }
-            return Detected { language: Some(first), trees, alternatives };
+            // A close call (C or Java for a short method) is checked both ways: grammars that both
+            // parse a snippet still tokenize it differently (`public` is a name in C).
+            let alternatives = second
+                .filter(|e| e.score >= CLOSE_RUNNER_UP * best.score)
+                .map(|e| Some(e.language))
+                .into_iter()
+                .collect();
+            return Detected { language: Some(first), trees, errors, alternatives };
         }
-        if let Some((second, _)) = runner_up {
+        if let Some(second) = second.map(|e| e.language) {
             let head = prefix(body, RETRY_PREFIX_BYTES);
             let (head_trees, retry) = self.parse(head, second);
             if retry <= MAX_ERROR_SHARE {
@@ -381,16 +407,21 @@ impl Splitter<'_, '_> {
                 if head.len() == body.len() {
                     trees.extend(head_trees);
                 }
-                return Detected { language: Some(second), trees, alternatives: vec![Some(first)] };
+                return Detected {
+                    language: Some(second),
+                    trees,
+                    errors: retry,
+                    alternatives: vec![Some(first)],
+                };
             }
         }
-        Detected { language: None, trees, alternatives: vec![Some(first)] }
+        Detected { language: None, trees, errors: 1.0, alternatives: vec![Some(first)] }
     }
 }
 
 impl Detected {
     fn none() -> Self {
-        Detected { language: None, trees: Vec::new(), alternatives: Vec::new() }
+        Detected { language: None, trees: Vec::new(), errors: 1.0, alternatives: Vec::new() }
     }
 }
 

@@ -3,7 +3,7 @@
 //! and then by a fixed order of how common the languages are in model answers.
 
 use super::languages::Language;
-use super::lexid::{rank, LanguageSet};
+use super::lexid::{rank, Evidence, LanguageSet};
 use tree_sitter::{Parser, Tree};
 
 /// What each `LEXICAL_UNIT` of lexical evidence (up to four) is worth, in share of bytes in error.
@@ -91,7 +91,9 @@ pub fn detect(parser: &mut Parser, source: &str) -> Option<(Language, f64)> {
     // error recovery, and twelve of them made detection tens of milliseconds per 2 KB. `rank` also
     // leaves PHP out without an open tag (its grammar reads anything else as HTML without an error).
     let mut best: Option<(f64, Language, f64)> = None;
-    for (language, lexical) in rank(source, LanguageSet::ALL).into_iter().take(DETECT_CANDIDATES) {
+    for Evidence { language, lexical, .. } in
+        rank(source, LanguageSet::ALL).into_iter().take(DETECT_CANDIDATES)
+    {
         let mut errors = error_share(parser, source, language);
         // Answers often show a bare method (it only parses inside a class body) or a few bare
         // statements (they only parse inside a function body in C, C++, Java and C#).

@@ -228,6 +228,25 @@ fn is_list_item(trimmed: &str) -> bool {
     (bullet || numbered) && trimmed.split_whitespace().count() >= 3
 }
 
+/// A line of HTML or XML (a tag from start to end), roff (a request such as `.SH`, a comment
+/// `.\"`, font escapes `\fB`) or TeX (`\begin{...}`): markup, which no grammar of nearcopy parses.
+fn is_markup(trimmed: &str) -> bool {
+    let bytes = trimmed.as_bytes();
+    let tag = bytes.len() >= 3
+        && bytes[0] == b'<'
+        && (bytes[1].is_ascii_alphabetic() || bytes[1] == b'/' || bytes[1] == b'!')
+        && bytes[bytes.len() - 1] == b'>';
+    let roff_request = bytes.len() >= 2
+        && bytes[0] == b'.'
+        && (bytes[1].is_ascii_alphabetic() || bytes[1] == b'\\')
+        && bytes.iter().skip(1).take_while(|b| !b.is_ascii_whitespace()).count() <= 3;
+    let escapes =
+        trimmed.matches("\\f").count() + trimmed.matches("\\(").count() + trimmed.matches("\\-").count();
+    let tex =
+        trimmed.starts_with("\\begin{") || trimmed.starts_with("\\end{") || trimmed.starts_with("\\section");
+    tag || roff_request || escapes >= 2 || tex
+}
+
 /// Updates the bracket depth and the open string or comment from a line of code (strings closed on
 /// the line and line comments skipped).
 fn track(line: &str, state: &mut State) {
@@ -369,6 +388,10 @@ fn classify(trimmed: &str, line: &str, state: &mut State) -> (LineKind, bool) {
     if PREPROCESSOR.iter().any(|p| trimmed.starts_with(p)) {
         return (LineKind::Code, false);
     }
+    if is_markup(trimmed) {
+        // Symbols make markup read as code; none of the grammars reads it, and parsing it is slow.
+        return (LineKind::Prose, false);
+    }
     let comment = trimmed.starts_with("//")
         || trimmed.starts_with("/*")
         || trimmed.starts_with("*/")
@@ -455,15 +478,42 @@ pub fn regions(lines: &[ScannedLine], from: usize, sentences_only: bool) -> Vec<
 
 /// The code lines among `lines` within `start..end`, joined, up to about `limit` bytes: the text to
 /// rank languages on (a comment's words and markup, such as Javadoc's `<code>`, would mislead it).
+/// Trailing comments are left out too (`'!'  # 0x21 -> EXCLAMATION MARK` is Python, whatever `->`
+/// in its comment says).
 pub fn code_text(text: &str, lines: &[ScannedLine], start: usize, end: usize, limit: usize) -> String {
     let mut out = String::new();
     for line in lines.iter().filter(|l| l.kind == LineKind::Code && l.start >= start && l.end <= end) {
         if out.len() >= limit {
             break;
         }
-        out.push_str(&text[line.start..line.end]);
+        out.push_str(without_trailing_comment(&text[line.start..line.end]));
+        out.push('\n');
     }
     out
+}
+
+/// A line of code up to a `#` or `//` comment that follows code (outside quotes; a `#` must
+/// follow white space, as `a[#]` or `#include` are not comments).
+fn without_trailing_comment(line: &str) -> &str {
+    let bytes = line.as_bytes();
+    let mut quote = None;
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        match quote {
+            Some(_) if b == b'\\' => i += 1,
+            Some(q) if b == q => quote = None,
+            Some(_) => {}
+            None if matches!(b, b'"' | b'\'' | b'`') => quote = Some(b),
+            None if b == b'#' && i > 0 && bytes[i - 1].is_ascii_whitespace() => return &line[..i],
+            None if b == b'/' && bytes.get(i + 1) == Some(&b'/') && i > 0 && bytes[i - 1] != b':' => {
+                return &line[..i]; // (not the `//` of a URL, `http://`)
+            }
+            None => {}
+        }
+        i += 1;
+    }
+    line.trim_end_matches(['\n', '\r'])
 }
 
 #[cfg(test)]

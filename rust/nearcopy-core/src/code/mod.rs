@@ -26,7 +26,7 @@ pub use answer::{
 pub use batch::{code_token_batch, symbol_id, CodeTokenBatch};
 pub use detect::{detect, error_share, MAX_ERROR_SHARE};
 pub use languages::Language;
-pub use lexid::{rank as rank_languages, LanguageSet};
+pub use lexid::LanguageSet;
 pub use tree_sitter::Parser;
 
 use crate::error::Result;

@@ -167,21 +167,34 @@ fn a_line_of_prose_before_and_after_bare_code_stays_prose() {
 
 #[test]
 fn code_interleaved_with_short_prose_lines_is_split_there() {
-    let answer = "First import the module:\n\nimport os\nimport shutil\n\nThen copy the tree:\n\nshutil.copytree(src, dst)\nos.remove(src)\n";
+    let answer = "First import the module:\n\nimport os\nimport shutil\n\nThen copy the tree:\n\nshutil.copytree(src, dst)\nif os.path.exists(src):\n    os.remove(src)\n";
     let got = code_segments(answer);
     assert_eq!(got.len(), 2, "{got:?}");
     assert_eq!(got[0].0, "import os\nimport shutil\n");
-    assert_eq!(got[1].0, "shutil.copytree(src, dst)\nos.remove(src)\n");
+    assert_eq!(got[1].0, "shutil.copytree(src, dst)\nif os.path.exists(src):\n    os.remove(src)\n");
+    // Two lines that could be any language hold no evidence worth a parse: prose.
+    assert!(code_segments("Then:\n\nshutil.copytree(src, dst)\nos.remove(src)\n").is_empty());
 }
 
 #[test]
-fn unfenced_code_is_also_read_as_prose_and_prose_that_fails_to_parse_as_code() {
-    let segments = split_answer(GO_FUNCTION, &mut Parser::new());
-    assert!(segments[0].alternatives.contains(&None), "unfenced code is also checked as prose");
-    // Looks like code line by line, but is not one: checked as prose, and as code too.
-    let fake = "call(this) and that;\nthen (more) of it;\nand so on, forever, {\n";
+fn uncertain_stretches_are_read_both_ways() {
+    // Clean code is code; code that parses badly in its language is also read as prose.
+    assert!(split_answer(GO_FUNCTION, &mut Parser::new())[0].alternatives.is_empty());
+    let broken =
+        GO_FUNCTION.replace("if err != nil {", "if err != nil { {{ ((").replace("return\n", "return ;;)\n");
+    let segments = split_answer(&broken, &mut Parser::new());
+    assert!(segments.iter().any(|s| !s.alternatives.is_empty()), "{segments:?}");
+    // Reads as code line by line and has evidence of a language, but does not parse as it: prose,
+    // also read as code in that language.
+    let fake = "func call(this) and that;\nfunc then (more) of it := 3;\nand so on, forever, {\n";
     let segments = split_answer(fake, &mut Parser::new());
-    assert!(segments.iter().all(|s| !s.code || s.language.is_none() || !s.alternatives.is_empty()));
+    assert!(segments.iter().all(|s| s.code || s.alternatives == vec![Some(Language::Go)]), "{segments:?}");
+    // A close second language is checked too.
+    let method = "public int count(Item a) {\n    int total = 0;\n    for (int i = 0; i < n; i++) {\n        total += a.size(i);\n    }\n    return total;\n}\n";
+    let segments = split_answer(method, &mut Parser::new());
+    let readings: Vec<Option<Language>> =
+        segments[0].alternatives.iter().copied().chain([segments[0].language]).collect();
+    assert!(readings.contains(&Some(Language::Java)), "{segments:?}");
 }
 
 #[test]
@@ -193,14 +206,15 @@ fn allowed_languages_and_hints_decide_without_detection() {
     let got = split_answer_with(PYTHON_FUNCTION, &mut Parser::new(), &prose_only);
     assert_eq!(got.len(), 1);
     assert!(!got[0].segment.code);
-    // A hint makes an answer without fences one code segment of that language, checked as prose too.
+    // With a hint, code is in that language, and only sentences end it (not lines that merely read
+    // as prose, such as `first line of the docstring`); sentences stay prose.
     let hinted = SplitOptions { languages: LanguageSet::ALL, hint: Some(Language::Python) };
-    let completion = "if n < 2:\n    return n\nreturn fib(n - 1) + fib(n - 2)  # all of it, at once\n";
+    let completion = "if n < 2:\n    return n\nreturn fib(n - 1) + fib(n - 2)  # all of it, at once\nThat is the whole function, and it is slow for large numbers.\n";
     let got = split_answer_with(completion, &mut Parser::new(), &hinted);
-    assert_eq!(got.len(), 1);
+    assert_eq!(got.len(), 2);
     assert_eq!(got[0].segment.language, Some(Language::Python));
-    assert_eq!((got[0].segment.start, got[0].segment.end), (0, completion.len()));
-    assert!(got[0].segment.alternatives.contains(&None));
+    assert!(completion[got[0].segment.start..got[0].segment.end].ends_with("at once\n"));
+    assert!(!got[1].segment.code);
     // A completion that begins inside a docstring: the code after it is code, not string.
     let mid_docstring = "the list, in order.\n    \"\"\"\n    result = []\n    for x in xs:\n        result.append(x)\n    return result\n";
     let got = split_answer_with(mid_docstring, &mut Parser::new(), &hinted);

@@ -66,3 +66,31 @@ fn a_stretch_that_begins_inside_a_docstring_or_comment_is_read_from_there() {
     let cut = "def merge(left, right):\n    \"\"\"Merge two sorted lists into one, which is";
     assert_eq!(kinds(cut), vec![LineKind::Code, LineKind::Neutral]);
 }
+
+#[test]
+fn markup_is_prose_however_many_symbols_it_has() {
+    for line in [
+        "<li class=\"x\"><a href=\"#y\">z</a></li>",
+        ".SH \"DESCRIPTION\"",
+        ".\\\" a roff comment",
+        "\\fB\\-\\-uri\\fR] [\\fIFLAG\\fR]",
+        "\\begin{itemize}",
+    ] {
+        assert_eq!(kinds(&format!("{line}\n")), vec![LineKind::Prose], "{line}");
+    }
+    // Code that starts with a dot or an angle bracket is not markup.
+    assert_eq!(kinds("    .map(|x| x + 1)\n"), vec![LineKind::Code]);
+    assert_eq!(kinds("x = a < b and c > d;\n"), vec![LineKind::Code]);
+}
+
+#[test]
+fn evidence_leaves_trailing_comments_out() {
+    assert_eq!(without_trailing_comment("    '!'  #  0x21 -> EXCLAMATION MARK\n"), "    '!'  ");
+    assert_eq!(without_trailing_comment("x = y; // done -> next\n"), "x = y; ");
+    assert_eq!(
+        without_trailing_comment("s = \"# not a comment\"  # a comment\n"),
+        "s = \"# not a comment\"  "
+    );
+    assert_eq!(without_trailing_comment("url = 'http://example.org'\n"), "url = 'http://example.org'");
+    assert_eq!(without_trailing_comment("#include <stdio.h>\n"), "#include <stdio.h>");
+}
