@@ -193,6 +193,40 @@ pub fn split_answer(
         .collect())
 }
 
+/// The transpiler helpers (TypeScript's `__importStar`..., Babel's `_interopRequireDefault`...)
+/// in each text whose language is JavaScript or TypeScript: (text index, start, end) byte spans as
+/// three arrays, in order.
+#[pyfunction]
+pub fn generated_spans<'py>(
+    py: Python<'py>,
+    texts: &Bound<'py, PyList>,
+    languages: Vec<Option<String>>,
+) -> PyResult<(Bound<'py, PyArray1<u64>>, Bound<'py, PyArray1<u64>>, Bound<'py, PyArray1<u64>>)> {
+    if languages.len() != texts.len() {
+        return Err(pyo3::exceptions::PyValueError::new_err("texts and languages must have the same length"));
+    }
+    let parsed: Vec<Option<Language>> = languages
+        .iter()
+        .map(|l| l.as_deref().map(Language::parse).transpose())
+        .collect::<CoreResult<_>>()
+        .map_err(to_py_err)?;
+    let held = TextBatch::hold(texts)?;
+    let owned = held.borrow()?;
+    let (docs, starts, ends) = py.detach(|| {
+        let (mut docs, mut starts, mut ends) = (Vec::new(), Vec::new(), Vec::new());
+        for (i, (text, language)) in owned.iter().zip(&parsed).enumerate() {
+            let Some(language) = language else { continue };
+            for (start, end) in nearcopy_core::code::generated_spans(text.as_ref(), *language) {
+                docs.push(i as u64);
+                starts.push(start as u64);
+                ends.push(end as u64);
+            }
+        }
+        (docs, starts, ends)
+    });
+    Ok((docs.into_pyarray(py), starts.into_pyarray(py), ends.into_pyarray(py)))
+}
+
 /// The most likely language of a piece of code and the share of its bytes left in syntax errors.
 #[pyfunction]
 pub fn detect_language(

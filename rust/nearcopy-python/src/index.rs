@@ -262,6 +262,8 @@ impl IndexReader {
     fn settings(&self, max_doc_frequency: usize, min_prose: u32, min_code: u32, hint: Hint) -> MatchSettings {
         MatchSettings {
             max_doc_frequency,
+            ignore_doc_frequency: max_doc_frequency,
+            popular_factor: 2,
             min_prose_tokens: min_prose,
             min_code_tokens: min_code,
             contents: self.contents,

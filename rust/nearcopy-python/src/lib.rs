@@ -322,7 +322,7 @@ mod _core {
 
     #[pymodule_export]
     use super::code::{
-        canonical_language, code_shingles, code_tokens, code_tokens_batch, detect_language,
+        canonical_language, code_shingles, code_tokens, code_tokens_batch, detect_language, generated_spans,
         language_for_extension, languages, minhash_code, split_answer,
     };
 

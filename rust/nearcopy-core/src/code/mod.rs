@@ -16,6 +16,7 @@ mod answer;
 mod batch;
 mod classify;
 mod detect;
+mod generated;
 mod languages;
 mod lexid;
 mod lines;
@@ -25,6 +26,7 @@ pub use answer::{
 };
 pub use batch::{code_token_batch, symbol_id, CodeTokenBatch};
 pub use detect::{detect, error_share, MAX_ERROR_SHARE};
+pub use generated::generated_spans;
 pub use languages::Language;
 pub use lexid::LanguageSet;
 pub use tree_sitter::Parser;

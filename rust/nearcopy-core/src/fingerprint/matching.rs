@@ -5,7 +5,12 @@
 //! hits of a copied passage lie on one diagonal `p − q` of that document. Hits are chained along
 //! diagonals, then chains of one document that follow each other in the query are stitched across
 //! small diagonal shifts (a statement inserted or a word deleted moves the diagonal, not the copy).
-//! Fingerprints found in more than `max_doc_frequency` documents are boilerplate and ignored.
+//! Fingerprints found in more than `max_doc_frequency` documents are *common*: a match made only of
+//! common fingerprints is boilerplate (an idiom) unless it is long (a popular function copied
+//! whole: in a code base that holds many implementations of the same task, every fingerprint of a
+//! function copied into thirty files is common, and the copy is still a copy). Fingerprints in more
+//! than `ignore_doc_frequency` documents are not looked at at all: their postings would cost more
+//! than any match they could add.
 
 use super::Fingerprint;
 
@@ -104,8 +109,10 @@ pub struct MatchParams {
     /// The winnowing window: along a shared run there is a fingerprint at least every `w` tokens, so
     /// hits on one diagonal at most `w` apart are taken to cover the tokens between them.
     pub w: usize,
-    /// Fingerprints in more documents than this are ignored as boilerplate.
+    /// Fingerprints in more documents than this are common (see the module's documentation).
     pub max_doc_frequency: usize,
+    /// Fingerprints in more documents than this (at least `max_doc_frequency`) are ignored.
+    pub ignore_doc_frequency: usize,
     /// Chains of one document whose query spans are at most this many tokens apart are one match.
     pub max_gap: usize,
 }
@@ -123,6 +130,8 @@ pub struct SpanMatch {
     pub doc_start: u32,
     /// Query tokens covered by shared k-grams (≤ `query_end − query_start` when stitched over edits).
     pub covered: u32,
+    /// Of those, the tokens covered by fingerprints that are not common.
+    pub distinct: u32,
     pub hits: u32,
 }
 
@@ -133,11 +142,13 @@ struct Hit {
     diagonal: i64,
     query: u32,
     position: u32,
+    common: bool,
 }
 
 /// The matches of a query's fingerprints against every source (the segments of one index), longest
-/// first. A fingerprint counts as boilerplate when the documents holding it, over all sources
-/// together, exceed `max_doc_frequency`; one found in any `allowlist` source is never reported.
+/// first. A fingerprint is common when the documents holding it, over all sources together, exceed
+/// `max_doc_frequency`, and ignored past `ignore_doc_frequency`; one found in any `allowlist`
+/// source is never reported.
 pub fn find_matches<S: PostingSource, A: PostingSource>(
     sources: &[S],
     allowlist: &[A],
@@ -155,19 +166,22 @@ pub fn find_matches<S: PostingSource, A: PostingSource>(
         }
         found.clear();
         let mut documents = 0;
+        let ignore = params.ignore_doc_frequency.max(params.max_doc_frequency);
         for (s, source) in sources.iter().enumerate() {
-            documents += source.postings(fp.hash, params.max_doc_frequency - documents, &mut postings);
-            if documents > params.max_doc_frequency {
+            documents += source.postings(fp.hash, ignore - documents, &mut postings);
+            if documents > ignore {
                 continue 'fingerprints;
             }
             found.extend(postings.iter().map(|&p| (s as u32, p)));
         }
+        let common = documents > params.max_doc_frequency;
         hits.extend(found.iter().map(|&(source, p)| Hit {
             source,
             doc: p.doc,
             diagonal: i64::from(p.position) - i64::from(fp.position),
             query: fp.position,
             position: p.position,
+            common,
         }));
     }
     hits.sort_unstable();
@@ -190,7 +204,11 @@ pub fn find_matches<S: PostingSource, A: PostingSource>(
                 } else {
                     hit.query.max(last.query_end)
                 };
-                last.covered += new_end.saturating_sub(from);
+                let added = new_end.saturating_sub(from);
+                last.covered += added;
+                if !hit.common {
+                    last.distinct += added;
+                }
                 last.query_end = last.query_end.max(new_end);
                 last.hits += 1;
             }
@@ -201,6 +219,7 @@ pub fn find_matches<S: PostingSource, A: PostingSource>(
                 query_end: hit.query + k,
                 doc_start: hit.position,
                 covered: k,
+                distinct: if hit.common { 0 } else { k },
                 hits: 1,
             }),
         }
@@ -221,6 +240,7 @@ fn stitch(mut chains: Vec<SpanMatch>, max_gap: u32) -> Vec<SpanMatch> {
             {
                 let overlap = last.query_end.saturating_sub(chain.query_start).min(chain.covered);
                 last.covered += chain.covered - overlap;
+                last.distinct += chain.distinct.saturating_sub(overlap);
                 last.query_end = last.query_end.max(chain.query_end);
                 last.hits += chain.hits;
             }
@@ -265,7 +285,7 @@ mod tests {
     }
 
     fn params() -> MatchParams {
-        MatchParams { k: K, w: W, max_doc_frequency: 3, max_gap: W + K }
+        MatchParams { k: K, w: W, max_doc_frequency: 3, ignore_doc_frequency: 3, max_gap: W + K }
     }
 
     #[test]
@@ -302,6 +322,27 @@ mod tests {
         assert!(find_matches(&[table(&docs)], NONE, &fingerprints(&boilerplate), &params()).is_empty());
         let unrelated = tokens(&mut state, 300);
         assert!(find_matches(&[table(&docs)], NONE, &fingerprints(&unrelated), &params()).is_empty());
+    }
+
+    #[test]
+    fn common_fingerprints_chain_but_count_apart() {
+        // A passage held by ten documents: common (more than three), but looked at (at most 20).
+        let mut state = 16;
+        let popular = tokens(&mut state, 120);
+        let docs: Vec<Vec<u64>> = (0..10)
+            .map(|_| [tokens(&mut state, 50), popular.clone(), tokens(&mut state, 50)].concat())
+            .collect();
+        let looked_at = MatchParams { ignore_doc_frequency: 20, ..params() };
+        let matches = find_matches(&[table(&docs)], NONE, &fingerprints(&popular), &looked_at);
+        assert_eq!(matches.iter().map(|m| m.doc).collect::<std::collections::BTreeSet<_>>().len(), 10);
+        assert!(matches.iter().all(|m| m.distinct == 0 && m.covered >= 100), "{matches:?}");
+        // A copy of one document that also holds the popular passage: distinct where it is its own.
+        let own = docs[4][..50].to_vec();
+        let copy = [own, popular.clone()].concat();
+        let best = find_matches(&[table(&docs)], NONE, &fingerprints(&copy), &looked_at)[0];
+        assert_eq!(best.doc, 4);
+        assert!(best.distinct >= 40 && best.distinct < best.covered, "{best:?}");
+        assert!(find_matches(&[table(&docs)], NONE, &fingerprints(&popular), &params()).is_empty());
     }
 
     #[test]

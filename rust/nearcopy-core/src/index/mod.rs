@@ -77,8 +77,14 @@ pub struct AnswerReport {
 /// What counts as a copy.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct MatchSettings {
-    /// Fingerprints in more protected documents than this (over all segments) are boilerplate.
+    /// Fingerprints in more protected documents than this (over all segments) are common: a match
+    /// made of common fingerprints alone is boilerplate unless it covers `popular_factor` times the
+    /// minimum (a popular passage copied whole, not an idiom).
     pub max_doc_frequency: usize,
+    /// Fingerprints in more documents than this are not looked at (their postings cost more than
+    /// they can add). Equal to `max_doc_frequency`: common fingerprints are ignored outright.
+    pub ignore_doc_frequency: usize,
+    pub popular_factor: u32,
     /// A match must cover at least this many normalized tokens: of prose, and of code.
     pub min_prose_tokens: u32,
     pub min_code_tokens: u32,
@@ -206,10 +212,14 @@ fn find_in<S: PostingSource, A: PostingSource>(
         k: winnowing.k,
         w: winnowing.w,
         max_doc_frequency: settings.max_doc_frequency,
+        ignore_doc_frequency: settings.ignore_doc_frequency,
         max_gap: (winnowing.k + winnowing.w) * gap_factor,
     };
     for m in find_matches(segments, allowlist, fps, &params) {
-        if m.covered < min_tokens {
+        // Enough of its own, or long enough to be a popular passage copied rather than an idiom.
+        let copied =
+            m.distinct >= min_tokens || m.covered >= min_tokens.saturating_mul(settings.popular_factor);
+        if !copied {
             continue;
         }
         // Winnowing selects a fingerprint within the first and the last `w` k-grams of a shared
