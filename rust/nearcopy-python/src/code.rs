@@ -193,6 +193,8 @@ pub fn split_answer(
         .collect())
 }
 
+type U64Array<'py> = Bound<'py, PyArray1<u64>>;
+
 /// The transpiler helpers (TypeScript's `__importStar`..., Babel's `_interopRequireDefault`...)
 /// in each text whose language is JavaScript or TypeScript: (text index, start, end) byte spans as
 /// three arrays, in order.
@@ -201,7 +203,7 @@ pub fn generated_spans<'py>(
     py: Python<'py>,
     texts: &Bound<'py, PyList>,
     languages: Vec<Option<String>>,
-) -> PyResult<(Bound<'py, PyArray1<u64>>, Bound<'py, PyArray1<u64>>, Bound<'py, PyArray1<u64>>)> {
+) -> PyResult<(U64Array<'py>, U64Array<'py>, U64Array<'py>)> {
     if languages.len() != texts.len() {
         return Err(pyo3::exceptions::PyValueError::new_err("texts and languages must have the same length"));
     }
