@@ -32,6 +32,7 @@ __all__ = [
     "dedup_union",
     "default_threads",
     "detect_language",
+    "generated_spans",
     "fingerprint_key_check",
     "jsonl_extract",
     "jsonl_select",
@@ -108,6 +109,9 @@ def split_answer(
     text: str, language: str | None = None
 ) -> list[tuple[bool, int, int, str | None, bool, str, list[str | None]]]: ...
 def detect_language(source: str) -> tuple[str | None, float]: ...
+def generated_spans(
+    texts: list[str], languages: list[str | None]
+) -> tuple[npt.NDArray[np.uint64], npt.NDArray[np.uint64], npt.NDArray[np.uint64]]: ...
 def build_segment(
     path: str,
     texts: list[str],
