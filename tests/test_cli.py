@@ -190,7 +190,7 @@ def test_index_build_info_add_and_check(tmp_path: Path) -> None:
     flagged = run("check", str(answer), "--index", str(index), "--min-code-tokens", "40", "--json")
     assert flagged.returncode == 1, flagged.stderr
     verdict = json.loads(flagged.stdout)
-    assert verdict["matches"][0]["doc_id"].endswith("merge.py") and verdict["action"] == "redact"
+    assert verdict["matches"][0]["id"].endswith("merge.py") and verdict["action"] == "redact"
     command = [sys.executable, "-m", "nearcopy", "check", "--index", str(index)]
     clean = subprocess.run(command, input="Hello there.", capture_output=True, text=True, timeout=120)
     assert clean.returncode == 0 and "clean" in clean.stdout

@@ -8,6 +8,11 @@ An index is a directory::
     allow-000001.ncs   every k-gram of the allowlist: passages (licence headers, common idioms)
                        that are never reported, whichever protected documents hold them
 
+Nothing read from these files is trusted unchecked: the manifest carries its own checksum and the
+SHA-256 of every document table (checked when the table is first read), and segments carry
+checksums of their header, of their block table and of every 16 KiB block (checked when a lookup
+first reads the block). Damage is an :class:`IndexError_` naming the file.
+
 ``add`` writes a new segment and document file, then publishes a new manifest by renaming it into
 place: readers see the old index or the new one, never a mixture, and a reader that already opened
 the index keeps working on the segments it mapped. Writers (``build``, ``add``, ``merge``) hold an
@@ -18,9 +23,10 @@ at any point leaves the last published generation intact, and the next writer re
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import json
 import os
-import shutil
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,6 +42,7 @@ from nearcopy.index_store import (
     IndexError_,
     IndexKeyError,
     derived_key,
+    file_checksum,
     publish,
     read_manifest,
     writing,
@@ -146,11 +153,28 @@ class ProtectedIndex:
         """
         root = Path(path)
         derived = None if key is None else fingerprint_key(key)
+        created = not root.exists()
+        if not created and not root.is_dir():
+            raise IndexError_(f"{root}: exists and is not a directory (an index is a directory)")
         root.mkdir(parents=True, exist_ok=True)
+        try:
+            return cls._build(root, derived, documents, allowlist, num_threads, batch_bytes,
+                              {"k": k, "w": w, "code_k": code_k, "code_w": code_w})  # fmt: skip
+        except BaseException:
+            if created:  # a failed build leaves no directory behind (it does leave a foreign file)
+                with contextlib.suppress(OSError):
+                    root.rmdir()
+            raise
+
+    @classmethod
+    def _build(
+        cls, root: Path, derived: bytes | None, documents: Iterable[Document | Mapping[str, Any]],
+        allowlist: Iterable[Document | Mapping[str, Any]], num_threads: int | None, batch_bytes: int,
+        params: dict[str, int],
+    ) -> ProtectedIndex:  # fmt: skip
         with writing(root):
             if (root / "manifest.json").exists():
                 raise FileExistsError(f"{root} already holds an index; open it and add() to it")
-            params = {"k": k, "w": w, "code_k": code_k, "code_w": code_w}
             manifest: dict[str, Any] = {
                 "format": FORMAT, "version": VERSION, "generation": 0, "params": params,
                 "keyed": derived is not None, "key_check": None if derived is None else key_check(derived),
@@ -159,7 +183,7 @@ class ProtectedIndex:
             manifest = cls._append(root, manifest, derived, documents, allowlist, num_threads, batch_bytes)
             if len(manifest["segments"]) > 1:
                 manifest = cls._merged(root, manifest, derived)
-            publish(root, manifest)
+            manifest = publish(root, manifest)
             return cls(root, manifest, derived)
 
     @classmethod
@@ -198,7 +222,7 @@ class ProtectedIndex:
             )
             if len(manifest["segments"]) > MAX_SEGMENTS:
                 manifest = self._merged(self.path, manifest, self._key)
-            publish(self.path, manifest)
+            manifest = publish(self.path, manifest)
             return type(self)(self.path, manifest, self._key)
 
     def merge(self) -> ProtectedIndex:
@@ -208,8 +232,7 @@ class ProtectedIndex:
         with writing(self.path):
             manifest = read_manifest(self.path)
             if len(manifest["segments"]) > 1:
-                manifest = self._merged(self.path, manifest, self._key)
-                publish(self.path, manifest)
+                manifest = publish(self.path, self._merged(self.path, manifest, self._key))
             return type(self)(self.path, manifest, self._key)
 
     @staticmethod
@@ -225,15 +248,21 @@ class ProtectedIndex:
             params["k"], params["w"], params["code_k"], params["code_w"], key,
         )  # fmt: skip
 
+        digest = hashlib.sha256()
+
         def concatenate(handle: BinaryIO) -> None:
+            # Each table is checked as it is copied: a damaged one must not be sealed under a new,
+            # valid checksum (the segments are verified by merge_segments for the same reason).
             for segment in segments:
                 with open(root / segment["docs"], "rb") as source:
-                    shutil.copyfileobj(source, handle)
+                    data = _checked_table(source, segment)
+                handle.write(data)
+                digest.update(data)
 
         write_atomically(root / docs_file, concatenate)
-        merged = {"file": segment_file, "docs": docs_file, "documents": documents, "first_doc": 0,
-                  "fingerprints": fingerprints, "tokens": sum(int(s["tokens"]) for s in segments),
-                  "bytes": size}  # fmt: skip
+        merged = {"file": segment_file, "docs": docs_file, "docs_sha256": digest.hexdigest(),
+                  "documents": documents, "first_doc": 0, "fingerprints": fingerprints,
+                  "tokens": sum(int(s["tokens"]) for s in segments), "bytes": size}  # fmt: skip
         return {**manifest, "generation": generation, "segments": [merged]}
 
     @classmethod
@@ -287,10 +316,12 @@ class ProtectedIndex:
             params["k"], params["w"], params["code_k"], params["code_w"], key, num_threads,
         )  # fmt: skip
         lines = (json.dumps({"id": d.id, **d.metadata, "language": lang}) for d, lang in zip(docs, languages))
-        write_atomically(root / docs_file, ("\n".join(lines) + "\n" if docs else "").encode("utf-8"))
+        table = ("\n".join(lines) + "\n" if docs else "").encode("utf-8")
+        write_atomically(root / docs_file, table)
         first_doc = sum(int(s["documents"]) for s in segments)
-        return {"file": segment_file, "docs": docs_file, "documents": count, "first_doc": first_doc,
-                "fingerprints": fingerprints, "tokens": tokens, "bytes": size}  # fmt: skip
+        return {"file": segment_file, "docs": docs_file, "docs_sha256": file_checksum(table),
+                "documents": count, "first_doc": first_doc, "fingerprints": fingerprints,
+                "tokens": tokens, "bytes": size}  # fmt: skip
 
     @staticmethod
     def _write_allowlist(
@@ -320,16 +351,7 @@ class ProtectedIndex:
         if self._metadata is None:
             rows: list[dict[str, Any]] = []
             for handle, segment in zip(self._docs, self._manifest["segments"]):
-                handle.seek(0)
-                try:
-                    read = [json.loads(line) for line in handle if line.strip()]
-                except ValueError as err:  # invalid JSON or UTF-8
-                    raise IndexError_(f"{handle.name}: damaged document metadata: {err}") from None
-                if len(read) != segment["documents"] or not all(isinstance(r, dict) for r in read):
-                    raise IndexError_(
-                        f"{handle.name}: damaged document metadata: not one object per document"
-                    )
-                rows.extend(read)
+                rows.extend(_parse_table(handle.name, _checked_table(handle, segment), segment))
             self._metadata = rows
         return self._metadata
 
@@ -343,7 +365,10 @@ class ProtectedIndex:
         return _describe(Path(path), read_manifest(Path(path)))
 
     def verify(self) -> None:
-        """Reads every segment through; raises ``OSError`` naming any damage."""
+        """Reads every file through (each segment block and document table against its checksum,
+        then the segments' order); raises :class:`IndexError_` naming any damage."""
+        for handle, segment in zip(self._docs, self._manifest["segments"]):
+            _parse_table(handle.name, _checked_table(handle, segment), segment)
         self._reader.verify()
 
     def match_answer(
@@ -361,6 +386,28 @@ class ProtectedIndex:
         return self._reader.match_answers(texts, max_doc_frequency, min_tokens, min_code_tokens, num_threads)
 
 
+def _checked_table(handle: BinaryIO, segment: dict[str, Any]) -> bytes:
+    """The bytes of a segment's document table, once they match the SHA-256 the manifest holds."""
+    handle.seek(0)
+    data = handle.read()
+    if file_checksum(data) != segment["docs_sha256"]:
+        raise IndexError_(
+            f"{handle.name}: document table does not match its checksum (damaged file); "
+            "restore it or rebuild the index"
+        )
+    return data
+
+
+def _parse_table(name: str, data: bytes, segment: dict[str, Any]) -> list[dict[str, Any]]:
+    try:
+        rows = [json.loads(line) for line in data.splitlines() if line.strip()]
+    except ValueError as err:  # invalid JSON or UTF-8 (written so by a writer, not by damage)
+        raise IndexError_(f"{name}: damaged document metadata: {err}") from None
+    if len(rows) != segment["documents"] or not all(isinstance(r, dict) for r in rows):
+        raise IndexError_(f"{name}: damaged document metadata: not one object per document")
+    return rows
+
+
 def _describe(path: Path, manifest: dict[str, Any]) -> dict[str, Any]:
     segments = manifest["segments"]
     tokens = sum(int(s["tokens"]) for s in segments)
@@ -373,4 +420,5 @@ def _describe(path: Path, manifest: dict[str, Any]) -> dict[str, Any]:
         **manifest["params"],
         "keyed": bool(manifest.get("keyed")),
         "allowlist_documents": sum(int(s["documents"]) for s in manifest.get("allowlist", [])),
+        "allowlist_segments": len(manifest.get("allowlist", [])),
     }  # fmt: skip
