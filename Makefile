@@ -1,11 +1,14 @@
 # Two entry points (see README): `make demo` runs the main job, `make test` runs every check.
-# Both set up everything they need on a fresh clone: a virtual environment in .venv, the build and
-# test dependencies from pyproject.toml, and the Rust extension built in release mode.
+# Both set up everything they need on a fresh clone: a virtual environment in .venv, the Rust
+# extension built in release mode, and the dependencies from pyproject.toml: `make demo` only the
+# package's own (numpy), `make test` also its `test` and `bench` extras. `make test` installs
+# Debian's Go, Ruby and glibc sources with apt-get when run as root (NEARCOPY_NO_APT=1: it does not).
 
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
+BASE_STAMP := $(VENV)/.base-stamp
 STAMP := $(VENV)/.deps-stamp
 export VIRTUAL_ENV := $(abspath $(VENV))
 export PATH := $(abspath $(VENV))/bin:$(PATH)
@@ -14,14 +17,21 @@ export PATH := $(abspath $(VENV))/bin:$(PATH)
 
 all: test
 
-# The virtual environment with maturin and the `test` and `bench` extras of pyproject.toml.
-$(STAMP): pyproject.toml
+# The virtual environment with maturin and the package's own dependencies: what the demo needs.
+# (tomli reads pyproject.toml for scripts/extras.py where Python is older than 3.11.)
+$(BASE_STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet "maturin>=1.9.4,<2" $$($(PYTHON) scripts/extras.py test bench)
+	$(PY) -m pip install --quiet "maturin>=1.9.4,<2" "tomli>=1.1; python_version < '3.11'"
+	$(PY) -m pip install --quiet $$($(PY) scripts/extras.py)
 	touch $@
 
-build: $(STAMP)
+# Then the `test` and `bench` extras of pyproject.toml: what the checks and benchmarks need.
+$(STAMP): $(BASE_STAMP)
+	$(PY) -m pip install --quiet $$($(PY) scripts/extras.py test bench)
+	touch $@
+
+build: $(BASE_STAMP)
 	maturin develop --release --quiet
 
 demo: build
@@ -42,7 +52,7 @@ lint: $(STAMP)
 test-corpora:
 	bash scripts/install_test_corpora.sh
 
-py-test: build test-corpora
+py-test: $(STAMP) build test-corpora
 	$(PY) -m pytest -q
 
 test: rust-test build lint py-test
@@ -51,13 +61,13 @@ test: rust-test build lint py-test
 # 2 cores), written to benches/results/suite-DATE-CPU/, then the README's figures regenerated from it.
 # Debian's linux-source-6.1 (root and apt; skipped otherwise) tops the 1 GB filter index up with real
 # C sources. BENCH_ARGS adds flags, e.g. BENCH_ARGS="--only minhash serve".
-bench: build
+bench: $(STAMP) build
 	-$(PY) -m nearcopy.benchsuite.source_corpus --install-packages --mb 1000
 	$(PY) -m nearcopy bench $(BENCH_ARGS)
 	$(PY) benches/update_readme.py
 
 # Every benchmark on small inputs (under 5 minutes on 2 cores); results go to .cache/bench-results/.
-bench-quick: build
+bench-quick: $(STAMP) build
 	$(PY) -m nearcopy bench --quick $(BENCH_ARGS)
 
 # Every cargo-fuzz target (fuzz/) for FUZZ_SECONDS each, under libFuzzer with AddressSanitizer
@@ -90,7 +100,7 @@ sanitize: $(STAMP)
 	      {} --test-threads=2 --skip a_child_forked_while_the_registry_was_locked
 
 # More real text for the benchmark corpus: Debian's documentation packages (needs root and apt).
-bench-corpus: build
+bench-corpus: $(STAMP) build
 	$(PY) -m nearcopy.benchsuite.corpus --mb 64 --install-packages
 
 fmt: $(STAMP)

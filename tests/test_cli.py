@@ -190,7 +190,7 @@ def test_index_build_info_add_and_check(tmp_path: Path) -> None:
     flagged = run("check", str(answer), "--index", str(index), "--min-code-tokens", "40", "--json")
     assert flagged.returncode == 1, flagged.stderr
     verdict = json.loads(flagged.stdout)
-    assert verdict["matches"][0]["doc_id"].endswith("merge.py") and verdict["action"] == "redact"
+    assert verdict["matches"][0]["id"].endswith("merge.py") and verdict["action"] == "redact"
     command = [sys.executable, "-m", "nearcopy", "check", "--index", str(index)]
     clean = subprocess.run(command, input="Hello there.", capture_output=True, text=True, timeout=120)
     assert clean.returncode == 0 and "clean" in clean.stdout
@@ -205,6 +205,12 @@ def test_demo_protects_the_stdlib_and_catches_the_disguised_copies() -> None:
     assert "verdict: redact" in sections[1] and "stdlib/textwrap.py" in sections[1]
     assert "verdict: redact" in sections[2] and "LICENSE.txt" in sections[2]
     assert "verdict: clean" in sections[3]
+    # What was caught is shown beside its source: the renamed function beside the original, the
+    # reworded licence beside its paragraph (a row of the side-by-side is "answer | source").
+    rows = [line.split(" | ", 1) for line in sections[1].splitlines() if " | " in line and line[2] != "|"]
+    assert ["  def data(value):", "def dedent(text):"] in [[a.rstrip(), b] for a, b in rows]
+    licence_rows = [line for line in sections[2].splitlines() if " | " in line and not line.startswith("  |")]
+    assert any("Guido & THE Python" in line and "Guido and the Python" in line for line in licence_rows)
 
 
 def test_a_reader_that_goes_away_is_not_an_error(tmp_path: Path) -> None:

@@ -1,6 +1,8 @@
 """Hypothesis-driven fuzzing of the index reader: a damaged index directory (any file truncated or
 with bytes changed, any manifest value replaced) is refused with an OSError that says so, or, if
-what was changed does not matter, works; never another exception."""
+what was changed does not matter, works; never another exception. A manifest value replaced is
+refused by the manifest's checksum; replaced and resealed with a matching checksum (a hostile
+manifest), it must still be refused by the shape checks or work."""
 
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ import nearcopy
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from nearcopy.index_store import manifest_checksum
 
 PROSE = (
     "the committee met on tuesday to discuss the budget for the coming year and after a long debate "
@@ -55,7 +58,7 @@ MANIFEST_PATHS: list[list[str | int]] = [
     ["format"], ["version"], ["generation"], ["params"], ["params", "k"], ["params", "w"],
     ["params", "code_k"], ["keyed"], ["segments"], ["segments", 0], ["segments", 0, "file"],
     ["segments", 0, "docs"], ["segments", 0, "documents"], ["segments", 0, "first_doc"],
-    ["segments", 0, "fingerprints"], ["allowlist"],
+    ["segments", 0, "fingerprints"], ["segments", 0, "docs_sha256"], ["allowlist"], ["checksum"],
 ]  # fmt: skip
 
 
@@ -71,6 +74,8 @@ def test_damaged_index(pristine: Path, tmp_path_factory: pytest.TempPathFactory,
         manifest = json.loads((root / "manifest.json").read_text())
         path = data.draw(st.sampled_from(MANIFEST_PATHS), label="field")
         set_path(manifest, path, data.draw(odd_values, label="value"))
+        if data.draw(st.booleans(), label="resealed"):
+            manifest["checksum"] = manifest_checksum(manifest)
         (root / "manifest.json").write_text(json.dumps(manifest))
     else:
         raw = bytearray(target.read_bytes())

@@ -205,7 +205,7 @@ def test_sighup_reloads_while_an_in_flight_stream_finishes_on_the_old_index(tmp_
         assert h.received_text(old) == answer, "the in-flight stream finished on the index it started with"
         fresh = post(service.url, "/v1/check", {"text": answer}, token=None).json()
         assert fresh["flagged"] and fresh["generation"] == 2 and fresh["matches"][0]["id"] == "late"
-        assert "index reloaded, generation 2" in service.output()
+        assert "index reloaded (SIGHUP), generation 2" in service.output()
     finally:
         service.stop()
         upstream.stop()

@@ -19,6 +19,8 @@ from nearcopy.code import (
     languages,
 )
 from nearcopy.datasketch_compat import from_datasketch, to_datasketch
+from nearcopy.file_metadata import FileMetadata
+from nearcopy.file_metadata import documents_with_metadata as read_documents
 from nearcopy.filter import Match, OutputFilter, OutputTooLarge, Policy, Verdict
 from nearcopy.index import Document, ProtectedIndex
 from nearcopy.minhash import (
@@ -48,6 +50,7 @@ __all__ = [
     "DedupParams",
     "DedupReport",
     "Document",
+    "FileMetadata",
     "KeepFieldError",
     "Match",
     "OutputFilter",
@@ -74,6 +77,7 @@ __all__ = [
     "languages",
     "minhash",
     "normalize",
+    "read_documents",
     "shingles",
     "signature_dtype",
     "split_answer",

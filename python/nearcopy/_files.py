@@ -44,13 +44,19 @@ def exclusive_lock(path: Path, timeout: float | None, what: str) -> Iterator[Non
     SIGKILL: a crashed writer never leaves a stale lock. Waits up to ``timeout`` seconds (None:
     forever), then raises :class:`LockBusyError` naming ``what`` and the holder's pid.
     """
+    deadline = None if timeout is None else time.monotonic() + timeout
     handle = open(path, "a+b")  # noqa: SIM115 (closed in finally, after the lock is released)
     try:
-        deadline = None if timeout is None else time.monotonic() + timeout
         while True:
             try:
                 fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
+                if _same_file(handle, path):
+                    break
+                # The holder removed the lock file before letting go (a failed build cleaning up):
+                # this lock is on a file nobody else will open; take the one at ``path`` now.
+                handle.close()
+                handle = open(path, "a+b")  # noqa: SIM115
+                continue
             except BlockingIOError:
                 if deadline is not None and time.monotonic() >= deadline:
                     handle.seek(0)
@@ -66,3 +72,10 @@ def exclusive_lock(path: Path, timeout: float | None, what: str) -> Iterator[Non
         yield
     finally:
         handle.close()
+
+
+def _same_file(handle: BinaryIO, path: Path) -> bool:
+    try:
+        return os.path.samestat(os.fstat(handle.fileno()), os.stat(path))
+    except FileNotFoundError:
+        return False

@@ -35,6 +35,10 @@ def _contents_problem(contents: Any) -> str | None:
     return None
 
 
+def _sha256(value: Any) -> bool:
+    return isinstance(value, str) and len(value) == 64 and all(c in "0123456789abcdef" for c in value)
+
+
 def manifest_problem(manifest: dict[str, Any]) -> str | None:
     """What is wrong with ``manifest`` (already known to be a dict of this format and version), or None."""
     if not _count(manifest.get("generation")):
@@ -58,6 +62,8 @@ def manifest_problem(manifest: dict[str, Any]) -> str | None:
             return f"segment {i} names no file in the index directory"
         if not _plain_name(segment.get("docs")):
             return f"segment {i} names no metadata file in the index directory"
+        if not _sha256(segment.get("docs_sha256")):
+            return f"segment {i} holds no SHA-256 of its metadata file"
         if not all(_count(segment.get(c)) for c in _SEGMENT_COUNTS):
             return f"segment {i} must hold the counts {', '.join(_SEGMENT_COUNTS)}"
         if (problem := _contents_problem(segment.get("contents", {}))) is not None:

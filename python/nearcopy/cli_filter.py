@@ -22,7 +22,7 @@ from typing import IO, Any, BinaryIO
 
 from nearcopy._files import write_atomically
 from nearcopy.answer import language_hint
-from nearcopy.cli_options import add_key_option, add_language_option, secret
+from nearcopy.cli_options import add_key_option, add_language_option, check_range, secret
 from nearcopy.filter import (
     ACTIONS,
     DEFAULT_MAX_DOC_FREQUENCY,
@@ -33,8 +33,9 @@ from nearcopy.filter import (
     Policy,
     Verdict,
 )
-from nearcopy.index import ProtectedIndex
+from nearcopy.index import IndexError_, ProtectedIndex
 from nearcopy.inputs import jsonl_objects
+from nearcopy.neardup.report import plural
 
 EXIT_CLEAN = 0
 EXIT_FLAGGED = 1
@@ -97,17 +98,29 @@ def policy_actions(items: list[str], option: str) -> dict[str, Action]:
 
 
 def output_filter(args: argparse.Namespace) -> OutputFilter:
+    for option in ("--min-tokens", "--min-code-tokens", "--max-doc-frequency"):
+        check_range(option, getattr(args, option[2:].replace("-", "_")), 1)
     policy = Policy(
         default=args.policy, by_license=policy_actions(args.license_policy, "--license-policy"),
         by_source=policy_actions(args.source_policy, "--source-policy"), template=args.template,
     )  # fmt: skip
     return OutputFilter(
-        ProtectedIndex.open(args.index, key=secret(args)),
+        open_index(args.index, secret(args), "--index"),
         min_tokens=args.min_tokens,
         min_code_tokens=args.min_code_tokens,
         max_doc_frequency=args.max_doc_frequency,
         policy=policy,
     )
+
+
+def open_index(path: str, key: bytes | None, option: str | None = None) -> ProtectedIndex:
+    """The index at ``path``; an error names the option that gave it (``--index PATH: ...``)."""
+    try:
+        return ProtectedIndex.open(path, key=key)
+    except IndexError_ as err:
+        if option is None:
+            raise
+        raise type(err)(f"{option} {err}") from None
 
 
 def verdict_summary(verdict: Verdict) -> dict[str, Any]:
@@ -157,16 +170,18 @@ def record_language(record: dict[str, Any], args: argparse.Namespace) -> str | N
 
 
 def cmd_filter(args: argparse.Namespace) -> int:
-    if args.batch < 1:
-        raise ValueError(f"--batch must be positive, got {args.batch}")
+    check_range("--batch", args.batch, 1)
+    check_range("--threads", args.threads, 1, 1024)
     started = time.perf_counter()
     checker = output_filter(args)
     actions: Counter[str] = Counter()
     count = 0
+    skipped: list[str] = []
+    on_bad = skipped.append if args.skip_bad else None
 
     def write(out: IO[str]) -> None:
         nonlocal count
-        records = (record for _, record in jsonl_objects(Path(args.input), args.text_field))
+        records = (record for _, record in jsonl_objects(Path(args.input), args.text_field, on_bad))
         for batch in _batches(records, args.batch):
             texts = [r[args.text_field] for r in batch]
             hints = [record_language(r, args) for r in batch]
@@ -200,7 +215,9 @@ def cmd_filter(args: argparse.Namespace) -> int:
     by_action = ", ".join(f"{n} {a}" for a, n in sorted(actions.items())) or "none"
     seconds = time.perf_counter() - started
     carriage = "\r" if sys.stderr.isatty() else ""
-    print(f"{carriage}{count} outputs, {flagged} flagged ({by_action}) in {seconds:.1f} s", file=sys.stderr)
+    print(f"{carriage}{plural(count, 'output')}, {flagged} flagged ({by_action}) in {seconds:.1f} s"
+          + (f"; {plural(len(skipped), 'unreadable line')} skipped (first: {skipped[0]})" if skipped else ""),
+          file=sys.stderr)  # fmt: skip
     return EXIT_FLAGGED if flagged else EXIT_CLEAN
 
 
@@ -229,6 +246,11 @@ def add_verbs(verbs: Any) -> None:
     sub.add_argument(
         "--verdict-field", default="nearcopy", help="the field the verdict goes in (default nearcopy)"
     )
+    sub.add_argument(
+        "--skip-bad", action="store_true",
+        help="leave out lines that are not a JSON object with the text field (counted on stderr) "
+        "instead of failing",
+    )  # fmt: skip
     sub.add_argument("--batch", type=int, default=256, help="outputs checked together (default 256)")
     sub.add_argument("--threads", type=int, default=None, help="worker threads (default: all cores)")
     sub.set_defaults(run=cmd_filter)

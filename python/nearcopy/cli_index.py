@@ -6,7 +6,7 @@
 from __future__ import annotations
 
 import argparse
-import dataclasses
+import itertools
 import json
 import os
 import sys
@@ -14,8 +14,9 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
-from nearcopy.cli_filter import add_filter_options, output_filter
-from nearcopy.cli_options import add_key_option, add_language_option, secret
+from nearcopy.cli_filter import add_filter_options, output_filter, verdict_summary
+from nearcopy.cli_options import add_key_option, add_language_option, check_range, secret
+from nearcopy.file_metadata import FileMetadata, documents_with_metadata
 from nearcopy.filter import MAX_OUTPUT_CHARS
 from nearcopy.index import DEFAULT_CODE_K, DEFAULT_CODE_W, DEFAULT_K, DEFAULT_W, ProtectedIndex
 from nearcopy.inputs import InputError, LoadReport, read_documents
@@ -25,11 +26,30 @@ EXIT_CLEAN = 0
 EXIT_FLAGGED = 1
 
 
+def _file_metadata(args: argparse.Namespace) -> FileMetadata:
+    defaults = {"license": args.license, "url": args.url, "source": args.source, "spdx": not args.no_spdx}
+    return FileMetadata.from_file(args.metadata, **defaults) if args.metadata else FileMetadata(**defaults)
+
+
 def _stream(args: argparse.Namespace, report: LoadReport) -> Iterator[dict[str, Any]]:
     """The sources' documents, one at a time (the index fingerprints them in bounded batches, so a
-    large corpus is never held whole), with a progress line on a terminal."""
+    large corpus is never held whole), with a progress line on a terminal. No document at all is an
+    error unless ``--allow-empty``: an empty index lets every output through."""
+    documents = documents_with_metadata(
+        args.sources, _file_metadata(args), text_field=args.text_field, id_field=args.id_field,
+        report=report, allow_unmatched=args.allow_empty,
+    )  # fmt: skip
+    first = next(documents, None)
+    if first is None:
+        if not args.allow_empty:
+            given = " ".join(args.sources) or "(no SRC given)"
+            raise InputError(
+                f"no documents to protect in {given}; an empty index flags nothing "
+                "(--allow-empty to build one)"
+            )
+        return
     count = 0
-    for document in read_documents(args.sources, args.text_field, args.id_field, report):
+    for document in itertools.chain([first], documents):
         yield document
         count += 1
         if sys.stderr.isatty() and count % 1000 == 0:
@@ -60,9 +80,14 @@ def _allowlist(args: argparse.Namespace) -> list[dict[str, Any]]:
 
 
 def cmd_build(args: argparse.Namespace) -> int:
+    for option, high in (("--k", 256), ("--w", 1024), ("--code-k", 256), ("--code-w", 1024)):
+        check_range(option, getattr(args, option[2:].replace("-", "_")), 1, high)
+    check_range("--threads", args.threads, 1, 1024)
     started = time.perf_counter()
     report = LoadReport()
     allowlist = _allowlist(args)
+    if os.path.exists(args.output) and not os.path.isdir(args.output):
+        raise InputError(f"-o {args.output}: exists and is not a directory (an index is a directory)")
     index = ProtectedIndex.build(
         _stream(args, report),
         args.output,
@@ -73,18 +98,21 @@ def cmd_build(args: argparse.Namespace) -> int:
         key=secret(args),
         allowlist=allowlist,
         num_threads=args.threads,
+        allowlist_generated=not args.keep_generated,
     )
     _summary(index, report, time.perf_counter() - started, args.json)
     return EXIT_CLEAN
 
 
 def cmd_add(args: argparse.Namespace) -> int:
+    check_range("--threads", args.threads, 1, 1024)
     started = time.perf_counter()
     report = LoadReport()
     allowlist = _allowlist(args)
     index = ProtectedIndex.open(args.index, key=secret(args)).add(
-        _stream(args, report), allowlist=allowlist, num_threads=args.threads
-    )
+        _stream(args, report), allowlist=allowlist, num_threads=args.threads,
+        allowlist_generated=not args.keep_generated,
+    )  # fmt: skip
     _summary(index, report, time.perf_counter() - started, args.json)
     return EXIT_CLEAN
 
@@ -104,9 +132,16 @@ def cmd_info(args: argparse.Namespace) -> int:
     else:
         index = ProtectedIndex.open(args.index, key=key)
         if args.verify:
-            index.verify()
+            index.verify()  # raises, naming the damaged file, on the first mismatch
         info = index.info()
-    print(json.dumps(info) if args.json else "\n".join(f"{k}: {v}" for k, v in info.items()))
+        if args.verify:
+            info["verified"] = True
+    text = "\n".join(f"{k}: {v}" for k, v in info.items() if k != "verified")
+    if info.get("verified"):
+        text += (f"\nverified: every block of {info['segments']} segment(s) and "
+                 f"{info['allowlist_segments']} allowlist segment(s), every document table and the "
+                 "manifest match their checksums; the segments are in order")  # fmt: skip
+    print(json.dumps(info) if args.json else text)
     return EXIT_CLEAN
 
 
@@ -124,9 +159,18 @@ def cmd_check(args: argparse.Namespace) -> int:
     # One character past the filter's limit is enough for it to refuse the text (a device or an
     # endless pipe as input must not fill memory first).
     text = sys.stdin.read(MAX_OUTPUT_CHARS + 1) if args.input == "-" else _read(args.input)
-    verdict = output_filter(args).check(text, language=args.language)
+    checker = output_filter(args)
+    verdict = checker.check(text, language=args.language)
+    shown = checker.render(text, verdict) if args.apply else None
     if args.json:
-        print(json.dumps(dataclasses.asdict(verdict)))
+        # The shape of `filter` records and of /v1/check (`id` names the document), plus each
+        # match's text: the checked output's own span, which the caller already has.
+        summary = verdict_summary(verdict)
+        for row, match in zip(summary["matches"], verdict.matches):
+            row["text"] = match.text
+        print(json.dumps(summary if shown is None else {**summary, "shown": shown}))
+    elif shown is not None:
+        sys.stdout.write(shown)
     elif not verdict.flagged:
         print("clean: no protected content found")
     else:
@@ -149,6 +193,28 @@ def _read(name: str) -> str:
         raise InputError(f"{name}: cannot read: {err.strerror or err}") from None
 
 
+def _add_metadata_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group(
+        "metadata of files (JSONL and Parquet records keep their own fields; these fill in what they lack)"
+    )
+    group.add_argument("--license", metavar="LICENSE", help="licence of every document, e.g. GPL-3.0-only")
+    group.add_argument(
+        "--url", metavar="URL", help="URL of every document; {path} is the file's path under the directory "
+        "given, e.g. https://example.org/repo/blob/main/{path}",
+    )  # fmt: skip
+    group.add_argument(
+        "--source", metavar="NAME", help="source of every document (what --source-policy names)"
+    )
+    group.add_argument(
+        "--metadata", metavar="FILE.json", help='per-file fields by pattern, e.g. {"vendor/*": {"license": '
+        '"GPL-3.0-only", "url": "..."}}; later patterns win, and win over an SPDX header and the flags above',
+    )  # fmt: skip
+    group.add_argument(
+        "--no-spdx", action="store_true",
+        help="ignore SPDX-License-Identifier headers (by default a file's header gives its licence)",
+    )  # fmt: skip
+
+
 def add_verbs(verbs: Any) -> None:
     index = verbs.add_parser(
         "index",
@@ -164,8 +230,16 @@ def add_verbs(verbs: Any) -> None:
             sub.add_argument("index", metavar="INDEX", help="the index directory")
         sub.add_argument("sources", nargs="*", metavar="SRC", help="file, directory, glob, JSONL or Parquet")
         sub.add_argument(
-            "--allowlist", action="append", default=[], metavar="SRC",
+            "--allowlist",
+            action="append",
+            default=[],
+            metavar="SRC",
             help="passages never to report, e.g. licence headers and idioms (repeatable)",
+        )
+        sub.add_argument(
+            "--keep-generated", action="store_true",
+            help="report transpiler helpers (TypeScript's __importStar, Babel's _interopRequireDefault, ...) "
+            "like any code; by default they go to the allowlist",
         )  # fmt: skip
         if name == "build":
             sub.add_argument("-o", "--output", required=True, metavar="INDEX", help="the new index directory")
@@ -183,6 +257,11 @@ def add_verbs(verbs: Any) -> None:
             )
         sub.add_argument("--text-field", default="text", help="JSONL field holding the text (default text)")
         sub.add_argument("--id-field", default="id", help="JSONL field holding the id (default id)")
+        _add_metadata_options(sub)
+        sub.add_argument(
+            "--allow-empty", action="store_true",
+            help="accept sources with no document (and globs matching no file): an empty index flags nothing",
+        )  # fmt: skip
         sub.add_argument("--threads", type=int, default=None, help="worker threads (default: all cores)")
         sub.add_argument("--json", action="store_true", help="print the summary as JSON")
         add_key_option(sub)
@@ -223,4 +302,8 @@ def add_verbs(verbs: Any) -> None:
     add_filter_options(check)
     add_language_option(check, "the output")
     check.add_argument("--json", action="store_true", help="print the verdict as JSON")
+    check.add_argument(
+        "--apply", action="store_true",
+        help="print the output as it may be shown under the policy (with --json: in a 'shown' field)",
+    )  # fmt: skip
     check.set_defaults(run=cmd_check)

@@ -58,3 +58,12 @@ def add_key_option(parser: argparse.ArgumentParser) -> None:
 def secret(args: argparse.Namespace) -> bytes | None:
     """The key secret the command line or the environment gives, or None."""
     return find_secret(getattr(args, "key_file", None))
+
+
+def check_range(option: str, value: int | None, low: int, high: int | None = None) -> None:
+    """A ``ValueError`` naming the option and the value when ``value`` (None: not given) is out of
+    range, so the one line on stderr says which flag to fix (not the Python argument it becomes)."""
+    if value is None or (low <= value and (high is None or value <= high)):
+        return
+    wanted = f"between {low} and {high}" if high is not None else f"at least {low}"
+    raise ValueError(f"{option} must be {wanted}, got {value}")

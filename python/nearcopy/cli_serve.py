@@ -8,15 +8,23 @@ from typing import Any
 
 from nearcopy.cli_filter import add_filter_options, policy_actions
 from nearcopy.cli_options import language_option
+from nearcopy.index import IndexError_
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
     try:
+        # The server itself imports these only when it starts serving: importing them here says
+        # what is missing before anything listens (or prints that it does).
+        import httpx  # noqa: F401
+        import starlette  # noqa: F401
+        import uvicorn  # noqa: F401
+
         from nearcopy.serving.config import FilterSettings, ServeConfig
         from nearcopy.serving.server import run
     except ImportError as err:
         raise ValueError(
-            f"nearcopy serve needs the serve extra: pip install 'nearcopy[serve]' ({err})"
+            "nearcopy serve needs the serve extra: pip install 'nearcopy[serve]' "
+            f"({err.name or err} is missing)"
         ) from None
     settings = FilterSettings(
         index=args.index,
@@ -29,7 +37,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
         template=args.template,
         key_file=args.key_file,
     )
-    settings.open()  # a missing or damaged index is reported now, before anything listens
+    try:
+        settings.open()  # a missing or damaged index is reported now, before anything listens
+    except IndexError_ as err:
+        raise type(err)(f"--index {err}") from None
     config = ServeConfig(
         filter=settings,
         host=args.host,
@@ -45,6 +56,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
         watch_interval=args.watch_interval,
         excerpts=args.excerpts,
         completions_language=args.completions_language,
+        access_log=args.access_log,
+        request_policy=args.request_policy,
     )
     config.auth_token()  # an unreadable token file is an error now, not in every worker
     return run(config)
@@ -113,4 +126,15 @@ def add_verbs(verbs: Any) -> None:
         action="store_true",
         help="include the matched output text in /v1/check verdicts (off: sources and spans only)",
     )
+    sub.add_argument(
+        "--access-log", metavar="FILE", help="one JSON line per request and per reload (request id, "
+        "endpoint, status, latency, verdicts and their sources; never a body or protected text), appended "
+        "to FILE, or - for stderr (default: none)",
+    )  # fmt: skip
+    sub.add_argument(
+        "--request-policy", choices=("off", "stricter", "any"), default="off",
+        help="may a request name its own policy ('policy' in /v1/check and /v1/filter, the "
+        "X-Nearcopy-Policy header on the proxy)? off: refused (default); stricter: only to be stricter "
+        "than yours; any: for trusted clients",
+    )  # fmt: skip
     sub.set_defaults(run=cmd_serve)

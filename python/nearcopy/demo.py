@@ -18,6 +18,7 @@ from nearcopy.code import CodeOptions
 from nearcopy.corpus import iter_corpus
 from nearcopy.lsh import candidate_pairs, optimal_bands
 from nearcopy.minhash import Scheme, empty_value, jaccard, minhash
+from nearcopy.neardup.report import plural
 from nearcopy.options import TextOptions
 from nearcopy.text import shingles
 
@@ -123,7 +124,7 @@ def print_report(report: DemoReport, show: int, as_json: bool) -> None:
             print(f"{pair.exact:8.3f} {pair.estimated:7.3f}  {pair.a}\n{'':17}~ {pair.b}")
     clusters = groups(report.pairs)
     if clusters:
-        print(f"\n{len(clusters)} groups of near-copies; the largest:")
+        print(f"\n{plural(len(clusters), 'group')} of near-copies; the largest:")
         for members in clusters[:5]:
             print(f"{len(members):6d} documents, e.g. {', '.join(members[:3])}")
 

@@ -8,6 +8,11 @@ An index is a directory::
     allow-000001.ncs   every k-gram of the allowlist: passages (licence headers, common idioms)
                        that are never reported, whichever protected documents hold them
 
+Nothing read from these files is trusted unchecked: the manifest carries its own checksum and the
+SHA-256 of every document table (checked when the table is first read), and segments carry
+checksums of their header, of their block table and of every 16 KiB block (checked when a lookup
+first reads the block). Damage is an :class:`IndexError_` naming the file.
+
 ``add`` writes a new segment and document file, then publishes a new manifest by renaming it into
 place: readers see the old index or the new one, never a mixture, and a reader that already opened
 the index keeps working on the segments it mapped. Writers (``build``, ``add``, ``merge``) hold an
@@ -18,9 +23,10 @@ at any point leaves the last published generation intact, and the next writer re
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import json
 import os
-import shutil
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -30,6 +36,7 @@ from typing import Any, BinaryIO
 from nearcopy import _core
 from nearcopy._files import write_atomically
 from nearcopy.code import language_for_extension
+from nearcopy.generated import collect_helpers
 from nearcopy.index_store import (
     FORMAT,
     VERSION,
@@ -37,6 +44,7 @@ from nearcopy.index_store import (
     IndexError_,
     IndexKeyError,
     derived_key,
+    file_checksum,
     publish,
     read_manifest,
     writing,
@@ -58,6 +66,8 @@ BATCH_BYTES = 64 * 1024 * 1024
 MAX_SEGMENTS = 8
 
 
+# How a build or add writes: (threads, batch bytes, whether transpiler helpers go to the allowlist).
+_HowToWrite = tuple["int | None", int, bool]
 # (segment, document, start byte, end byte, covered tokens, span tokens, language or None for prose)
 RawMatch = tuple[int, int, int, int, int, int, "str | None"]
 
@@ -151,30 +161,50 @@ class ProtectedIndex:
         allowlist: Iterable[Document | Mapping[str, Any]] = (),
         num_threads: int | None = None,
         batch_bytes: int = BATCH_BYTES,
+        allowlist_generated: bool = True,
     ) -> ProtectedIndex:
         """Fingerprints ``documents`` into a new index at ``path`` (which must not hold one).
 
         ``k``/``w`` winnow prose, ``code_k``/``code_w`` code; ``key`` (a secret of at least 16
         bytes) keys the fingerprints so that the index cannot be probed for guessed text without it.
-        Passages of ``allowlist`` documents (licence headers, idioms) are never reported as copies.
-        Nothing is published until the whole index is written: a build killed midway leaves no index.
+        Passages of ``allowlist`` documents (licence headers, idioms) are never reported as copies,
+        nor (unless ``allowlist_generated`` is False) the transpiler helpers found in the JavaScript
+        and TypeScript documents (:mod:`nearcopy.generated`). Nothing is published until the whole
+        index is written: a build killed midway leaves no index.
         """
         root = Path(path)
         derived = None if key is None else fingerprint_key(key)
+        created = not root.exists()
+        if not created and not root.is_dir():
+            raise IndexError_(f"{root}: exists and is not a directory (an index is a directory)")
         root.mkdir(parents=True, exist_ok=True)
+        try:
+            how = (num_threads, batch_bytes, allowlist_generated)
+            params = {"k": k, "w": w, "code_k": code_k, "code_w": code_w}
+            return cls._build(root, derived, documents, allowlist, how, params)
+        except BaseException:
+            if created:  # a failed build leaves no directory behind (it does leave a foreign file)
+                with contextlib.suppress(OSError):
+                    root.rmdir()
+            raise
+
+    @classmethod
+    def _build(
+        cls, root: Path, derived: bytes | None, documents: Iterable[Document | Mapping[str, Any]],
+        allowlist: Iterable[Document | Mapping[str, Any]], how: _HowToWrite, params: dict[str, int],
+    ) -> ProtectedIndex:  # fmt: skip
         with writing(root):
             if (root / "manifest.json").exists():
                 raise FileExistsError(f"{root} already holds an index; open it and add() to it")
-            params = {"k": k, "w": w, "code_k": code_k, "code_w": code_w}
             manifest: dict[str, Any] = {
                 "format": FORMAT, "version": VERSION, "generation": 0, "params": params,
                 "keyed": derived is not None, "key_check": None if derived is None else key_check(derived),
                 "segments": [], "allowlist": [],
             }  # fmt: skip
-            manifest = cls._append(root, manifest, derived, documents, allowlist, num_threads, batch_bytes)
+            manifest = cls._append(root, manifest, derived, documents, allowlist, how)
             if len(manifest["segments"]) > 1:
                 manifest = cls._merged(root, manifest, derived)
-            publish(root, manifest)
+            manifest = publish(root, manifest)
             return cls(root, manifest, derived)
 
     @classmethod
@@ -201,19 +231,26 @@ class ProtectedIndex:
         allowlist: Iterable[Document | Mapping[str, Any]] = (),
         num_threads: int | None = None,
         batch_bytes: int = BATCH_BYTES,
+        allowlist_generated: bool = True,
     ) -> ProtectedIndex:
-        """Adds ``documents`` as new segments (and ``allowlist`` passages to the allowlist); returns
-        the index at its new generation."""
+        """Adds ``documents`` as new segments (and ``allowlist`` passages, and the transpiler helpers
+        of the new documents unless ``allowlist_generated`` is False, to the allowlist); returns the
+        index at its new generation."""
         with writing(self.path):
             fresh = read_manifest(self.path)
             if fresh.get("key_check") != self._manifest.get("key_check"):
                 raise IndexKeyError(f"{self.path}: the index was rebuilt with another key; reopen it")
             manifest = self._append(
-                self.path, fresh, self._key, documents, allowlist, num_threads, batch_bytes
+                self.path,
+                fresh,
+                self._key,
+                documents,
+                allowlist,
+                (num_threads, batch_bytes, allowlist_generated),
             )
             if len(manifest["segments"]) > MAX_SEGMENTS:
                 manifest = self._merged(self.path, manifest, self._key)
-            publish(self.path, manifest)
+            manifest = publish(self.path, manifest)
             return type(self)(self.path, manifest, self._key)
 
     def merge(self) -> ProtectedIndex:
@@ -223,8 +260,7 @@ class ProtectedIndex:
         with writing(self.path):
             manifest = read_manifest(self.path)
             if len(manifest["segments"]) > 1:
-                manifest = self._merged(self.path, manifest, self._key)
-                publish(self.path, manifest)
+                manifest = publish(self.path, self._merged(self.path, manifest, self._key))
             return type(self)(self.path, manifest, self._key)
 
     @staticmethod
@@ -240,15 +276,21 @@ class ProtectedIndex:
             params["k"], params["w"], params["code_k"], params["code_w"], key,
         )  # fmt: skip
 
+        digest = hashlib.sha256()
+
         def concatenate(handle: BinaryIO) -> None:
+            # Each table is checked as it is copied: a damaged one must not be sealed under a new,
+            # valid checksum (the segments are verified by merge_segments for the same reason).
             for segment in segments:
                 with open(root / segment["docs"], "rb") as source:
-                    shutil.copyfileobj(source, handle)
+                    data = _checked_table(source, segment)
+                handle.write(data)
+                digest.update(data)
 
         write_atomically(root / docs_file, concatenate)
-        merged = {"file": segment_file, "docs": docs_file, "documents": documents, "first_doc": 0,
-                  "fingerprints": fingerprints, "tokens": sum(int(s["tokens"]) for s in segments),
-                  "bytes": size}  # fmt: skip
+        merged = {"file": segment_file, "docs": docs_file, "docs_sha256": digest.hexdigest(),
+                  "documents": documents, "first_doc": 0, "fingerprints": fingerprints,
+                  "tokens": sum(int(s["tokens"]) for s in segments), "bytes": size}  # fmt: skip
         if (contents := index_contents(manifest)) is not None:
             merged["contents"] = contents
         return {**manifest, "generation": generation, "segments": [merged]}
@@ -257,11 +299,13 @@ class ProtectedIndex:
     def _append(
         cls, root: Path, manifest: dict[str, Any], key: bytes | None,
         documents: Iterable[Document | Mapping[str, Any]],
-        allowlist: Iterable[Document | Mapping[str, Any]], num_threads: int | None, batch_bytes: int,
+        allowlist: Iterable[Document | Mapping[str, Any]], how: _HowToWrite,
     ) -> dict[str, Any]:  # fmt: skip
         """Writes `documents` as segments of about `batch_bytes` of text each (so memory stays bounded
-        by the batch, not the corpus); returns the manifest listing them, for the caller to publish
-        all at once."""
+        by the batch, not the corpus), and the transpiler helpers they hold as an allowlist segment;
+        returns the manifest listing them, for the caller to publish all at once."""
+        num_threads, batch_bytes, allowlist_generated = how
+        helpers: dict[str, str] | None = {} if allowlist_generated else None
         generation = manifest["generation"] + 1
         allowed = list(manifest.get("allowlist", []))
         allow_docs = [as_document(item) for item in allowlist]
@@ -280,34 +324,49 @@ class ProtectedIndex:
             if size >= batch_bytes:
                 segments.append(
                     cls._write_segment(
-                        root, manifest["params"], key, generation, segments, batch, num_threads
+                        root, manifest["params"], key, generation, segments, batch, num_threads, helpers
                     )
                 )
                 batch, size = [], 0
         if batch or len(segments) == len(manifest["segments"]):
             segments.append(
-                cls._write_segment(root, manifest["params"], key, generation, segments, batch, num_threads)
+                cls._write_segment(
+                    root, manifest["params"], key, generation, segments, batch, num_threads, helpers
+                )
             )
-        return {**manifest, "generation": generation, "segments": segments}
+        if helpers:
+            found = [
+                Document(f"generated-{i}", t, {"language": lang})
+                for i, (t, lang) in enumerate(helpers.items())
+            ]
+            entry = cls._write_allowlist(root, manifest["params"], key, generation, allowed, found)
+            allowed.append({**entry, "generated": True})
+        return {**manifest, "allowlist": allowed, "generation": generation, "segments": segments}
 
     @staticmethod
     def _write_segment(
         root: Path, params: dict[str, int], key: bytes | None, generation: int,
         segments: list[dict[str, Any]], docs: list[Document], num_threads: int | None,
+        helpers: dict[str, str] | None,
     ) -> dict[str, Any]:  # fmt: skip
-        """One segment file and its metadata file; invisible to readers until a manifest lists them."""
+        """One segment file and its metadata file; invisible to readers until a manifest lists them.
+        The transpiler helpers of `docs` are added to `helpers` (unless it is None)."""
         name = f"{generation:06d}-{len(segments):05d}"
         segment_file, docs_file = f"seg-{name}.ncs", f"docs-{name}.jsonl"
         languages = [content_language(d) for d in docs]
+        if helpers is not None:
+            collect_helpers([d.text for d in docs], languages, helpers)
         count, fingerprints, tokens, size = _core.build_segment(
             str(root / segment_file), [d.text for d in docs], languages,
             params["k"], params["w"], params["code_k"], params["code_w"], key, num_threads,
         )  # fmt: skip
         lines = (json.dumps({"id": d.id, **d.metadata, "language": lang}) for d, lang in zip(docs, languages))
-        write_atomically(root / docs_file, ("\n".join(lines) + "\n" if docs else "").encode("utf-8"))
+        table = ("\n".join(lines) + "\n" if docs else "").encode("utf-8")
+        write_atomically(root / docs_file, table)
         first_doc = sum(int(s["documents"]) for s in segments)
-        return {"file": segment_file, "docs": docs_file, "documents": count, "first_doc": first_doc,
-                "fingerprints": fingerprints, "tokens": tokens, "bytes": size,
+        return {"file": segment_file, "docs": docs_file, "docs_sha256": file_checksum(table),
+                "documents": count, "first_doc": first_doc, "fingerprints": fingerprints,
+                "tokens": tokens, "bytes": size,
                 "contents": dict(Counter(lang or "prose" for lang in languages))}  # fmt: skip
 
     @staticmethod
@@ -338,16 +397,7 @@ class ProtectedIndex:
         if self._metadata is None:
             rows: list[dict[str, Any]] = []
             for handle, segment in zip(self._docs, self._manifest["segments"]):
-                handle.seek(0)
-                try:
-                    read = [json.loads(line) for line in handle if line.strip()]
-                except ValueError as err:  # invalid JSON or UTF-8
-                    raise IndexError_(f"{handle.name}: damaged document metadata: {err}") from None
-                if len(read) != segment["documents"] or not all(isinstance(r, dict) for r in read):
-                    raise IndexError_(
-                        f"{handle.name}: damaged document metadata: not one object per document"
-                    )
-                rows.extend(read)
+                rows.extend(_parse_table(handle.name, _checked_table(handle, segment), segment))
             self._metadata = rows
         return self._metadata
 
@@ -361,7 +411,10 @@ class ProtectedIndex:
         return _describe(Path(path), read_manifest(Path(path)))
 
     def verify(self) -> None:
-        """Reads every segment through; raises ``OSError`` naming any damage."""
+        """Reads every file through (each segment block and document table against its checksum,
+        then the segments' order); raises :class:`IndexError_` naming any damage."""
+        for handle, segment in zip(self._docs, self._manifest["segments"]):
+            _parse_table(handle.name, _checked_table(handle, segment), segment)
         self._reader.verify()
 
     def match_answer(
@@ -384,6 +437,28 @@ class ProtectedIndex:
         )
 
 
+def _checked_table(handle: BinaryIO, segment: dict[str, Any]) -> bytes:
+    """The bytes of a segment's document table, once they match the SHA-256 the manifest holds."""
+    handle.seek(0)
+    data = handle.read()
+    if file_checksum(data) != segment["docs_sha256"]:
+        raise IndexError_(
+            f"{handle.name}: document table does not match its checksum (damaged file); "
+            "restore it or rebuild the index"
+        )
+    return data
+
+
+def _parse_table(name: str, data: bytes, segment: dict[str, Any]) -> list[dict[str, Any]]:
+    try:
+        rows = [json.loads(line) for line in data.splitlines() if line.strip()]
+    except ValueError as err:  # invalid JSON or UTF-8 (written so by a writer, not by damage)
+        raise IndexError_(f"{name}: damaged document metadata: {err}") from None
+    if len(rows) != segment["documents"] or not all(isinstance(r, dict) for r in rows):
+        raise IndexError_(f"{name}: damaged document metadata: not one object per document")
+    return rows
+
+
 def _describe(path: Path, manifest: dict[str, Any]) -> dict[str, Any]:
     segments = manifest["segments"]
     tokens = sum(int(s["tokens"]) for s in segments)
@@ -396,5 +471,9 @@ def _describe(path: Path, manifest: dict[str, Any]) -> dict[str, Any]:
         **manifest["params"],
         "keyed": bool(manifest.get("keyed")),
         "allowlist_documents": sum(int(s["documents"]) for s in manifest.get("allowlist", [])),
+        "generated_helpers": sum(
+            int(s["documents"]) for s in manifest.get("allowlist", []) if s.get("generated")
+        ),
         "contents": index_contents(manifest),
+        "allowlist_segments": len(manifest.get("allowlist", [])),
     }  # fmt: skip

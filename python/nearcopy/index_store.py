@@ -11,6 +11,7 @@ removes what a killed one left: temporary files and data files no manifest lists
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,8 +22,10 @@ from nearcopy._manifest import manifest_problem
 from nearcopy.keys import KEY_ENV, KEY_FILE_ENV, fingerprint_key, key_check
 
 FORMAT = "nearcopy-index"
-# 4: keyed fingerprints are SipHash-2-4 (segment format 5); the manifest holds the key's check value.
-VERSION = 4
+# 5: every file is checksummed: segments per block (segment format 6), each document table by the
+# SHA-256 the manifest holds for it, the manifest by its own "checksum" field. 4: keyed fingerprints
+# are SipHash-2-4 (segment format 5); the manifest holds the key's check value.
+VERSION = 5
 LOCK_FILE = "write.lock"
 # How long a writer waits for another one to finish before giving up (seconds).
 LOCK_TIMEOUT = 600.0
@@ -46,6 +49,8 @@ class IndexBusyError(IndexError_, LockBusyError):
 
 
 def read_manifest(root: Path) -> dict[str, Any]:
+    if root.exists() and not root.is_dir():
+        raise IndexError_(f"{root}: not a nearcopy index (a file; an index is a directory)")
     try:
         manifest = json.loads((root / "manifest.json").read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -59,6 +64,11 @@ def read_manifest(root: Path) -> dict[str, Any]:
             f"{root}: index version {manifest.get('version')}, this nearcopy reads {VERSION}; "
             "rebuild it with `nearcopy index build`"
         )
+    if manifest.get("checksum") != manifest_checksum(manifest):
+        raise IndexError_(
+            f"{root}: manifest.json does not match its checksum (damaged file); "
+            "restore it or rebuild the index"
+        )
     if problem := manifest_problem(manifest):
         raise IndexError_(f"{root}: damaged manifest.json: {problem}")
     return manifest
@@ -68,11 +78,19 @@ def read_manifest(root: Path) -> dict[str, Any]:
 def writing(root: Path, timeout: float | None = None) -> Iterator[None]:
     """The writer lock of the index at ``root`` (waiting up to ``timeout``, default
     :data:`LOCK_TIMEOUT`), then the removal of what a killed writer left (safe: no other writer can
-    be making those files while we hold the lock)."""
+    be making those files while we hold the lock). A write that fails removes what it wrote, and
+    when no index was published at all, the lock file too: nothing is left behind."""
     try:
         with exclusive_lock(root / LOCK_FILE, LOCK_TIMEOUT if timeout is None else timeout, str(root)):
             remove_unlisted(root, with_temporaries=True)
-            yield
+            try:
+                yield
+            except BaseException:
+                remove_unlisted(root, with_temporaries=True)
+                if not (root / "manifest.json").exists():
+                    # Removed while held: a writer waiting on it sees the file gone and retries.
+                    (root / LOCK_FILE).unlink(missing_ok=True)
+                raise
     except LockBusyError as err:
         if isinstance(err, IndexBusyError):
             raise
@@ -103,11 +121,27 @@ def remove_unlisted(root: Path, *, with_temporaries: bool = False) -> None:
             stale.unlink(missing_ok=True)
 
 
-def publish(root: Path, manifest: dict[str, Any]) -> None:
-    """Renames the new manifest into place, then removes the files it no longer lists (readers
-    that mapped them keep their mappings; one opening just now retries with this manifest)."""
+def manifest_checksum(manifest: dict[str, Any]) -> str:
+    """SHA-256 of the manifest's values but its ``checksum`` (as canonical JSON: sorted keys, no
+    spaces), so that a changed value is found whatever the layout of the file."""
+    values = {k: v for k, v in manifest.items() if k != "checksum"}
+    canonical = json.dumps(values, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+    return hashlib.sha256(canonical.encode("ascii")).hexdigest()
+
+
+def file_checksum(data: bytes) -> str:
+    """What the manifest holds of a document table: its SHA-256 (``sha256sum`` prints the same)."""
+    return hashlib.sha256(data).hexdigest()
+
+
+def publish(root: Path, manifest: dict[str, Any]) -> dict[str, Any]:
+    """Renames the new manifest into place (with its checksum), then removes the files it no longer
+    lists (readers that mapped them keep their mappings; one opening just now retries with this
+    manifest). Returns the manifest as published."""
+    manifest = {**manifest, "checksum": manifest_checksum(manifest)}
     write_atomically(root / "manifest.json", json.dumps(manifest, indent=2).encode("utf-8"))
     remove_unlisted(root)
+    return manifest
 
 
 def derived_key(root: Path, manifest: dict[str, Any], secret: bytes | None) -> bytes | None:

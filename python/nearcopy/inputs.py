@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import gzip
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -86,22 +86,29 @@ def _expand(name: str) -> list[Path]:
     return [path]
 
 
+# The metadata of a text file: given the file, the source (directory or file) it was found under and
+# the file's bytes. See nearcopy.file_metadata.
+FileDescriber = Callable[[Path, Path, bytes], Mapping[str, Any]]
+
+
 def read_documents(
-    paths: list[str], text_field: str = "text", id_field: str = "id", report: LoadReport | None = None
-) -> Iterator[dict[str, Any]]:
+    paths: list[str], text_field: str = "text", id_field: str = "id", report: LoadReport | None = None,
+    *, describe_file: FileDescriber | None = None, record_defaults: Mapping[str, Any] | None = None,
+) -> Iterator[dict[str, Any]]:  # fmt: skip
     """Protected documents as mappings (``id``, ``text``, metadata): every record of JSONL files (all
-    fields but the text kept as metadata), and every text file of directories, files and globs (with
-    its ``path``; binary and oversized files skipped and counted in ``report``)."""
+    fields but the text kept as metadata, ``record_defaults`` filling in those a record lacks), and
+    every text file of directories, files and globs (with its ``path`` and what ``describe_file``
+    says of it; binary and oversized files skipped and counted in ``report``)."""
     report = report if report is not None else LoadReport()
+    defaults = dict(record_defaults or {})
     for name in paths:
         for path in _expand(name):
             files = walk_files(path) if path.is_dir() else [path]
             for file in files:
-                if _is_jsonl(file):
-                    yield from _jsonl_documents(file, text_field, id_field)
-                    continue
-                if file.suffix.lower() == ".parquet":
-                    yield from _parquet_documents(file, text_field, id_field)
+                if _is_jsonl(file) or file.suffix.lower() == ".parquet":
+                    read = _jsonl_documents if _is_jsonl(file) else _parquet_documents
+                    for record in read(file, text_field, id_field):
+                        yield {**defaults, **record} if defaults else record
                     continue
                 data = _read_bounded(file)
                 if data is None:
@@ -110,17 +117,29 @@ def read_documents(
                 if b"\0" in data[:4096]:
                     report.skipped_binary += 1
                     continue
-                yield {"id": str(file), "text": data.decode("utf-8", errors="replace"), "path": str(file)}
+                described = describe_file(file, path, data) if describe_file else {}
+                yield {**described, "id": str(file), "text": data.decode("utf-8", errors="replace"),
+                       "path": str(file)}  # fmt: skip
 
 
-def jsonl_objects(path: Path, text_field: str) -> Iterator[tuple[int, dict[str, Any]]]:
+def jsonl_objects(
+    path: Path, text_field: str, on_bad: Callable[[str], None] | None = None
+) -> Iterator[tuple[int, dict[str, Any]]]:
     """``(line number, object)`` for every record of a JSONL file (plain or gzip), each checked to be
-    an object with a string ``text_field``; an ``InputError`` names the file and line otherwise."""
+    an object with a string ``text_field``; an ``InputError`` names the file and line otherwise, or,
+    with ``on_bad``, the line is skipped and ``on_bad`` told why ("file:line: problem")."""
     opener = gzip.open if path.suffix == ".gz" else open
+
+    def bad(problem: str) -> None:
+        if on_bad is None:
+            raise InputError(problem)
+        on_bad(problem)
+
     try:
         with opener(path, "rb") as handle:
             for number, raw in enumerate(iter(lambda: handle.readline(MAX_LINE_BYTES + 1), b""), start=1):
                 if len(raw) > MAX_LINE_BYTES:
+                    # Not skippable: the rest of the line would be read as the next ones.
                     raise InputError(f"{path}:{number}: line longer than {MAX_LINE_BYTES} bytes")
                 line = raw.decode("utf-8", errors="surrogateescape")
                 if not line.strip():
@@ -128,12 +147,14 @@ def jsonl_objects(path: Path, text_field: str) -> Iterator[tuple[int, dict[str, 
                 try:
                     record = json.loads(line)
                 except json.JSONDecodeError as err:
-                    raise InputError(f"{path}:{number}: invalid JSON ({err.msg})") from None
+                    bad(f"{path}:{number}: invalid JSON ({err.msg})")
+                    continue
                 if not isinstance(record, dict):
-                    raise InputError(f"{path}:{number}: expected a JSON object, got {type(record).__name__}")
-                if not isinstance(record.get(text_field), str):
-                    raise InputError(f"{path}:{number}: no string field {text_field!r}")
-                yield number, record
+                    bad(f"{path}:{number}: expected a JSON object, got {type(record).__name__}")
+                elif not isinstance(record.get(text_field), str):
+                    bad(f"{path}:{number}: no string field {text_field!r}")
+                else:
+                    yield number, record
     except FileNotFoundError:
         raise InputError(f"input not found: {path}") from None
     except (OSError, EOFError, UnicodeDecodeError) as err:

@@ -46,24 +46,30 @@ class DedupReport:
     def summary(self) -> str:
         seconds = sum(self.timings.values())
         lines = [
-            f"dedup: {self.documents:,} documents, {self.kept:,} kept, {self.removed:,} removed "
+            f"dedup: {plural(self.documents, 'document')}, {self.kept:,} kept, {self.removed:,} removed "
             f"({self.removed_fraction:.1%}) in {seconds:.1f} s",
-            f"  {self.exact_duplicates:,} exact duplicates; {self.clusters:,} clusters of 2 or more; "
-            f"{self.verified_pairs:,} of {self.candidate_pairs:,} candidate pairs verified",
+            f"  {plural(self.exact_duplicates, 'exact duplicate')}; {plural(self.clusters, 'cluster')} of 2 "
+            f"or more; {self.verified_pairs:,} of {plural(self.candidate_pairs, 'candidate pair')} verified",
         ]
         if self.reference_documents:
+            matches = "document matches" if self.reference_matches == 1 else "documents match"
             lines.append(
-                f"  {self.reference_matches:,} documents match one of "
-                f"{self.reference_documents:,} reference documents"
+                f"  {self.reference_matches:,} {matches} one of "
+                f"{plural(self.reference_documents, 'reference document')}"
             )
         if self.skipped_lines:
             first = self.skipped_examples[0] if self.skipped_examples else ""
-            lines.append(f"  {self.skipped_lines:,} unreadable lines skipped (first: {first})")
+            lines.append(f"  {plural(self.skipped_lines, 'unreadable line')} skipped (first: {first})")
         sizes = ", ".join(f"{k}: {v:,}" for k, v in self.cluster_size_histogram.items())
         lines.append(f"  cluster sizes: {sizes or 'none'}")
         for c in self.largest_clusters[:3]:
             lines.append(f"  cluster {c['cluster_id']} ({c['size']} documents): {', '.join(c['examples'])}")
         return "\n".join(lines)
+
+
+def plural(count: int, noun: str) -> str:
+    """``1 cluster``, ``2 clusters``, ``1,000 clusters``: a count and its noun, agreeing."""
+    return f"{count:,} {noun}{'' if count == 1 else 's'}"
 
 
 def size_bins(sizes: npt.NDArray[np.int64]) -> dict[str, int]:

@@ -10,6 +10,9 @@ auth and per-endpoint metrics.
 - ``POST /v1/chat/completions``, ``POST /v1/completions``: the proxy (:mod:`nearcopy.serving.proxy`);
   ``GET /v1/models`` is passed through.
 - ``GET /healthz`` (no auth: load balancers probe it), ``GET /metrics`` (Prometheus).
+
+With ``--access-log``, every request is a JSON line there (:mod:`nearcopy.serving.access_log`);
+with ``--request-policy``, a request may name its own policy (:mod:`nearcopy.serving.request_policy`).
 """
 
 from __future__ import annotations
@@ -19,7 +22,6 @@ import contextlib
 import hmac
 import signal
 import socket
-import sys
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -37,6 +39,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from nearcopy.answer import language_hint
 from nearcopy.cli_filter import verdict_summary
 from nearcopy.filter import Verdict
+from nearcopy.serving import access_log, request_policy
 from nearcopy.serving.config import ServeConfig
 from nearcopy.serving.proxy import PROXIED_PATHS, proxy_completion, proxy_models
 from nearcopy.serving.reload import FilterHolder
@@ -48,7 +51,7 @@ from nearcopy.serving.service import (
     read_json_object,
 )
 
-CHECK_FIELDS = ("text", "texts", "language")
+CHECK_FIELDS = ("text", "texts", "language", "policy")
 OPEN_PATHS = ("/healthz",)
 
 
@@ -75,7 +78,8 @@ def _texts(payload: dict[str, Any], max_batch: int) -> tuple[list[str], bool]:
     if unknown:
         raise ServiceError(
             400,
-            f"unknown field(s) {', '.join(map(repr, unknown))}: expected 'text' or 'texts' (and 'language')",
+            f"unknown field(s) {', '.join(map(repr, unknown))}: expected 'text' or 'texts' "
+            "(and 'language', 'policy')",
         )
     if ("text" in payload) == ("texts" in payload):
         raise ServiceError(400, "give exactly one of 'text' (a string) or 'texts' (a list of strings)")
@@ -96,7 +100,8 @@ async def _verdicts(request: Request, endpoint: str) -> tuple[Service, list[str]
     _, payload = await read_json_object(request, service.config)
     texts, batch = _texts(payload, service.config.max_batch)
     hints = _hints(payload, len(texts), batch)
-    output_filter = service.holder.current()
+    requested = request_policy.parse(payload["policy"], "'policy'") if "policy" in payload else None
+    output_filter = request_policy.chosen_filter(service, requested)
     verdicts = await anyio.to_thread.run_sync(
         lambda: (
             output_filter.check_batch(texts, language=hints)
@@ -107,6 +112,7 @@ async def _verdicts(request: Request, endpoint: str) -> tuple[Service, list[str]
     for verdict in verdicts:
         if verdict.flagged:
             service.metrics.flag(endpoint, verdict.action)
+    access_log.note(verdicts)
     return service, texts, batch, output_filter, verdicts
 
 
@@ -175,11 +181,15 @@ class _AuthAndMetrics:
             path if path in (*PROXIED_PATHS, "/v1/check", "/v1/filter", "/healthz", "/metrics") else "other"
         )
         started, status = time.perf_counter(), 500
+        record = access_log.RequestRecord(access_log.request_id(scope["headers"]), scope["method"], endpoint)
+        token = access_log.begin(record)
 
         async def timed_send(message: Message) -> None:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
+                headers = [*message.get("headers", []), (b"x-request-id", record.request_id.encode())]
+                message = {**message, "headers": headers}
             await send(message)
 
         try:
@@ -193,19 +203,23 @@ class _AuthAndMetrics:
             await self.app(scope, receive, timed_send)
         finally:
             self.service.metrics.observe(endpoint, status, time.perf_counter() - started)
+            if self.service.log is not None:
+                self.service.log.request(record, status)
+            access_log.end(token)
 
 
 def create_app(config: ServeConfig) -> ASGIApp:
+    log = access_log.AccessLog(config.access_log) if config.access_log else None
     service = Service(
         config,
-        FilterHolder(config.filter, watch_interval=config.watch_interval),
+        FilterHolder(config.filter, watch_interval=config.watch_interval, log=log),
         token=config.auth_token(),
         upstream_key=config.upstream_api_key(),
+        log=log,
     )
 
     def on_sighup() -> None:
-        if service.holder.reload():
-            print(f"nearcopy serve: index reloaded, generation {service.holder.generation}", file=sys.stderr)
+        service.holder.reload("SIGHUP")  # says so on stderr (and in the access log), done or not
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -227,6 +241,8 @@ def create_app(config: ServeConfig) -> ASGIApp:
             loop.remove_signal_handler(signal.SIGHUP)
             if service.client is not None:
                 await service.client.aclose()
+            if log is not None:
+                log.close()
 
     routes = [
         Route("/v1/check", check, methods=["POST"]),

@@ -9,6 +9,7 @@ import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 from nearcopy.filter import (
     DEFAULT_MAX_DOC_FREQUENCY,
@@ -21,6 +22,9 @@ from nearcopy.filter import (
 from nearcopy.index import ProtectedIndex
 from nearcopy.keys import find_secret
 
+# What a client may ask of the policy for its own request (nearcopy.serving.request_policy).
+RequestPolicyMode = Literal["off", "stricter", "any"]
+REQUEST_POLICY_MODES: tuple[RequestPolicyMode, ...] = ("off", "stricter", "any")
 AUTH_TOKEN_ENV = "NEARCOPY_AUTH_TOKEN"
 UPSTREAM_KEY_ENV = "NEARCOPY_UPSTREAM_API_KEY"
 
@@ -79,6 +83,8 @@ class ServeConfig:
     excerpts: bool = False
     # The language hint for /v1/completions answers (canonical: None = auto, "text", a language).
     completions_language: str | None = None
+    access_log: str | None = None  # a file to append JSON lines to, or "-" for stderr
+    request_policy: RequestPolicyMode = "off"
 
     def __post_init__(self) -> None:
         positive = {
@@ -93,6 +99,8 @@ class ServeConfig:
                 raise ConfigError(f"{option} must be positive, got {value}")
         if self.watch_interval < 0:
             raise ConfigError(f"--watch-interval must be 0 (off) or positive, got {self.watch_interval}")
+        if self.request_policy not in REQUEST_POLICY_MODES:
+            raise ConfigError(f"--request-policy must be off, stricter or any, got {self.request_policy!r}")
         if not 0 <= self.port < 65536:
             raise ConfigError(f"--port must be in 0..65535, got {self.port}")
         if self.upstream is not None and not self.upstream.startswith(("http://", "https://")):

@@ -26,6 +26,7 @@ from starlette.types import Message, Receive, Scope, Send
 
 from nearcopy.answer import language_hint
 from nearcopy.filter import Verdict
+from nearcopy.serving import access_log, request_policy
 from nearcopy.serving.completion import filter_completion
 from nearcopy.serving.service import Service, ServiceError, json_response, read_json_object
 from nearcopy.serving.sse import CompletionStreamFilter
@@ -123,7 +124,8 @@ async def proxy_completion(request: Request) -> Response:
             404, f"{request.url.path} needs an upstream: start the service with --upstream URL"
         )
     body, _ = await read_json_object(request, service.config)
-    output_filter = service.holder.current()  # this request keeps it to its end
+    # This request keeps its filter to its end (its own policy only where --request-policy allows).
+    output_filter = request_policy.chosen_filter(service, request_policy.from_header(request.headers))
     upstream = service.client.build_request(
         "POST",
         _upstream_url(service, request.url.path),
@@ -137,6 +139,7 @@ async def proxy_completion(request: Request) -> Response:
     endpoint = request.url.path
 
     def record(verdicts: list[Verdict]) -> None:
+        access_log.note(verdicts)
         for verdict in verdicts:
             if verdict.flagged:
                 service.metrics.flag(endpoint, verdict.action)

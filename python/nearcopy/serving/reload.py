@@ -6,7 +6,8 @@ is current when it starts and keeps it to the end (a stream finishes on the gene
 the old mapping is released when its last request lets go). A reload happens on demand (``SIGHUP``)
 or when the manifest file changes (checked at most every ``watch_interval`` seconds, on the request
 path: one ``stat``, no watcher thread). A failed reopen keeps the current filter and says why on
-stderr: a half-published or damaged index never takes the service down.
+stderr: a half-published or damaged index never takes the service down. Every reload, done or
+failed, is one line on stderr and, with an access log, one JSON line there.
 """
 
 from __future__ import annotations
@@ -15,15 +16,22 @@ import os
 import sys
 import threading
 import time
+from typing import TYPE_CHECKING
 
 from nearcopy.filter import OutputFilter
 from nearcopy.serving.config import FilterSettings
 
+if TYPE_CHECKING:
+    from nearcopy.serving.access_log import AccessLog
+
 
 class FilterHolder:
-    def __init__(self, settings: FilterSettings, *, watch_interval: float = 2.0) -> None:
+    def __init__(
+        self, settings: FilterSettings, *, watch_interval: float = 2.0, log: AccessLog | None = None
+    ) -> None:
         self.settings = settings
         self.watch_interval = watch_interval
+        self.log = log
         self._lock = threading.Lock()
         self._manifest = os.path.join(settings.index, "manifest.json")
         self._stamp = self._manifest_stamp()
@@ -40,21 +48,33 @@ class FilterHolder:
         if self.watch_interval and time.monotonic() - self._checked >= self.watch_interval:
             self._checked = time.monotonic()
             if self._manifest_stamp() != self._stamp:
-                self.reload()
+                self.reload("manifest changed")
         return self._filter
 
-    def reload(self) -> bool:
+    def reload(self, trigger: str = "SIGHUP") -> bool:
         """Reopens the index; True when it now answers with a newly opened one."""
         with self._lock:
             stamp = self._manifest_stamp()
             try:
                 fresh = self.settings.open()
             except (OSError, ValueError) as err:
-                print(f"nearcopy serve: index not reloaded, keeping the current one: {err}", file=sys.stderr)
+                self._report(False, trigger, str(err))
                 return False
             self._filter, self._stamp = fresh, stamp
             self.reloads += 1
+            self._report(True, trigger, None)
             return True
+
+    def _report(self, ok: bool, trigger: str, error: str | None) -> None:
+        info = self._filter.index.info()
+        generation, documents = int(info["generation"]), int(info["documents"])
+        if ok:
+            line = f"index reloaded ({trigger}), generation {generation}, {documents} documents"
+        else:
+            line = f"index not reloaded ({trigger}), keeping generation {generation}: {error}"
+        print(f"nearcopy serve: {line}", file=sys.stderr, flush=True)
+        if self.log is not None:
+            self.log.reload(ok=ok, trigger=trigger, generation=generation, documents=documents, error=error)
 
     def _manifest_stamp(self) -> tuple[int, int, int]:
         try:

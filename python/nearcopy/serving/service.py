@@ -21,6 +21,8 @@ from nearcopy.serving.reload import FilterHolder
 if TYPE_CHECKING:
     import httpx
 
+    from nearcopy.serving.access_log import AccessLog
+
 
 class ServiceError(Exception):
     """Answered as ``{"error": {"message", "type", "code"}}`` with HTTP status ``status``."""
@@ -40,6 +42,7 @@ class Service:
     token: str | None = None
     upstream_key: str | None = None
     client: httpx.AsyncClient | None = None  # opened by the app's lifespan when there is an upstream
+    log: AccessLog | None = None  # --access-log
 
 
 def json_bytes(payload: Any) -> bytes:

@@ -277,6 +277,8 @@ impl IndexReader {
         settings: &MatchSettings,
     ) -> nearcopy_core::Result<(Vec<MatchTuple>, usize)> {
         let report = match_answer(answer, &self.segments, &self.allowlist, &self.winnowing, settings)?;
+        // A lookup that read a damaged block found nothing there: the report must not be used.
+        self.segments.iter().chain(&self.allowlist).try_for_each(Segment::damage)?;
         let matches = report
             .matches
             .into_iter()

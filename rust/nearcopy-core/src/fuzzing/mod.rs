@@ -198,17 +198,43 @@ impl Drop for Scratch {
     }
 }
 
-/// The segment reader on arbitrary bytes. When the first byte is odd, the header checksum is
-/// rewritten to match, so the fuzzer gets past it to the counts, directory and body. A segment
-/// that opens must answer lookups without panicking; one that also verifies must name only its
-/// own documents and survive a merge.
+/// Rewrites the checksums of segment bytes to match their content: the block table (when the
+/// length fits the counts the header gives) and the header checksum, so that a forged segment gets
+/// past them to the counts, directory and body. For the fuzz target and the tests.
+pub fn reseal_segment(bytes: &mut [u8]) {
+    use crate::fingerprint::segment::blocks::{block_checksum, block_count, BLOCK_BITS_RANGE};
+    if bytes.len() < 80 {
+        return;
+    }
+    let read = |at: usize, n: usize| bytes[at..at + n].iter().rev().fold(0u64, |v, &b| v << 8 | u64::from(b));
+    let (entries, bits, block_bits) = (read(40, 8), read(64, 4), read(68, 4) as u32);
+    let body = entries.checked_mul(12).zip((bits <= 24).then(|| 4 * ((1u64 << bits) + 1)));
+    let body = body.and_then(|(e, d)| e.checked_add(d)).filter(|_| BLOCK_BITS_RANGE.contains(&block_bits));
+    if let Some(body) = body.filter(|&b| 80 + b + 8 * block_count(b, block_bits) == bytes.len() as u64) {
+        let table_at = 80 + body as usize;
+        let size = 1usize << block_bits;
+        for i in 0..block_count(body, block_bits) as usize {
+            let block = &bytes[80 + i * size..(80 + (i + 1) * size).min(table_at)];
+            let sum = block_checksum(block, i as u64);
+            bytes[table_at + 8 * i..table_at + 8 * i + 8].copy_from_slice(&sum.to_le_bytes());
+        }
+        let table_sum = xxh3_64(&bytes[table_at..], 0);
+        bytes[48..56].copy_from_slice(&table_sum.to_le_bytes());
+    }
+    let sum = xxh3_64(&bytes[..72], 0);
+    bytes[72..80].copy_from_slice(&sum.to_le_bytes());
+}
+
+/// The segment reader on arbitrary bytes. When the first byte is odd, the checksums are rewritten
+/// to match ([`reseal_segment`]), so the fuzzer gets past them to the counts, directory and body.
+/// A segment that opens must answer lookups without panicking; one that also verifies must name
+/// only its own documents and survive a merge.
 pub fn segment_reader(data: &[u8]) {
     let Some((&flags, bytes)) = data.split_first() else { return };
     let mut bytes = bytes[..bytes.len().min(MAX_INPUT)].to_vec();
     if flags & 1 == 1 && bytes.len() >= 80 {
         bytes[..8].copy_from_slice(b"NCSEG\0\r\n");
-        let sum = xxh3_64(&bytes[..72], 0);
-        bytes[72..80].copy_from_slice(&sum.to_le_bytes());
+        reseal_segment(&mut bytes);
     }
     let input = Scratch(scratch_file("in"));
     std::fs::write(&input.0, &bytes).expect("scratch file");
@@ -225,6 +251,7 @@ pub fn segment_reader(data: &[u8]) {
     let output = Scratch(scratch_file("merged"));
     let merged = merge_segments(&output.0, &params, &[&segment, &segment]);
     if verified {
+        segment.damage().expect("a verified segment has no damaged block");
         for hash in bytes.chunks_exact(8).take(16).map(|c| u64::from_le_bytes(c.try_into().unwrap())) {
             segment.lookup(hash, &mut postings);
             assert!(postings.iter().all(|p: &Posting| u64::from(p.doc) < segment.documents));

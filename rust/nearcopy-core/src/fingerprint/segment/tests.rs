@@ -1,5 +1,6 @@
 use super::*;
-use crate::fingerprint::Winnowing;
+use crate::fingerprint::{Winnowing, Winnowings};
+use std::path::Path;
 
 fn entries() -> Vec<(u64, Posting)> {
     let mut e: Vec<(u64, Posting)> = (0..1000u32)
@@ -22,7 +23,8 @@ fn round_trip() {
     let seg = Segment::open(&path).unwrap();
     assert_eq!((seg.len(), seg.k, seg.w, seg.code_k, seg.code_w), (1000, 5, 8, 12, 6));
     assert_eq!((seg.documents, seg.key_check), (7, 0));
-    assert_eq!(seg.bytes(), 80 + 4 * ((1 << 6) + 1) + 12 * 1000, "2^6 buckets for 1000 entries");
+    let body = 4 * ((1 << 6) + 1) + 12 * 1000; // 2^6 buckets for 1000 entries
+    assert_eq!(seg.bytes(), 80 + body + 8, "one block of checksums for a body under 16 KiB");
     seg.verify().unwrap();
     let mut found = Vec::new();
     for (hash, posting) in &e {
@@ -98,12 +100,26 @@ fn damaged_files_are_refused_with_a_reason() {
         let err = Segment::open(&path).err().unwrap_or_else(|| panic!("{what} accepted"));
         assert!(matches!(err, Error::Corrupt(_)), "{what}: {err}");
     }
-    // A flipped bit in the body passes the O(1) open but not verify().
+    // A flipped bit in the block table fails at open; one in the body passes the open, which does
+    // not read the body, but not the first lookup that reads its block, nor verify().
     let mut flipped = good.clone();
     let last = flipped.len() - 3;
     flipped[last] ^= 0x10;
     std::fs::write(&path, &flipped).unwrap();
+    assert!(matches!(Segment::open(&path), Err(Error::Corrupt(_))), "block table");
+    let mut flipped = good.clone();
+    let last_posting = flipped.len() - 8 - 3;
+    flipped[last_posting] ^= 0x10;
+    std::fs::write(&path, &flipped).unwrap();
     assert!(matches!(Segment::open(&path).unwrap().verify(), Err(Error::Corrupt(_))));
+    let seg = Segment::open(&path).unwrap();
+    seg.damage().expect("nothing read yet");
+    let (hash, _) = entries()[0];
+    let mut found = Vec::new();
+    seg.lookup(hash, &mut found);
+    assert!(found.is_empty(), "nothing is answered from a damaged block");
+    let err = seg.damage().unwrap_err().to_string();
+    assert!(err.contains("seg.ncs") && err.contains("block 0") && err.contains("rebuild"), "{err}");
     assert!(matches!(Segment::open(&dir.join("missing.ncs")), Err(Error::Io(_))));
 }
 
@@ -190,12 +206,96 @@ fn a_damaged_segment_is_not_merged() {
     let path = dir.join("seg-damaged.ncs");
     write_segment(&path, &params(), 7, &entries()).unwrap();
     let mut bytes = std::fs::read(&path).unwrap();
-    let postings_at = bytes.len() - 8 * 1000;
+    let postings_at = bytes.len() - 8 - 8 * 1000; // before the one block checksum
     bytes[postings_at..postings_at + 4].copy_from_slice(&u32::MAX.to_le_bytes());
+    crate::fuzzing::reseal_segment(&mut bytes); // the checksums match: only verify() can tell
     std::fs::write(&path, &bytes).unwrap();
     let seg = Segment::open(&path).expect("the header is intact");
     let merged = dir.join("seg-merged.ncs");
     let err = merge_segments(&merged, &params(), &[&seg, &seg]).unwrap_err();
     assert!(matches!(err, Error::Corrupt(_)), "{err:?}");
     assert!(!merged.exists());
+}
+
+/// A segment of `n` entries with random hashes over `documents` documents, and its entries.
+fn random_segment(path: &Path, n: usize, documents: u32, seed: u64) -> Vec<(u64, Posting)> {
+    let mut state = seed;
+    let mut e: Vec<(u64, Posting)> = (0..n)
+        .map(|i| {
+            let doc = (i as u32) % documents;
+            (crate::hash::splitmix64(&mut state), Posting { doc, position: i as u32 })
+        })
+        .collect();
+    e.sort_unstable();
+    write_segment(path, &params(), u64::from(documents), &e).unwrap();
+    e
+}
+
+#[test]
+fn lookups_check_each_block_they_read_the_first_time_and_refuse_a_damaged_one() {
+    // 60,000 entries: a body of 0.7 MB, 45 blocks of 16 KiB. Damage one posting in the middle.
+    let dir = tempdir();
+    let path = dir.join("seg-blocks.ncs");
+    let e = random_segment(&path, 60_000, 100, 11);
+    let mut bytes = std::fs::read(&path).unwrap();
+    let blocks = (bytes.len() - 80).div_ceil((1 << blocks::BLOCK_BITS) + 8);
+    assert!(blocks > 40, "{blocks} blocks");
+    let victim = e.len() / 2;
+    let postings_at = bytes.len() - 8 * blocks - 8 * e.len();
+    bytes[postings_at + 8 * victim] ^= 0xFF;
+    std::fs::write(&path, &bytes).unwrap();
+    let seg = Segment::open(&path).unwrap();
+    let mut found = Vec::new();
+    // The first entries' blocks are intact: they answer as before, and nothing is reported.
+    for (hash, posting) in &e[..100] {
+        seg.lookup(*hash, &mut found);
+        assert!(found.contains(posting));
+    }
+    seg.damage().expect("only intact blocks were read");
+    seg.lookup(e[victim].0, &mut found);
+    assert!(found.is_empty(), "the damaged posting is not answered");
+    assert!(matches!(seg.damage(), Err(Error::Corrupt(_))));
+    // Once found, the damage stays: every later match on the segment is refused.
+    seg.lookup(e[0].0, &mut found);
+    assert!(seg.damage().is_err());
+}
+
+#[test]
+fn checked_lookups_answer_like_a_plain_table_across_many_blocks_and_threads() {
+    let dir = tempdir();
+    let path = dir.join("seg-many.ncs");
+    let e = random_segment(&path, 50_000, 7, 5);
+    let seg = Segment::open(&path).unwrap();
+    let top: Vec<(u64, Posting)> = e.iter().map(|&(h, p)| (h & !0xFFFF_FFFF, p)).collect();
+    let table = crate::fingerprint::FingerprintTable::from_entries(top);
+    std::thread::scope(|scope| {
+        for part in e.chunks(e.len() / 4 + 1) {
+            let (seg, table) = (&seg, &table);
+            scope.spawn(move || {
+                let mut found = Vec::new();
+                for (hash, _) in part {
+                    seg.lookup(*hash, &mut found);
+                    assert_eq!(found, table.lookup(hash & !0xFFFF_FFFF));
+                }
+            });
+        }
+    });
+    seg.damage().unwrap();
+    seg.verify().unwrap();
+}
+
+#[test]
+fn block_checksums_depend_on_the_block_number() {
+    // Two blocks swapped with their checksums do not pass.
+    let block = [7u8; 64];
+    assert_ne!(blocks::block_checksum(&block, 0), blocks::block_checksum(&block, 1));
+    let mut hasher = blocks::BlockHasher::new(9);
+    hasher.update(&[1u8; 700]);
+    hasher.update(&[2u8; 400]);
+    let table = hasher.finish();
+    assert_eq!(table.len(), 8 * 3, "1100 bytes in blocks of 512");
+    let mut whole = [1u8; 700].to_vec();
+    whole.extend([2u8; 400]);
+    let last = u64::from_le_bytes(table[16..24].try_into().unwrap());
+    assert_eq!(last, blocks::block_checksum(&whole[1024..], 2));
 }

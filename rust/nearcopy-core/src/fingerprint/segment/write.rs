@@ -1,0 +1,184 @@
+//! Writing segments: from sorted entries, or by merging segments (streamed, bounded memory).
+
+use super::blocks::{BlockHasher, BLOCK_BITS};
+use super::{bucket, directory_bits, io, key_check, stored_key, Segment, FORMAT_VERSION, HEADER_LEN, MAGIC};
+use crate::error::{Error, Result};
+use crate::fingerprint::matching::Posting;
+use crate::fingerprint::Winnowings;
+use crate::hash::xxh3_64;
+use std::fs::File;
+use std::io::{Seek, SeekFrom, Write};
+use std::path::Path;
+
+/// Writes a segment of `entries` (sorted by hash, then posting) for `documents` documents to `path`,
+/// atomically: readers see the old file or the complete new one, never a part.
+pub fn write_segment(
+    path: &Path,
+    params: &Winnowings,
+    documents: u64,
+    entries: &[(u64, Posting)],
+) -> Result<()> {
+    if entries.windows(2).any(|w| w[0] > w[1]) {
+        return Err(Error::InvalidArgument("segment entries must be sorted".into()));
+    }
+    let mut keyed: Vec<(u32, Posting)> = entries.iter().map(|&(hash, p)| (stored_key(hash), p)).collect();
+    // Hashes that share their top 32 bits become one key: their postings are re-sorted under it.
+    keyed.sort_unstable();
+    write_keyed(path, params, documents, keyed.len(), || keyed.iter().copied())
+}
+
+/// Merges `segments` into one segment at `path`; the documents of `segments[i]` are renumbered after
+/// those of the segments before it. Streams the inputs (two passes over their mapped keys), so memory
+/// is bounded by the output's directory, not by the fingerprints.
+///
+/// Each input is verified first (one more pass): a damaged input would otherwise be rewritten
+/// under a fresh, valid checksum, and a posting naming a document past its segment's count would
+/// be renumbered into another segment's documents (found by the segment_reader fuzz target).
+pub fn merge_segments(path: &Path, params: &Winnowings, segments: &[&Segment]) -> Result<()> {
+    for segment in segments {
+        segment.verify()?;
+    }
+    let mut first_doc = Vec::with_capacity(segments.len());
+    let mut documents = 0u64;
+    for segment in segments {
+        first_doc.push(u32::try_from(documents).map_err(|_| too_many_documents())?);
+        documents += segment.documents;
+    }
+    u32::try_from(documents).map_err(|_| too_many_documents())?;
+    let entries: usize = segments.iter().map(|s| s.len()).sum();
+    let merged = || MergedEntries::new(segments, &first_doc);
+    write_keyed(path, params, documents, entries, merged)
+}
+
+fn too_many_documents() -> Error {
+    Error::InvalidArgument("a merged segment holds fewer than 2^32 documents".into())
+}
+
+/// The entries of several segments in (key, posting) order, documents renumbered: a k-way merge.
+struct MergedEntries<'a> {
+    segments: &'a [&'a Segment],
+    first_doc: &'a [u32],
+    next: Vec<usize>,
+}
+
+impl<'a> MergedEntries<'a> {
+    fn new(segments: &'a [&'a Segment], first_doc: &'a [u32]) -> Self {
+        MergedEntries { segments, first_doc, next: vec![0; segments.len()] }
+    }
+
+    fn entry(&self, s: usize) -> Option<(u32, Posting)> {
+        let segment = self.segments[s];
+        let i = self.next[s];
+        (i < segment.len()).then(|| {
+            let posting = segment.posting(i);
+            (segment.key(i), Posting { doc: posting.doc + self.first_doc[s], ..posting })
+        })
+    }
+}
+
+impl Iterator for MergedEntries<'_> {
+    type Item = (u32, Posting);
+
+    fn next(&mut self) -> Option<(u32, Posting)> {
+        // Few segments are merged at once, so a scan for the smallest head beats a heap.
+        let (s, entry) =
+            (0..self.segments.len()).filter_map(|s| self.entry(s).map(|e| (s, e))).min_by_key(|&(_, e)| e)?;
+        self.next[s] += 1;
+        Some(entry)
+    }
+}
+
+/// Writes `count` entries, yielded in (key, posting) order by `entries()` (called twice: once to
+/// count the directory's buckets, once to write).
+fn write_keyed<I: Iterator<Item = (u32, Posting)>>(
+    path: &Path,
+    params: &Winnowings,
+    documents: u64,
+    count: usize,
+    entries: impl Fn() -> I,
+) -> Result<()> {
+    if u32::try_from(count).is_err() {
+        return Err(Error::InvalidArgument("a segment holds fewer than 2^32 fingerprints".into()));
+    }
+    let bits = directory_bits(count);
+    let mut directory = vec![0u32; (1usize << bits) + 1];
+    for (key, _) in entries() {
+        directory[bucket(key, bits) + 1] += 1;
+    }
+    for b in 1..directory.len() {
+        directory[b] += directory[b - 1];
+    }
+    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("segment");
+    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
+    let result = (|| {
+        let file = File::create(&tmp).map_err(|e| io(&tmp, "create", e))?;
+        let mut out = std::io::BufWriter::with_capacity(1 << 20, file);
+        let write = |out: &mut std::io::BufWriter<File>, bytes: &[u8]| {
+            out.write_all(bytes).map_err(|e| io(&tmp, "write", e))
+        };
+        // The header is written last, once the block table's checksum is known.
+        write(&mut out, &[0u8; HEADER_LEN])?;
+        let mut hasher = BlockHasher::new(BLOCK_BITS);
+        let mut body = |out: &mut std::io::BufWriter<File>, bytes: &[u8]| {
+            hasher.update(bytes);
+            write(out, bytes)
+        };
+        for offset in &directory {
+            body(&mut out, &offset.to_le_bytes())?;
+        }
+        let mut previous: Option<(u32, Posting)> = None;
+        let mut written = 0usize;
+        for entry in entries() {
+            if previous.is_some_and(|p| p > entry) {
+                return Err(Error::InvalidArgument("segment entries must be sorted".into()));
+            }
+            previous = Some(entry);
+            body(&mut out, &entry.0.to_le_bytes())?;
+            written += 1;
+        }
+        for (_, posting) in entries() {
+            body(&mut out, &posting.doc.to_le_bytes())?;
+            body(&mut out, &posting.position.to_le_bytes())?;
+        }
+        if written != count {
+            return Err(Error::InvalidArgument(format!("{written} entries given, {count} announced")));
+        }
+        let table = hasher.finish();
+        write(&mut out, &table)?;
+        let header = header(params, documents, count, xxh3_64(&table, 0), bits);
+        let mut file = out.into_inner().map_err(|e| io(&tmp, "write", e.into_error()))?;
+        file.seek(SeekFrom::Start(0))
+            .and_then(|_| file.write_all(&header))
+            .map_err(|e| io(&tmp, "write", e))?;
+        file.sync_all().map_err(|e| io(&tmp, "sync", e))?;
+        std::fs::rename(&tmp, path).map_err(|e| io(path, "publish", e))?;
+        // Make the rename itself durable.
+        File::open(dir).and_then(|d| d.sync_all()).map_err(|e| io(dir, "sync", e))
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
+}
+
+fn header(params: &Winnowings, documents: u64, entries: usize, table_checksum: u64, bits: u32) -> Vec<u8> {
+    let mut header = Vec::with_capacity(HEADER_LEN);
+    header.extend_from_slice(MAGIC);
+    header.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
+    header.extend_from_slice(&u32::from(params.prose.key.is_some()).to_le_bytes());
+    header.extend_from_slice(&(params.prose.k as u32).to_le_bytes());
+    header.extend_from_slice(&(params.prose.w as u32).to_le_bytes());
+    header.extend_from_slice(&key_check(params.prose.key.as_ref()).to_le_bytes());
+    header.extend_from_slice(&documents.to_le_bytes());
+    header.extend_from_slice(&(entries as u64).to_le_bytes());
+    header.extend_from_slice(&table_checksum.to_le_bytes());
+    header.extend_from_slice(&(params.code.k as u32).to_le_bytes());
+    header.extend_from_slice(&(params.code.w as u32).to_le_bytes());
+    header.extend_from_slice(&bits.to_le_bytes());
+    header.extend_from_slice(&BLOCK_BITS.to_le_bytes());
+    let header_sum = xxh3_64(&header, 0);
+    header.extend_from_slice(&header_sum.to_le_bytes());
+    debug_assert_eq!(header.len(), HEADER_LEN);
+    header
+}
