@@ -35,6 +35,7 @@ LEGACY = {
     "code-detect": "code-detect-*.md",
     "filter-quality": "filter-quality-*.md",
     "filter-speed": "filter-speed-*.md",
+    "filter-real": "filter-real-*.md",
     "dedup-quality": "dedup-quality-*.md",
     "dedup-speed": "dedup-speed-*.md",
     "serve": "serve-*.md",
@@ -63,9 +64,11 @@ def minhash_block(result_path: Path) -> str:
 
 
 def copied_report(path: Path) -> str:
-    """A benchmark's report, its title turned into a line naming the file."""
+    """A benchmark's report, its title turned into a line naming the file; the failing answers that
+    close filter-real's report stay in the file."""
     source = path.relative_to(ROOT)
     title, _, body = path.read_text().partition("\n")
+    body = body.split("\n## Examples below target", 1)[0].rstrip() + "\n"
     body = body.replace("\n## ", "\n#### ")  # the report's sections sit below a README section
     return f"{title.lstrip('# ')}, from [`{source}`]({source}):\n{body}"
 
@@ -121,7 +124,7 @@ def main(argv: list[str]) -> None:
         if suite_dir is not None and name in ran:
             path = suite_dir / "benchmarks" / f"{name}.md"
         else:
-            path = sorted(RESULTS.glob(pattern))[-1]
+            path = max(RESULTS.glob(pattern), key=lambda p: (re.findall(r"\d{8}", p.name), p.name))
         text = replace_block(text, name, copied_report(path))
     readme.write_text(text)
     print(f"README.md benchmark sections updated from {(suite_dir or RESULTS).relative_to(ROOT)}")

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from nearcopy.benchsuite import NAMES, compare, registry, suite
+from nearcopy.benchsuite import NAMES, compare, real_answers, registry, suite
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -68,6 +68,12 @@ def test_each_benchmark_measured_what_it_is_for(suite_run: tuple[Path, dict[str,
     assert all(0.0 <= case["flag_rate"] <= 1.0 for case in quality["cases"].values())
     thresholds = [p["threshold"] for p in quality["curves"]["code"]]
     assert thresholds == sorted(thresholds)
+    real = result_of(results, "filter-real")
+    assert {c["shape"] for c in real["cells"] if c["group"] == "code"} == set(real_answers.CODE_SHAPES)
+    assert {c["language"] for c in real["cells"]} >= {"python", "prose"} and real["answers"] > 300
+    verdicts = {t["target"]: t["verdict"] for t in real["targets"]}
+    assert set(verdicts.values()) <= {"pass", "short", "n/a"} and "check p99 (ms)" in verdicts
+    assert all(0.0 <= c["split_correct"] <= 1.0 for c in real["cells"] if c["split_correct"] is not None)
     (row,) = result_of(results, "filter-speed")
     assert row["mb"] >= 1.5 and row["documents"] > 0 and row["check_p99_ms"] >= row["check_p50_ms"] > 0
     dedup = result_of(results, "dedup-quality")

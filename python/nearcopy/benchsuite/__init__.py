@@ -6,8 +6,8 @@ the `bench` extra can reproduce the published figures on their own machine: `nea
 The benchmark modules (`bench_*.py`) each still run on their own with `python -m
 nearcopy.benchsuite.bench_minhash --help`; `suite` runs them together, `suite_report` and
 `suite_plots` write report.md, `compare` diffs two results.json files. The corpus builders
-(`corpus`, `source_corpus`, `code_corpus`, `filter_cases`) and the code mutations and serving
-harness are shared with the test suite.
+(`corpus`, `source_corpus`, `code_corpus`, `filter_cases`, the `real_*` modules of `filter-real`)
+and the code mutations and serving harness are shared with the test suite.
 
     from pathlib import Path
     from nearcopy.benchsuite import run, SuiteOptions

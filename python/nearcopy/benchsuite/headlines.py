@@ -102,6 +102,31 @@ def _filter_quality(res: dict[str, Any]) -> list[Figure]:
     return out
 
 
+KEY_FILTER_REAL = (
+    "code verbatim, reformatted, renamed, with header: bare",
+    "unrelated code: bare (negative)",
+    "generated helpers: TypeScript, Babel (negative)",
+)
+
+
+def _filter_real(res: dict[str, Any]) -> list[Figure]:
+    out = []
+    for row in res["targets"]:
+        if row["target"] == "check p99 (ms)":
+            out.append(figure("check p99", row["value"], "ms", "lower", key=True))
+        else:
+            better = "higher" if row["op"] == ">=" else "lower"
+            out.append(
+                figure(row["target"], row["value"], "rate", better, key=row["target"] in KEY_FILTER_REAL)
+            )
+    for shape in ("bare", "fenced"):
+        cells = [c for c in res["cells"] if c["shape"] == shape and c["language"] != "prose"]
+        answers = sum(c["answers"] for c in cells)
+        correct = sum(c["split_correct"] * c["answers"] for c in cells) / answers if answers else None
+        out.append(figure(f"splitter correct: {shape}", correct, "rate", "higher", key=shape == "bare"))
+    return out
+
+
 def _filter_speed(rows: list[dict[str, Any]]) -> list[Figure]:
     out = []
     for row in rows:
@@ -197,6 +222,7 @@ EXTRACTORS: dict[str, Callable[[Any], list[Figure]]] = {
     "code-quality": _code_quality,
     "code-detect": _code_detect,
     "filter-quality": _filter_quality,
+    "filter-real": _filter_real,
     "filter-speed": _filter_speed,
     "dedup-quality": _dedup_quality,
     "dedup-speed": _dedup_speed,

@@ -92,6 +92,15 @@ BENCHMARKS: tuple[Benchmark, ...] = (
         needs=("tree_sitter",),
     ),
     Benchmark(
+        "filter-real",
+        "bench_filter_real",
+        "output filter on real outputs: bare and fenced code of five languages in nine answer shapes, "
+        "a clone-dense corpus, generated helpers and licence headers, prose; the splitter's own accuracy",
+        ("exact 8-gram matcher", "tree-sitter k-gram reference"),
+        {"tiny": ("--size", "tiny"), "quick": ("--size", "quick"), "full": ("--size", "full")},
+        needs=("tree_sitter",),
+    ),
+    Benchmark(
         "filter-speed",
         "bench_filter_speed",
         "index build MB/s, index bytes per token, check latency p50/p99 versus index size",
