@@ -109,6 +109,15 @@ def content_language(doc: Document) -> str | None:
     return None
 
 
+def _contents(languages: list[str | None], also_prose: int) -> dict[str, int]:
+    """Documents per reading a segment can match: prose, or code in a language; code documents
+    whose code is repetitive (tables) are fingerprinted as prose too, and counted there too."""
+    counts = Counter(lang or "prose" for lang in languages)
+    if also_prose:
+        counts["prose"] += also_prose
+    return dict(counts)
+
+
 def index_contents(manifest: Mapping[str, Any]) -> dict[str, int] | None:
     """Documents per content ("prose" or a language) over the manifest's segments; None when a
     segment does not say (written before nearcopy recorded it)."""
@@ -356,7 +365,7 @@ class ProtectedIndex:
         languages = [content_language(d) for d in docs]
         if helpers is not None:
             collect_helpers([d.text for d in docs], languages, helpers)
-        count, fingerprints, tokens, size = _core.build_segment(
+        count, fingerprints, tokens, size, also_prose = _core.build_segment(
             str(root / segment_file), [d.text for d in docs], languages,
             params["k"], params["w"], params["code_k"], params["code_w"], key, num_threads,
         )  # fmt: skip
@@ -367,7 +376,7 @@ class ProtectedIndex:
         return {"file": segment_file, "docs": docs_file, "docs_sha256": file_checksum(table),
                 "documents": count, "first_doc": first_doc, "fingerprints": fingerprints,
                 "tokens": tokens, "bytes": size,
-                "contents": dict(Counter(lang or "prose" for lang in languages))}  # fmt: skip
+                "contents": _contents(languages, also_prose)}  # fmt: skip
 
     @staticmethod
     def _write_allowlist(
@@ -376,7 +385,7 @@ class ProtectedIndex:
     ) -> dict[str, Any]:  # fmt: skip
         """Every k-gram (a window of 1) of the allowlist documents, so that none can be missed."""
         name = f"allow-{generation:06d}-{len(allowed):05d}.ncs"
-        count, fingerprints, tokens, size = _core.build_segment(
+        count, fingerprints, tokens, size, _ = _core.build_segment(
             str(root / name), [d.text for d in docs], [content_language(d) for d in docs],
             params["k"], 1, params["code_k"], 1, key, None,
         )  # fmt: skip

@@ -25,7 +25,8 @@ fn content(language: Option<&str>) -> PyResult<Content> {
 }
 
 /// Fingerprints `texts` (prose, or code where `languages[i]` names a language) into a segment file.
-/// Returns (documents, fingerprints, normalized tokens, file bytes).
+/// Returns (documents, fingerprints, normalized tokens, file bytes, code documents also
+/// fingerprinted as prose because their code is repetitive).
 #[pyfunction]
 #[pyo3(signature = (path, texts, languages, k, w, code_k, code_w, key, num_threads=None))]
 #[allow(clippy::too_many_arguments)]
@@ -40,7 +41,7 @@ pub fn build_segment(
     code_w: usize,
     key: Option<&[u8]>,
     num_threads: Option<usize>,
-) -> PyResult<(u64, u64, u64, u64)> {
+) -> PyResult<(u64, u64, u64, u64, u64)> {
     let key = fingerprint_key(key)?;
     let winnowing = Winnowings::new(k, w, code_k, code_w, key).map_err(to_py_err)?;
     if languages.len() != texts.len() {
@@ -56,7 +57,7 @@ pub fn build_segment(
         let built = build_entries(&docs, &winnowing, threads)?;
         write_segment(&path, &winnowing, documents, &built.entries)?;
         let bytes = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
-        Ok((documents, built.entries.len() as u64, built.tokens, bytes))
+        Ok((documents, built.entries.len() as u64, built.tokens, bytes, built.also_prose))
     })
     .map_err(to_py_err)
 }
@@ -284,7 +285,7 @@ impl IndexReader {
             .into_iter()
             .map(|m| {
                 let language = match m.content {
-                    Content::Code(language) => Some(language.name()),
+                    Content::Code(language) | Content::CodeWords(language) => Some(language.name()),
                     Content::Prose => None,
                 };
                 (m.segment, m.doc, m.start, m.end, m.covered, m.span_tokens, language)

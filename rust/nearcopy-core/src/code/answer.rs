@@ -17,7 +17,7 @@
 use super::detect::{parse, tree_error_share, MAX_ERROR_SHARE};
 use super::languages::Language;
 use super::lexid::{rank, LanguageSet};
-use super::lines::{code_text, regions, scan_noting_start};
+use super::lines::{code_text, regions, scan_noting_start, ScannedLine};
 use tree_sitter::{Parser, Tree};
 
 /// Languages are ranked on at most this much of a block (cut at a line end): the first lines tell
@@ -153,11 +153,25 @@ fn fence(line: &str) -> Option<(char, usize, &str)> {
     Some((first, run, info))
 }
 
+/// Fence tags of text that is not code in any language nearcopy parses: the block is prose.
+#[rustfmt::skip]
+const PLAIN_TAGS: &[&str] = &[
+    "bash", "sh", "shell", "zsh", "fish", "console", "shell-session", "powershell", "ps1", "bat", "cmd",
+    "json", "jsonc", "json5", "yaml", "yml", "toml", "ini", "cfg", "conf", "xml", "html", "svg", "css",
+    "scss", "less", "sql", "text", "txt", "plain", "plaintext", "output", "log", "diff", "patch",
+    "markdown", "md", "rst", "tex", "latex", "csv", "tsv", "dockerfile", "makefile", "make", "nginx",
+    "http", "graphql", "proto", "mermaid", "dot", "regex",
+];
+
+/// The first word of a fence's info string, lowercased, without braces or dots.
+fn tag_word(info: &str) -> String {
+    let tag = info.split_whitespace().next().unwrap_or("").trim_matches(|c| c == '{' || c == '}' || c == '.');
+    tag.split([',', ':']).next().unwrap_or(tag).to_ascii_lowercase()
+}
+
 /// The language a fence tag names (`python`, `py`, `{.rust}`, `c++ title="x"`), if nearcopy knows it.
 pub fn language_of_tag(info: &str) -> Option<Language> {
-    let tag = info.split_whitespace().next()?.trim_matches(|c| c == '{' || c == '}' || c == '.');
-    let tag = tag.split([',', ':']).next().unwrap_or(tag);
-    Language::parse(tag).ok()
+    Language::parse(&tag_word(info)).ok()
 }
 
 /// Splits an answer into prose and code segments (every language allowed, no hint).
@@ -262,8 +276,28 @@ impl Splitter<'_, '_> {
     }
 
     fn fenced(&mut self, start: usize, end: usize, info: &str) {
+        // A block may begin inside the docstring or comment of a function cut in half (a partial
+        // copy): that tail is prose, or the code after it would be read as the rest of a string.
+        let (lines, from) = scan_noting_start(self.text, start, end);
+        if let Some(code_start) = lines.get(from).map(|l| l.start).filter(|_| from > 0) {
+            self.prose(start, code_start);
+            return self.fenced_code(code_start, end, info, &lines[from..]);
+        }
+        self.fenced_code(start, end, info, &lines)
+    }
+
+    fn fenced_code(&mut self, start: usize, end: usize, info: &str, lines: &[ScannedLine]) {
         let body = &self.text[start..end];
         let tagged = language_of_tag(info);
+        let segment = |language, alternatives| Segment {
+            code: true,
+            start,
+            end,
+            language,
+            fenced: true,
+            info: info.into(),
+            alternatives,
+        };
         if let Some(language) = tagged.or(if info.is_empty() { self.options.hint } else { None }) {
             // A tag (or the caller) names the language: parsed once, for the tokens; a block that
             // parses badly as it (a wrong tag) is checked in the lexical favourite and as prose too.
@@ -276,38 +310,20 @@ impl Splitter<'_, '_> {
                 alternatives.extend(other.map(|e| Some(e.language)));
                 alternatives.push(None);
             }
-            let segment = Segment {
-                code: true,
-                start,
-                end,
-                language: Some(language),
-                fenced: true,
-                info: info.into(),
-                alternatives,
-            };
-            return self.push(segment, trees);
+            return self.push(segment(Some(language), alternatives), trees);
         }
-        // No tag: a language is detected; a tag nearcopy does not parse (bash, json, sql): prose.
-        let found = if info.is_empty() {
-            let (lines, _) = scan_noting_start(body, 0, body.len());
-            let evidence = code_text(body, &lines, 0, body.len(), RANK_PREFIX_BYTES);
+        // A tag of text that is not code (bash, json, sql, output): prose. No tag, or one of a
+        // language nearcopy does not parse (kotlin for Java, swift): the language is detected.
+        let found = if PLAIN_TAGS.contains(&tag_word(info).as_str()) {
+            Detected::none()
+        } else {
+            let evidence = code_text(self.text, lines, start, end, RANK_PREFIX_BYTES);
             // A block without a line that reads as code (a quotation, a table) is ranked whole. A
             // fence is evidence of code in itself: any lexical evidence will do.
             let evidence = if evidence.is_empty() { prefix(body, RANK_PREFIX_BYTES) } else { &evidence };
             self.detect(body, evidence, true)
-        } else {
-            Detected::none()
         };
-        let segment = Segment {
-            code: true,
-            start,
-            end,
-            language: found.language,
-            fenced: true,
-            info: info.into(),
-            alternatives: found.alternatives,
-        };
-        self.push(segment, found.trees);
+        self.push(segment(found.language, found.alternatives), found.trees);
     }
 
     /// Unfenced text: code regions found lexically and confirmed by a parse, prose around them.

@@ -174,6 +174,13 @@ fn shape_score(language: Language, shape: &Shape) -> f64 {
     }
 }
 
+/// A line `if`/`for`/`switch`/`match` + a condition not in parentheses + `{`.
+fn bare_condition(line: &str) -> bool {
+    let trimmed = line.trim();
+    let rest = ["if ", "for ", "switch ", "} else if "].iter().find_map(|k| trimmed.strip_prefix(k));
+    rest.is_some_and(|rest| !rest.starts_with('(') && rest.len() > 1 && trimmed.ends_with('{'))
+}
+
 /// What `source` says for one language: the tell-tale constructs found (`lexical`), and that plus
 /// how its line shapes fit the language (`score`, what languages are ranked by).
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -212,10 +219,8 @@ fn needles() -> &'static Needles {
     })
 }
 
-/// Languages of `allowed` ranked by the evidence in `source`, best first. PHP takes part only with
-/// an open tag: its grammar reads anything else as HTML without an error.
-pub fn rank(source: &str, allowed: LanguageSet) -> Vec<Evidence> {
-    let php = source.contains("<?php") || source.contains("<?=");
+/// What the constructs of [`evidence`] found in `source` are worth, per language (by index).
+fn constructs(source: &str) -> [f64; Language::ALL.len()] {
     let needles = needles();
     let mut counts = vec![0u8; needles.weights.len()];
     for found in needles.automaton.find_overlapping_iter(source) {
@@ -226,6 +231,25 @@ pub fn rank(source: &str, allowed: LanguageSet) -> Vec<Evidence> {
     for (pattern, &count) in counts.iter().enumerate().filter(|(_, &c)| c > 0) {
         for &(language, weight) in &needles.weights[pattern] {
             lexical[language.index()] += weight * f64::from(count);
+        }
+    }
+    lexical
+}
+
+/// Languages of `allowed` ranked by the evidence in `source`, best first. PHP takes part only with
+/// an open tag: its grammar reads anything else as HTML without an error.
+pub fn rank(source: &str, allowed: LanguageSet) -> Vec<Evidence> {
+    let php = source.contains("<?php") || source.contains("<?=");
+    let mut lexical = constructs(source);
+    // `if x {`, `for k, v := range m {`, `switch x {`: a condition without parentheses before a
+    // brace is Go's or Rust's, never C's, Java's or JavaScript's (partial Go often shows nothing else).
+    let bare_conditions = source.lines().filter(|l| bare_condition(l)).take(3).count() as f64;
+    if bare_conditions > 0.0 {
+        for (language, weight) in [(Language::Go, 3.0), (Language::Rust, 2.0)] {
+            lexical[language.index()] += weight * bare_conditions;
+        }
+        for language in [Language::C, Language::Cpp, Language::Java, Language::JavaScript, Language::CSharp] {
+            lexical[language.index()] -= bare_conditions;
         }
     }
     let shape = shape(source);
@@ -268,6 +292,11 @@ mod tests {
         assert_eq!(best("const f = (a) => a + 1;\nmodule.exports = f;\n"), Language::JavaScript);
         assert_eq!(best("fn main() {\n    let mut v = Vec::new();\n    v.push(1);\n}\n"), Language::Rust);
         assert_eq!(best("def each_item\n  items.each do |i|\n    puts i\n  end\nend\n"), Language::Ruby);
+        // A piece of Go with nothing but its bare conditions to show for it.
+        assert_eq!(
+            best("\tld.HEADR = 32\n\tif *ld.FlagTextAddr == -1 {\n\t\t*ld.FlagTextAddr = 4128\n\t}\n"),
+            Language::Go
+        );
         assert_eq!(best("<?php\necho $x;\n"), Language::Php);
     }
 
@@ -298,17 +327,14 @@ mod counting {
             "const a = () => 1; const b = () => 2; const c = 3; const d = 4;\n",
         ];
         for source in sources {
-            for e in rank(source, LanguageSet::ALL) {
-                let slow: f64 = evidence(e.language)
+            let fast = constructs(source);
+            for language in Language::ALL {
+                let slow: f64 = evidence(language)
                     .iter()
                     .map(|&(needle, weight)| weight * source.matches(needle).take(3).count() as f64)
                     .sum();
-                assert!(
-                    (slow - e.lexical).abs() < 1e-9,
-                    "{:?} on {source:?}: {slow} vs {}",
-                    e.language,
-                    e.lexical
-                );
+                let got = fast[language.index()];
+                assert!((slow - got).abs() < 1e-9, "{language:?} on {source:?}: {slow} vs {got}");
             }
         }
     }

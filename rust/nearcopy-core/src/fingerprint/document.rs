@@ -16,6 +16,11 @@ use tree_sitter::Tree;
 pub enum Content {
     Prose,
     Code(Language),
+    /// Code read for its words: the prose words of its tokens (names, strings, keywords; not its
+    /// comments), in the prose id space and winnowed as prose. What tells one table of strings (or
+    /// one switch of `case X: return "X";`) from another, where the code reading sees the same row
+    /// over and over.
+    CodeWords(Language),
 }
 
 /// The normalized token stream of one stretch: token ids and their byte spans in the original.
@@ -69,6 +74,18 @@ impl Fingerprinter {
             Content::Code(language) => {
                 self.code.normalize(text, &code_options(language))?;
                 self.code_stream(base, out);
+            }
+            Content::CodeWords(language) => {
+                self.code.normalize(text, &code_options(language))?;
+                let opts = TextOptions::default();
+                for token in self.code.tokens() {
+                    let piece = &text[token.start..token.end];
+                    self.text.tokenize(piece, &opts, |buf, word| {
+                        out.ids.push(xxh3_64(&buf.as_bytes()[word.norm_start..word.norm_end], PROSE_SEED));
+                        out.starts.push(base + token.start + word.orig_start);
+                        out.ends.push(base + token.start + word.orig_end);
+                    });
+                }
             }
         }
         Ok(())

@@ -143,6 +143,7 @@ struct Hit {
     query: u32,
     position: u32,
     common: bool,
+    hash: u64,
 }
 
 /// The matches of a query's fingerprints against every source (the segments of one index), longest
@@ -182,20 +183,31 @@ pub fn find_matches<S: PostingSource, A: PostingSource>(
             query: fp.position,
             position: p.position,
             common,
+            hash: fp.hash,
         }));
     }
     hits.sort_unstable();
     let (k, w) = (params.k as u32, params.w as u32);
-    // Chains along one diagonal: consecutive hits no further apart than the gap allows.
-    let mut chains: Vec<SpanMatch> = Vec::new();
+    // Chains along one diagonal: consecutive hits no further apart than the gap allows. A
+    // fingerprint a chain has already had (repetitive code: a table of `{"key", "value"},` rows is
+    // the same k-gram over and over once literals are abstracted) extends it but adds no coverage:
+    // repeating itself is not more evidence of a copy, and such tables matched any other table.
+    let mut chains: Vec<(SpanMatch, Vec<u64>)> = Vec::new();
     let mut previous_hit = 0u32;
     for hit in hits {
         match chains.last_mut() {
-            Some(last)
+            Some((last, seen))
                 if (last.source, last.doc) == (hit.source, hit.doc)
                     && hit.diagonal == i64::from(last.doc_start) - i64::from(last.query_start)
                     && hit.query <= last.query_end + params.max_gap as u32 =>
             {
+                if seen.contains(&hit.hash) {
+                    last.query_end = last.query_end.max(hit.query + k);
+                    last.hits += 1;
+                    previous_hit = hit.query;
+                    continue;
+                }
+                seen.push(hit.hash);
                 let new_end = hit.query + k;
                 // Close behind the previous hit: the run in between is shared too. Further: only
                 // this k-gram is known to be.
@@ -212,41 +224,51 @@ pub fn find_matches<S: PostingSource, A: PostingSource>(
                 last.query_end = last.query_end.max(new_end);
                 last.hits += 1;
             }
-            _ => chains.push(SpanMatch {
-                source: hit.source,
-                doc: hit.doc,
-                query_start: hit.query,
-                query_end: hit.query + k,
-                doc_start: hit.position,
-                covered: k,
-                distinct: if hit.common { 0 } else { k },
-                hits: 1,
-            }),
+            _ => chains.push((
+                SpanMatch {
+                    source: hit.source,
+                    doc: hit.doc,
+                    query_start: hit.query,
+                    query_end: hit.query + k,
+                    doc_start: hit.position,
+                    covered: k,
+                    distinct: if hit.common { 0 } else { k },
+                    hits: 1,
+                },
+                vec![hit.hash],
+            )),
         }
         previous_hit = hit.query;
     }
     stitch(chains, params.max_gap as u32)
 }
 
-/// Joins chains of the same document that follow each other in the query (across diagonal shifts).
-fn stitch(mut chains: Vec<SpanMatch>, max_gap: u32) -> Vec<SpanMatch> {
-    chains.sort_unstable_by_key(|c| (c.source, c.doc, c.query_start, c.query_end));
-    let mut out: Vec<SpanMatch> = Vec::new();
-    for chain in chains {
+/// Joins chains of the same document that follow each other in the query (across diagonal shifts);
+/// a chain made only of fingerprints the match already has (the same rows of a table, on another
+/// diagonal) extends it without adding coverage.
+fn stitch(mut chains: Vec<(SpanMatch, Vec<u64>)>, max_gap: u32) -> Vec<SpanMatch> {
+    chains.sort_unstable_by_key(|(c, _)| (c.source, c.doc, c.query_start, c.query_end));
+    let mut out: Vec<(SpanMatch, Vec<u64>)> = Vec::new();
+    for (chain, hashes) in chains {
         match out.last_mut() {
-            Some(last)
+            Some((last, seen))
                 if (last.source, last.doc) == (chain.source, chain.doc)
                     && chain.query_start <= last.query_end + max_gap =>
             {
-                let overlap = last.query_end.saturating_sub(chain.query_start).min(chain.covered);
-                last.covered += chain.covered - overlap;
-                last.distinct += chain.distinct.saturating_sub(overlap);
+                let fresh: Vec<u64> = hashes.into_iter().filter(|h| !seen.contains(h)).collect();
+                if !fresh.is_empty() {
+                    let overlap = last.query_end.saturating_sub(chain.query_start).min(chain.covered);
+                    last.covered += chain.covered - overlap;
+                    last.distinct += chain.distinct.saturating_sub(overlap);
+                    seen.extend(fresh);
+                }
                 last.query_end = last.query_end.max(chain.query_end);
                 last.hits += chain.hits;
             }
-            _ => out.push(chain),
+            _ => out.push((chain, hashes)),
         }
     }
+    let mut out: Vec<SpanMatch> = out.into_iter().map(|(m, _)| m).collect();
     out.sort_unstable_by_key(|m| (std::cmp::Reverse(m.covered), m.source, m.doc, m.query_start));
     out
 }
@@ -322,6 +344,22 @@ mod tests {
         assert!(find_matches(&[table(&docs)], NONE, &fingerprints(&boilerplate), &params()).is_empty());
         let unrelated = tokens(&mut state, 300);
         assert!(find_matches(&[table(&docs)], NONE, &fingerprints(&unrelated), &params()).is_empty());
+    }
+
+    #[test]
+    fn repeating_a_passage_is_not_more_evidence() {
+        // Two documents that are each the same short row many times over (a table once its
+        // literals are abstracted): they share a long run, but only one row's worth of evidence.
+        let mut state = 17;
+        let row = tokens(&mut state, 6);
+        let table_a: Vec<u64> = row.iter().cycle().take(300).copied().collect();
+        let table_b: Vec<u64> = row.iter().cycle().take(240).copied().collect();
+        let matches = find_matches(&[table(&[table_a])], NONE, &fingerprints(&table_b), &params());
+        assert!(matches.iter().all(|m| m.covered <= 2 * (K + W) as u32), "{matches:?}");
+        // A real passage with a repeated part still counts its own part in full.
+        let docs: Vec<Vec<u64>> = (0..4).map(|_| tokens(&mut state, 300)).collect();
+        let copy = docs[1][0..150].to_vec();
+        assert!(find_matches(&[table(&docs)], NONE, &fingerprints(&copy), &params())[0].covered >= 140);
     }
 
     #[test]

@@ -60,7 +60,7 @@ impl Winnowings {
 
     pub fn for_content(&self, content: document::Content) -> &Winnowing {
         match content {
-            document::Content::Prose => &self.prose,
+            document::Content::Prose | document::Content::CodeWords(_) => &self.prose,
             document::Content::Code(_) => &self.code,
         }
     }

@@ -13,12 +13,29 @@ use rayon::prelude::*;
 pub struct BuiltSegment {
     pub entries: Vec<(u64, Posting)>,
     pub tokens: u64,
+    /// Code documents also fingerprinted for their words, because their code is repetitive (see
+    /// below); those fingerprints are in the prose id space.
+    pub also_prose: u64,
 }
 
 /// Per-worker normalizers and buffers.
 type Scratch = (Fingerprinter, TokenStream, Vec<Fingerprint>);
-/// One document's entries and token count.
-type DocEntries = (Vec<(u64, Posting)>, u64);
+/// One document's entries, token count, and whether it was also read as prose.
+type DocEntries = (Vec<(u64, Posting)>, u64, bool);
+
+/// Whether a stream's fingerprints are repetitive: fewer than half of them distinct (a table of
+/// `{"key", "value"},` rows, a switch of `case X: return "X";`, once literals are abstracted). Such
+/// code says little as code, where every table matches every other; its words say what it holds,
+/// so it is fingerprinted (and an answer's such code read) for its words too
+/// ([`Content::CodeWords`]).
+pub(crate) fn repetitive(fps: &[Fingerprint]) -> bool {
+    fps.len() >= REPETITIVE_MIN_FINGERPRINTS && {
+        let mut hashes: Vec<u64> = fps.iter().map(|f| f.hash).collect();
+        hashes.sort_unstable();
+        hashes.dedup();
+        2 * hashes.len() < fps.len()
+    }
+}
 
 /// Fingerprints every document (`docs[i]` becomes document `i` of the segment).
 pub fn build_entries(
@@ -30,9 +47,20 @@ pub fn build_entries(
         let (fingerprinter, stream, fps) = f;
         fingerprinter.tokens(text, *content, 0, stream)?;
         fingerprinter.fingerprints(stream, winnowings.for_content(*content), fps);
-        let entries =
-            fps.iter().map(|fp| (fp.hash, Posting { doc: d as u32, position: fp.position })).collect();
-        Ok((entries, stream.ids.len() as u64))
+        let posting = |fp: &Fingerprint| (fp.hash, Posting { doc: d as u32, position: fp.position });
+        let mut entries: Vec<(u64, Posting)> = fps.iter().map(posting).collect();
+        let tokens = stream.ids.len() as u64;
+        let also_prose = match *content {
+            Content::Code(language) if repetitive(fps) => {
+                let words = Content::CodeWords(language);
+                fingerprinter.tokens(text, words, 0, stream)?;
+                fingerprinter.fingerprints(stream, winnowings.for_content(words), fps);
+                entries.extend(fps.iter().map(posting));
+                true
+            }
+            _ => false,
+        };
+        Ok((entries, tokens, also_prose))
     };
     let parts: Vec<Result<DocEntries>> = if num_threads <= 1 {
         let mut state = Default::default();
@@ -43,9 +71,10 @@ pub fn build_entries(
     };
     let mut built = BuiltSegment::default();
     for part in parts {
-        let (entries, tokens) = part?;
+        let (entries, tokens, also_prose) = part?;
         built.entries.extend(entries);
         built.tokens += tokens;
+        built.also_prose += u64::from(also_prose);
     }
     built.entries.par_sort_unstable();
     built.entries.dedup();
@@ -108,6 +137,9 @@ impl Default for IndexContents {
     }
 }
 
+/// A stream needs at least this many fingerprints to be called [`repetitive`].
+const REPETITIVE_MIN_FINGERPRINTS: usize = 8;
+
 /// Chains of one document this many windows-plus-k-grams apart in the answer are stitched into one
 /// copy with an edit in between. Prose edits (a word swapped or dropped every few words) break the
 /// chains more often than code edits do; the factors are measured in benches/bench_filter.py.
@@ -153,17 +185,19 @@ pub fn match_answer<S: PostingSource, A: PostingSource>(
                 readings.push(content);
             }
         }
-        for (n, content) in readings.into_iter().enumerate() {
+        // (A reading may add another as it goes: repetitive code is also read as prose.)
+        for n in 0.. {
+            let Some(&content) = readings.get(n) else { break };
             // Prose cannot match an index without prose documents; the primary reading is still
             // normalized, for the answer's token count.
-            let searched = content != Content::Prose || contents.prose;
+            let searched = matches!(content, Content::Code(_)) || contents.prose;
             if !searched && n > 0 {
                 continue;
             }
             let MatchScratch { fingerprinter, stream, .. } = &mut scratch;
             let kept = match content {
                 Content::Code(language) => part.tree(language).map(|tree| (language, tree)),
-                Content::Prose => None,
+                Content::Prose | Content::CodeWords(_) => None,
             };
             match kept {
                 Some((language, tree)) => {
@@ -175,7 +209,7 @@ pub fn match_answer<S: PostingSource, A: PostingSource>(
                 report.answer_tokens += stream.ids.len();
             }
             if searched {
-                find_in(
+                let repetitive = find_in(
                     &mut scratch,
                     content,
                     segments,
@@ -184,6 +218,13 @@ pub fn match_answer<S: PostingSource, A: PostingSource>(
                     settings,
                     &mut report.matches,
                 );
+                // Code that is one row over and over (a table of strings) says little as code, where
+                // its literals are abstracted away; its words say what it holds.
+                if let (true, Content::Code(language)) = (repetitive, content) {
+                    if !readings.contains(&Content::CodeWords(language)) {
+                        readings.push(Content::CodeWords(language));
+                    }
+                }
             }
         }
     }
@@ -191,7 +232,8 @@ pub fn match_answer<S: PostingSource, A: PostingSource>(
     Ok(report)
 }
 
-/// Appends the matches of the token stream in `scratch` (normalized as `content`).
+/// Appends the matches of the token stream in `scratch` (normalized as `content`); returns whether
+/// the stream is [`repetitive`].
 fn find_in<S: PostingSource, A: PostingSource>(
     scratch: &mut MatchScratch,
     content: Content,
@@ -200,12 +242,13 @@ fn find_in<S: PostingSource, A: PostingSource>(
     winnowings: &Winnowings,
     settings: &MatchSettings,
     out: &mut Vec<AnswerMatch>,
-) {
+) -> bool {
     let MatchScratch { fingerprinter, stream, fps } = scratch;
     let winnowing = winnowings.for_content(content);
     fingerprinter.fingerprints(stream, winnowing, fps);
+    let repetitive = repetitive(fps);
     let (gap_factor, min_tokens) = match content {
-        Content::Prose => (PROSE_GAP_FACTOR, settings.min_prose_tokens),
+        Content::Prose | Content::CodeWords(_) => (PROSE_GAP_FACTOR, settings.min_prose_tokens),
         Content::Code(_) => (CODE_GAP_FACTOR, settings.min_code_tokens),
     };
     let params = MatchParams {
@@ -238,6 +281,7 @@ fn find_in<S: PostingSource, A: PostingSource>(
             content,
         });
     }
+    repetitive
 }
 
 /// Longest first; of the matches of one document whose answer spans overlap (the same passage

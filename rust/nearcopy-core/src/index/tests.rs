@@ -53,3 +53,37 @@ fn recased_reworded_prose_is_found_and_unrelated_text_is_not() {
     let original = "Binary search halves the interval at each step, so it finishes in logarithmic time.";
     assert!(match_answer(original, &[&table], NONE, &winnowing, &settings(10)).unwrap().matches.is_empty());
 }
+
+/// A Java resource table: the same row over and over once its strings are abstracted.
+fn resource_table(words: &[&str]) -> String {
+    let rows: String = words
+        .iter()
+        .enumerate()
+        .map(|(i, w)| format!("        {{ \"{w}.label.{i}\", \"{w} text number {i}\" }},\n"))
+        .collect();
+    format!("protected Object[][] getContents() {{\n    return new Object[][] {{\n{rows}    }};\n}}\n")
+}
+
+#[test]
+fn tables_are_told_apart_by_their_words() {
+    let winnowing = Winnowings::new(4, 6, 20, 10, None).unwrap();
+    let a = resource_table(&[
+        "open", "save", "close", "print", "quit", "undo", "redo", "copy", "paste", "find", "help", "about",
+    ]);
+    let b = resource_table(&[
+        "north", "south", "east", "west", "up", "down", "left", "right", "front", "back", "in", "out",
+    ]);
+    let docs = [(a.as_str(), Content::Code(Language::Java)), (b.as_str(), Content::Code(Language::Java))];
+    let built = build_entries(&docs, &winnowing, 1).unwrap();
+    assert_eq!(built.also_prose, 2, "both tables are repetitive, so also fingerprinted for their words");
+    let index = FingerprintTable::from_entries(built.entries);
+    let settings = MatchSettings { min_prose_tokens: 25, min_code_tokens: 50, ..settings(0) };
+    let report = match_answer(&a, &[&index], NONE, &winnowing, &settings).unwrap();
+    let docs_found: Vec<u32> = report.matches.iter().map(|m| m.doc).collect();
+    assert_eq!(docs_found, vec![0], "{:?}", report.matches);
+    // Another table of the same shape and other words: a table, not a copy of either.
+    let c = resource_table(&[
+        "red", "green", "blue", "cyan", "pink", "gray", "gold", "teal", "lime", "navy", "plum", "rose",
+    ]);
+    assert!(match_answer(&c, &[&index], NONE, &winnowing, &settings).unwrap().matches.is_empty());
+}

@@ -36,9 +36,12 @@ fn indented_and_unclosed_fences() {
 }
 
 #[test]
-fn unknown_tags_stay_code_without_language() {
+fn tags_of_text_stay_code_without_language_and_other_tags_are_detected() {
     let got = split("```bash\nls -la\n```\n");
     assert_eq!(got[0], (true, "ls -la\n".to_string(), None, true));
+    // `kotlin` for Java (nearcopy has no Kotlin grammar): the content says Java.
+    let got = split(&format!("```kotlin\n{JAVA_METHOD}```\n"));
+    assert_eq!(got[0].2, Some(Language::Java));
     assert_eq!(language_of_tag("{.python}"), Some(Language::Python));
     assert_eq!(language_of_tag("c++ title=\"a.cpp\""), Some(Language::Cpp));
 }
@@ -260,4 +263,14 @@ fn prose_stays_prose() {
     let wrapped = "If the caller passes a path that does not exist, the function\nreturns None instead of raising, which keeps the loop going; the\nlog records it (once per run) for later.\n";
     assert!(split(wrapped).iter().all(|s| !s.0), "{:?}", split(wrapped));
     assert!(split_answer("", &mut Parser::new()).is_empty());
+}
+
+#[test]
+fn a_fenced_block_that_begins_inside_a_docstring_is_code_after_it() {
+    let tail = "    converted to lowercase, with underscores replaced by dashes.\n    \"\"\"\n";
+    let code = "    if cls is None:\n        cls = Command\n    return cls(name)\n";
+    let answer = format!("```python\n{tail}{code}```\n");
+    let got = split(&answer);
+    assert_eq!(got.iter().filter(|s| s.0).map(|s| s.1.as_str()).collect::<Vec<_>>(), vec![code]);
+    assert_eq!(got.iter().find(|s| s.0).unwrap().2, Some(Language::Python));
 }
