@@ -68,7 +68,8 @@ def copied_report(path: Path) -> str:
     close filter-real's report stay in the file."""
     source = path.relative_to(ROOT)
     title, _, body = path.read_text().partition("\n")
-    body = body.split("\n## Examples below target", 1)[0].rstrip() + "\n"
+    if "\n## Examples below target" in body:
+        body = body.split("\n## Examples below target", 1)[0].rstrip() + "\n"
     body = body.replace("\n## ", "\n#### ")  # the report's sections sit below a README section
     return f"{title.lstrip('# ')}, from [`{source}`]({source}):\n{body}"
 

@@ -16,7 +16,14 @@ import nearcopy
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from nearcopy.benchsuite import bench_filter_real, real_answers, real_disguises, real_functions, real_sources
+from nearcopy.benchsuite import (
+    bench_filter_real,
+    real_answers,
+    real_disguises,
+    real_functions,
+    real_repetition,
+    real_sources,
+)
 from nearcopy.benchsuite.real_corpus import Corpus
 from nearcopy.benchsuite.real_reference import CodeReference, WordMatcher, leaf_tokens
 
@@ -220,3 +227,30 @@ def test_a_filter_with_a_language_hint_is_measured_with_the_oracle_language(tmp_
     rows: list[dict[str, Any]] = bench_filter_real.measure(corpus, output_filter, hinted=True)
     assert [r["hint_flagged"] for r in rows] == [r["flagged"] for r in rows] and rows[1]["flagged"]
     assert HintedFilter.hints == ["python", "python"] and all(r["kgram"] for r in rows)
+
+
+def test_clone_dense_tasks_group_one_name_across_projects() -> None:
+    assert {real_repetition.task_name(n) for n in ("copyfile", "copy_file", "copyFile", "CopyFile")} == {
+        "copyfile"
+    }
+
+    def function(name: str, statements: int) -> str:
+        body = "".join(f"    out{i} = read(src, {i}) + len(dst)\n" for i in range(statements))
+        return f"def {name}(src, dst):\n{body}    return dst\n"
+
+    files = [
+        real_sources.SourceFile(
+            "python", f"{project}/util.py", project, function(name, size) + function("helper", 3)
+        )
+        for project, name, size in (
+            ("a", "copyfile", 12),
+            ("b", "copy_file", 6),
+            ("c", "copyFile", 6),
+            ("d", "main", 12),
+        )
+    ]
+    sizes = bench_filter_real.SIZES["tiny"]
+    tasks = real_repetition.clone_tasks(files, sizes, random.Random(0))
+    assert [(name, sorted(f.project for f in members)) for name, members in tasks] == [
+        ("copyfile", ["a", "b", "c"])
+    ]

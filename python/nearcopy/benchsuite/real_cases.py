@@ -216,7 +216,7 @@ def build(seed: int, sizes: Sizes) -> Corpus:
         corpus.holders[language] = Holders((d["id"], d["text"]) for d in mine)
         helpers = code_cases(corpus, language, protected, held, sizes, rng)
         real_repetition.clone_cases(corpus, language, tasks, helpers, rng)
-        real_repetition.idioms(corpus, language, protected, rng)
+        real_repetition.idioms(corpus, language, protected, helpers, rng)
     prose_cases(corpus, sizes, rng)
     corpus.words.freeze()
     return corpus

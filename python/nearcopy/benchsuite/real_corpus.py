@@ -23,13 +23,8 @@ CASES = {
 }
 PARTIAL_MIN = 50  # a partial copy counts as a "partial >= 50 tokens" positive from this many leaves
 POSITIVE_LEAVES, NEGATIVE_LEAVES, MAX_LEAVES, MAX_LINES = 100, 50, 1500, 150
-CLONE_SHAPES = ("bare", "fenced")
-MAX_MEMBERS = 40  # implementations kept per task, half of them protected
-CLONE_NEGATIVES = 4  # held-out implementations per task
-IDIOM_SHAPES = ("bare", "fenced")
 
 
-# Names that say nothing about what a function does, so grouping by them would not find one task.
 @dataclass(frozen=True)
 class Sizes:
     files: int  # sampled per language

@@ -17,6 +17,7 @@ import re
 from collections import Counter
 
 from . import filter_cases, real_disguises, real_functions
+from .real_answers import CODE_SHAPES
 from .real_corpus import (
     CASES,
     MAX_LEAVES,
@@ -35,7 +36,7 @@ from .real_sources import SourceFile
 CLONE_SHAPES = ("bare", "fenced")
 MAX_MEMBERS = 40  # implementations kept per task, half of them protected
 CLONE_NEGATIVES = 4  # held-out implementations per task
-IDIOM_SHAPES = ("bare", "fenced")
+# Names that say nothing about what a function does, so grouping by them would not find one task.
 VAGUE_NAMES = {
     "init",
     "main",
@@ -148,16 +149,19 @@ def clone_cases(
     corpus.info.setdefault("clone_dense", {})[language] = summary
 
 
-def idioms(corpus: Corpus, language: str, protected: list[SourceFile], rng: random.Random) -> None:
+def idioms(
+    corpus: Corpus, language: str, protected: list[SourceFile], helpers: list[str], rng: random.Random
+) -> None:
     """Generated helpers and licence headers present in two or more protected files, and short
-    stretches present in many: what a company's code base repeats and nobody copies."""
+    stretches present in many: what a company's code base repeats and nobody copies. Each in every
+    answer shape (``helpers``: the other blocks of ``embedded``)."""
     found: dict[str, tuple[str, str, set[str]]] = {}  # collapsed text -> (kind, text, files)
     for file in protected:
-        helpers = real_functions.generated_helpers(file)
-        for _, text in helpers:
+        generated = real_functions.generated_helpers(file)
+        for _, text in generated:
             found.setdefault(" ".join(text.split()), ("generated helpers", text, set()))[2].add(file.path)
-        if len(helpers) >= 2:  # the prologue TypeScript writes: several helpers in a row
-            block = "\n".join(text for _, text in helpers)
+        if len(generated) >= 2:  # the prologue TypeScript writes: several helpers in a row
+            block = "\n".join(text for _, text in generated)
             found.setdefault(" ".join(block.split()), ("generated helpers", block, set()))[2].add(file.path)
         if (licence := real_functions.licence(file)) is not None:
             family, text = licence
@@ -172,8 +176,8 @@ def idioms(corpus: Corpus, language: str, protected: list[SourceFile], rng: rand
             shaped(
                 corpus,
                 rng,
-                IDIOM_SHAPES,
-                [],
+                CODE_SHAPES,
+                helpers,
                 group="idioms",
                 case=kind,
                 language=language,
@@ -187,8 +191,8 @@ def idioms(corpus: Corpus, language: str, protected: list[SourceFile], rng: rand
         shaped(
             corpus,
             rng,
-            IDIOM_SHAPES,
-            [],
+            CODE_SHAPES,
+            helpers,
             group="idioms",
             case="short idioms",
             language=language,

@@ -27,6 +27,7 @@ from pathlib import Path
 from . import benchutil
 
 LANGUAGES = ("python", "java", "go", "c", "javascript")
+TEST_FILES = ("tst-", "test-", "test_", "bug-")  # how glibc (and C trees like it) name test programs
 MIN_BYTES, MAX_BYTES = 300, 60_000
 # Directory names that hold copies of other projects' code, tests or examples, not the project's own.
 SKIPPED_PARTS = {
@@ -129,7 +130,7 @@ def _glibc_sources() -> Path | None:
         with tarfile.open(archives[-1]) as tar:
             for member in tar:
                 name = member.name.rsplit("/", 1)[-1]
-                if member.isfile() and name.endswith(".c") and not name.startswith(("tst-", "test-", "bug-")):
+                if member.isfile() and name.endswith(".c") and not name.startswith(TEST_FILES):
                     handle = tar.extractfile(member)
                     destination = partial / member.name
                     destination.parent.mkdir(parents=True, exist_ok=True)
@@ -146,7 +147,7 @@ def _c_trees() -> Iterator[tuple[str, str, Reader]]:
     runtime), and the examples under /usr/share/doc."""
     root = _glibc_sources()
     for path, parts in _walk(root, (".c",)) if root is not None else ():
-        if len(parts) < 3 or SKIPPED_PARTS & set(parts[1:-1]):
+        if len(parts) < 3 or SKIPPED_PARTS & set(parts[1:-1]) or parts[-1].startswith(TEST_FILES):
             continue
         project = "/".join(parts[1:3] if parts[1] == "sysdeps" and len(parts) > 3 else parts[1:2])
         yield f"glibc/{project}", "/".join(parts), path.read_bytes
@@ -155,7 +156,7 @@ def _c_trees() -> Iterator[tuple[str, str, Reader]]:
     ]
     for tree, name in others:
         for path, parts in _walk(tree, (".c",)):
-            if not SKIPPED_PARTS & set(parts[:-1]) and not parts[-1].startswith(("test", "tst-")):
+            if not SKIPPED_PARTS & set(parts[:-1]) and not parts[-1].startswith(TEST_FILES):
                 yield f"{name}/{'/'.join(parts[:-1])}", f"{name}/{'/'.join(parts)}", path.read_bytes
 
 
