@@ -187,6 +187,12 @@ fn score(trimmed: &str) -> (u32, u32) {
     if words.len() >= 4 && symbols < 0.08 {
         prose += 3 + u32::from(words.len() >= 8);
     }
+    // A long line that is mostly plain words is a paragraph on one line, whatever symbols it also
+    // has (`=head2`, `C<...>` in pod, a formula): code puts a few words on a line, not dozens.
+    let tokens = trimmed.split_whitespace().count();
+    if words.len() >= 20 && 2 * words.len() >= tokens {
+        prose += 8;
+    }
     if words.len() >= 3 && matches!(last, '.' | '!' | '?') && !trimmed.ends_with("...") {
         prose += 2;
     }

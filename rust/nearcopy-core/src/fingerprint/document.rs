@@ -76,19 +76,34 @@ impl Fingerprinter {
                 self.code_stream(base, out);
             }
             Content::CodeWords(language) => {
+                let mut code = TokenStream::default();
                 self.code.normalize(text, &code_options(language))?;
-                let opts = TextOptions::default();
-                for token in self.code.tokens() {
-                    let piece = &text[token.start..token.end];
-                    self.text.tokenize(piece, &opts, |buf, word| {
-                        out.ids.push(xxh3_64(&buf.as_bytes()[word.norm_start..word.norm_end], PROSE_SEED));
-                        out.starts.push(base + token.start + word.orig_start);
-                        out.ends.push(base + token.start + word.orig_end);
-                    });
-                }
+                self.code_stream(0, &mut code);
+                self.words_of(text, &code, 0..code.ids.len(), base, out);
             }
         }
         Ok(())
+    }
+
+    /// Appends to `out` the prose words of `code`'s tokens `range` (a code stream of `text`, as
+    /// [`Self::tokens`] made it): the [`Content::CodeWords`] reading of that stretch.
+    pub fn words_of(
+        &mut self,
+        text: &str,
+        code: &TokenStream,
+        range: std::ops::Range<usize>,
+        base: usize,
+        out: &mut TokenStream,
+    ) {
+        let opts = TextOptions::default();
+        for t in range {
+            let (start, end) = (code.starts[t], code.ends[t]);
+            self.text.tokenize(&text[start..end], &opts, |buf, word| {
+                out.ids.push(xxh3_64(&buf.as_bytes()[word.norm_start..word.norm_end], PROSE_SEED));
+                out.starts.push(base + start + word.orig_start);
+                out.ends.push(base + start + word.orig_end);
+            });
+        }
     }
 
     /// Like [`Self::tokens`] for code in `language`, from a tree parsed from exactly `text`.

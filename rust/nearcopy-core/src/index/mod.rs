@@ -13,13 +13,13 @@ use rayon::prelude::*;
 pub struct BuiltSegment {
     pub entries: Vec<(u64, Posting)>,
     pub tokens: u64,
-    /// Code documents also fingerprinted for their words, because their code is repetitive (see
-    /// below); those fingerprints are in the prose id space.
+    /// Code documents with stretches also fingerprinted for their words, because their code is
+    /// repetitive there (see below); those fingerprints are in the prose id space.
     pub also_prose: u64,
 }
 
 /// Per-worker normalizers and buffers.
-type Scratch = (Fingerprinter, TokenStream, Vec<Fingerprint>);
+type Scratch = (Fingerprinter, TokenStream, Vec<Fingerprint>, TokenStream);
 /// One document's entries, token count, and whether it was also read as prose.
 type DocEntries = (Vec<(u64, Posting)>, u64, bool);
 
@@ -37,6 +37,33 @@ pub(crate) fn repetitive(fps: &[Fingerprint]) -> bool {
     }
 }
 
+/// Fingerprints in a window of the document's code looked at for repetition, at a time.
+const REPETITION_WINDOW: usize = 24;
+
+/// The token ranges of `fps` (fingerprints of `k`-grams of a stream of `tokens`) where some window
+/// of [`REPETITION_WINDOW`] fingerprints is [`repetitive`], merged, in order.
+fn repetitive_stretches(fps: &[Fingerprint], k: usize, tokens: usize) -> Vec<std::ops::Range<usize>> {
+    let mut out: Vec<std::ops::Range<usize>> = Vec::new();
+    if fps.len() < REPETITION_WINDOW {
+        if repetitive(fps) {
+            out.push(0..tokens);
+        }
+        return out;
+    }
+    for window in fps.windows(REPETITION_WINDOW).step_by(REPETITION_WINDOW / 4) {
+        if !repetitive(window) {
+            continue;
+        }
+        let start = window[0].position as usize;
+        let end = (window[REPETITION_WINDOW - 1].position as usize + k).min(tokens);
+        match out.last_mut() {
+            Some(last) if start <= last.end => last.end = last.end.max(end),
+            _ => out.push(start..end),
+        }
+    }
+    out
+}
+
 /// Fingerprints every document (`docs[i]` becomes document `i` of the segment).
 pub fn build_entries(
     docs: &[(&str, Content)],
@@ -44,23 +71,29 @@ pub fn build_entries(
     num_threads: usize,
 ) -> Result<BuiltSegment> {
     let one = |f: &mut Scratch, (d, (text, content)): (usize, &(&str, Content))| -> Result<DocEntries> {
-        let (fingerprinter, stream, fps) = f;
+        let (fingerprinter, stream, fps, words) = f;
         fingerprinter.tokens(text, *content, 0, stream)?;
         fingerprinter.fingerprints(stream, winnowings.for_content(*content), fps);
         let posting = |fp: &Fingerprint| (fp.hash, Posting { doc: d as u32, position: fp.position });
         let mut entries: Vec<(u64, Posting)> = fps.iter().map(posting).collect();
         let tokens = stream.ids.len() as u64;
-        let also_prose = match *content {
-            Content::Code(language) if repetitive(fps) => {
-                let words = Content::CodeWords(language);
-                fingerprinter.tokens(text, words, 0, stream)?;
-                fingerprinter.fingerprints(stream, winnowings.for_content(words), fps);
-                entries.extend(fps.iter().map(posting));
-                true
+        // The repetitive stretches of code (a function that is a table) are fingerprinted for their
+        // words too, one after another in one stream of words (positions never meet a code one:
+        // words and symbols are hashed apart).
+        words.ids.clear();
+        words.starts.clear();
+        words.ends.clear();
+        if let Content::Code(language) = *content {
+            let k = winnowings.for_content(*content).k;
+            for range in repetitive_stretches(fps, k, stream.ids.len()) {
+                fingerprinter.words_of(text, stream, range, 0, words);
             }
-            _ => false,
-        };
-        Ok((entries, tokens, also_prose))
+            if !words.ids.is_empty() {
+                fingerprinter.fingerprints(words, winnowings.for_content(Content::CodeWords(language)), fps);
+                entries.extend(fps.iter().map(posting));
+            }
+        }
+        Ok((entries, tokens, !words.ids.is_empty()))
     };
     let parts: Vec<Result<DocEntries>> = if num_threads <= 1 {
         let mut state = Default::default();
@@ -143,7 +176,7 @@ const REPETITIVE_MIN_FINGERPRINTS: usize = 8;
 /// Chains of one document this many windows-plus-k-grams apart in the answer are stitched into one
 /// copy with an edit in between. Prose edits (a word swapped or dropped every few words) break the
 /// chains more often than code edits do; the factors are measured in benches/bench_filter.py.
-const PROSE_GAP_FACTOR: usize = 2;
+const PROSE_GAP_FACTOR: usize = 3;
 const CODE_GAP_FACTOR: usize = 1;
 
 /// Reusable state of one answer's matching.

@@ -87,3 +87,42 @@ fn tables_are_told_apart_by_their_words() {
     ]);
     assert!(match_answer(&c, &[&index], NONE, &winnowing, &settings).unwrap().matches.is_empty());
 }
+
+#[test]
+fn a_table_inside_a_file_of_other_code_is_found_by_its_words() {
+    let winnowing = Winnowings::new(4, 6, 20, 10, None).unwrap();
+    let names = [
+        "normal",
+        "lognormal",
+        "vonmises",
+        "gamma",
+        "beta",
+        "pareto",
+        "weibull",
+        "expo",
+        "triangular",
+        "binomial",
+        "poisson",
+        "uniform",
+        "gauss",
+        "cauchy",
+    ];
+    let calls: String =
+        names.iter().map(|n| format!("    _test_generator(N, {n}variate, (0.0, 1.0))\n")).collect();
+    let table_fn = format!("def _test(N=2000):\n{calls}");
+    let other: String = (0..6)
+        .map(|i| format!("def helper{i}(items, limit):\n    total = 0\n    for item in items[:limit]:\n        if item.size > {i}:\n            total += item.size * {i}\n        else:\n            total -= 1\n    return total\n\n"))
+        .collect();
+    let file = format!("{other}{table_fn}\n{other}");
+    let docs = [(file.as_str(), Content::Code(Language::Python))];
+    let built = build_entries(&docs, &winnowing, 1).unwrap();
+    assert_eq!(built.also_prose, 1);
+    let index = FingerprintTable::from_entries(built.entries);
+    let settings = MatchSettings { min_prose_tokens: 25, min_code_tokens: 50, ..settings(0) };
+    let report = match_answer(&table_fn, &[&index], NONE, &winnowing, &settings).unwrap();
+    assert!(
+        report.matches.iter().any(|m| m.content == Content::CodeWords(Language::Python)),
+        "{:?}",
+        report.matches
+    );
+}

@@ -94,3 +94,13 @@ fn evidence_leaves_trailing_comments_out() {
     assert_eq!(without_trailing_comment("url = 'http://example.org'\n"), "url = 'http://example.org'");
     assert_eq!(without_trailing_comment("#include <stdio.h>\n"), "#include <stdio.h>");
 }
+
+#[test]
+fn a_paragraph_on_one_line_is_prose_whatever_symbols_it_has() {
+    let pod = "=head2 How do I parse C<version()> strings? Use C<version->parse($string)> as in C<{ *CORE::GLOBAL::hex = sub { 1; }; }> and compare the objects that it returns with each other, which is what most modules do when they need to decide.\n";
+    assert_eq!(kinds(pod), vec![LineKind::Prose]);
+    assert_eq!(
+        kinds("    result = compute(alpha, beta, gamma) + offset * scale - bias / count  # done\n"),
+        vec![LineKind::Code]
+    );
+}
