@@ -19,6 +19,10 @@ def write_atomically(path: Path, content: bytes | Callable[[BinaryIO], None]) ->
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        # mkstemp makes the file private (0600); the file it becomes gets the mode any new file gets
+        # (0666 less the umask), as segments written by Rust do: an index or an output file is read by
+        # other users (a service account, a container) as often as by its writer.
+        os.fchmod(fd, 0o666 & ~_umask())
         with os.fdopen(fd, "wb") as handle:
             if isinstance(content, bytes):
                 handle.write(content)
@@ -30,6 +34,19 @@ def write_atomically(path: Path, content: bytes | Callable[[BinaryIO], None]) ->
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def _umask() -> int:
+    """The process's umask, read without changing it (os.umask can only be read by setting it,
+    which would race with other threads creating files)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    return 0o022
 
 
 class LockBusyError(OSError):
