@@ -49,8 +49,8 @@ from nearcopy.index_store import (
 )
 from nearcopy.keys import fingerprint_key, key_check
 
-# Winnowing defaults, chosen on nearcopy/benchsuite/bench_filter.py (README): a shared run of w + k - 1 tokens
-# always yields a shared fingerprint, at about 2 / (w + 1) fingerprints per token (16 bytes each).
+# Winnowing defaults, chosen on nearcopy/benchsuite/bench_filter.py (docs/filter.md): a shared run of
+# w + k - 1 tokens always yields a shared fingerprint, at about 2 / (w + 1) fingerprints per token.
 # Abstracted code has far fewer distinct symbols than prose has words, so its k-grams are longer.
 DEFAULT_K = 4
 DEFAULT_W = 6
