@@ -8,10 +8,8 @@ An index is a directory::
     allow-000001.ncs   every k-gram of the allowlist: passages (licence headers, common idioms)
                        that are never reported, whichever protected documents hold them
 
-Nothing read from these files is trusted unchecked: the manifest carries its own checksum and the
-SHA-256 of every document table (checked when the table is first read), and segments carry
-checksums of their header, of their block table and of every 16 KiB block (checked when a lookup
-first reads the block). Damage is an :class:`IndexError_` naming the file.
+Nothing read from these files is trusted unchecked (docs/filter.md, "Integrity"): the manifest
+carries its own checksum and each document table's, segments one per 16 KiB block.
 
 ``add`` writes a new segment and document file, then publishes a new manifest by renaming it into
 place: readers see the old index or the new one, never a mixture, and a reader that already opened
@@ -41,8 +39,10 @@ from nearcopy.index_store import (
     IndexBusyError,
     IndexError_,
     IndexKeyError,
+    checked_table,
     derived_key,
     file_checksum,
+    parse_table,
     publish,
     read_manifest,
     writing,
@@ -62,7 +62,6 @@ BATCH_BYTES = 64 * 1024 * 1024
 # Every lookup searches every segment, so an index is merged into one segment after a build, and
 # after an add() that leaves more than this many.
 MAX_SEGMENTS = 8
-
 
 # (segment, document, start byte, end byte, covered tokens, span tokens, language or None for prose)
 RawMatch = tuple[int, int, int, int, int, int, "str | None"]
@@ -149,8 +148,7 @@ class ProtectedIndex:
         ``k``/``w`` winnow prose, ``code_k``/``code_w`` code; ``key`` (a secret of at least 16
         bytes) keys the fingerprints so that the index cannot be probed for guessed text without it.
         Passages of ``allowlist`` documents (licence headers, idioms) are never reported as copies.
-        Nothing is published until the whole index is written: a build killed midway leaves no index.
-        """
+        Nothing is published until the whole index is written; a failed build leaves nothing."""
         root = Path(path)
         derived = None if key is None else fingerprint_key(key)
         created = not root.exists()
@@ -161,8 +159,8 @@ class ProtectedIndex:
             return cls._build(root, derived, documents, allowlist, num_threads, batch_bytes,
                               {"k": k, "w": w, "code_k": code_k, "code_w": code_w})  # fmt: skip
         except BaseException:
-            if created:  # a failed build leaves no directory behind (it does leave a foreign file)
-                with contextlib.suppress(OSError):
+            with contextlib.suppress(OSError):
+                if created:  # rmdir: only if empty (a foreign file put there meanwhile stays)
                     root.rmdir()
             raise
 
@@ -255,7 +253,7 @@ class ProtectedIndex:
             # valid checksum (the segments are verified by merge_segments for the same reason).
             for segment in segments:
                 with open(root / segment["docs"], "rb") as source:
-                    data = _checked_table(source, segment)
+                    data = checked_table(source, segment)
                 handle.write(data)
                 digest.update(data)
 
@@ -351,7 +349,7 @@ class ProtectedIndex:
         if self._metadata is None:
             rows: list[dict[str, Any]] = []
             for handle, segment in zip(self._docs, self._manifest["segments"]):
-                rows.extend(_parse_table(handle.name, _checked_table(handle, segment), segment))
+                rows.extend(parse_table(handle.name, checked_table(handle, segment), segment))
             self._metadata = rows
         return self._metadata
 
@@ -368,7 +366,7 @@ class ProtectedIndex:
         """Reads every file through (each segment block and document table against its checksum,
         then the segments' order); raises :class:`IndexError_` naming any damage."""
         for handle, segment in zip(self._docs, self._manifest["segments"]):
-            _parse_table(handle.name, _checked_table(handle, segment), segment)
+            parse_table(handle.name, checked_table(handle, segment), segment)
         self._reader.verify()
 
     def match_answer(
@@ -384,28 +382,6 @@ class ProtectedIndex:
     ) -> list[tuple[list[RawMatch], int]]:  # fmt: skip
         """:meth:`match_answer` of every text, in parallel without the GIL."""
         return self._reader.match_answers(texts, max_doc_frequency, min_tokens, min_code_tokens, num_threads)
-
-
-def _checked_table(handle: BinaryIO, segment: dict[str, Any]) -> bytes:
-    """The bytes of a segment's document table, once they match the SHA-256 the manifest holds."""
-    handle.seek(0)
-    data = handle.read()
-    if file_checksum(data) != segment["docs_sha256"]:
-        raise IndexError_(
-            f"{handle.name}: document table does not match its checksum (damaged file); "
-            "restore it or rebuild the index"
-        )
-    return data
-
-
-def _parse_table(name: str, data: bytes, segment: dict[str, Any]) -> list[dict[str, Any]]:
-    try:
-        rows = [json.loads(line) for line in data.splitlines() if line.strip()]
-    except ValueError as err:  # invalid JSON or UTF-8 (written so by a writer, not by damage)
-        raise IndexError_(f"{name}: damaged document metadata: {err}") from None
-    if len(rows) != segment["documents"] or not all(isinstance(r, dict) for r in rows):
-        raise IndexError_(f"{name}: damaged document metadata: not one object per document")
-    return rows
 
 
 def _describe(path: Path, manifest: dict[str, Any]) -> dict[str, Any]:
