@@ -154,6 +154,8 @@ def test_check_json_and_filter_name_the_document_alike(project: Path) -> None:
         (("index", "build", "src", "-o", "new", "--k", "0"), "--k must be between 1 and 256, got 0"),
         (("index", "build", "src", "-o", "new", "--threads", "0"), "--threads must be between 1 and 1024"),
         (("filter", "--index", "idx", "answer.md", "-o", "o.jsonl", "--batch", "0"), "--batch must be"),
+        (("minhash", "src", "-o", "answer.md/s.npz"), "cannot write answer.md/s.npz: answer.md is not a dir"),
+        (("index", "build", "src", "-o", "answer.md/idx"), "answer.md/idx: Not a directory"),
     ],
 )  # fmt: skip
 def test_errors_name_the_flag_and_its_value(project: Path, args: tuple[str, ...], expected: str) -> None:

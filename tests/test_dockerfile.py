@@ -10,7 +10,6 @@ import os
 import re
 import shlex
 import shutil
-import stat
 import subprocess
 import sys
 import tempfile
@@ -73,18 +72,16 @@ def test_the_default_command_is_one_nearcopy_serve_accepts() -> None:
 
 @pytest.fixture
 def readonly_index() -> Iterator[Path]:
-    """An index in a directory anyone may read and nobody but root may write to (the test user,
-    if it is root, serves as nobody)."""
+    """An index as its builder left it (under the usual umask 022), in a directory others may enter
+    but not write to; the service runs as another user (nobody, when the test runs as root), so the
+    index is read-only to it, as a read-only mount is, and every file must be readable by others."""
     top = Path(tempfile.mkdtemp(prefix="nearcopy-docker-"))
+    previous = os.umask(0o022)
     try:
-        index = h.build_index(top / "index")
-        for path in [top, index, *index.iterdir()]:
-            mode = stat.S_IRUSR | stat.S_IRGRP | stat.S_IROTH
-            path.chmod(mode | (stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH if path.is_dir() else 0))
-        yield index
+        top.chmod(0o755)
+        yield h.build_index(top / "index")
     finally:
-        for path in [top, *top.rglob("*")]:
-            path.chmod(0o755)
+        os.umask(previous)
         shutil.rmtree(top)
 
 

@@ -242,3 +242,34 @@ def test_readers_in_other_processes_keep_working_while_writers_publish(tmp_path:
     assert reader.returncode == 0 and report["failures"] == 0, report
     assert report["checks"] > 20 and len(report["generations"]) > 2, report
     assert os.path.exists(path / "manifest.json")
+
+
+def test_a_lock_file_removed_by_its_holder_is_not_a_lock_for_two(tmp_path: Path) -> None:
+    """A failed build removes write.lock while holding it; a writer that was waiting on the removed
+    file must then lock the file at the path, or a third writer would run beside it."""
+    import fcntl
+    import threading
+
+    from nearcopy._files import exclusive_lock
+
+    lock = tmp_path / LOCK_FILE
+    held, second_holds, release_second = threading.Event(), threading.Event(), threading.Event()
+
+    def second() -> None:
+        held.wait()
+        with exclusive_lock(lock, 30, "index"):
+            second_holds.set()
+            release_second.wait(30)
+
+    waiter = threading.Thread(target=second)
+    waiter.start()
+    with exclusive_lock(lock, 30, "index"):
+        held.set()
+        time.sleep(0.3)  # the second writer is waiting on this very file
+        lock.unlink()
+    assert second_holds.wait(30), "the waiting writer got a lock"
+    # A writer arriving now opens the file at the path, and finds it locked.
+    with open(lock, "a+b") as third, pytest.raises(BlockingIOError):
+        fcntl.flock(third.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    release_second.set()
+    waiter.join(30)

@@ -1,5 +1,5 @@
 """Hostile and odd input: each gets a clear error or a correct result, never a hang, a crash or
-memory beyond a stated limit (README, "Guarantees")."""
+memory beyond a stated limit (docs/guarantees.md)."""
 
 from __future__ import annotations
 

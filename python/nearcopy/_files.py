@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import os
 import tempfile
@@ -15,10 +16,23 @@ from typing import BinaryIO
 def write_atomically(path: Path, content: bytes | Callable[[BinaryIO], None]) -> None:
     """Writes ``content`` (bytes, or a function writing to a binary file) to a temporary file in the
     same directory, syncs it and renames it over ``path``. On any error, including Ctrl-C, the
-    temporary file is removed and ``path`` is left as it was."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    temporary file is removed and ``path`` is left as it was. An ``OSError`` names ``path`` (not the
+    temporary file)."""
+    for ancestor in path.parents:
+        if ancestor.exists():
+            if not ancestor.is_dir():  # mkdir would say "File exists"
+                raise NotADirectoryError(errno.ENOTDIR, f"cannot write {path}: {ancestor} is not a directory")
+            break
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as err:
+        raise _naming(err, path) from None
+    try:
+        # mkstemp makes the file private (0600); the file it becomes gets the mode any new file gets
+        # (0666 less the umask), as segments written by Rust do: an index or an output file is read by
+        # other users (a service account, a container) as often as by its writer.
+        os.fchmod(fd, 0o666 & ~_umask())
         with os.fdopen(fd, "wb") as handle:
             if isinstance(content, bytes):
                 handle.write(content)
@@ -27,9 +41,32 @@ def write_atomically(path: Path, content: bytes | Callable[[BinaryIO], None]) ->
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, path)
+    except OSError as err:
+        Path(tmp).unlink(missing_ok=True)
+        raise _naming(err, path) from None
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def _naming(err: OSError, path: Path) -> OSError:
+    """``err`` as the same kind of error, about writing ``path`` (``str()``: "cannot write PATH: ...")."""
+    if err.errno is None or err.strerror is None:
+        return err
+    return OSError(err.errno, f"cannot write {path}: {err.strerror}")
+
+
+def _umask() -> int:
+    """The process's umask, read without changing it (os.umask can only be read by setting it,
+    which would race with other threads creating files)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    return 0o022
 
 
 class LockBusyError(OSError):

@@ -276,6 +276,13 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _message(err: Exception) -> str:
+    """One line for the user: an OSError as "PATH: reason", without Python's "[Errno N]"."""
+    if isinstance(err, OSError) and err.strerror:
+        return f"{err.filename}: {err.strerror}" if err.filename else err.strerror
+    return str(err)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -287,7 +294,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_OK
     except (InputError, ValueError, TypeError, OSError) as err:
-        print(f"nearcopy: error: {err}", file=sys.stderr)
+        print(f"nearcopy: error: {_message(err)}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         print("nearcopy: interrupted", file=sys.stderr)

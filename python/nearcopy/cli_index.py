@@ -21,6 +21,7 @@ from nearcopy.filter import MAX_OUTPUT_CHARS
 from nearcopy.index import DEFAULT_CODE_K, DEFAULT_CODE_W, DEFAULT_K, DEFAULT_W, ProtectedIndex
 from nearcopy.inputs import InputError, LoadReport, read_documents
 from nearcopy.keys import new_secret
+from nearcopy.neardup.report import plural
 
 EXIT_CLEAN = 0
 EXIT_FLAGGED = 1
@@ -175,7 +176,7 @@ def cmd_check(args: argparse.Namespace) -> int:
         print("clean: no protected content found")
     else:
         print(
-            f"flagged ({verdict.action}): {len(verdict.matches)} passage(s), "
+            f"flagged ({verdict.action}): {plural(len(verdict.matches), 'passage')}, "
             f"{verdict.score:.0%} of the output"
         )
         for m in verdict.matches:

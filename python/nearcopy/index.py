@@ -8,10 +8,8 @@ An index is a directory::
     allow-000001.ncs   every k-gram of the allowlist: passages (licence headers, common idioms)
                        that are never reported, whichever protected documents hold them
 
-Nothing read from these files is trusted unchecked: the manifest carries its own checksum and the
-SHA-256 of every document table (checked when the table is first read), and segments carry
-checksums of their header, of their block table and of every 16 KiB block (checked when a lookup
-first reads the block). Damage is an :class:`IndexError_` naming the file.
+Nothing read from these files is trusted unchecked (docs/filter.md, "Integrity"): the manifest
+carries its own checksum and each document table's, segments one per 16 KiB block.
 
 ``add`` writes a new segment and document file, then publishes a new manifest by renaming it into
 place: readers see the old index or the new one, never a mixture, and a reader that already opened
@@ -43,16 +41,18 @@ from nearcopy.index_store import (
     IndexBusyError,
     IndexError_,
     IndexKeyError,
+    checked_table,
     derived_key,
     file_checksum,
+    parse_table,
     publish,
     read_manifest,
     writing,
 )
 from nearcopy.keys import fingerprint_key, key_check
 
-# Winnowing defaults, chosen on nearcopy/benchsuite/bench_filter.py (README): a shared run of w + k - 1 tokens
-# always yields a shared fingerprint, at about 2 / (w + 1) fingerprints per token (16 bytes each).
+# Winnowing defaults, chosen on nearcopy/benchsuite/bench_filter.py (docs/filter.md): a shared run of
+# w + k - 1 tokens always yields a shared fingerprint, at about 2 / (w + 1) fingerprints per token.
 # Abstracted code has far fewer distinct symbols than prose has words, so its k-grams are longer.
 DEFAULT_K = 4
 DEFAULT_W = 6
@@ -179,8 +179,7 @@ class ProtectedIndex:
         Passages of ``allowlist`` documents (licence headers, idioms) are never reported as copies,
         nor (unless ``allowlist_generated`` is False) the transpiler helpers found in the JavaScript
         and TypeScript documents (:mod:`nearcopy.generated`). Nothing is published until the whole
-        index is written: a build killed midway leaves no index.
-        """
+        index is written; a failed build leaves nothing."""
         root = Path(path)
         derived = None if key is None else fingerprint_key(key)
         created = not root.exists()
@@ -192,8 +191,8 @@ class ProtectedIndex:
             params = {"k": k, "w": w, "code_k": code_k, "code_w": code_w}
             return cls._build(root, derived, documents, allowlist, how, params)
         except BaseException:
-            if created:  # a failed build leaves no directory behind (it does leave a foreign file)
-                with contextlib.suppress(OSError):
+            with contextlib.suppress(OSError):
+                if created:  # rmdir: only if empty (a foreign file put there meanwhile stays)
                     root.rmdir()
             raise
 
@@ -292,7 +291,7 @@ class ProtectedIndex:
             # valid checksum (the segments are verified by merge_segments for the same reason).
             for segment in segments:
                 with open(root / segment["docs"], "rb") as source:
-                    data = _checked_table(source, segment)
+                    data = checked_table(source, segment)
                 handle.write(data)
                 digest.update(data)
 
@@ -406,7 +405,7 @@ class ProtectedIndex:
         if self._metadata is None:
             rows: list[dict[str, Any]] = []
             for handle, segment in zip(self._docs, self._manifest["segments"]):
-                rows.extend(_parse_table(handle.name, _checked_table(handle, segment), segment))
+                rows.extend(parse_table(handle.name, checked_table(handle, segment), segment))
             self._metadata = rows
         return self._metadata
 
@@ -423,7 +422,7 @@ class ProtectedIndex:
         """Reads every file through (each segment block and document table against its checksum,
         then the segments' order); raises :class:`IndexError_` naming any damage."""
         for handle, segment in zip(self._docs, self._manifest["segments"]):
-            _parse_table(handle.name, _checked_table(handle, segment), segment)
+            parse_table(handle.name, checked_table(handle, segment), segment)
         self._reader.verify()
 
     def match_answer(
@@ -444,28 +443,6 @@ class ProtectedIndex:
         return self._reader.match_answers(
             texts, max_doc_frequency, min_tokens, min_code_tokens, num_threads, languages
         )
-
-
-def _checked_table(handle: BinaryIO, segment: dict[str, Any]) -> bytes:
-    """The bytes of a segment's document table, once they match the SHA-256 the manifest holds."""
-    handle.seek(0)
-    data = handle.read()
-    if file_checksum(data) != segment["docs_sha256"]:
-        raise IndexError_(
-            f"{handle.name}: document table does not match its checksum (damaged file); "
-            "restore it or rebuild the index"
-        )
-    return data
-
-
-def _parse_table(name: str, data: bytes, segment: dict[str, Any]) -> list[dict[str, Any]]:
-    try:
-        rows = [json.loads(line) for line in data.splitlines() if line.strip()]
-    except ValueError as err:  # invalid JSON or UTF-8 (written so by a writer, not by damage)
-        raise IndexError_(f"{name}: damaged document metadata: {err}") from None
-    if len(rows) != segment["documents"] or not all(isinstance(r, dict) for r in rows):
-        raise IndexError_(f"{name}: damaged document metadata: not one object per document")
-    return rows
 
 
 def _describe(path: Path, manifest: dict[str, Any]) -> dict[str, Any]:

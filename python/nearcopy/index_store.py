@@ -15,7 +15,7 @@ import hashlib
 import json
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from nearcopy._files import LockBusyError, exclusive_lock, write_atomically
 from nearcopy._manifest import manifest_problem
@@ -157,3 +157,25 @@ def derived_key(root: Path, manifest: dict[str, Any], secret: bytes | None) -> b
     if key_check(derived) != manifest.get("key_check"):
         raise IndexKeyError(f"{root}: wrong key: the index was built with another one")
     return derived
+
+
+def checked_table(handle: BinaryIO, segment: dict[str, Any]) -> bytes:
+    """The bytes of a segment's document table, once they match the SHA-256 the manifest holds."""
+    handle.seek(0)
+    data = handle.read()
+    if file_checksum(data) != segment["docs_sha256"]:
+        raise IndexError_(
+            f"{handle.name}: document table does not match its checksum (damaged file); "
+            "restore it or rebuild the index"
+        )
+    return data
+
+
+def parse_table(name: str, data: bytes, segment: dict[str, Any]) -> list[dict[str, Any]]:
+    try:
+        rows = [json.loads(line) for line in data.splitlines() if line.strip()]
+    except ValueError as err:  # invalid JSON or UTF-8 (written so by a writer, not by damage)
+        raise IndexError_(f"{name}: damaged document metadata: {err}") from None
+    if len(rows) != segment["documents"] or not all(isinstance(r, dict) for r in rows):
+        raise IndexError_(f"{name}: damaged document metadata: not one object per document")
+    return rows

@@ -209,14 +209,24 @@ impl Segment {
         self.blocks.touch(&self.map, at, len)
     }
 
+    /// Checks the block(s) holding entry `i` of the array at byte `at` (entries of `size` bytes);
+    /// returns the first entry past those blocks, or None when one is damaged.
+    #[inline]
+    fn checked_from(&self, at: usize, size: usize, i: usize) -> Option<usize> {
+        let start = at + size * i;
+        self.touch(start, size).then(|| (self.blocks.end_of_block(start + size - 1) - at) / size)
+    }
+
     /// The postings of `hash` (sorted by document, then position).
     pub fn lookup(&self, hash: u64, out: &mut Vec<Posting>) {
         self.lookup_limited(hash, usize::MAX, out);
     }
 
     /// The postings of `hash` until they name more than `max_documents` documents; returns how many
-    /// documents they name (see [`super::PostingSource::postings`]). Reads only checked blocks: when
-    /// one of them is damaged, nothing is found and [`Segment::damage`] says so.
+    /// documents they name (see [`super::PostingSource::postings`]). Every key and posting read is
+    /// in a checked block (the few a binary search reads, not the whole bucket; a boilerplate run
+    /// only up to where the count stops it): when one is damaged, nothing is found and
+    /// [`Segment::damage`] says so.
     pub fn lookup_limited(&self, hash: u64, max_documents: usize, out: &mut Vec<Posting>) -> usize {
         out.clear();
         let key = stored_key(hash);
@@ -225,23 +235,53 @@ impl Segment {
             return 0;
         }
         let (mut lo, end) = (self.directory(b), self.directory(b + 1).min(self.entries));
-        if lo >= end || !self.touch(self.keys_at + 4 * lo, 4 * (end - lo)) {
+        // A bucket holds about eight keys: one check covers them all. A big one (a boilerplate
+        // k-gram's run) is checked where the binary search reads it.
+        let small = lo < end && end - lo <= 64;
+        if small && !self.touch(self.keys_at + 4 * lo, 4 * (end - lo)) {
             return 0;
         }
         let mut hi = end;
         while lo < hi {
             let mid = lo + (hi - lo) / 2;
+            if !small && !self.touch(self.keys_at + 4 * mid, 4) {
+                return 0;
+            }
             if self.key(mid) < key {
                 lo = mid + 1;
             } else {
                 hi = mid;
             }
         }
-        let run_end = (lo..end).find(|&i| self.key(i) != key).unwrap_or(end);
-        if !self.touch(self.postings_at + 8 * lo, 8 * (run_end - lo)) {
+        // A run of postings can be long (a boilerplate k-gram): its blocks are checked once each,
+        // and entries below `keys_ok` / `postings_ok` are known to lie in checked blocks.
+        let (mut damaged, mut keys_ok, mut postings_ok) = (false, if small { end } else { lo }, lo);
+        let run = (lo..end).map_while(|i| {
+            if i >= keys_ok {
+                let Some(next) = self.checked_from(self.keys_at, 4, i) else {
+                    damaged = true;
+                    return None;
+                };
+                keys_ok = next;
+            }
+            if self.key(i) != key {
+                return None;
+            }
+            if i >= postings_ok {
+                let Some(next) = self.checked_from(self.postings_at, 8, i) else {
+                    damaged = true;
+                    return None;
+                };
+                postings_ok = next;
+            }
+            Some(self.posting(i))
+        });
+        let documents = super::matching::collect_postings(run, max_documents, out);
+        if damaged {
+            out.clear();
             return 0;
         }
-        super::matching::collect_postings((lo..run_end).map(|i| self.posting(i)), max_documents, out)
+        documents
     }
 
     /// An error when a lookup read a damaged block (its answer must not be used), else `Ok`.

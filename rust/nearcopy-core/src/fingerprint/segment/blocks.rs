@@ -88,7 +88,7 @@ impl BlockChecks {
 
     /// Whether the bytes `at..at + len` of the file lie in blocks that match their checksums,
     /// checking those not checked yet. False (and the damage remembered) when one does not.
-    #[inline]
+    #[inline(always)]
     pub fn touch(&self, map: &[u8], at: usize, len: usize) -> bool {
         if len == 0 {
             return true;
@@ -96,7 +96,17 @@ impl BlockChecks {
         debug_assert!(at >= self.body_at && at + len <= self.table_at);
         let first = (at - self.body_at) >> self.bits;
         let last = (at + len - 1 - self.body_at) >> self.bits;
+        if first == last {
+            // A key or a posting: the one case on the lookup path that counts.
+            return self.is_checked(first) || self.check(map, first);
+        }
         (first..=last).all(|b| self.is_checked(b) || self.check(map, b))
+    }
+
+    /// The offset just past the block holding byte `at` of the file (the table's start, at most).
+    #[inline]
+    pub fn end_of_block(&self, at: usize) -> usize {
+        (self.body_at + ((((at - self.body_at) >> self.bits) + 1) << self.bits)).min(self.table_at)
     }
 
     #[inline]
@@ -105,6 +115,7 @@ impl BlockChecks {
     }
 
     #[cold]
+    #[inline(never)]
     fn check(&self, map: &[u8], block: usize) -> bool {
         let start = self.body_at + (block << self.bits);
         let end = (start + (1 << self.bits)).min(self.table_at);
