@@ -151,6 +151,7 @@ class IndexReader:
         min_prose_tokens: int,
         min_code_tokens: int,
         language: str | None = None,
+        popular: tuple[int, int] | None = None,
     ) -> tuple[list[tuple[int, int, int, int, int, int, str | None]], int]: ...
     def match_answers(
         self,
@@ -160,6 +161,7 @@ class IndexReader:
         min_code_tokens: int,
         num_threads: int | None = None,
         languages: list[str | None] | None = None,
+        popular: tuple[int, int] | None = None,
     ) -> list[tuple[list[tuple[int, int, int, int, int, int, str | None]], int]]: ...
 
 # Dedup kernels (rust/nearcopy-python/src/dedup.rs): pairs and records are (n, 2) uint64 arrays.

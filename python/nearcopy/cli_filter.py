@@ -28,6 +28,8 @@ from nearcopy.filter import (
     DEFAULT_MAX_DOC_FREQUENCY,
     DEFAULT_MIN_CODE_TOKENS,
     DEFAULT_MIN_TOKENS,
+    DEFAULT_POPULAR_DOC_FREQUENCY,
+    DEFAULT_POPULAR_FACTOR,
     Action,
     OutputFilter,
     Policy,
@@ -65,6 +67,22 @@ def add_filter_options(parser: argparse.ArgumentParser) -> None:
         f"(default {DEFAULT_MAX_DOC_FREQUENCY})",
     )
     parser.add_argument(
+        "--popular-doc-frequency",
+        type=popular_doc_frequency,
+        default=DEFAULT_POPULAR_DOC_FREQUENCY,
+        metavar="N|off",
+        help="fingerprints in more documents than --max-doc-frequency still count, up to this many "
+        "documents, towards a long passage (a popular function copied into many files); 'off' ignores "
+        f"them (default {DEFAULT_POPULAR_DOC_FREQUENCY})",
+    )
+    parser.add_argument(
+        "--popular-factor",
+        type=float,
+        default=DEFAULT_POPULAR_FACTOR,
+        help="a passage made only of such fingerprints counts from this many times the threshold "
+        f"(default {DEFAULT_POPULAR_FACTOR})",
+    )
+    parser.add_argument(
         "--policy", choices=ACTIONS, default="redact", help="action on a flag (default redact)"
     )
     parser.add_argument(
@@ -86,6 +104,16 @@ def add_filter_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def popular_doc_frequency(value: str) -> int | None:
+    """--popular-doc-frequency: a count, or 'off'."""
+    if value == "off":
+        return None
+    try:
+        return int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"wants a number of documents or 'off', got {value!r}") from None
+
+
 def policy_actions(items: list[str], option: str) -> dict[str, Action]:
     """``NAME=ACTION`` items of a repeatable option, checked."""
     out: dict[str, Action] = {}
@@ -104,11 +132,17 @@ def output_filter(args: argparse.Namespace) -> OutputFilter:
         default=args.policy, by_license=policy_actions(args.license_policy, "--license-policy"),
         by_source=policy_actions(args.source_policy, "--source-policy"), template=args.template,
     )  # fmt: skip
+    if args.popular_doc_frequency is not None:
+        check_range("--popular-doc-frequency", args.popular_doc_frequency, 1)
+    if not 1 <= args.popular_factor <= 1000:
+        raise ValueError(f"--popular-factor must be between 1 and 1000, got {args.popular_factor}")
     return OutputFilter(
         open_index(args.index, secret(args), "--index"),
         min_tokens=args.min_tokens,
         min_code_tokens=args.min_code_tokens,
         max_doc_frequency=args.max_doc_frequency,
+        popular_doc_frequency=args.popular_doc_frequency,
+        popular_factor=args.popular_factor,
         policy=policy,
     )
 

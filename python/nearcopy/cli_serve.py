@@ -31,6 +31,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
         min_tokens=args.min_tokens,
         min_code_tokens=args.min_code_tokens,
         max_doc_frequency=args.max_doc_frequency,
+        popular_doc_frequency=args.popular_doc_frequency,
+        popular_factor=args.popular_factor,
         policy=args.policy,
         license_policy=policy_actions(args.license_policy, "--license-policy"),
         source_policy=policy_actions(args.source_policy, "--source-policy"),

@@ -24,6 +24,11 @@ _SEVERITY = {action: rank for rank, action in enumerate(ACTIONS)}
 DEFAULT_MIN_TOKENS = 25
 DEFAULT_MIN_CODE_TOKENS = 50
 DEFAULT_MAX_DOC_FREQUENCY = 20
+# Common fingerprints (in more than max_doc_frequency documents) are looked at up to this many
+# documents, and a passage of them alone counts from popular_factor times the threshold (chosen on
+# nearcopy/benchsuite/bench_filter_popular.py: docs/filter.md, "Popular passages").
+DEFAULT_POPULAR_DOC_FREQUENCY: int | None = 200
+DEFAULT_POPULAR_FACTOR = 1.5
 # The longest output checked at once, in characters (16 Mi; an answer of a 1M-token context is about
 # 4 Mi). Checking costs about 12 bytes of memory per character, so this bounds a check to ~200 MB;
 # a longer text is refused with OutputTooLarge instead of being checked.
@@ -104,8 +109,13 @@ class OutputFilter:
     ``min_tokens``: a copied passage of prose must cover at least this many normalized words to
     count; ``min_code_tokens``: a copied passage of code this many normalized code tokens (the
     winnowing guarantee ``k + w - 1`` of the index is the smallest meaningful value of either).
-    ``max_doc_frequency``: fingerprints in more protected documents than this are boilerplate.
-    The defaults are measured in nearcopy/benchsuite/bench_filter.py (README, "Output filter quality").
+    ``max_doc_frequency``: fingerprints in more protected documents than this are common: a
+    passage made of common fingerprints alone is boilerplate (an idiom), unless it is long, at least
+    ``popular_factor`` times the threshold (a popular function copied whole into many files is still
+    a copy); fingerprints in more than ``popular_doc_frequency`` documents are not looked at at all.
+    ``popular_doc_frequency=None`` (or one at most ``max_doc_frequency``) ignores every common
+    fingerprint, as nearcopy did before. The defaults are measured in
+    nearcopy/benchsuite/bench_filter.py and bench_filter_real.py (docs/filter.md).
     """
 
     def __init__(
@@ -115,15 +125,29 @@ class OutputFilter:
         min_tokens: int = DEFAULT_MIN_TOKENS,
         min_code_tokens: int = DEFAULT_MIN_CODE_TOKENS,
         max_doc_frequency: int = DEFAULT_MAX_DOC_FREQUENCY,
+        popular_doc_frequency: int | None = DEFAULT_POPULAR_DOC_FREQUENCY,
+        popular_factor: float = DEFAULT_POPULAR_FACTOR,
         policy: Policy | None = None,
     ) -> None:
         if min(min_tokens, min_code_tokens, max_doc_frequency) < 1:
             raise ValueError("min_tokens, min_code_tokens and max_doc_frequency must be positive")
+        if not 1 <= popular_factor <= 1000:
+            raise ValueError(f"popular_factor must be between 1 and 1000, got {popular_factor}")
+        if popular_doc_frequency is not None and popular_doc_frequency < 1:
+            raise ValueError(f"popular_doc_frequency must be positive or None, got {popular_doc_frequency}")
         self.index = index
         self.min_tokens = min_tokens
         self.min_code_tokens = min_code_tokens
         self.max_doc_frequency = max_doc_frequency
+        self.popular_doc_frequency = popular_doc_frequency
+        self.popular_factor = popular_factor
         self.policy = policy or Policy()
+
+    @property
+    def _popular(self) -> tuple[int, int] | None:
+        if self.popular_doc_frequency is None:
+            return None
+        return (self.popular_doc_frequency, round(100 * self.popular_factor))
 
     def check(self, text: str, *, language: str | None = None) -> Verdict:
         """Whether ``text`` reproduces protected content, and where.
@@ -136,7 +160,7 @@ class OutputFilter:
         _checkable(text, "text")
         found, answer_tokens = self.index.match_answer(
             text, max_doc_frequency=self.max_doc_frequency, min_tokens=self.min_tokens,
-            min_code_tokens=self.min_code_tokens, language=language_hint(language),
+            min_code_tokens=self.min_code_tokens, language=language_hint(language), popular=self._popular,
         )  # fmt: skip
         return self._verdict(text, found, answer_tokens)
 
@@ -159,6 +183,7 @@ class OutputFilter:
         results = self.index.match_answers(
             texts, max_doc_frequency=self.max_doc_frequency, min_tokens=self.min_tokens,
             min_code_tokens=self.min_code_tokens, num_threads=num_threads, languages=hints,
+            popular=self._popular,
         )  # fmt: skip
         return [self._verdict(text, found, tokens) for text, (found, tokens) in zip(texts, results)]
 

@@ -1,4 +1,5 @@
-"""Code that no one wrote: the helpers a transpiler emits into every file it compiles.
+"""Text that no one copies from a protected document: the helpers a transpiler emits into every
+file it compiles, and the licence notices files carry.
 
 TypeScript puts ``var __importStar = (this && this.__importStar) || function (mod) {...};`` and its
 kin into every CommonJS file it emits, Babel ``function _interopRequireDefault(obj) {...}``; a code
@@ -6,7 +7,8 @@ base holds each of them in hundreds of files, so an output that writes one repro
 files and copies nothing anyone wrote. When a protected index is built, these helpers are found in
 its JavaScript and TypeScript documents (``_core.generated_spans``) and put in its allowlist, whose
 passages are never reported: an output that carries one is not flagged for it, while the code
-written around it still is.
+written around it still is. Licence notices (a header's comment block, a paragraph quoting the GPL)
+are found by the phrases only notices use, in every document, and allowlisted the same way.
 """
 
 from __future__ import annotations
@@ -26,3 +28,54 @@ def collect_helpers(texts: Sequence[str], languages: Sequence[str | None], into:
         text, language = code[d]
         raw = text.encode("utf-8", "surrogatepass")[start:end].decode("utf-8", "surrogatepass")
         into.setdefault(raw, language or "javascript")
+
+
+# Phrases that only licence notices use; a paragraph or comment block holding one is a notice.
+_LICENCE_MARKERS = (
+    "copyright (c)",
+    "copyright ©",
+    "all rights reserved",
+    "licensed under the",
+    "spdx-license-identifier",
+    "this program is free software",
+    "this library is free software",
+    "this file is free software",
+    "this code is free software",
+    "permission is hereby granted",
+    "redistribution and use in source and binary forms",
+    'provided "as is"',
+    "provided 'as is'",
+    "without warranty of any kind",
+    "gnu general public license",
+    "gnu lesser general public license",
+    "mozilla public license",
+    "apache license, version",
+)
+# A notice is at most this many lines (a whole licence text is longer, and is the document itself).
+_MAX_NOTICE_LINES = 40
+
+
+def collect_notices(texts: Sequence[str], into: dict[str, str]) -> None:
+    """Adds the licence notices of ``texts`` (a licence header's comment block, a paragraph quoting
+    a licence) to ``into``, each once: like transpiler helpers, text that many files carry and no
+    output copies *from* them. Found by the phrases only notices use; a block is the run of
+    non-blank lines around such a line."""
+    for text in texts:
+        lowered = text.lower()
+        if not any(marker in lowered for marker in _LICENCE_MARKERS):
+            continue
+        lines = text.splitlines()
+        lower_lines = [line.lower() for line in lines]
+        taken = -1
+        for i, line in enumerate(lower_lines):
+            if i <= taken or not any(marker in line for marker in _LICENCE_MARKERS):
+                continue
+            start = i
+            while start > 0 and lines[start - 1].strip() and i - start < _MAX_NOTICE_LINES:
+                start -= 1
+            end = i
+            while end + 1 < len(lines) and lines[end + 1].strip() and end - start < _MAX_NOTICE_LINES:
+                end += 1
+            block = "\n".join(lines[start : end + 1])
+            into.setdefault(" ".join(block.split()), "")
+            taken = end

@@ -34,7 +34,7 @@ from typing import Any, BinaryIO
 from nearcopy import _core
 from nearcopy._files import write_atomically
 from nearcopy.code import language_for_extension
-from nearcopy.generated import collect_helpers
+from nearcopy.generated import collect_helpers, collect_notices
 from nearcopy.index_store import (
     FORMAT,
     VERSION,
@@ -344,7 +344,7 @@ class ProtectedIndex:
             )
         if helpers:
             found = [
-                Document(f"generated-{i}", t, {"language": lang})
+                Document(f"generated-{i}", t, {"language": lang} if lang else {})
                 for i, (t, lang) in enumerate(helpers.items())
             ]
             entry = cls._write_allowlist(root, manifest["params"], key, generation, allowed, found)
@@ -364,6 +364,7 @@ class ProtectedIndex:
         languages = [content_language(d) for d in docs]
         if helpers is not None:
             collect_helpers([d.text for d in docs], languages, helpers)
+            collect_notices([d.text for d in docs], helpers)
         count, fingerprints, tokens, size, also_prose = _core.build_segment(
             str(root / segment_file), [d.text for d in docs], languages,
             params["k"], params["w"], params["code_k"], params["code_w"], key, num_threads,
@@ -427,21 +428,26 @@ class ProtectedIndex:
 
     def match_answer(
         self, text: str, *, max_doc_frequency: int, min_tokens: int, min_code_tokens: int,
-        language: str | None = None,
+        language: str | None = None, popular: tuple[int, int] | None = None,
     ) -> tuple[list[RawMatch], int]:  # fmt: skip
         """Raw matches ``(segment, doc, start, end, covered, span, language)``, longest first, and
         the text's normalized token count; :class:`nearcopy.OutputFilter` is the friendly form.
-        ``language`` is a canonical hint (:func:`nearcopy.answer.language_hint`)."""
-        return self._reader.match_answer(text, max_doc_frequency, min_tokens, min_code_tokens, language)
+        ``language`` is a canonical hint (:func:`nearcopy.answer.language_hint`); ``popular`` is
+        ``(popular_doc_frequency, popular_factor in percent)`` (see ``OutputFilter``), None to
+        ignore common fingerprints."""
+        return self._reader.match_answer(
+            text, max_doc_frequency, min_tokens, min_code_tokens, language, popular
+        )
 
     def match_answers(
         self, texts: list[str], *, max_doc_frequency: int, min_tokens: int, min_code_tokens: int,
         num_threads: int | None = None, languages: list[str | None] | None = None,
+        popular: tuple[int, int] | None = None,
     ) -> list[tuple[list[RawMatch], int]]:  # fmt: skip
         """:meth:`match_answer` of every text, in parallel without the GIL (``languages``: one
         canonical hint per text, or None)."""
         return self._reader.match_answers(
-            texts, max_doc_frequency, min_tokens, min_code_tokens, num_threads, languages
+            texts, max_doc_frequency, min_tokens, min_code_tokens, num_threads, languages, popular
         )
 
 

@@ -216,6 +216,19 @@ def _serve(res: dict[str, Any]) -> list[Figure]:
     return out
 
 
+def _filter_popular(res: dict[str, Any]) -> list[Figure]:
+    default = res["rows"][0]
+    out = [
+        figure(f"default: {case}", rate, "rate", "higher", key="verbatim" in case)
+        for case, rate in default["popular"].items()
+    ]
+    out += [
+        figure(f"default: FP {kind}", rate, "rate", "lower")
+        for kind, rate in default["false_positives"].items()
+    ]
+    return out
+
+
 EXTRACTORS: dict[str, Callable[[Any], list[Figure]]] = {
     "minhash": _minhash,
     "code-speed": _code_speed,
@@ -223,6 +236,7 @@ EXTRACTORS: dict[str, Callable[[Any], list[Figure]]] = {
     "code-detect": _code_detect,
     "filter-quality": _filter_quality,
     "filter-real": _filter_real,
+    "filter-popular": _filter_popular,
     "filter-speed": _filter_speed,
     "dedup-quality": _dedup_quality,
     "dedup-speed": _dedup_speed,

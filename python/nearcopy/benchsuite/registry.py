@@ -101,6 +101,18 @@ BENCHMARKS: tuple[Benchmark, ...] = (
         needs=("tree_sitter",),
     ),
     Benchmark(
+        "filter-popular",
+        "bench_filter_popular",
+        "the boilerplate rule: copies of functions held by many protected files against idioms, per setting",
+        (),
+        {
+            "tiny": ("--size", "tiny", "--functions", "6"),
+            "quick": ("--size", "quick"),
+            "full": ("--size", "full"),
+        },
+        needs=("tree_sitter",),
+    ),
+    Benchmark(
         "filter-speed",
         "bench_filter_speed",
         "index build MB/s, index bytes per token, check latency p50/p99 versus index size",

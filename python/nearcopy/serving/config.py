@@ -15,6 +15,8 @@ from nearcopy.filter import (
     DEFAULT_MAX_DOC_FREQUENCY,
     DEFAULT_MIN_CODE_TOKENS,
     DEFAULT_MIN_TOKENS,
+    DEFAULT_POPULAR_DOC_FREQUENCY,
+    DEFAULT_POPULAR_FACTOR,
     Action,
     OutputFilter,
     Policy,
@@ -41,6 +43,8 @@ class FilterSettings:
     min_tokens: int = DEFAULT_MIN_TOKENS
     min_code_tokens: int = DEFAULT_MIN_CODE_TOKENS
     max_doc_frequency: int = DEFAULT_MAX_DOC_FREQUENCY
+    popular_doc_frequency: int | None = DEFAULT_POPULAR_DOC_FREQUENCY
+    popular_factor: float = DEFAULT_POPULAR_FACTOR
     policy: Action = "redact"
     license_policy: dict[str, Action] = field(default_factory=dict)
     source_policy: dict[str, Action] = field(default_factory=dict)
@@ -62,6 +66,8 @@ class FilterSettings:
             min_tokens=self.min_tokens,
             min_code_tokens=self.min_code_tokens,
             max_doc_frequency=self.max_doc_frequency,
+            popular_doc_frequency=self.popular_doc_frequency,
+            popular_factor=self.popular_factor,
             policy=policy,
         )
 

@@ -106,6 +106,9 @@ pub fn fingerprint_key_check(key: &[u8]) -> PyResult<u64> {
     Ok(key_check(fingerprint_key(Some(key))?.as_ref()))
 }
 
+/// (max_doc_frequency, min_prose_tokens, min_code_tokens, (popular_doc_frequency, popular_percent)).
+type Thresholds = (usize, u32, u32, Option<(usize, u32)>);
+
 /// One match: (segment, document, start, end, covered tokens, span tokens, language or None).
 type MatchTuple = (usize, u32, usize, usize, u32, u32, Option<&'static str>);
 
@@ -197,7 +200,10 @@ impl IndexReader {
 
     /// Matches of an answer, longest first, and the answer's normalized token count. `language` is
     /// the caller's hint (see [`hint`]).
-    #[pyo3(signature = (answer, max_doc_frequency, min_prose_tokens, min_code_tokens, language=None))]
+    /// `popular` is (popular_doc_frequency, popular_percent), see [`MatchSettings`]; None: common
+    /// fingerprints are ignored.
+    #[pyo3(signature = (answer, max_doc_frequency, min_prose_tokens, min_code_tokens, language=None, popular=None))]
+    #[allow(clippy::too_many_arguments)]
     fn match_answer(
         &self,
         py: Python<'_>,
@@ -206,9 +212,11 @@ impl IndexReader {
         min_prose_tokens: u32,
         min_code_tokens: u32,
         language: Option<&str>,
+        popular: Option<(usize, u32)>,
     ) -> PyResult<(Vec<MatchTuple>, usize)> {
         let answer = str_lossy(answer)?;
-        let settings = self.settings(max_doc_frequency, min_prose_tokens, min_code_tokens, hint(language)?);
+        let thresholds = (max_doc_frequency, min_prose_tokens, min_code_tokens, popular);
+        let settings = self.settings(thresholds, hint(language)?);
         let report = py.detach(|| self.matches(&answer, &settings)).map_err(to_py_err)?;
         Ok(report)
     }
@@ -216,7 +224,7 @@ impl IndexReader {
     /// `match_answer` of every answer, on `num_threads` threads (default: all cores) without the GIL;
     /// the results are in the answers' order and do not depend on the thread count.
     /// `languages`: one hint per answer (see [`hint`]), or None for no hints.
-    #[pyo3(signature = (answers, max_doc_frequency, min_prose_tokens, min_code_tokens, num_threads=None, languages=None))]
+    #[pyo3(signature = (answers, max_doc_frequency, min_prose_tokens, min_code_tokens, num_threads=None, languages=None, popular=None))]
     #[allow(clippy::too_many_arguments)]
     fn match_answers(
         &self,
@@ -227,6 +235,7 @@ impl IndexReader {
         min_code_tokens: u32,
         num_threads: Option<usize>,
         languages: Option<Vec<Option<String>>>,
+        popular: Option<(usize, u32)>,
     ) -> PyResult<Vec<(Vec<MatchTuple>, usize)>> {
         let held = TextBatch::hold(answers)?;
         let texts = held.borrow()?;
@@ -245,7 +254,7 @@ impl IndexReader {
         };
         let settings: Vec<MatchSettings> = hints
             .into_iter()
-            .map(|h| self.settings(max_doc_frequency, min_prose_tokens, min_code_tokens, h))
+            .map(|h| self.settings((max_doc_frequency, min_prose_tokens, min_code_tokens, popular), h))
             .collect();
         let threads = thread_count(num_threads, texts.iter().map(|t| t.len()).sum()).map_err(to_py_err)?;
         py.detach(|| -> nearcopy_core::Result<Vec<_>> {
@@ -260,11 +269,13 @@ impl IndexReader {
 }
 
 impl IndexReader {
-    fn settings(&self, max_doc_frequency: usize, min_prose: u32, min_code: u32, hint: Hint) -> MatchSettings {
+    fn settings(&self, thresholds: Thresholds, hint: Hint) -> MatchSettings {
+        let (max_doc_frequency, min_prose, min_code, popular) = thresholds;
+        let (ignore_doc_frequency, popular_percent) = popular.unwrap_or((max_doc_frequency, u32::MAX));
         MatchSettings {
             max_doc_frequency,
-            ignore_doc_frequency: max_doc_frequency,
-            popular_factor: 2,
+            ignore_doc_frequency: ignore_doc_frequency.max(max_doc_frequency),
+            popular_percent: popular_percent.max(100),
             min_prose_tokens: min_prose,
             min_code_tokens: min_code,
             contents: self.contents,

@@ -37,8 +37,9 @@ pub(crate) fn repetitive(fps: &[Fingerprint]) -> bool {
     }
 }
 
-/// Fingerprints in a window of the document's code looked at for repetition, at a time.
-const REPETITION_WINDOW: usize = 24;
+/// Fingerprints in a window of the document's code looked at for repetition, at a time (a switch of
+/// ten one-line cases is about twenty).
+const REPETITION_WINDOW: usize = 12;
 
 /// The token ranges of `fps` (fingerprints of `k`-grams of a stream of `tokens`) where some window
 /// of [`REPETITION_WINDOW`] fingerprints is [`repetitive`], merged, in order.
@@ -48,6 +49,10 @@ fn repetitive_stretches(fps: &[Fingerprint], k: usize, tokens: usize) -> Vec<std
         if repetitive(fps) {
             out.push(0..tokens);
         }
+        return out;
+    }
+    if repetitive(fps) {
+        out.push(0..tokens);
         return out;
     }
     for window in fps.windows(REPETITION_WINDOW).step_by(REPETITION_WINDOW / 4) {
@@ -140,13 +145,13 @@ pub struct AnswerReport {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct MatchSettings {
     /// Fingerprints in more protected documents than this (over all segments) are common: a match
-    /// made of common fingerprints alone is boilerplate unless it covers `popular_factor` times the
+    /// made of common fingerprints alone is boilerplate unless it covers `popular_percent` % of the
     /// minimum (a popular passage copied whole, not an idiom).
     pub max_doc_frequency: usize,
     /// Fingerprints in more documents than this are not looked at (their postings cost more than
     /// they can add). Equal to `max_doc_frequency`: common fingerprints are ignored outright.
     pub ignore_doc_frequency: usize,
-    pub popular_factor: u32,
+    pub popular_percent: u32,
     /// A match must cover at least this many normalized tokens: of prose, and of code.
     pub min_prose_tokens: u32,
     pub min_code_tokens: u32,
@@ -293,8 +298,8 @@ fn find_in<S: PostingSource, A: PostingSource>(
     };
     for m in find_matches(segments, allowlist, fps, &params) {
         // Enough of its own, or long enough to be a popular passage copied rather than an idiom.
-        let copied =
-            m.distinct >= min_tokens || m.covered >= min_tokens.saturating_mul(settings.popular_factor);
+        let copied = m.distinct >= min_tokens
+            || u64::from(m.covered) * 100 >= u64::from(min_tokens) * u64::from(settings.popular_percent);
         if !copied {
             continue;
         }

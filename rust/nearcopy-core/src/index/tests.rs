@@ -11,7 +11,7 @@ fn settings(min_tokens: u32) -> MatchSettings {
     MatchSettings {
         max_doc_frequency: 10,
         ignore_doc_frequency: 10,
-        popular_factor: 2,
+        popular_percent: 200,
         min_prose_tokens: min_tokens,
         min_code_tokens: min_tokens,
         contents: IndexContents::default(),
