@@ -25,15 +25,12 @@ import contextlib
 import hashlib
 import json
 import os
-from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
 
 from nearcopy import _core
 from nearcopy._files import write_atomically
-from nearcopy.code import language_for_extension
 from nearcopy.generated import collect_helpers, collect_notices
 from nearcopy.index_store import (
     FORMAT,
@@ -50,6 +47,14 @@ from nearcopy.index_store import (
     writing,
 )
 from nearcopy.keys import fingerprint_key, key_check
+from nearcopy.protected_documents import (
+    Document,
+    as_document,
+    content_language,
+    describe_manifest,
+    index_contents,
+    segment_contents,
+)
 
 # Winnowing defaults, chosen on nearcopy/benchsuite/bench_filter.py (docs/filter.md): a shared run of
 # w + k - 1 tokens always yields a shared fingerprint, at about 2 / (w + 1) fingerprints per token.
@@ -73,60 +78,6 @@ RawMatch = tuple[int, int, int, int, int, int, "str | None"]
 
 
 __all__ = ["Document", "IndexBusyError", "IndexError_", "IndexKeyError", "ProtectedIndex"]
-
-
-@dataclass(frozen=True)
-class Document:
-    """A protected document: its text and the metadata reported when an output copies it
-    (``language``, ``source``, ``license``, ``url``, anything JSON can hold)."""
-
-    id: str
-    text: str
-    metadata: dict[str, Any] = field(default_factory=dict)
-
-    @classmethod
-    def from_mapping(cls, record: Mapping[str, Any]) -> Document:
-        if "id" not in record or not isinstance(record.get("text"), str):
-            raise ValueError(f"a document needs an 'id' and a str 'text', got keys {sorted(record)}")
-        metadata = {k: v for k, v in record.items() if k not in ("id", "text")}
-        return cls(str(record["id"]), record["text"], metadata)
-
-
-def as_document(item: Document | Mapping[str, Any]) -> Document:
-    return item if isinstance(item, Document) else Document.from_mapping(item)
-
-
-def content_language(doc: Document) -> str | None:
-    """The language a document is normalized as: its ``language``, else its path's extension, else
-    None (prose)."""
-    language = doc.metadata.get("language")
-    if isinstance(language, str) and language:
-        return _core.canonical_language(language)
-    for key in ("path", "id"):
-        name = str(doc.metadata.get(key, doc.id if key == "id" else ""))
-        if "." in name and (found := language_for_extension(name.rsplit(".", 1)[1])):
-            return found
-    return None
-
-
-def _contents(languages: list[str | None], also_prose: int) -> dict[str, int]:
-    """Documents per reading a segment can match: prose, or code in a language; code documents
-    whose code is repetitive (tables) are fingerprinted as prose too, and counted there too."""
-    counts = Counter(lang or "prose" for lang in languages)
-    if also_prose:
-        counts["prose"] += also_prose
-    return dict(counts)
-
-
-def index_contents(manifest: Mapping[str, Any]) -> dict[str, int] | None:
-    """Documents per content ("prose" or a language) over the manifest's segments; None when a
-    segment does not say (written before nearcopy recorded it)."""
-    total: Counter[str] = Counter()
-    for segment in manifest["segments"]:
-        if "contents" not in segment:
-            return None
-        total.update(segment["contents"])
-    return dict(total)
 
 
 class ProtectedIndex:
@@ -376,7 +327,7 @@ class ProtectedIndex:
         return {"file": segment_file, "docs": docs_file, "docs_sha256": file_checksum(table),
                 "documents": count, "first_doc": first_doc, "fingerprints": fingerprints,
                 "tokens": tokens, "bytes": size,
-                "contents": _contents(languages, also_prose)}  # fmt: skip
+                "contents": segment_contents(languages, also_prose)}  # fmt: skip
 
     @staticmethod
     def _write_allowlist(
@@ -412,12 +363,12 @@ class ProtectedIndex:
 
     def info(self) -> dict[str, Any]:
         """Sizes and parameters (no content)."""
-        return _describe(self.path, self._manifest)
+        return describe_manifest(self.path, self._manifest)
 
     @staticmethod
     def describe(path: str | os.PathLike[str]) -> dict[str, Any]:
         """:meth:`info` of the index at ``path`` from its manifest alone (no key needed)."""
-        return _describe(Path(path), read_manifest(Path(path)))
+        return describe_manifest(Path(path), read_manifest(Path(path)))
 
     def verify(self) -> None:
         """Reads every file through (each segment block and document table against its checksum,
@@ -449,23 +400,3 @@ class ProtectedIndex:
         return self._reader.match_answers(
             texts, max_doc_frequency, min_tokens, min_code_tokens, num_threads, languages, popular
         )
-
-
-def _describe(path: Path, manifest: dict[str, Any]) -> dict[str, Any]:
-    segments = manifest["segments"]
-    tokens = sum(int(s["tokens"]) for s in segments)
-    size = sum(int(s["bytes"]) for s in segments)
-    return {
-        "path": str(path), "generation": manifest["generation"],
-        "documents": sum(int(s["documents"]) for s in segments),
-        "segments": len(segments), "fingerprints": sum(int(s["fingerprints"]) for s in segments),
-        "tokens": tokens, "bytes": size, "bytes_per_token": size / tokens if tokens else 0.0,
-        **manifest["params"],
-        "keyed": bool(manifest.get("keyed")),
-        "allowlist_documents": sum(int(s["documents"]) for s in manifest.get("allowlist", [])),
-        "generated_helpers": sum(
-            int(s["documents"]) for s in manifest.get("allowlist", []) if s.get("generated")
-        ),
-        "contents": index_contents(manifest),
-        "allowlist_segments": len(manifest.get("allowlist", [])),
-    }  # fmt: skip

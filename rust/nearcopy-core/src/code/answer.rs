@@ -16,9 +16,15 @@
 
 use super::detect::{parse, tree_error_share, MAX_ERROR_SHARE};
 use super::languages::Language;
-use super::lexid::{rank, LanguageSet};
+use super::lexid::rank;
 use super::lines::{code_text, regions, scan_noting_start, ScannedLine};
 use tree_sitter::{Parser, Tree};
+
+mod fences;
+mod options;
+pub use fences::language_of_tag;
+use fences::{fence, tag_word, PLAIN_TAGS};
+pub use options::{Hint, SplitOptions};
 
 /// Languages are ranked on at most this much of a block (cut at a line end): the first lines tell
 /// as well as the whole, and counting substrings stays cheap.
@@ -39,57 +45,6 @@ const CLOSE_RUNNER_UP: f64 = 0.75;
 /// A region of one code line is code only from this length on (shorter cannot hold a copy worth
 /// reporting, and a single line is the easiest to misjudge).
 const ONE_LINE_CODE_BYTES: usize = 80;
-
-/// How to split: which languages code may be in, and what the caller knows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct SplitOptions {
-    /// Detection chooses among these (a protected index's languages: code in any other language
-    /// cannot match it). Empty: everything is prose.
-    pub languages: LanguageSet,
-    /// The caller says the code is in this language (a completion, a code assistant's output): no
-    /// detection, and only a sentence ends a stretch of code, not a line that merely reads like one.
-    pub hint: Option<Language>,
-}
-
-impl Default for SplitOptions {
-    fn default() -> Self {
-        SplitOptions { languages: LanguageSet::ALL, hint: None }
-    }
-}
-
-/// What the caller knows about an answer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Hint {
-    /// Nothing: prose and code are told apart, and code's language detected.
-    #[default]
-    Auto,
-    /// The answer is prose only.
-    Text,
-    /// The answer's code is in this language, and its lines are code unless they are sentences.
-    Code(Language),
-}
-
-impl Hint {
-    /// `None` or `"auto"`, `"text"`, or a language name or alias.
-    pub fn parse(name: Option<&str>) -> crate::error::Result<Self> {
-        match name.map(str::trim) {
-            None | Some("auto") => Ok(Hint::Auto),
-            Some("text") => Ok(Hint::Text),
-            Some(name) => Ok(Hint::Code(Language::parse(name)?)),
-        }
-    }
-}
-
-impl SplitOptions {
-    /// Options for code in `languages`, given what the caller knows.
-    pub fn new(languages: LanguageSet, hint: Hint) -> Self {
-        match hint {
-            Hint::Auto => SplitOptions { languages, hint: None },
-            Hint::Text => SplitOptions { languages: LanguageSet::NONE, hint: None },
-            Hint::Code(language) => SplitOptions { languages, hint: Some(language) },
-        }
-    }
-}
 
 /// The first lines of `text`, up to about `limit` bytes.
 fn prefix(text: &str, limit: usize) -> &str {
@@ -133,45 +88,6 @@ impl ParsedSegment {
     pub fn tree(&self, language: Language) -> Option<&Tree> {
         self.trees.iter().find(|(l, _)| *l == language).map(|(_, t)| t)
     }
-}
-
-/// `(fence char, run length, info string)` if the line opens or closes a fence.
-fn fence(line: &str) -> Option<(char, usize, &str)> {
-    let trimmed = line.trim_start();
-    let first = trimmed.chars().next()?;
-    if first != '`' && first != '~' {
-        return None;
-    }
-    let run = trimmed.chars().take_while(|&c| c == first).count();
-    if run < 3 {
-        return None;
-    }
-    let info = trimmed[run..].trim();
-    if first == '`' && info.contains('`') {
-        return None; // inline code spanning a line, not a fence
-    }
-    Some((first, run, info))
-}
-
-/// Fence tags of text that is not code in any language nearcopy parses: the block is prose.
-#[rustfmt::skip]
-const PLAIN_TAGS: &[&str] = &[
-    "bash", "sh", "shell", "zsh", "fish", "console", "shell-session", "powershell", "ps1", "bat", "cmd",
-    "json", "jsonc", "json5", "yaml", "yml", "toml", "ini", "cfg", "conf", "xml", "html", "svg", "css",
-    "scss", "less", "sql", "text", "txt", "plain", "plaintext", "output", "log", "diff", "patch",
-    "markdown", "md", "rst", "tex", "latex", "csv", "tsv", "dockerfile", "makefile", "make", "nginx",
-    "http", "graphql", "proto", "mermaid", "dot", "regex",
-];
-
-/// The first word of a fence's info string, lowercased, without braces or dots.
-fn tag_word(info: &str) -> String {
-    let tag = info.split_whitespace().next().unwrap_or("").trim_matches(|c| c == '{' || c == '}' || c == '.');
-    tag.split([',', ':']).next().unwrap_or(tag).to_ascii_lowercase()
-}
-
-/// The language a fence tag names (`python`, `py`, `{.rust}`, `c++ title="x"`), if nearcopy knows it.
-pub fn language_of_tag(info: &str) -> Option<Language> {
-    Language::parse(&tag_word(info)).ok()
 }
 
 /// Splits an answer into prose and code segments (every language allowed, no hint).

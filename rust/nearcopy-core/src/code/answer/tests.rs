@@ -1,4 +1,5 @@
 use super::*;
+use crate::code::lexid::LanguageSet;
 
 fn split(text: &str) -> Vec<(bool, String, Option<Language>, bool)> {
     split_answer(text, &mut Parser::new())

@@ -1,0 +1,88 @@
+"""What a protected index holds, apart from its fingerprints: the documents given to it (text and
+the metadata reported on a match), the reading each is fingerprinted under (prose or code in a
+language), and the summary ``ProtectedIndex.info`` gives of a manifest."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from nearcopy import _core
+from nearcopy.code import language_for_extension
+
+
+@dataclass(frozen=True)
+class Document:
+    """A protected document: its text and the metadata reported when an output copies it
+    (``language``, ``source``, ``license``, ``url``, anything JSON can hold)."""
+
+    id: str
+    text: str
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_mapping(cls, record: Mapping[str, Any]) -> Document:
+        if "id" not in record or not isinstance(record.get("text"), str):
+            raise ValueError(f"a document needs an 'id' and a str 'text', got keys {sorted(record)}")
+        metadata = {k: v for k, v in record.items() if k not in ("id", "text")}
+        return cls(str(record["id"]), record["text"], metadata)
+
+
+def as_document(item: Document | Mapping[str, Any]) -> Document:
+    return item if isinstance(item, Document) else Document.from_mapping(item)
+
+
+def content_language(doc: Document) -> str | None:
+    """The language a document is normalized as: its ``language``, else its path's extension, else
+    None (prose)."""
+    language = doc.metadata.get("language")
+    if isinstance(language, str) and language:
+        return _core.canonical_language(language)
+    for key in ("path", "id"):
+        name = str(doc.metadata.get(key, doc.id if key == "id" else ""))
+        if "." in name and (found := language_for_extension(name.rsplit(".", 1)[1])):
+            return found
+    return None
+
+
+def segment_contents(languages: list[str | None], also_prose: int) -> dict[str, int]:
+    """Documents per reading a segment can match: prose, or code in a language; code documents
+    whose code is repetitive (tables) are fingerprinted as prose too, and counted there too."""
+    counts = Counter(lang or "prose" for lang in languages)
+    if also_prose:
+        counts["prose"] += also_prose
+    return dict(counts)
+
+
+def index_contents(manifest: Mapping[str, Any]) -> dict[str, int] | None:
+    """Documents per content ("prose" or a language) over the manifest's segments; None when a
+    segment does not say (written before nearcopy recorded it)."""
+    total: Counter[str] = Counter()
+    for segment in manifest["segments"]:
+        if "contents" not in segment:
+            return None
+        total.update(segment["contents"])
+    return dict(total)
+
+
+def describe_manifest(path: Path, manifest: dict[str, Any]) -> dict[str, Any]:
+    segments = manifest["segments"]
+    tokens = sum(int(s["tokens"]) for s in segments)
+    size = sum(int(s["bytes"]) for s in segments)
+    return {
+        "path": str(path), "generation": manifest["generation"],
+        "documents": sum(int(s["documents"]) for s in segments),
+        "segments": len(segments), "fingerprints": sum(int(s["fingerprints"]) for s in segments),
+        "tokens": tokens, "bytes": size, "bytes_per_token": size / tokens if tokens else 0.0,
+        **manifest["params"],
+        "keyed": bool(manifest.get("keyed")),
+        "allowlist_documents": sum(int(s["documents"]) for s in manifest.get("allowlist", [])),
+        "generated_helpers": sum(
+            int(s["documents"]) for s in manifest.get("allowlist", []) if s.get("generated")
+        ),
+        "contents": index_contents(manifest),
+        "allowlist_segments": len(manifest.get("allowlist", [])),
+    }  # fmt: skip
