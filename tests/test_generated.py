@@ -73,7 +73,8 @@ def test_an_output_that_writes_a_helper_is_not_flagged_but_the_code_around_it_is
     files: list[dict[str, str]], tmp_path: Path
 ) -> None:
     index = ProtectedIndex.build(files, tmp_path / "index")
-    assert index.info()["generated_helpers"] == 2  # each helper once, however many files hold it
+    # each helper once, however many files hold it, and the two as the run they form
+    assert index.info()["generated_helpers"] == 3
     output_filter = OutputFilter(index, max_doc_frequency=20)
     helper_only = f"Here is the interop code:\n\n{IMPORT_STAR}"
     assert not output_filter.check(helper_only).flagged
@@ -93,9 +94,30 @@ def test_the_cli_keeps_generated_code_when_told(files: list[dict[str, str]], tmp
 
     source = tmp_path / "files.jsonl"
     source.write_text("".join(json.dumps(f) + "\n" for f in files))
-    for flag, helpers in (([], 2), (["--keep-generated"], 0)):
+    for flag, helpers in (([], 3), (["--keep-generated"], 0)):
         out = tmp_path / f"index{len(flag)}"
         command = [sys.executable, "-m", "nearcopy", "index", "build", str(source), "-o", str(out), *flag]
         result = subprocess.run(command, capture_output=True, text=True, timeout=120)
         assert result.returncode == 0, result.stderr
         assert ProtectedIndex.open(out).info()["generated_helpers"] == helpers
+
+
+BABEL_RUN = (
+    INTEROP
+    + "function _inheritsLoose(subClass, superClass) { subClass.prototype = Object.create("
+    "superClass.prototype); subClass.prototype.constructor = subClass; _setPrototypeOf(subClass, "
+    "superClass); }\n"
+    "function _setPrototypeOf(o, p) { _setPrototypeOf = Object.setPrototypeOf ? Object.setPrototypeOf"
+    ".bind() : function _setPrototypeOf(o, p) { o.__proto__ = p; return o; }; return "
+    "_setPrototypeOf(o, p); }\n"
+)
+
+
+def test_a_run_of_helpers_copied_whole_is_not_flagged(tmp_path: Path) -> None:
+    # Babel writes its helpers one after another: a copy of the run holds k-grams across each
+    # boundary, which no helper alone holds (filter-real found such a copy flagged, from one file).
+    files = [{"id": "lib/a.js", "text": f'"use strict";\n{BABEL_RUN}{own_function(1)}', "language": "javascript"}]
+    output_filter = OutputFilter(ProtectedIndex.build(files, tmp_path / "index"))
+    for answer in (BABEL_RUN, f"Sure, here is the function:\n{BABEL_RUN}", f"```js\n{BABEL_RUN}```\n"):
+        assert not output_filter.check(answer).flagged, answer
+    assert output_filter.check(f"{BABEL_RUN}{own_function(1)}").flagged

@@ -108,7 +108,9 @@ class OutputFilter:
 
     ``min_tokens``: a copied passage of prose must cover at least this many normalized words to
     count; ``min_code_tokens``: a copied passage of code this many normalized code tokens (the
-    winnowing guarantee ``k + w - 1`` of the index is the smallest meaningful value of either).
+    winnowing guarantee ``k + w - 1`` of the index is the smallest meaningful value of either). A
+    match's coverage is compared after adding ``w - 1`` tokens: winnowing finds a shared passage from
+    its first selected fingerprint to its last, about that much inside its ends.
     ``max_doc_frequency``: fingerprints in more protected documents than this are common: a
     passage made of common fingerprints alone is boilerplate (an idiom), unless it is long, at least
     ``popular_factor`` times the threshold (a popular function copied whole into many files is still

@@ -20,15 +20,33 @@ from nearcopy import _core
 
 
 def collect_helpers(texts: Sequence[str], languages: Sequence[str | None], into: dict[str, str]) -> None:
-    """Adds the transpiler helpers of ``texts`` (text to language) to ``into``, each once."""
+    """Adds the transpiler helpers of ``texts`` (text to language) to ``into``, each once, and each
+    run of helpers that follow one another (only white space between) as one more: a copy of the
+    run holds k-grams across each boundary, which no single helper holds."""
     code = [(t, lang) for t, lang in zip(texts, languages) if lang in ("javascript", "typescript", "tsx")]
     if not code:
         return
     docs, starts, ends = _core.generated_spans([t for t, _ in code], [lang for _, lang in code])
+    encoded: dict[int, bytes] = {}
+    run: tuple[int, int, int] | None = None  # (document, start, end) of the run so far
+    helpers_in_run = 0
+
+    def add(d: int, start: int, end: int) -> None:
+        raw = encoded[d][start:end].decode("utf-8", "surrogatepass")
+        into.setdefault(raw, code[d][1] or "javascript")
+
     for d, start, end in zip(docs.tolist(), starts.tolist(), ends.tolist()):
-        text, language = code[d]
-        raw = text.encode("utf-8", "surrogatepass")[start:end].decode("utf-8", "surrogatepass")
-        into.setdefault(raw, language or "javascript")
+        if d not in encoded:
+            encoded[d] = code[d][0].encode("utf-8", "surrogatepass")
+        add(d, start, end)
+        if run is not None and run[0] == d and not encoded[d][run[2] : start].strip():
+            run, helpers_in_run = (d, run[1], end), helpers_in_run + 1
+            continue
+        if run is not None and helpers_in_run > 1:
+            add(*run)
+        run, helpers_in_run = (d, start, end), 1
+    if run is not None and helpers_in_run > 1:
+        add(*run)
 
 
 # Phrases that only licence notices use; a paragraph or comment block holding one is a notice.
