@@ -203,6 +203,12 @@ class LSHIndex:
         """:meth:`info` of the index at ``path``, from its manifest alone."""
         return describe_manifest(Path(path), read_manifest(Path(path)))
 
+    @property
+    def reader(self) -> Any:
+        """The native reader of this generation (``nearcopy._core.LshReader``), for nearcopy's own
+        modules (dedup's reference mode reads signatures through it)."""
+        return self._reader
+
     def verify(self) -> None:
         """Reads every segment through (checksums, order, keys); raises ``OSError`` naming damage."""
         self._reader.verify()
