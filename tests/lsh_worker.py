@@ -53,8 +53,9 @@ def read(index: str, seconds: float, batch: int) -> None:
     deadline = time.monotonic() + seconds
     rng = random.Random(0)
     while time.monotonic() < deadline:
-        for handle in (held, LSHIndex.open(index)):
+        for fresh in (False, True):
             try:
+                handle = LSHIndex.open(index) if fresh else held
                 generations.add(handle.generation)
                 # Batch 0 is never removed: each of its documents finds itself.
                 n = rng.randrange(batch)

@@ -259,6 +259,9 @@ class LshReader:
         top_k: int,
         num_threads: int | None = None,
     ) -> tuple[_U64, Any, npt.NDArray[np.float64], _U32, _U32]: ...
+    def query_one(
+        self, signature: npt.NDArray[Any], threshold: float, verify: bool, top_k: int
+    ) -> tuple[Any, npt.NDArray[np.float64]]: ...
     def find(
         self, keys: list[str] | npt.NDArray[np.int64], removed: bool = False
     ) -> tuple[_U64, _U32, _U32]: ...

@@ -52,6 +52,8 @@ SEGMENT_DOCS = 1 << 20
 # document is then rewritten about log_8(index / insert) times, and a query searches at most
 # MERGE_FACTOR segments per tier.
 MERGE_FACTOR = 8
+# Opening reads the manifest again when its files vanished meanwhile (a writer replaced them).
+OPEN_ATTEMPTS = 50
 
 Signatures = npt.NDArray[Union[np.uint32, np.uint64]]
 KeysLike = Union[Sequence[str], Sequence[int], npt.NDArray[np.integer[Any]]]
@@ -81,6 +83,7 @@ class LSHIndex:
         self._reader = _reader(self.path, manifest)
         params = manifest["params"]
         self._dtype = np.dtype(signature_dtype(params["scheme"]))
+        self._threshold, self._num_perm = float(params["threshold"]), int(params["num_perm"])
 
     @classmethod
     def create(
@@ -146,26 +149,32 @@ class LSHIndex:
     def open(cls, path: str | os.PathLike[str]) -> LSHIndex:
         """Opens the index at ``path`` (memory-mapped: instant, whatever its size)."""
         root = Path(path)
-        manifest = read_manifest(root)
-        try:
-            return cls(root, manifest)
-        except OSError:
-            # A writer may have published a new manifest and removed files this one listed between
-            # reading the manifest and opening them: the new manifest lists what exists.
-            fresh = read_manifest(root)
-            if fresh["generation"] == manifest["generation"]:
-                raise
-            return cls(root, fresh)
+        handle = cls.__new__(cls)
+        handle.path = root
+        handle._load_latest(read_manifest(root))
+        return handle
+
+    def _load_latest(self, manifest: dict[str, Any]) -> None:
+        """Loads ``manifest``'s generation, or a later one: writers may publish a new manifest and
+        remove files the one read listed before they are opened; the newest manifest lists what
+        exists (tried again while generations keep coming, since writers can publish quickly)."""
+        for _ in range(OPEN_ATTEMPTS):
+            try:
+                self._load(manifest)
+                return
+            except OSError:
+                fresh = read_manifest(self.path)
+                if fresh["generation"] == manifest["generation"]:
+                    raise
+                manifest = fresh
+        self._load(manifest)
 
     def refresh(self) -> bool:
         """Picks up what other processes published since this handle opened; True if it changed."""
         fresh = read_manifest(self.path)
         if fresh["generation"] == self._manifest["generation"]:
             return False
-        try:
-            self._load(fresh)
-        except OSError:
-            self._load(read_manifest(self.path))
+        self._load_latest(fresh)
         return True
 
     # Parameters ----------------------------------------------------------------------------------
@@ -176,11 +185,11 @@ class LSHIndex:
 
     @property
     def threshold(self) -> float:
-        return float(self._manifest["params"]["threshold"])
+        return self._threshold
 
     @property
     def num_perm(self) -> int:
-        return int(self._manifest["params"]["num_perm"])
+        return self._num_perm
 
     @property
     def signing(self) -> dict[str, Any] | None:
@@ -264,13 +273,21 @@ class LSHIndex:
         ``top_k`` keeps the most similar ones only. ``verify=False`` gives every candidate, as
         datasketch's ``MinHashLSH.query`` does, each still with its estimate.
         """
-        sigs, single = self._signatures(signatures)
         limit = self.threshold if threshold is None else float(threshold)
         if top_k is not None and top_k < 1:
             raise ValueError(f"top_k must be at least 1, got {top_k}")
-        bounds, keys, similarity, _, _ = self._reader.query(sigs, limit, verify, top_k or 0, num_threads)
+        if (
+            type(signatures) is np.ndarray
+            and signatures.shape == (self.num_perm,)
+            and signatures.dtype == self._dtype
+            and signatures.flags.c_contiguous
+        ):
+            # One signature as the index keeps them: the short path, a few microseconds in all.
+            return Neighbors(*self._reader.query_one(signatures, limit, verify, top_k or 0))
+        sigs, single = self._signatures(signatures)
         if single:
-            return Neighbors(keys, similarity)
+            return Neighbors(*self._reader.query_one(sigs[0], limit, verify, top_k or 0))
+        bounds, keys, similarity, _, _ = self._reader.query(sigs, limit, verify, top_k or 0, num_threads)
         return NeighborsBatch(bounds, keys, similarity)
 
     def contains(self, keys: KeysLike) -> npt.NDArray[np.bool_]:

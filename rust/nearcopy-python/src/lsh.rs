@@ -50,6 +50,8 @@ fn header(
         documents: 0,
         key_bytes: 0,
         set_values: 0,
+        key_base: 0,
+        key_span: 0,
     };
     header.check().map_err(to_py_err)?;
     Ok(header)
@@ -314,6 +316,36 @@ impl LshReader {
         ))
     }
 
+    /// `query` of one signature (a 1-D array), returning only (keys, similarity): the path of
+    /// single queries, whose cost is mostly this call's own overhead.
+    #[pyo3(signature = (signature, threshold, verify, top_k))]
+    fn query_one<'py>(
+        &self,
+        py: Python<'py>,
+        signature: &Bound<'py, PyAny>,
+        threshold: f64,
+        verify: bool,
+        top_k: usize,
+    ) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyArray1<f64>>)> {
+        if threshold.is_nan() {
+            return Err(PyValueError::new_err("threshold must be a number"));
+        }
+        let settings = QuerySettings { threshold, verify, top_k };
+        let sources = self.sources();
+        let hits = if let Ok(array) = signature.cast::<PyArray1<u64>>() {
+            let row = array.readonly();
+            self.run_query(py, &sources, one_row(&row)?, &settings, None, &[1, row.len()])?.1
+        } else if let Ok(array) = signature.cast::<PyArray1<u32>>() {
+            let row = array.readonly();
+            self.run_query(py, &sources, one_row(&row)?, &settings, None, &[1, row.len()])?.1
+        } else {
+            return Err(PyTypeError::new_err("a signature must be a 1-D uint32 (affine32) or uint64 array"));
+        };
+        let similarity: Vec<f64> =
+            hits.iter().map(|h| self.params.store.estimate(h.equal, self.params.num_perm)).collect();
+        Ok((self.keys_of_hits(py, &hits)?, similarity.into_pyarray(py)))
+    }
+
     /// (key number, segment, document) of every live document holding one of `keys` (removed ones
     /// too with `removed`).
     #[pyo3(signature = (keys, removed=false))]
@@ -432,6 +464,10 @@ impl LshReader {
             bounds.into_pyarray(py),
         ))
     }
+}
+
+fn one_row<'a, T: numpy::Element>(row: &'a PyReadonlyArray1<'_, T>) -> PyResult<&'a [T]> {
+    row.as_slice().map_err(|_| PyValueError::new_err("a signature must be a contiguous array"))
 }
 
 fn matrix<T: numpy::Element>(py: Python<'_>, flat: Vec<T>, width: usize) -> PyResult<Bound<'_, PyArray2<T>>> {

@@ -7,7 +7,10 @@
 
 use super::packed::PackedWriter;
 use super::query::Source;
-use super::segment::{finish_segment, key_ends_width, start_segment, table_layout, Header, KeyKind, Segment};
+use super::segment::{
+    finish_segment, int_range, key_ends_width, start_segment, table_layout, write_int_keys,
+};
+use super::segment::{Header, KeyKind, Segment};
 use super::segment::{FLAG_CONTENT_HASHES, FLAG_SHINGLE_SETS};
 use super::table::{write_table, Table};
 use super::Hashing;
@@ -106,7 +109,11 @@ pub fn merge_segments(path: &Path, sources: &[Source<'_>]) -> Result<Header> {
         }
         set_values += segment.shingle_set(d).map_or(0, |s| s.len() as u64);
     }
-    let header = Header { documents, key_bytes, set_values, ..first };
+    let (key_base, key_span) = match first.key_kind {
+        KeyKind::Int => int_range(renumbering.live().map(|(segment, d)| segment.int_key(d))),
+        KeyKind::Str => (0, 0),
+    };
+    let header = Header { documents, key_bytes, set_values, key_base, key_span, ..first };
     header.check()?;
     let layout = table_layout(&header);
     let mut file = start_segment(path)?;
@@ -132,9 +139,7 @@ pub fn merge_segments(path: &Path, sources: &[Source<'_>]) -> Result<Header> {
             pad(&mut body, key_bytes)?;
         }
         KeyKind::Int => {
-            for (segment, d) in renumbering.live() {
-                write_all(&mut body, &segment.int_key(d).to_le_bytes())?;
-            }
+            write_int_keys(&mut body, &header, renumbering.live().map(|(segment, d)| segment.int_key(d)))?
         }
     }
     let mut store_bytes = 0u64;

@@ -36,7 +36,8 @@ pub fn packed_len(count: usize, width: u32) -> usize {
 /// index past the array reads 0 rather than panicking: a damaged file must not crash a reader.
 #[inline]
 pub fn get(bytes: &[u8], width: u32, i: usize) -> u64 {
-    let bit = i as u128 * u128::from(width);
+    // u64 arithmetic: a packed array of at most 2^32 values of at most 56 bits has fewer than 2^64 bits.
+    let bit = (i as u64).wrapping_mul(u64::from(width));
     let at = (bit / 8) as usize;
     match bytes.get(at..at + 8) {
         Some(word) => {

@@ -6,9 +6,11 @@
 //! | 16 | num_perm, 20: bands, 24: rows, 28: scheme (u32 each), 32: seed (u64) |
 //! | 40 | store (u32: 0 full slots, 8 or 16 bits), 44: key kind (u32: 0 str, 1 int) |
 //! | 48 | documents `n`, 56: key bytes, 64: shingle-set values (u64 each) |
-//! | 72 | checksum of the body (XXH3-64), 80..120 zero, 120: checksum of bytes 0..120 |
+//! | 72 | checksum of the body (XXH3-64) |
+//! | 80 | int keys: the smallest key (i64) and the span to the largest (u64); 96..120 zero |
+//! | 120 | checksum of bytes 0..120 |
 //! | 128 | per band: a [`Table`] of (band key, document); then a table of (key hash, document) |
-//! |     | keys: str: `n` packed end offsets then their UTF-8; int: `n` i64 |
+//! |     | keys: str: `n` packed end offsets then their UTF-8; int: `n` packed offsets from the smallest |
 //! |     | the verification store: `n` rows of `num_perm` stored slots ([`Store`]) |
 //! |     | optional: `n` content hashes (2 u64), shingle-set bounds (`n + 1` u64) and values (u64) |
 //!
@@ -58,6 +60,10 @@ pub struct Header {
     pub documents: u64,
     pub key_bytes: u64,
     pub set_values: u64,
+    /// Int keys are stored as offsets from the smallest, `key_base`, in as few bits as the
+    /// span to the largest needs (a key is 2.5 bytes at a million consecutive ids, not 8).
+    pub key_base: i64,
+    pub key_span: u64,
 }
 
 impl Header {
@@ -119,7 +125,14 @@ impl Header {
         h.extend_from_slice(&self.seed.to_le_bytes());
         h.extend_from_slice(&self.store.code().to_le_bytes());
         h.extend_from_slice(&u32::from(self.key_kind == KeyKind::Int).to_le_bytes());
-        for v in [self.documents, self.key_bytes, self.set_values, body_checksum] {
+        for v in [
+            self.documents,
+            self.key_bytes,
+            self.set_values,
+            body_checksum,
+            self.key_base as u64,
+            self.key_span,
+        ] {
             h.extend_from_slice(&v.to_le_bytes());
         }
         h.resize(120, 0);
@@ -136,6 +149,8 @@ struct Layout {
     key_table_at: usize,
     keys_at: usize,
     ends_width: u32,
+    /// Bits per int key offset, or 64 for raw i64 (a span wider than packed arrays hold).
+    int_width: u32,
     blob_at: usize,
     store_at: usize,
     store_row: usize,
@@ -156,12 +171,17 @@ impl Layout {
         let key_table_at = HEADER_LEN + h.bands * table.len;
         let keys_at = key_table_at + table.len;
         let ends_width = packed::width_for(h.key_bytes);
+        let int_width = match packed::width_for(h.key_span) {
+            w if w <= packed::MAX_WIDTH => w,
+            _ => 64,
+        };
         let (blob_at, keys_end) = match h.key_kind {
             KeyKind::Str => {
                 let blob_at = keys_at as u128 + packed::packed_len(n, ends_width) as u128;
                 (blob_at, blob_at + padded(u128::from(h.key_bytes)))
             }
-            KeyKind::Int => (keys_at as u128, keys_at as u128 + 8 * n as u128),
+            KeyKind::Int if int_width == 64 => (keys_at as u128, keys_at as u128 + 8 * n as u128),
+            KeyKind::Int => (keys_at as u128, keys_at as u128 + packed::packed_len(n, int_width) as u128),
         };
         let store_row = h.num_perm * h.store.slot_bytes(h.slot_bytes());
         let store_at = keys_end;
@@ -178,6 +198,7 @@ impl Layout {
             key_table_at,
             keys_at,
             ends_width,
+            int_width,
             blob_at: at(blob_at),
             store_at: at(store_at),
             store_row,
@@ -281,7 +302,11 @@ pub fn write_segment<W: Slot>(
         }
         Keys::Int(_) => 0,
     };
-    let header = Header { flags, documents: n as u64, key_bytes, set_values, ..*params };
+    let (key_base, key_span) = match &docs.keys {
+        Keys::Int(ints) => int_range(ints.iter().copied()),
+        Keys::Str { .. } => (0, 0),
+    };
+    let header = Header { flags, documents: n as u64, key_bytes, set_values, key_base, key_span, ..*params };
     header.check()?;
     let layout = Layout::of(&header);
     let sort = |entries: &mut Vec<(u32, u64)>| {
@@ -331,7 +356,7 @@ pub fn write_segment<W: Slot>(
             write_all(&mut body, blob)?;
             pad(&mut body, blob.len() as u64)?;
         }
-        Keys::Int(ints) => ints.iter().try_for_each(|v| write_all(&mut body, &v.to_le_bytes()))?,
+        Keys::Int(ints) => write_int_keys(&mut body, &header, ints.iter().copied())?,
     }
     let mut row = Vec::with_capacity(layout.store_row);
     for sig in docs.sigs.chunks_exact(k) {
@@ -349,6 +374,35 @@ pub fn write_segment<W: Slot>(
     let (written, checksum) = (body.written, body.hasher.digest());
     finish(file, written, checksum, &header, &layout)?;
     Ok(header)
+}
+
+/// The smallest of `ints` and the span to the largest (0, 0 for none).
+pub(crate) fn int_range(ints: impl Iterator<Item = i64>) -> (i64, u64) {
+    let (mut low, mut high) = (i64::MAX, i64::MIN);
+    for v in ints {
+        (low, high) = (low.min(v), high.max(v));
+    }
+    if low > high {
+        return (0, 0);
+    }
+    (low, (i128::from(high) - i128::from(low)) as u64)
+}
+
+/// Writes int keys as the header's layout stores them.
+pub(crate) fn write_int_keys(
+    out: &mut impl Write,
+    header: &Header,
+    ints: impl Iterator<Item = i64>,
+) -> Result<()> {
+    let width = Layout::of(header).int_width;
+    if width == 64 {
+        return ints.into_iter().try_for_each(|v| write_all(out, &v.to_le_bytes()));
+    }
+    let mut writer = PackedWriter::new(width)?;
+    for v in ints {
+        writer.push((i128::from(v) - i128::from(header.key_base)) as u64, out)?;
+    }
+    writer.finish(out).map(|_| ())
 }
 
 /// Checks that the body has the layout's length, then publishes the file with its header.
@@ -438,6 +492,8 @@ impl Segment {
             documents: read_u64(&map, 48),
             key_bytes: read_u64(&map, 56),
             set_values: read_u64(&map, 64),
+            key_base: read_u64(&map, 80) as i64,
+            key_span: read_u64(&map, 88),
         };
         header.check().map_err(|e| corrupt(e.to_string()))?;
         let layout = Layout::of(&header);
@@ -488,7 +544,11 @@ impl Segment {
     }
 
     pub fn int_key(&self, doc: usize) -> i64 {
-        read_u64(&self.map, self.layout.keys_at + 8 * doc) as i64
+        if self.layout.int_width == 64 {
+            return read_u64(&self.map, self.layout.keys_at + 8 * doc) as i64;
+        }
+        let keys = self.map.get(self.layout.keys_at..).unwrap_or(&[]);
+        self.header.key_base.wrapping_add(packed::get(keys, self.layout.int_width, doc) as i64)
     }
 
     /// The bytes a key's hash is taken of.

@@ -84,7 +84,13 @@ impl Store {
                     out.extend_from_slice(&v.to_u64().to_le_bytes()[..slot_bytes]);
                 }
             }
-            Store::Bits(8) => out.extend(row.iter().map(|v| fingerprint(v.to_u64()) as u8)),
+            Store::Bits(8) => {
+                // Filled in place rather than pushed: the loop then has no capacity checks to keep
+                // it from being vectorized (it was half of a query's instructions).
+                let start = out.len();
+                out.resize(start + row.len(), 0);
+                out[start..].iter_mut().zip(row).for_each(|(o, v)| *o = fingerprint(v.to_u64()) as u8);
+            }
             Store::Bits(_) => {
                 for v in row {
                     out.extend_from_slice(&(fingerprint(v.to_u64()) as u16).to_le_bytes());
@@ -104,12 +110,17 @@ pub fn fingerprint(value: u64) -> u64 {
 /// Slots on which two stored rows (of `width`-byte slots) agree.
 #[inline]
 pub fn equal_count(a: &[u8], b: &[u8], width: usize) -> u32 {
-    // Summed as 0/1 rather than filtered and counted: the compiler turns this into SIMD compares
-    // (a filter-count of 128 bytes took about 780 instructions).
-    match width {
-        1 => a.iter().zip(b).map(|(x, y)| u32::from(x == y)).sum(),
-        _ => a.chunks_exact(width).zip(b.chunks_exact(width)).map(|(x, y)| u32::from(x == y)).sum(),
+    // Bytes are counted 16 at a time into a u8, which the compiler turns into one SIMD compare and
+    // subtract per 16 slots (a filter-count of 128 bytes took about 780 instructions, a u32 sum of
+    // 0/1 about 200: it widened every byte to 32 bits).
+    if width == 1 {
+        let blocks = a.chunks_exact(16).zip(b.chunks_exact(16));
+        let full: u32 =
+            blocks.map(|(x, y)| u32::from(x.iter().zip(y).map(|(p, q)| u8::from(p == q)).sum::<u8>())).sum();
+        let tail = a.len().min(b.len()) / 16 * 16;
+        return full + a[tail..].iter().zip(&b[tail..]).map(|(x, y)| u32::from(x == y)).sum::<u32>();
     }
+    a.chunks_exact(width).zip(b.chunks_exact(width)).map(|(x, y)| u32::from(x == y)).sum()
 }
 
 #[cfg(test)]
@@ -151,6 +162,18 @@ mod tests {
             assert!((96..=96 + 32).contains(&equal) && (store != Store::Full || equal == 96), "{store:?}");
         }
         assert!(Store::from_code(4).is_err() && Store::from_code(16).is_ok());
+    }
+
+    #[test]
+    fn equal_counts_agree_with_a_plain_loop_for_every_length() {
+        let mut state = 3u64;
+        for len in [0usize, 1, 15, 16, 17, 100, 128, 255, 256] {
+            let a: Vec<u8> = (0..len).map(|_| crate::hash::splitmix64(&mut state) as u8 % 3).collect();
+            let b: Vec<u8> = (0..len).map(|_| crate::hash::splitmix64(&mut state) as u8 % 3).collect();
+            let plain = a.iter().zip(&b).filter(|(x, y)| x == y).count() as u32;
+            assert_eq!(equal_count(&a, &b, 1), plain, "length {len}");
+            assert_eq!(equal_count(&a, &a, 1), len as u32);
+        }
     }
 
     #[test]

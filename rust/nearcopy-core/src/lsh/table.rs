@@ -1,12 +1,12 @@
 //! A sorted table of `(key, value)` entries inside a segment file: for each band, band key →
 //! documents; for the segment's keys, key hash → documents.
 //!
-//! Keys are 32 bits. The table is cut into `2^d` buckets by the keys' top `d` bits (about eight
-//! entries per bucket, like the protected index's segments), and a directory of `2^d + 1` u32
+//! Keys are 32 bits. The table is cut into `2^d` buckets by the keys' top `d` bits (about sixteen
+//! entries per bucket), and a directory of `2^d + 1` u32
 //! offsets says where each bucket starts. Those `d` bits are then implied by the bucket, so each
 //! entry stores only the key's other `32 - d` bits and its value, both bit-packed
 //! ([`super::packed`]): keys and values in two arrays, so that the binary search in a bucket
-//! touches only the keys. About `32 - d + log2(n) + 4` bits per entry whatever the segment's size.
+//! touches only the keys. About 38 bits per entry whatever the segment's size.
 //!
 //! Every table keeps the same 32 key bits, so tables of any sizes merge by merging their keys.
 
@@ -18,11 +18,14 @@ use std::ops::Range;
 /// At most 2^24 buckets (a 64 MB directory).
 const MAX_DIRECTORY_BITS: u32 = 24;
 
+/// About sixteen entries per bucket: a bucket of `2^m / 2^d` entries costs `32 - d` key bits per
+/// entry plus 32 directory bits per bucket, least at `d = m - 4` or `m - 5` (38 bits per entry with
+/// the document number); sixteen keeps the search in a bucket to one or two cache lines.
 fn directory_bits(count: usize) -> u32 {
     if count < 64 {
         0
     } else {
-        (count.ilog2() - 3).min(MAX_DIRECTORY_BITS)
+        (count.ilog2() - 4).min(MAX_DIRECTORY_BITS)
     }
 }
 
@@ -90,6 +93,25 @@ impl Table {
     #[inline]
     pub fn value(&self, bytes: &[u8], i: usize) -> u64 {
         packed::get(bytes.get(self.at + self.layout.values_at..).unwrap_or(&[]), self.layout.value_width, i)
+    }
+
+    /// Calls `f` with the values of positions `range`, in order: one pass over the packed bits (a
+    /// run of a heavily shared band key can name thousands of documents).
+    #[inline]
+    pub fn for_each_value(&self, bytes: &[u8], range: Range<usize>, mut f: impl FnMut(u64)) {
+        let values = bytes.get(self.at + self.layout.values_at..).unwrap_or(&[]);
+        let width = u64::from(self.layout.value_width);
+        let mask = (1u64 << width) - 1;
+        let mut bit = range.start as u64 * width;
+        for _ in range {
+            let at = (bit / 8) as usize;
+            let value = match values.get(at..at + 8) {
+                Some(word) => (u64::from_le_bytes(word.try_into().unwrap_or([0; 8])) >> (bit % 8)) & mask,
+                None => 0,
+            };
+            f(value);
+            bit += width;
+        }
     }
 
     /// The positions of the entries of `key`.
