@@ -18,6 +18,7 @@ from nearcopy.cli_options import add_abstraction_options
 from nearcopy.inputs import InputError
 from nearcopy.lsh_corpus import create_for_documents, insert_documents, signed_documents, signing_of
 from nearcopy.lsh_index import LSHIndex
+from nearcopy.lsh_shards import LSHShards, build_with_ray
 from nearcopy.lsh_store import STORES
 from nearcopy.minhash import SCHEMES
 from nearcopy.neardup.stages import Params
@@ -75,10 +76,19 @@ def cmd_build(args: argparse.Namespace) -> int:
     )
     root = Path(args.output)
     existed = root.exists()
-    index = create_for_documents(root, params, store=args.store)
     try:
-        docs = signed_documents(args.inputs, params, **_read_options(args))
-        insert_documents(index, docs, check_duplicates=not args.allow_duplicate_ids, num_threads=args.threads)
+        if args.engine == "ray":
+            options = {k: v for k, v in _read_options(args).items() if k != "num_threads"}
+            index = build_with_ray(
+                args.inputs, root, params, store=args.store, ray_address=args.ray_address,
+                allow_duplicate_ids=args.allow_duplicate_ids, **options,
+            )  # fmt: skip
+        else:
+            index = create_for_documents(root, params, store=args.store)
+            docs = signed_documents(args.inputs, params, **_read_options(args))
+            insert_documents(
+                index, docs, check_duplicates=not args.allow_duplicate_ids, num_threads=args.threads
+            )
     except BaseException:
         # A failed build leaves no index behind (as `index build` does), not an empty or partial one.
         for pattern in ("manifest.json", "write.lock", "lsh-*.ncl", "del-*.ncd", ".*.tmp"):
@@ -103,10 +113,13 @@ def cmd_add(args: argparse.Namespace) -> int:
 
 
 def cmd_query(args: argparse.Namespace) -> int:
-    index = LSHIndex.open(args.index)
+    index: Any = LSHIndex.open(args.index)
+    signing = signing_of(index)
+    if args.shard:
+        index = LSHShards([args.index, *args.shard])
     if args.top_k is not None and args.top_k < 1:
         raise InputError(f"--top-k must be at least 1, got {args.top_k}")
-    docs = signed_documents(args.inputs, signing_of(index), **_read_options(args))
+    docs = signed_documents(args.inputs, signing, **_read_options(args))
 
     def write(emit: Callable[[str], Any]) -> None:
         for batch in docs:
@@ -223,6 +236,17 @@ def add_verbs(verbs: Any) -> None:
     sim.add_argument("--no-casefold", action="store_true", help="keep letter case")
     sim.add_argument("--code-ngram", type=int, default=10, help="code shingle size in tokens (default 10)")
     add_abstraction_options(sim)
+    run = build.add_argument_group("run")
+    run.add_argument(
+        "--engine",
+        choices=("local", "ray"),
+        default="local",
+        help="ray: each input file signed and written as segments by a Ray task "
+        "(pip install 'nearcopy[ray]'; workers must see the index directory)",
+    )
+    run.add_argument(
+        "--ray-address", metavar="ADDRESS", help="Ray cluster to join (default: start a local one, 2 CPUs)"
+    )
     add = actions.add_parser(
         "add",
         help="sign documents into an existing index",
@@ -252,6 +276,9 @@ def add_verbs(verbs: Any) -> None:
         "--threshold", type=float, default=None, help="least similarity (default: the index's)"
     )
     query.add_argument("--top-k", type=int, default=None, help="at most this many matches per document")
+    query.add_argument(
+        "--shard", action="append", default=[], metavar="DIR", help="another index queried with DIR as one"
+    )
     query.add_argument(
         "--no-verify",
         action="store_true",
