@@ -29,6 +29,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
         key_file=args.key_file,
     )
     settings.open()  # a missing or damaged index is reported now, before anything listens
+    if args.lsh_index is not None:
+        from nearcopy.serving.similar import SimilarIndex
+
+        SimilarIndex(args.lsh_index, 0)  # likewise: an LSH index that cannot serve /v1/similar
     config = ServeConfig(
         filter=settings,
         host=args.host,
@@ -43,6 +47,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         upstream_timeout=args.upstream_timeout,
         watch_interval=args.watch_interval,
         excerpts=args.excerpts,
+        lsh_index=args.lsh_index,
     )
     config.auth_token()  # an unreadable token file is an error now, not in every worker
     return run(config)
@@ -96,6 +101,12 @@ def add_verbs(verbs: Any) -> None:
         type=float,
         default=2.0,
         help="seconds between checks of the index manifest for a new version (default 2; 0: SIGHUP only)",
+    )
+    net.add_argument(
+        "--lsh-index",
+        metavar="DIR",
+        help="also serve POST /v1/similar: the near-duplicates of a text in this LSH index "
+        "(built by nearcopy lsh build)",
     )
     sub.add_argument(
         "--excerpts",

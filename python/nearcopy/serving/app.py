@@ -7,6 +7,8 @@ auth and per-endpoint metrics.
 - ``POST /v1/filter``: the same input → ``{"text": shown, "verdict": ...}`` (or ``results``).
 - ``POST /v1/chat/completions``, ``POST /v1/completions``: the proxy (:mod:`nearcopy.serving.proxy`);
   ``GET /v1/models`` is passed through.
+- ``POST /v1/similar`` (with ``--lsh-index``): the near-duplicates of a text in an LSH index
+  (:mod:`nearcopy.serving.similar`).
 - ``GET /healthz`` (no auth: load balancers probe it), ``GET /metrics`` (Prometheus).
 """
 
@@ -44,6 +46,7 @@ from nearcopy.serving.service import (
     json_response,
     read_json_object,
 )
+from nearcopy.serving.similar import routes as similar_routes
 
 CHECK_FIELDS = ("text", "texts")
 OPEN_PATHS = ("/healthz",)
@@ -151,7 +154,9 @@ class _AuthAndMetrics:
             return
         path = scope["path"]
         endpoint = (
-            path if path in (*PROXIED_PATHS, "/v1/check", "/v1/filter", "/healthz", "/metrics") else "other"
+            path
+            if path in (*PROXIED_PATHS, "/v1/check", "/v1/filter", "/v1/similar", "/healthz", "/metrics")
+            else "other"
         )
         started, status = time.perf_counter(), 500
 
@@ -207,7 +212,9 @@ def create_app(config: ServeConfig) -> ASGIApp:
             if service.client is not None:
                 await service.client.aclose()
 
+    similar, similar_index = similar_routes(config.lsh_index, config.watch_interval)
     routes = [
+        *similar,
         Route("/v1/check", check, methods=["POST"]),
         Route("/v1/filter", filter_texts, methods=["POST"]),
         Route("/healthz", healthz, methods=["GET"]),
@@ -218,4 +225,5 @@ def create_app(config: ServeConfig) -> ASGIApp:
     handlers = {ServiceError: _service_error, HTTPException: _http_error}
     app = Starlette(routes=routes, exception_handlers=handlers, lifespan=lifespan)
     app.state.service = service
+    app.state.similar = similar_index
     return _AuthAndMetrics(app, service)

@@ -77,6 +77,7 @@ class ServeConfig:
     upstream_timeout: float = 300.0
     watch_interval: float = 2.0
     excerpts: bool = False
+    lsh_index: str | None = None  # an LSH index for POST /v1/similar (nearcopy.serving.similar)
 
     def __post_init__(self) -> None:
         positive = {
