@@ -40,6 +40,7 @@ from nearcopy.lsh_index import LSHIndex
 
 from . import benchutil
 from .bench_dedup_scale import corpus_texts
+from .lsh_containment import measure as containment
 from .lsh_peers import anon_mb
 from .lsh_report import report
 
@@ -288,6 +289,8 @@ def main(argv: list[str] | None = None) -> None:
         "--variants", action="store_true", help="also the 16-bit and full stores, batched inserts"
     )
     parser.add_argument("--nearcopy-only", action="store_true", help="nearcopy alone (for 10M documents)")
+    parser.add_argument("--containment-docs", type=int, default=600, help="long documents (0: skip)")
+    parser.add_argument("--containment-passages", type=int, default=150)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--source-mb", type=int, default=64, help="real text the documents are cut from")
     parser.add_argument("--out", type=Path)
@@ -320,6 +323,11 @@ def main(argv: list[str] | None = None) -> None:
         "seconds": time.perf_counter() - started,
         "sizes": sizes,
     }
+    if args.containment_docs and not args.nearcopy_only:
+        data["containment"] = containment(
+            args.containment_docs, args.containment_passages, args.seed, args.source_mb
+        )
+    data["seconds"] = time.perf_counter() - started
     benchutil.save_result("lsh", data, report(data), args.out)
 
 

@@ -105,6 +105,23 @@ def report(data: dict[str, Any]) -> str:
                 )
                 out.append("")
     out += ["## Targets (reported, not asserted)", "", *targets(data["sizes"]), ""]
+    if "containment" in data:
+        c = data["containment"]
+        out += [
+            f"## Containment: {c['passages']} passages of 60 words, {c['documents']:,} documents of "
+            f"{c['words_per_document']:,.0f} words ({c['pairs']} containing pairs)",
+            "",
+        ]
+        rows = [
+            [r["method"], f"{r['recall']:.3f}", f"{r['precision']:.3f}", f"{r['ms_per_query']:.2f}"]
+            for r in c["rows"]
+        ]
+        out += [benchutil.md_table(["method", "recall", "precision", "ms per query"], rows), ""]
+        out += [
+            "A pair: a document holding at least half of a passage's shingles. Half the passages are cut "
+            "from indexed documents (5% of their words changed), half from held-out text.",
+            "",
+        ]
     out.append(
         "Recall and precision: of the pairs at exact Jaccard >= the threshold (see the module's docstring). "
         "Latency: each query alone through the Python API on one thread, after 100 warm-up queries. "
