@@ -42,6 +42,7 @@ LEGACY = {
     "filter-quality": "filter-quality-*.md",
     "filter-speed": "filter-speed-*.md",
     "filter-real": "filter-real-*.md",
+    "filter-popular": "filter-popular-*.md",
     "dedup-quality": "dedup-quality-*.md",
     "dedup-speed": "dedup-speed-*.md",
     "serve": "serve-*.md",

@@ -83,6 +83,16 @@ def test_each_benchmark_measured_what_it_is_for(suite_run: tuple[Path, dict[str,
     assert set(speed["results"]) == {"nearcopy 1 thread", "nearcopy all cores", "datasketch", "rensa"}
     assert all(0.0 <= s["f1"] <= 1.0 and s["docs_per_s"] > 0 for s in speed["results"].values())
     assert result_of(results, "dedup-scale")["report"]["kept"] > 0
+    lsh = result_of(results, "lsh")
+    for threshold in lsh["sizes"][0]["thresholds"]:
+        rows = {r["method"]: r for r in threshold["rows"]}
+        assert {"nearcopy", "nearcopy-datasketch-bands", "datasketch", "rensa"} <= rows.keys()
+        assert threshold["candidates_identical_to_datasketch"] >= 0.99  # 32-bit band keys: rare extras
+        assert all(
+            0.0 <= r["verified"]["recall"] <= 1.0 and r["query_p99_us"] >= r["query_p50_us"] > 0
+            for r in rows.values()
+        )
+        assert rows["nearcopy"]["disk_bytes_per_doc"] > 0 and rows["datasketch"]["anon_bytes_per_doc"] > 0
     serve = result_of(results, "serve")
     assert [row["workers"] for row in serve["rows"]] == [1, 2]
     first = serve["rows"][0]

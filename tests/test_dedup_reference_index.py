@@ -1,5 +1,6 @@
 """A reference corpus saved as an index (``save_reference``) stands in for the corpus itself: same
-matches, same output, any threshold; indexes signed differently or damaged are refused by name."""
+matches, same output, any threshold; indexes signed differently or damaged are refused by name. The
+index is an LSH index (``nearcopy.LSHIndex``): one format for both."""
 
 from __future__ import annotations
 
@@ -12,8 +13,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from nearcopy import LSHIndex, minhash
+from nearcopy.cli import main
+from nearcopy.lsh_store import MANIFEST
 from nearcopy.neardup import Params, dedup
-from nearcopy.neardup.reference_index import MANIFEST, ReferenceIndexError, is_reference_index
+from nearcopy.neardup.reference_index import ReferenceIndexError, is_reference_index
 from nearcopy.neardup.stages import Verify
 
 WORDS = [
@@ -114,15 +118,26 @@ def test_indexes_signed_with_other_settings_are_refused_naming_them(
     ]
 
 
+def _segment(index: Path) -> Path:
+    return next(index.glob("lsh-*.ncl"))
+
+
+def _flip_a_bit(path: Path) -> None:
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 1
+    path.write_bytes(bytes(data))
+
+
 @pytest.mark.parametrize(
     ("damage", "message"),
     [
-        (lambda d: (d / "signatures.bin").write_bytes(b"\0" * 100), "signatures.bin holds 100 bytes"),
+        (lambda d: _segment(d).write_bytes(_segment(d).read_bytes()[:-8]), "truncated"),
+        (lambda d: _flip_a_bit(_segment(d)), "checksum mismatch"),
         (lambda d: (d / MANIFEST).write_text("{"), "not a readable reference index"),
-        (lambda d: (d / MANIFEST).write_text(json.dumps({"format": "other"})), "not a nearcopy reference"),
+        (lambda d: (d / MANIFEST).write_text(json.dumps({"format": "other"})), "not a nearcopy LSH index"),
         (lambda d: _edit_manifest(d, version=99), "version 99"),
-        (lambda d: (d / "id_ends.bin").write_bytes(np.arange(40, 0, -1, dtype="<i8").tobytes()), "damaged"),
-        (lambda d: (d / "hashes.bin").unlink(), "not a readable reference index"),
+        (lambda d: _segment(d).unlink(), "not a readable reference index"),
+        (lambda d: (d / "nearcopy-reference.json").write_text("{}"), "older format"),
     ],
 )
 def test_a_damaged_index_is_refused(
@@ -137,6 +152,27 @@ def test_a_damaged_index_is_refused(
     assert not (tmp_path / "out.jsonl").exists()
 
 
+def test_a_saved_reference_is_an_lsh_index_and_an_lsh_index_is_a_reference(
+    tmp_path: Path, corpora: tuple[Path, Path, Path]
+) -> None:
+    bench, _, train = corpora
+    saved = tmp_path / "bench.ncref"
+    dedup(bench, save_reference=saved)
+    first = json.loads(bench.read_text().splitlines()[0])
+    index = LSHIndex.open(saved)
+    assert len(index) == 40 and index.query(minhash([first["text"]])[0]).keys[0] == first["id"]
+    built = tmp_path / "built.lsh"
+    assert main(["lsh", "build", str(bench), "-o", str(built), "--store", "full"]) == 0
+    by_saved, by_built = tmp_path / "a.jsonl", tmp_path / "b.jsonl"
+    dedup(train, by_saved, reference=saved, annotate=True)
+    dedup(train, by_built, reference=built, annotate=True)
+    assert _annotated(by_saved) == _annotated(by_built)
+    eight_bit = tmp_path / "8bit.lsh"
+    assert main(["lsh", "build", str(bench), "-o", str(eight_bit)]) == 0
+    with pytest.raises(ReferenceIndexError, match="without full signatures"):
+        dedup(train, reference=eight_bit)
+
+
 def _edit_manifest(index: Path, **changes: object) -> None:
     manifest = json.loads((index / MANIFEST).read_text())
     (index / MANIFEST).write_text(json.dumps({**manifest, **changes}))
@@ -149,12 +185,12 @@ def test_saving_again_replaces_the_index_and_a_failed_run_leaves_it(
     index = tmp_path / "ref.ncref"
     dedup(bench, save_reference=index)
     dedup(licensed, save_reference=index)
-    assert json.loads((index / MANIFEST).read_text())["documents"] == 30
+    assert LSHIndex.describe(index)["documents"] == 30
     broken = tmp_path / "broken.jsonl"
     broken.write_text('{"id": "x", "text": "fine"}\n{"id": "y", "text": \n')
     with pytest.raises(ValueError, match=r"broken\.jsonl:2"):
         dedup(broken, save_reference=index)
-    assert json.loads((index / MANIFEST).read_text())["documents"] == 30
+    assert LSHIndex.describe(index)["documents"] == 30
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []
     (tmp_path / "notes").mkdir()
     with pytest.raises(ValueError, match="not a reference index; not overwritten"):
@@ -175,5 +211,5 @@ def test_a_killed_saves_leftover_is_removed_by_the_next_save_and_a_live_ones_is_
         dedup(bench, save_reference=tmp_path / "ref.ncref")
     assert not dead.exists() and live.exists()
     published = sorted(p.name for p in (tmp_path / "ref.ncref").iterdir())
-    parts = ("signatures", "hashes", "ids", "id_ends", "sets", "set_bounds")
-    assert published == sorted([MANIFEST, *(f"{n}.bin" for n in parts)]), "no lock, nothing else"
+    assert published == [*sorted(p.name for p in (tmp_path / "ref.ncref").glob("lsh-*.ncl")), MANIFEST]
+    assert len(published) > 1, "segments and the manifest: no lock, nothing else"

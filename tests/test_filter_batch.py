@@ -23,6 +23,11 @@ LICENSE_HEADER = (
     "# or implied. See the License for the specific language governing permissions and limitations.\n"
 )
 PROSE_HEADER = " ".join(line.lstrip("# ") for line in LICENSE_HEADER.splitlines())
+FOOTER = (
+    "This message and any attachments are confidential and intended solely for the person to whom it "
+    "is addressed. If you received it by mistake, please tell the sender at once and delete it from "
+    "your system; reading it, forwarding it or acting on what it says is not allowed to anyone else."
+)
 
 
 def functions() -> list[tuple[str, str]]:
@@ -75,20 +80,22 @@ def test_segments_were_cut_and_boilerplate_counts_across_them(index: ProtectedIn
     # The header is in every document (and allowlisted): never reported, in prose or code comments.
     output_filter = OutputFilter(index, max_doc_frequency=1000)
     assert not output_filter.check(f"As the header says: {PROSE_HEADER}").flagged
-    plain = [Document(str(i), f"{PROSE_HEADER} and document {i}") for i in range(30)]
+    # Boilerplate that is not a licence notice (notices are allowlisted at build, whatever their count).
+    plain = [Document(str(i), f"{FOOTER} and document {i}") for i in range(30)]
     unlisted = ProtectedIndex.build(plain[:6], index.path.parent / "plain")
     for start in range(6, 30, 6):
         unlisted = unlisted.add(plain[start : start + 6])
     assert unlisted.info()["segments"] > 3, "boilerplate spread thinly over many segments"
-    assert not OutputFilter(unlisted, max_doc_frequency=20).check(PROSE_HEADER).flagged
-    assert OutputFilter(unlisted, max_doc_frequency=40).check(PROSE_HEADER).flagged
+    assert not OutputFilter(unlisted, max_doc_frequency=20).check(FOOTER).flagged
+    assert OutputFilter(unlisted, max_doc_frequency=40).check(FOOTER).flagged
 
 
 def test_code_and_prose_have_their_own_thresholds(index: ProtectedIndex) -> None:
     answer = answers()[0]
-    covered = OutputFilter(index).check(answer).matches[0].tokens
-    assert OutputFilter(index, min_code_tokens=covered).check(answer).flagged
-    assert not OutputFilter(index, min_code_tokens=covered + 1).check(answer).flagged
+    # The threshold is compared with the tokens matched plus the w - 1 winnowing leaves unseen.
+    reach = OutputFilter(index).check(answer).matches[0].tokens + index.info()["code_w"] - 1
+    assert OutputFilter(index, min_code_tokens=reach).check(answer).flagged
+    assert not OutputFilter(index, min_code_tokens=reach + 1).check(answer).flagged
     assert OutputFilter(index, min_tokens=10_000).check(answer).flagged, "the prose threshold is not used"
 
 

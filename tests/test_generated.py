@@ -103,8 +103,7 @@ def test_the_cli_keeps_generated_code_when_told(files: list[dict[str, str]], tmp
 
 
 BABEL_RUN = (
-    INTEROP
-    + "function _inheritsLoose(subClass, superClass) { subClass.prototype = Object.create("
+    INTEROP + "function _inheritsLoose(subClass, superClass) { subClass.prototype = Object.create("
     "superClass.prototype); subClass.prototype.constructor = subClass; _setPrototypeOf(subClass, "
     "superClass); }\n"
     "function _setPrototypeOf(o, p) { _setPrototypeOf = Object.setPrototypeOf ? Object.setPrototypeOf"
@@ -116,7 +115,8 @@ BABEL_RUN = (
 def test_a_run_of_helpers_copied_whole_is_not_flagged(tmp_path: Path) -> None:
     # Babel writes its helpers one after another: a copy of the run holds k-grams across each
     # boundary, which no helper alone holds (filter-real found such a copy flagged, from one file).
-    files = [{"id": "lib/a.js", "text": f'"use strict";\n{BABEL_RUN}{own_function(1)}', "language": "javascript"}]
+    text = f'"use strict";\n{BABEL_RUN}{own_function(1)}'
+    files = [{"id": "lib/a.js", "text": text, "language": "javascript"}]
     output_filter = OutputFilter(ProtectedIndex.build(files, tmp_path / "index"))
     for answer in (BABEL_RUN, f"Sure, here is the function:\n{BABEL_RUN}", f"```js\n{BABEL_RUN}```\n"):
         assert not output_filter.check(answer).flagged, answer

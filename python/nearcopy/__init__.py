@@ -3,7 +3,8 @@
 The fingerprinting core: text normalization with byte spans, shingling, and batch MinHash signatures
 that are bit-identical to datasketch's when asked (``scheme="legacy" | "affine32" | "affine64"``) or
 much faster when not (``scheme="fast"``). Corpus dedup: ``dedup(inputs, output, ...)`` over files,
-``dedup_texts(texts)`` in memory (the stages are in ``nearcopy.neardup``).
+``dedup_texts(texts)`` in memory (the stages are in ``nearcopy.neardup``). A persistent MinHash-LSH
+index: ``LSHIndex`` (insert, query, remove signatures on disk, from many processes).
 """
 
 from nearcopy._core import UNICODE_VERSION, __version__
@@ -23,6 +24,9 @@ from nearcopy.file_metadata import FileMetadata
 from nearcopy.file_metadata import documents_with_metadata as read_documents
 from nearcopy.filter import Match, OutputFilter, OutputTooLarge, Policy, Verdict
 from nearcopy.index import Document, ProtectedIndex
+from nearcopy.lsh_index import DuplicateKeyError, LSHIndex, MissingKeyError
+from nearcopy.lsh_results import Neighbors, NeighborsBatch
+from nearcopy.lsh_store import LSHIndexError
 from nearcopy.minhash import (
     COMPATIBLE_SCHEMES,
     SCHEMES,
@@ -50,9 +54,15 @@ __all__ = [
     "DedupParams",
     "DedupReport",
     "Document",
+    "DuplicateKeyError",
     "FileMetadata",
     "KeepFieldError",
+    "LSHIndex",
+    "LSHIndexError",
     "Match",
+    "MissingKeyError",
+    "Neighbors",
+    "NeighborsBatch",
     "OutputFilter",
     "OutputTooLarge",
     "Policy",

@@ -11,6 +11,7 @@ __all__ = [
     "MAX_NUM_PERM",
     "UNICODE_VERSION",
     "IndexReader",
+    "LshReader",
     "__version__",
     "build_segment",
     "canonical_language",
@@ -38,6 +39,7 @@ __all__ = [
     "jsonl_select",
     "language_for_extension",
     "languages",
+    "lsh_write_segment",
     "merge_segments",
     "minhash_code",
     "minhash_texts",
@@ -227,3 +229,62 @@ def jsonl_extract(
     int,
 ]: ...
 def jsonl_select(buffer: bytes, keep: npt.NDArray[np.bool_]) -> tuple[bytes, int]: ...
+
+# LSH index (rust/nearcopy-python/src/lsh.rs): str keys as a list of str, int keys as int64 arrays.
+_U32 = npt.NDArray[np.uint32]
+
+def lsh_write_segment(
+    path: str,
+    signatures: npt.NDArray[Any],
+    keys: list[str] | npt.NDArray[np.int64],
+    num_perm: int,
+    bands: int,
+    rows: int,
+    scheme: str,
+    seed: int,
+    store: int,
+    key_kind: str,
+    content_hashes: _U64 | None = None,
+    set_values: _U64 | None = None,
+    set_bounds: _U64 | None = None,
+    num_threads: int | None = None,
+) -> tuple[int, int]: ...
+
+@final
+class LshReader:
+    def __new__(
+        cls,
+        paths: list[str],
+        tombstones: list[str | None],
+        num_perm: int,
+        bands: int,
+        rows: int,
+        scheme: str,
+        seed: int,
+        store: int,
+        key_kind: str,
+    ) -> LshReader: ...
+    def sizes(self) -> list[tuple[int, int, int]]: ...
+    def columns(self) -> tuple[bool, bool]: ...
+    def verify(self) -> None: ...
+    def query(
+        self,
+        signatures: npt.NDArray[Any],
+        threshold: float,
+        verify: bool,
+        top_k: int,
+        num_threads: int | None = None,
+    ) -> tuple[_U64, Any, npt.NDArray[np.float64], _U32, _U32]: ...
+    def query_one(
+        self, signature: npt.NDArray[Any], threshold: float, verify: bool, top_k: int
+    ) -> tuple[Any, npt.NDArray[np.float64]]: ...
+    def find(
+        self, keys: list[str] | npt.NDArray[np.int64], removed: bool = False
+    ) -> tuple[_U64, _U32, _U32]: ...
+    def keys(self, segment: int, docs: _U32) -> Any: ...
+    def removed(self, segment: int) -> _U32: ...
+    def write_tombstones(self, path: str, segment: int, docs: _U32) -> None: ...
+    def merge(self, path: str, which: list[int]) -> tuple[int, int]: ...
+    def export(
+        self, segment: int, start: int, end: int
+    ) -> tuple[npt.NDArray[Any], _U64, bytes, npt.NDArray[np.int64], _U64, _U64]: ...

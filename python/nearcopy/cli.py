@@ -23,6 +23,7 @@ from nearcopy.cli_bench import add_verbs as add_bench_verbs
 from nearcopy.cli_dedup import add_verbs as add_dedup_verbs
 from nearcopy.cli_filter import add_verbs as add_filter_verbs
 from nearcopy.cli_index import add_verbs as add_index_verbs
+from nearcopy.cli_lsh import add_verbs as add_lsh_verbs
 from nearcopy.cli_options import add_abstraction_options
 from nearcopy.cli_serve import add_verbs as add_serve_verbs
 from nearcopy.code import CodeOptions, TokenKind, code_tokens, language_for_extension, languages
@@ -247,6 +248,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_index_verbs(verbs)
     add_filter_verbs(verbs)
     add_dedup_verbs(verbs)
+    add_lsh_verbs(verbs)
     add_serve_verbs(verbs)
     add_bench_verbs(verbs)
 

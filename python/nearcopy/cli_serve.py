@@ -43,6 +43,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
         settings.open()  # a missing or damaged index is reported now, before anything listens
     except IndexError_ as err:
         raise type(err)(f"--index {err}") from None
+    if args.lsh_index is not None:
+        from nearcopy.serving.similar import SimilarIndex
+
+        SimilarIndex(args.lsh_index, 0)  # likewise: an LSH index that cannot serve /v1/similar
     config = ServeConfig(
         filter=settings,
         host=args.host,
@@ -60,6 +64,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         completions_language=args.completions_language,
         access_log=args.access_log,
         request_policy=args.request_policy,
+        lsh_index=args.lsh_index,
     )
     config.auth_token()  # an unreadable token file is an error now, not in every worker
     return run(config)
@@ -122,6 +127,12 @@ def add_verbs(verbs: Any) -> None:
         help="the language of /v1/completions answers (a code model's completions are code): a "
         "language skips detection and takes an answer without fences as code; auto (default) "
         "detects; a request's X-Nearcopy-Language header overrides it",
+    )
+    net.add_argument(
+        "--lsh-index",
+        metavar="DIR",
+        help="also serve POST /v1/similar: the near-duplicates of a text in this LSH index "
+        "(built by nearcopy lsh build)",
     )
     sub.add_argument(
         "--excerpts",

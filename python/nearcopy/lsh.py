@@ -12,6 +12,13 @@ from functools import lru_cache
 import numpy as np
 import numpy.typing as npt
 
+# Bands and rows for an LSH whose candidates are all verified (dedup, the LSH index): false
+# positives weigh 0.1 and false negatives 0.9 (datasketch weighs them 0.5/0.5), since a false
+# positive then costs one comparison, not a wrong result. At 0.8 and 128 slots that is 14 x 9
+# instead of 9 x 13: a pair at Jaccard 0.85 becomes a candidate with probability 0.975 instead of
+# 0.686 (nearcopy/benchsuite/bench_dedup.py measures both).
+VERIFIED_WEIGHTS = (0.1, 0.9)
+
 _GRID = 2049  # Simpson's rule on this many points integrates these smooth curves to ~1e-12
 
 

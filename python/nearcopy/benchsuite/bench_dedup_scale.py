@@ -23,34 +23,41 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from . import benchutil, corpus
 
 
-def make_corpus(path: Path, docs: int, seed: int, source_mb: int = 64) -> int:
-    """Writes the JSONL corpus; returns its size in bytes of text."""
+def corpus_texts(docs: int, seed: int, source_mb: int = 64) -> Iterator[str]:
+    """The documents: windows of 50-300 words of real text, a tenth exact copies of the document
+    before and a tenth copies with 2% of their words changed (also used by the LSH benchmark)."""
     rng = random.Random(seed)
     sources = [t.split() for t in corpus.load_corpus(source_mb, seed)]
     sources = [w for w in sources if len(w) >= 60]
     vocab = sorted({w for words in sources[:100] for w in words})
+    previous: list[str] = []
+    for _ in range(docs):
+        roll = rng.random()
+        if previous and roll < 0.1:
+            words = previous
+        elif previous and roll < 0.2:
+            words = [rng.choice(vocab) if rng.random() < 0.02 else w for w in previous]
+        else:
+            source = rng.choice(sources)
+            size = rng.randint(50, min(300, len(source)))
+            start = rng.randrange(len(source) - size + 1)
+            words = source[start : start + size]
+        previous = words
+        yield " ".join(words)
+
+
+def make_corpus(path: Path, docs: int, seed: int, source_mb: int = 64) -> int:
+    """Writes the JSONL corpus; returns its size in bytes of text."""
     total = 0
     with open(path, "w", encoding="utf-8") as out:
-        previous: list[str] = []
-        for i in range(docs):
-            roll = rng.random()
-            if previous and roll < 0.1:
-                words = previous
-            elif previous and roll < 0.2:
-                words = [rng.choice(vocab) if rng.random() < 0.02 else w for w in previous]
-            else:
-                source = rng.choice(sources)
-                size = rng.randint(50, min(300, len(source)))
-                start = rng.randrange(len(source) - size + 1)
-                words = source[start : start + size]
-            previous = words
-            text = " ".join(words)
+        for i, text in enumerate(corpus_texts(docs, seed, source_mb)):
             total += len(text.encode())
             out.write(json.dumps({"id": f"d{i}", "text": text, "n": i}, ensure_ascii=False) + "\n")
     return total

@@ -199,6 +199,33 @@ def _dedup_scale(res: dict[str, Any]) -> list[Figure]:
     return out
 
 
+def _lsh(res: dict[str, Any]) -> list[Figure]:
+    out = []
+    for size in res["sizes"]:
+        docs = size["corpus"]["docs"]
+        for t in size["thresholds"]:
+            rows = {r["method"]: r for r in t["rows"]}
+            at = f"{docs:,} docs, t={t['threshold']}"
+            ours = rows["nearcopy"]
+            key = docs == res["sizes"][-1]["corpus"]["docs"] and t is size["thresholds"][0]
+            out += [
+                figure(f"{at}: nearcopy query p99", ours["query_p99_us"], "us", "lower", key=key),
+                figure(f"{at}: nearcopy query p50", ours["query_p50_us"], "us", "lower"),
+                figure(f"{at}: nearcopy bytes per document", ours["bytes_per_doc"], "B", "lower", key=key),
+                figure(f"{at}: nearcopy insert", ours["insert_docs_per_s"], "docs/s", "higher"),
+            ]
+            if "verified" in ours:
+                out.append(figure(f"{at}: nearcopy recall", ours["verified"]["recall"], "", "higher"))
+                out.append(figure(f"{at}: nearcopy precision", ours["verified"]["precision"], "", "higher"))
+            for peer in ("datasketch", "rensa"):
+                if peer in rows:
+                    out.append(figure(f"{at}: {peer} query p99", rows[peer]["query_p99_us"], "us", "lower"))
+            if "datasketch" in rows:
+                ratio = ours["insert_docs_per_s"] / rows["datasketch"]["insert_docs_per_s"]
+                out.append(figure(f"{at}: insert, nearcopy / datasketch", ratio, "x", "higher", key=key))
+    return out
+
+
 def _serve(res: dict[str, Any]) -> list[Figure]:
     out = []
     for row in res["rows"]:
@@ -241,6 +268,7 @@ EXTRACTORS: dict[str, Callable[[Any], list[Figure]]] = {
     "dedup-quality": _dedup_quality,
     "dedup-speed": _dedup_speed,
     "dedup-scale": _dedup_scale,
+    "lsh": _lsh,
     "serve": _serve,
 }
 

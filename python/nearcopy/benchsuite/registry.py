@@ -156,6 +156,29 @@ BENCHMARKS: tuple[Benchmark, ...] = (
         },
     ),
     Benchmark(
+        "lsh",
+        "bench_lsh",
+        "the persistent LSH index against datasketch MinHashLSH and rensa RMinHashLSH: insert docs/s, "
+        "query p50/p99, recall and precision against exact Jaccard, bytes per document, open time",
+        ("datasketch", "rensa"),
+        {
+            "tiny": (
+                "--docs",
+                "3000",
+                "--queries",
+                "200",
+                "--variants",
+                "--containment-docs",
+                "100",
+                "--containment-passages",
+                "30",
+            ),
+            "quick": ("--docs", "100000", "--queries", "1000", "--variants", "--containment-docs", "300"),
+            "full": ("--docs", "100000", "1000000", "--queries", "1000", "--variants"),
+        },
+        needs=("datasketch", "rensa"),
+    ),
+    Benchmark(
         "serve",
         "bench_serve",
         "service load: /v1/check req/s and p50/p99, latency the proxy adds to whole and streamed "

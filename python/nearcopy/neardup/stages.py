@@ -17,18 +17,16 @@ import numpy.typing as npt
 
 from nearcopy import _core
 from nearcopy.code import CodeOptions, IdentifierMode, LiteralMode
-from nearcopy.lsh import optimal_bands
+from nearcopy.lsh import VERIFIED_WEIGHTS, optimal_bands
 from nearcopy.minhash import Scheme, Signatures, check_scheme, minhash
 from nearcopy.options import TextOptions
 
 U64 = npt.NDArray[np.uint64]
 Verify = Literal["signature", "exact"]
 
-# Bands and rows minimize false positives x 0.1 + false negatives x 0.9 (datasketch weighs them
-# 0.5/0.5): every candidate is verified, so a false positive costs one comparison, not a wrong
-# cluster. At 0.8 and 128 slots that is 14 x 9 instead of 9 x 13: a pair at Jaccard 0.85 becomes a
-# candidate with probability 0.975 instead of 0.686 (nearcopy/benchsuite/bench_dedup.py measures both).
-DEFAULT_WEIGHTS = (0.1, 0.9)
+# Bands and rows minimize false positives x 0.1 + false negatives x 0.9: every candidate is
+# verified (see nearcopy.lsh.VERIFIED_WEIGHTS).
+DEFAULT_WEIGHTS = VERIFIED_WEIGHTS
 
 # Band groups above this size are linked as a star plus a chain instead of all-to-all (see
 # `candidate_pairs`); 200 keeps the all-pairs work of one group at 20,000 verifications.

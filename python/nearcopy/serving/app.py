@@ -9,6 +9,8 @@ auth and per-endpoint metrics.
 - ``POST /v1/filter``: the same input → ``{"text": shown, "verdict": ...}`` (or ``results``).
 - ``POST /v1/chat/completions``, ``POST /v1/completions``: the proxy (:mod:`nearcopy.serving.proxy`);
   ``GET /v1/models`` is passed through.
+- ``POST /v1/similar`` (with ``--lsh-index``): the near-duplicates of a text in an LSH index
+  (:mod:`nearcopy.serving.similar`).
 - ``GET /healthz`` (no auth: load balancers probe it), ``GET /metrics`` (Prometheus).
 
 With ``--access-log``, every request is a JSON line there (:mod:`nearcopy.serving.access_log`);
@@ -50,6 +52,7 @@ from nearcopy.serving.service import (
     json_response,
     read_json_object,
 )
+from nearcopy.serving.similar import routes as similar_routes
 
 CHECK_FIELDS = ("text", "texts", "language", "policy")
 OPEN_PATHS = ("/healthz",)
@@ -178,7 +181,9 @@ class _AuthAndMetrics:
             return
         path = scope["path"]
         endpoint = (
-            path if path in (*PROXIED_PATHS, "/v1/check", "/v1/filter", "/healthz", "/metrics") else "other"
+            path
+            if path in (*PROXIED_PATHS, "/v1/check", "/v1/filter", "/v1/similar", "/healthz", "/metrics")
+            else "other"
         )
         started, status = time.perf_counter(), 500
         record = access_log.RequestRecord(access_log.request_id(scope["headers"]), scope["method"], endpoint)
@@ -244,7 +249,9 @@ def create_app(config: ServeConfig) -> ASGIApp:
             if log is not None:
                 log.close()
 
+    similar, similar_index = similar_routes(config.lsh_index, config.watch_interval)
     routes = [
+        *similar,
         Route("/v1/check", check, methods=["POST"]),
         Route("/v1/filter", filter_texts, methods=["POST"]),
         Route("/healthz", healthz, methods=["GET"]),
@@ -255,4 +262,5 @@ def create_app(config: ServeConfig) -> ASGIApp:
     handlers = {ServiceError: _service_error, HTTPException: _http_error}
     app = Starlette(routes=routes, exception_handlers=handlers, lifespan=lifespan)
     app.state.service = service
+    app.state.similar = similar_index
     return _AuthAndMetrics(app, service)

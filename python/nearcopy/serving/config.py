@@ -91,6 +91,7 @@ class ServeConfig:
     completions_language: str | None = None
     access_log: str | None = None  # a file to append JSON lines to, or "-" for stderr
     request_policy: RequestPolicyMode = "off"
+    lsh_index: str | None = None  # an LSH index for POST /v1/similar (nearcopy.serving.similar)
 
     def __post_init__(self) -> None:
         positive = {

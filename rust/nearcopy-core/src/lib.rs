@@ -6,6 +6,7 @@
 //!   (`legacy`, `affine32`, `affine64`) and a native one-permutation scheme (`fast`).
 //! * [`dedup`] clusters near-duplicate documents: band keys, candidate pairs, verification,
 //!   union-find; [`jsonl`] reads the fields it needs out of JSON Lines.
+//! * [`lsh`] is a persistent MinHash-LSH index: memory-mapped segments, queries, merges.
 //! * [`batch`] runs either over many documents in parallel, with results that do not depend on the
 //!   number of threads.
 
@@ -20,6 +21,7 @@ pub mod fuzzing;
 pub mod hash;
 pub mod index;
 pub mod jsonl;
+pub mod lsh;
 pub mod minhash;
 pub mod mt19937;
 pub mod pool;

@@ -7,6 +7,7 @@ mod errors;
 mod index;
 mod inputs;
 mod jsonl;
+mod lsh;
 
 use errors::to_py_err;
 use inputs::{Arena, HashArena, TextBatch, TokenArena};
@@ -319,6 +320,9 @@ mod _core {
 
     #[pymodule_export]
     use super::jsonl::{jsonl_extract, jsonl_select};
+
+    #[pymodule_export]
+    use super::lsh::{lsh_write_segment, LshReader};
 
     #[pymodule_export]
     use super::code::{

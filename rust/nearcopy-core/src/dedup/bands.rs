@@ -9,6 +9,14 @@ use rayon::prelude::*;
 /// A signature slot: u32 (`affine32`) or u64 (every other scheme).
 pub trait Slot: Copy + Eq + Send + Sync + 'static {
     fn to_u64(self) -> u64;
+
+    /// The slots of a band as 8 little-endian bytes each (what a band key hashes), written to `buf`
+    /// or, where the slots already are those bytes, borrowed.
+    fn band_bytes<'a>(band: &'a [Self], buf: &'a mut Vec<u8>) -> &'a [u8] {
+        buf.clear();
+        band.iter().for_each(|v| buf.extend_from_slice(&v.to_u64().to_le_bytes()));
+        buf
+    }
 }
 
 impl Slot for u32 {
@@ -20,6 +28,20 @@ impl Slot for u32 {
 impl Slot for u64 {
     fn to_u64(self) -> u64 {
         self
+    }
+
+    fn band_bytes<'a>(band: &'a [Self], buf: &'a mut Vec<u8>) -> &'a [u8] {
+        if cfg!(target_endian = "little") {
+            // SAFETY: a u64 slice is valid as bytes (no padding, alignment 1 is weaker), the length
+            // is the slice's size in bytes, and the borrow keeps `band` alive; on little-endian
+            // machines those bytes are each slot's little-endian form, so no copy is needed (the
+            // copy was half of a band key's cost, which is most of a single LSH query's).
+            unsafe { std::slice::from_raw_parts(band.as_ptr().cast::<u8>(), std::mem::size_of_val(band)) }
+        } else {
+            buf.clear();
+            band.iter().for_each(|v| buf.extend_from_slice(&v.to_le_bytes()));
+            buf
+        }
     }
 }
 
@@ -49,11 +71,7 @@ pub fn band_keys<W: Slot>(
     let mut keys = vec![0u64; docs * bands];
     let fill = |(sig, out): (&[W], &mut [u64]), buf: &mut Vec<u8>| {
         for (b, key) in out.iter_mut().enumerate() {
-            buf.clear();
-            for v in &sig[b * rows..(b + 1) * rows] {
-                buf.extend_from_slice(&v.to_u64().to_le_bytes());
-            }
-            *key = xxh3_64(buf, b as u64);
+            *key = xxh3_64(W::band_bytes(&sig[b * rows..(b + 1) * rows], buf), b as u64);
         }
     };
     if num_threads <= 1 || docs < 1024 {

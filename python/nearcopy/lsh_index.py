@@ -1,0 +1,485 @@
+"""A persistent, incremental MinHash-LSH index: insert, query, remove; on disk, from many processes.
+
+An index is a directory::
+
+    manifest.json        format, version, generation, parameters, the list of segments
+    lsh-000001-00000.ncl a batch of documents: band-key tables, keys, verification store (immutable)
+    del-000002-00000.ncd the removed documents of one segment (tombstones)
+
+``insert`` writes its documents as a new segment and publishes a new manifest by renaming it into
+place; ``remove`` writes new tombstone files; segments are merged (removed documents left out)
+when a tier of similar-sized segments fills up, or on ``merge()``. Readers in any number of
+processes map the files without locks and see one generation or the next, never a part; a writer
+killed at any moment leaves the last published generation whole (``lsh_store.py``).
+
+A query's candidates are the documents sharing one band with it, exactly as datasketch's
+``MinHashLSH`` finds them (band keys are 32 bits of a hash of the band's slots, so a chance
+collision adds a candidate with probability about documents / 2^32 per band, which verification
+then drops); each candidate is verified against the stored signature, by default.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any, Union
+
+import numpy as np
+import numpy.typing as npt
+
+from nearcopy import _core
+from nearcopy.lsh import VERIFIED_WEIGHTS, optimal_bands
+from nearcopy.lsh_results import Key, KeyList, Neighbors, NeighborsBatch
+from nearcopy.lsh_store import (
+    COLUMNS,
+    FORMAT,
+    KEY_TYPES,
+    STORES,
+    VERSION,
+    LSHIndexError,
+    publish,
+    read_manifest,
+    writing,
+)
+from nearcopy.minhash import Scheme, check_scheme, signature_dtype
+
+# An insert writes segments of at most this many documents, so its memory is bounded by the batch
+# (about 40 bytes per document and band while a segment's tables are sorted), not by the index.
+SEGMENT_DOCS = 1 << 20
+# Segments are merged by tiers: a tier is the segments of about the same size (within a factor of
+# MERGE_FACTOR); when one holds MERGE_FACTOR segments they become one of the next tier. Each
+# document is then rewritten about log_8(index / insert) times, and a query searches at most
+# MERGE_FACTOR segments per tier.
+MERGE_FACTOR = 8
+# Opening reads the manifest again when its files vanished meanwhile (a writer replaced them).
+OPEN_ATTEMPTS = 50
+
+Signatures = npt.NDArray[Union[np.uint32, np.uint64]]
+KeysLike = Union[Sequence[str], Sequence[int], npt.NDArray[np.integer[Any]]]
+
+
+class DuplicateKeyError(ValueError):
+    """A key given to ``insert`` is already in the index (or given twice)."""
+
+
+class MissingKeyError(ValueError):
+    """A key given to ``remove`` is not in the index."""
+
+
+def _tier(documents: int) -> int:
+    return int(np.log(max(documents, 1)) / np.log(MERGE_FACTOR))
+
+
+class LSHIndex:
+    """A MinHash-LSH index in a directory. Create with :meth:`create`, open with :meth:`open`."""
+
+    def __init__(self, path: Path, manifest: dict[str, Any]) -> None:
+        self.path = path
+        self._load(manifest)
+
+    def _load(self, manifest: dict[str, Any]) -> None:
+        self._manifest = manifest
+        self._reader = _reader(self.path, manifest)
+        params = manifest["params"]
+        self._dtype = np.dtype(signature_dtype(params["scheme"]))
+        self._threshold, self._num_perm = float(params["threshold"]), int(params["num_perm"])
+
+    @classmethod
+    def create(
+        cls,
+        path: str | os.PathLike[str],
+        *,
+        num_perm: int = 128,
+        scheme: Scheme = "fast",
+        seed: int = 1,
+        threshold: float = 0.8,
+        bands: int | None = None,
+        rows: int | None = None,
+        weights: tuple[float, float] = VERIFIED_WEIGHTS,
+        store: str = "8bit",
+        key_type: str = "str",
+        signing: Mapping[str, Any] | None = None,
+        columns: Sequence[str] = (),
+    ) -> LSHIndex:
+        """A new, empty index at ``path`` (a directory that must not hold one).
+
+        Signatures to insert and query must be of ``scheme``, ``num_perm`` and ``seed``. ``threshold``
+        is the default of :meth:`query` and chooses ``bands`` x ``rows`` as ``dedup`` chooses them
+        (``weights``: false positives 0.1, false negatives 0.9; datasketch's ``MinHashLSH`` uses
+        0.5/0.5), unless they are given. ``store``: what is kept of each signature to verify
+        candidates: ``"8bit"`` (8 bits of each slot, b-bit minwise hashing: 128 bytes at 128 slots,
+        the default), ``"16bit"``, or ``"full"`` (every slot). ``key_type``: ``"str"`` or ``"int"``.
+        ``signing`` records how the signatures were made (``dedup --reference`` checks it);
+        ``columns`` adds per-document ``content_hashes`` and ``shingle_sets`` (what dedup's
+        reference mode needs beside full signatures).
+        """
+        check_scheme(scheme)
+        if store not in STORES:
+            raise ValueError(f"store must be one of {', '.join(STORES)}, got {store!r}")
+        if key_type not in KEY_TYPES:
+            raise ValueError(f"key_type must be 'str' or 'int', got {key_type!r}")
+        if any(c not in COLUMNS for c in columns):
+            raise ValueError(f"columns must be among {', '.join(COLUMNS)}, got {list(columns)}")
+        if not 0.0 < threshold <= 1.0:
+            raise ValueError(f"threshold must be in (0, 1], got {threshold}")
+        if not 0 <= seed < 2**32:
+            raise ValueError(f"seed must be in 0 .. 2^32 - 1, got {seed}")
+        if (bands is None) != (rows is None):
+            raise ValueError("give both bands and rows, or neither (they follow from the threshold)")
+        if bands is None or rows is None:
+            bands, rows = optimal_bands(min(threshold, 0.99), num_perm, *weights)
+        if bands < 1 or rows < 1 or bands * rows > num_perm:
+            raise ValueError(f"{bands} bands of {rows} rows do not fit num_perm = {num_perm}")
+        root = Path(path)
+        root.mkdir(parents=True, exist_ok=True)
+        params = {"num_perm": num_perm, "scheme": scheme, "seed": seed, "threshold": threshold,
+                  "bands": bands, "rows": rows, "weights": list(weights), "store": store,
+                  "key_type": key_type}  # fmt: skip
+        manifest = {"format": FORMAT, "version": VERSION, "generation": 0, "params": params,
+                    "signing": None if signing is None else dict(signing), "columns": list(columns),
+                    "segments": []}  # fmt: skip
+        with writing(root):
+            if (root / "manifest.json").exists():
+                raise FileExistsError(f"{root} already holds an index; open it instead")
+            publish(root, manifest)
+        return cls(root, read_manifest(root))
+
+    @classmethod
+    def open(cls, path: str | os.PathLike[str]) -> LSHIndex:
+        """Opens the index at ``path`` (memory-mapped: instant, whatever its size)."""
+        root = Path(path)
+        handle = cls.__new__(cls)
+        handle.path = root
+        handle._load_latest(read_manifest(root))
+        return handle
+
+    def _load_latest(self, manifest: dict[str, Any]) -> None:
+        """Loads ``manifest``'s generation, or a later one: writers may publish a new manifest and
+        remove files the one read listed before they are opened; the newest manifest lists what
+        exists (tried again while generations keep coming, since writers can publish quickly)."""
+        for _ in range(OPEN_ATTEMPTS):
+            try:
+                self._load(manifest)
+                return
+            except OSError:
+                fresh = read_manifest(self.path)
+                if fresh["generation"] == manifest["generation"]:
+                    raise
+                manifest = fresh
+        self._load(manifest)
+
+    def refresh(self) -> bool:
+        """Picks up what other processes published since this handle opened; True if it changed."""
+        fresh = read_manifest(self.path)
+        if fresh["generation"] == self._manifest["generation"]:
+            return False
+        self._load_latest(fresh)
+        return True
+
+    # Parameters ----------------------------------------------------------------------------------
+
+    @property
+    def params(self) -> dict[str, Any]:
+        return dict(self._manifest["params"])
+
+    @property
+    def threshold(self) -> float:
+        return self._threshold
+
+    @property
+    def num_perm(self) -> int:
+        return self._num_perm
+
+    @property
+    def signing(self) -> dict[str, Any] | None:
+        signing = self._manifest.get("signing")
+        return None if signing is None else dict(signing)
+
+    @property
+    def generation(self) -> int:
+        return int(self._manifest["generation"])
+
+    def __len__(self) -> int:
+        return sum(int(s["documents"]) - int(s["removed"]) for s in self._manifest["segments"])
+
+    def info(self) -> dict[str, Any]:
+        """Sizes and parameters (no keys)."""
+        return describe_manifest(self.path, self._manifest)
+
+    @staticmethod
+    def describe(path: str | os.PathLike[str]) -> dict[str, Any]:
+        """:meth:`info` of the index at ``path``, from its manifest alone."""
+        return describe_manifest(Path(path), read_manifest(Path(path)))
+
+    @property
+    def reader(self) -> Any:
+        """The native reader of this generation (``nearcopy._core.LshReader``), for nearcopy's own
+        modules (dedup's reference mode reads signatures through it)."""
+        return self._reader
+
+    def verify(self) -> None:
+        """Reads every segment through (checksums, order, keys); raises ``OSError`` naming damage."""
+        self._reader.verify()
+
+    # Reading -------------------------------------------------------------------------------------
+
+    def _signatures(self, signatures: npt.ArrayLike) -> tuple[Signatures, bool]:
+        sigs = np.asarray(signatures)
+        single = sigs.ndim == 1
+        if single:
+            sigs = sigs[None, :]
+        if sigs.ndim != 2 or sigs.shape[1] != self.num_perm:
+            raise ValueError(
+                f"expected signatures of {self.num_perm} slots, got shape {np.shape(signatures)}"
+            )
+        if sigs.dtype != self._dtype:
+            raise ValueError(
+                f"signatures of scheme {self._manifest['params']['scheme']!r} are {self._dtype.name}, "
+                f"got {sigs.dtype}"
+            )
+        return np.ascontiguousarray(sigs), single
+
+    def _keys(self, keys: KeysLike | Key) -> tuple[Any, bool]:
+        """Keys as the reader takes them (a list of str, or an int64 array), and whether one key was
+        given rather than a sequence."""
+        int_keys = self._manifest["params"]["key_type"] == "int"
+        single = isinstance(keys, (str, int, np.integer))
+        items: Any = [keys] if single else keys
+        if int_keys:
+            values = np.asarray(items)
+            if values.size and not np.issubdtype(values.dtype, np.integer):
+                raise TypeError(f"this index has int keys, got {values.dtype}")
+            return np.ascontiguousarray(values, dtype=np.int64).reshape(-1), single
+        items = list(items)
+        if not all(isinstance(k, str) for k in items):
+            raise TypeError("this index has str keys")
+        return items, single
+
+    def query(
+        self,
+        signatures: npt.ArrayLike,
+        *,
+        threshold: float | None = None,
+        top_k: int | None = None,
+        verify: bool = True,
+        num_threads: int | None = None,
+    ) -> Any:
+        """The documents similar to each signature: :class:`Neighbors` for one signature (1-D),
+        :class:`NeighborsBatch` for a matrix, the most similar first.
+
+        Candidates share a band with the query; with ``verify`` (the default) only those whose
+        estimated Jaccard similarity reaches ``threshold`` (default: the index's) are kept.
+        ``top_k`` keeps the most similar ones only. ``verify=False`` gives every candidate, as
+        datasketch's ``MinHashLSH.query`` does, each still with its estimate.
+        """
+        limit = self.threshold if threshold is None else float(threshold)
+        if top_k is not None and top_k < 1:
+            raise ValueError(f"top_k must be at least 1, got {top_k}")
+        if (
+            type(signatures) is np.ndarray
+            and signatures.shape == (self.num_perm,)
+            and signatures.dtype == self._dtype
+            and signatures.flags.c_contiguous
+        ):
+            # One signature as the index keeps them: the short path, a few microseconds in all.
+            return Neighbors(*self._reader.query_one(signatures, limit, verify, top_k or 0))
+        sigs, single = self._signatures(signatures)
+        if single:
+            return Neighbors(*self._reader.query_one(sigs[0], limit, verify, top_k or 0))
+        bounds, keys, similarity, _, _ = self._reader.query(sigs, limit, verify, top_k or 0, num_threads)
+        return NeighborsBatch(bounds, keys, similarity)
+
+    def contains(self, keys: KeysLike) -> npt.NDArray[np.bool_]:
+        """For each key, whether the index holds it."""
+        taken, _ = self._keys(keys)
+        found, _, _ = self._reader.find(taken)
+        out = np.zeros(len(taken), dtype=bool)
+        out[found.astype(np.int64)] = True
+        return out
+
+    def __contains__(self, key: object) -> bool:
+        if not isinstance(key, (str, int, np.integer)):
+            return False
+        try:
+            one: Any = [key]
+            return bool(self.contains(one)[0])
+        except TypeError:
+            return False
+
+    # Writing -------------------------------------------------------------------------------------
+
+    def insert(
+        self,
+        keys: KeysLike,
+        signatures: npt.ArrayLike,
+        *,
+        check_duplicates: bool = True,
+        content_hashes: npt.NDArray[np.uint64] | None = None,
+        shingle_sets: tuple[npt.NDArray[np.uint64], npt.NDArray[np.uint64]] | None = None,
+        num_threads: int | None = None,
+    ) -> None:
+        """Adds documents: ``keys[i]`` with ``signatures[i]`` (a ``(n, num_perm)`` matrix).
+
+        Published as one new generation when every segment is written (a crash before leaves the
+        index as it was). A key already in the index, or given twice, raises
+        :class:`DuplicateKeyError` and nothing is inserted, unless ``check_duplicates=False``
+        (then a key may name several documents, and ``remove`` removes them all).
+        ``content_hashes``/``shingle_sets`` fill the index's columns, when it has them.
+        """
+        sigs, single = self._signatures(signatures)
+        if single:
+            raise ValueError("insert takes a matrix of signatures, one row per key")
+        taken, _ = self._keys(keys)
+        if len(taken) != len(sigs):
+            raise ValueError(f"{len(taken)} keys for {len(sigs)} signatures")
+        columns = self._manifest.get("columns", [])
+        if ("content_hashes" in columns) != (content_hashes is not None):
+            raise ValueError(f"this index's columns are {columns}: give exactly those")
+        if ("shingle_sets" in columns) != (shingle_sets is not None):
+            raise ValueError(f"this index's columns are {columns}: give exactly those")
+        with writing(self.path):
+            manifest = read_manifest(self.path)
+            reader = _reader(self.path, manifest)
+            if check_duplicates:
+                _refuse_duplicates(taken, reader)
+            generation = manifest["generation"] + 1
+            segments = list(manifest["segments"])
+            for number, start in enumerate(range(0, len(sigs), SEGMENT_DOCS)):
+                end = min(start + SEGMENT_DOCS, len(sigs))
+                name = f"lsh-{generation:06d}-{number:05d}.ncl"
+                hashes = sets = None
+                if content_hashes is not None:
+                    hashes = np.ascontiguousarray(content_hashes[start:end], dtype=np.uint64)
+                if shingle_sets is not None:
+                    values, bounds = shingle_sets
+                    part = np.asarray(bounds[start : end + 1], dtype=np.uint64)
+                    sets = (np.ascontiguousarray(values[int(part[0]) : int(part[-1])]), part - part[0])
+                documents, size = _core.lsh_write_segment(
+                    str(self.path / name), sigs[start:end], taken[start:end], *_reader_params(manifest),
+                    content_hashes=hashes, set_values=None if sets is None else sets[0],
+                    set_bounds=None if sets is None else sets[1], num_threads=num_threads,
+                )  # fmt: skip
+                segments.append(
+                    {"file": name, "documents": documents, "removed": 0, "tombstones": None, "bytes": size}
+                )
+            manifest = _merged_tiers(self.path, {**manifest, "generation": generation, "segments": segments})
+            publish(self.path, manifest)
+            self._load(manifest)
+
+    def remove(self, keys: KeysLike, *, missing: str = "error") -> int:
+        """Removes the documents of ``keys``; returns how many were removed. A key the index does
+        not hold raises :class:`MissingKeyError` (nothing removed), or is skipped with
+        ``missing="ignore"``. Written as tombstones, left out at the next merge."""
+        if missing not in ("error", "ignore"):
+            raise ValueError(f"missing must be 'error' or 'ignore', got {missing!r}")
+        taken, _ = self._keys(keys)
+        with writing(self.path):
+            manifest = read_manifest(self.path)
+            reader = _reader(self.path, manifest)
+            found, segment_of, doc_of = reader.find(taken)
+            if missing == "error" and len(np.unique(found)) < len(taken):
+                absent = sorted(set(range(len(taken))) - set(found.tolist()))
+                shown = ", ".join(repr(taken[i]) for i in absent[:3])
+                more = f" and {len(absent) - 3} more" if len(absent) > 3 else ""
+                raise MissingKeyError(f"not in the index: {shown}{more}")
+            if not len(found):
+                return 0
+            generation = manifest["generation"] + 1
+            segments = []
+            for s, entry in enumerate(manifest["segments"]):
+                new = doc_of[segment_of == s]
+                if not len(new):
+                    segments.append(entry)
+                    continue
+                docs = np.union1d(reader.removed(s), new).astype(np.uint32)
+                if len(docs) == entry["documents"]:
+                    continue  # every document removed: the segment goes
+                name = f"del-{generation:06d}-{s:05d}.ncd"
+                reader.write_tombstones(str(self.path / name), s, docs)
+                segments.append({**entry, "removed": len(docs), "tombstones": name})
+            manifest = _merged_tiers(self.path, {**manifest, "generation": generation, "segments": segments})
+            publish(self.path, manifest)
+            self._load(manifest)
+            return len(found)
+
+    def merge(self) -> None:
+        """Merges every segment into one, removed documents left out (a query then searches one
+        segment). Streams the segments: memory stays bounded whatever the index's size. Readers of
+        the old generation keep working on what they mapped."""
+        with writing(self.path):
+            manifest = read_manifest(self.path)
+            segments = manifest["segments"]
+            if len(segments) > 1 or any(s["removed"] for s in segments):
+                manifest = _merge(self.path, manifest, list(range(len(segments))))
+                publish(self.path, manifest)
+            self._load(manifest)
+
+
+def _reader_params(manifest: dict[str, Any]) -> tuple[int, int, int, str, int, int, str]:
+    p = manifest["params"]
+    return (p["num_perm"], p["bands"], p["rows"], p["scheme"], p["seed"], STORES[p["store"]], p["key_type"])
+
+
+def _reader(root: Path, manifest: dict[str, Any]) -> Any:
+    segments = manifest["segments"]
+    try:
+        return _core.LshReader(
+            [str(root / s["file"]) for s in segments],
+            [None if s["tombstones"] is None else str(root / s["tombstones"]) for s in segments],
+            *_reader_params(manifest),
+        )
+    except (ValueError, OSError) as err:  # damaged, foreign, or not what the manifest describes
+        raise LSHIndexError(f"{root}: {err}") from None
+
+
+def _refuse_duplicates(keys: KeyList, reader: Any) -> None:
+    listed: list[Key] = keys.tolist() if isinstance(keys, np.ndarray) else list(keys)
+    if len(set(listed)) != len(listed):
+        seen: set[Key] = set()
+        for key in listed:
+            if key in seen:
+                raise DuplicateKeyError(f"key {key!r} is given twice")
+            seen.add(key)
+    found, _, _ = reader.find(keys)
+    if len(found):
+        shown = ", ".join(repr(listed[int(i)]) for i in found[:3])
+        raise DuplicateKeyError(f"already in the index: {shown}" + (" ..." if len(found) > 3 else ""))
+
+
+def _merge(root: Path, manifest: dict[str, Any], which: list[int]) -> dict[str, Any]:
+    """Writes one segment holding the live documents of segments ``which``; returns the manifest
+    listing it in their place, for the caller to publish."""
+    generation = manifest["generation"] + 1
+    name = f"lsh-{generation:06d}-m{which[0]:04d}.ncl"
+    documents, size = _reader(root, manifest).merge(str(root / name), which)
+    kept = [s for i, s in enumerate(manifest["segments"]) if i not in set(which)]
+    merged = [{"file": name, "documents": documents, "removed": 0, "tombstones": None, "bytes": size}]
+    return {**manifest, "generation": generation, "segments": kept + (merged if documents else [])}
+
+
+def _merged_tiers(root: Path, manifest: dict[str, Any]) -> dict[str, Any]:
+    """Merges, while one is due, a tier that holds MERGE_FACTOR segments, or a segment more than
+    half removed (compaction)."""
+    while True:
+        segments = manifest["segments"]
+        tiers: dict[int, list[int]] = {}
+        for i, s in enumerate(segments):
+            tiers.setdefault(_tier(s["documents"] - s["removed"]), []).append(i)
+        due = next((tiers[t] for t in sorted(tiers) if len(tiers[t]) >= MERGE_FACTOR), None)
+        due = due or [i for i, s in enumerate(segments) if 2 * s["removed"] > s["documents"]][:1] or None
+        if due is None:
+            return manifest
+        manifest = _merge(root, manifest, due)
+
+
+def describe_manifest(path: Path, manifest: dict[str, Any]) -> dict[str, Any]:
+    segments = manifest["segments"]
+    documents = sum(int(s["documents"]) - int(s["removed"]) for s in segments)
+    size = sum(int(s["bytes"]) for s in segments)
+    return {
+        "path": str(path), "generation": manifest["generation"], "documents": documents,
+        "removed": sum(int(s["removed"]) for s in segments), "segments": len(segments), "bytes": size,
+        "bytes_per_document": size / documents if documents else 0.0, **manifest["params"],
+        "columns": list(manifest.get("columns", [])), "signing": manifest.get("signing"),
+    }  # fmt: skip

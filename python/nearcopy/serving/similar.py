@@ -1,0 +1,97 @@
+"""``POST /v1/similar`` (``nearcopy serve --lsh-index DIR``): the documents of an LSH index that a
+text near-duplicates, for an application that asks before it stores or shows something.
+
+``{"text": str}`` or ``{"texts": [str, ...]}``, optionally ``"threshold"`` (default: the index's) and
+``"top_k"`` → ``{"generation", "matches": [{"key", "similarity"}, ...]}`` (or ``"results"``, one
+per text), the most similar first. Texts are signed as the index records (``nearcopy lsh build``),
+so an index built from Python signatures alone cannot serve this. A new generation published by
+``nearcopy lsh add|remove|merge`` is picked up within ``--watch-interval`` seconds (one manifest
+read at most that often, on the request path, as the filter's reload does).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import time
+from typing import Any
+
+import anyio
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from nearcopy.lsh_corpus import signing_of
+from nearcopy.lsh_index import LSHIndex
+from nearcopy.neardup.stages import Params, signatures
+from nearcopy.serving.service import Service, ServiceError, json_response, read_json_object
+
+FIELDS = ("text", "texts", "threshold", "top_k")
+
+
+class SimilarIndex:
+    """The LSH index behind ``/v1/similar``, refreshed at most every ``watch_interval`` seconds."""
+
+    def __init__(self, path: str, watch_interval: float) -> None:
+        self.index = LSHIndex.open(path)
+        self.params: Params = signing_of(self.index)  # refuses an index that cannot sign texts
+        self.watch_interval = watch_interval
+        self._checked = time.monotonic()
+        self._lock = threading.Lock()
+
+    def current(self) -> LSHIndex:
+        now = time.monotonic()
+        if self.watch_interval and now - self._checked >= self.watch_interval:
+            with self._lock:
+                self._checked = now
+                # A damaged new generation: keep answering from the one we have.
+                with contextlib.suppress(OSError):
+                    self.index.refresh()
+        return self.index
+
+
+def _request(payload: dict[str, Any], max_batch: int) -> tuple[list[str], bool, float | None, int | None]:
+    unknown = sorted(set(payload) - set(FIELDS))
+    if unknown:
+        raise ServiceError(
+            400, f"unknown field(s) {', '.join(map(repr, unknown))}: expected {', '.join(FIELDS)}"
+        )
+    if ("text" in payload) == ("texts" in payload):
+        raise ServiceError(400, "give exactly one of 'text' (a string) or 'texts' (a list of strings)")
+    texts = [payload["text"]] if "text" in payload else payload["texts"]
+    if not isinstance(texts, list) or not all(isinstance(t, str) for t in texts):
+        raise ServiceError(400, "'text' must be a string and 'texts' a list of strings")
+    if len(texts) > max_batch:
+        raise ServiceError(413, f"a batch of {len(texts)} texts exceeds --max-batch {max_batch}")
+    threshold, top_k = payload.get("threshold"), payload.get("top_k")
+    if threshold is not None and (
+        isinstance(threshold, bool) or not isinstance(threshold, (int, float)) or not 0 <= threshold <= 1
+    ):
+        raise ServiceError(400, "'threshold' must be a number in [0, 1]")
+    if top_k is not None and (isinstance(top_k, bool) or not isinstance(top_k, int) or top_k < 1):
+        raise ServiceError(400, "'top_k' must be a positive integer")
+    return texts, "texts" in payload, threshold, top_k
+
+
+async def similar(request: Request) -> Response:
+    service: Service = request.app.state.service
+    holder: SimilarIndex = request.app.state.similar
+    _, payload = await read_json_object(request, service.config)
+    texts, batch, threshold, top_k = _request(payload, service.config.max_batch)
+    index = holder.current()
+
+    def run() -> list[list[dict[str, Any]]]:
+        sigs = signatures(texts, [None] * len(texts), holder.params)
+        found = index.query(sigs, threshold=threshold, top_k=top_k)
+        return [[{"key": k, "similarity": round(s, 6)} for k, s in n] for n in found]
+
+    results = await anyio.to_thread.run_sync(run)
+    body = {"results": [{"matches": m} for m in results]} if batch else {"matches": results[0]}
+    return json_response({"generation": index.generation, **body})
+
+
+def routes(path: str | None, watch_interval: float) -> tuple[list[Route], SimilarIndex | None]:
+    """The ``/v1/similar`` route and its index, when the service has an LSH index."""
+    if path is None:
+        return [], None
+    return [Route("/v1/similar", similar, methods=["POST"])], SimilarIndex(path, watch_interval)

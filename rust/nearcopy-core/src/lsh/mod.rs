@@ -1,0 +1,135 @@
+//! A persistent, incremental MinHash-LSH index: immutable memory-mapped segments, queried one
+//! signature or a batch at a time, from any number of processes.
+//!
+//! * [`segment`]: the file of one batch of documents: per band a sorted table of band keys
+//!   (the dedup kernels' keys, [`crate::dedup::band_keys`]), a table of key hashes, the keys
+//!   themselves, a verification store ([`store`]) and optional columns (content hashes, shingle
+//!   sets) for `dedup --reference`.
+//! * [`tombstones`]: removed documents of a segment, in a file of their own (segments are never
+//!   modified); [`merge`] writes one segment from several, leaving removed documents out.
+//! * [`query`]: candidates sharing a band with a query, verified against the store, ranked.
+//!
+//! The manifest that lists the segments, and the locking of writers, live in Python
+//! (`nearcopy/lsh_store.py`), as for the protected index.
+
+pub mod merge;
+pub mod packed;
+pub mod query;
+pub mod segment;
+pub mod store;
+pub mod table;
+pub mod tombstones;
+
+pub use merge::merge_segments;
+pub use query::{find_keys, query, Hit, QuerySettings, Source};
+pub use segment::{write_segment, Columns, Header, KeyKind, Keys, NewDocs, Segment};
+pub use store::Store;
+pub use tombstones::{write_tombstones, Tombstones};
+
+use crate::error::{Error, Result};
+use crate::hash::xxh3_64;
+use crate::minhash::Scheme;
+use std::fs::File;
+use std::io::{BufWriter, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+
+/// The seed of key hashes, so that a key's hash differs from any band key.
+const KEY_SEED: u64 = 0x6B65_795F_6873_6831;
+
+/// The 32 bits a table keeps of a 64-bit hash: its top bits.
+#[inline]
+pub fn stored_key(hash: u64) -> u32 {
+    (hash >> 32) as u32
+}
+
+/// The table key of a document key's bytes (a str key's UTF-8, an int key's 8 little-endian bytes).
+#[inline]
+pub fn key_hash(bytes: &[u8]) -> u32 {
+    stored_key(xxh3_64(bytes, KEY_SEED))
+}
+
+/// The header's code of a scheme.
+pub fn scheme_code(scheme: Scheme) -> u32 {
+    match scheme {
+        Scheme::Fast => 0,
+        Scheme::Legacy => 1,
+        Scheme::Affine32 => 2,
+        Scheme::Affine64 => 3,
+    }
+}
+
+pub fn scheme_from_code(code: u32) -> Option<Scheme> {
+    Scheme::ALL.into_iter().find(|&s| scheme_code(s) == code)
+}
+
+fn io(path: &Path, what: &str, err: std::io::Error) -> Error {
+    Error::Io(format!("{}: cannot {what}: {err}", path.display()))
+}
+
+/// A file written beside its final name and renamed into place by [`AtomicFile::commit`]: readers
+/// see no file or the complete one, and a failed or dropped write leaves nothing behind.
+pub(crate) struct AtomicFile {
+    path: PathBuf,
+    tmp: PathBuf,
+    out: Option<BufWriter<File>>,
+}
+
+impl AtomicFile {
+    pub(crate) fn create(path: &Path) -> Result<Self> {
+        let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("lsh");
+        let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
+        let file = File::create(&tmp).map_err(|e| io(&tmp, "create", e))?;
+        Ok(AtomicFile { path: path.to_path_buf(), tmp, out: Some(BufWriter::with_capacity(1 << 20, file)) })
+    }
+
+    pub(crate) fn writer(&mut self) -> &mut BufWriter<File> {
+        self.out.as_mut().expect("writer used after commit")
+    }
+
+    /// Writes `header` at offset 0 (over the placeholder the body was written after), syncs the
+    /// file, renames it into place and syncs the directory.
+    pub(crate) fn commit(mut self, header: &[u8]) -> Result<()> {
+        let tmp = self.tmp.clone();
+        let out = self.out.take().expect("committed twice");
+        let mut file = out.into_inner().map_err(|e| io(&tmp, "write", e.into_error()))?;
+        file.seek(SeekFrom::Start(0))
+            .and_then(|_| file.write_all(header))
+            .map_err(|e| io(&tmp, "write", e))?;
+        file.sync_all().map_err(|e| io(&tmp, "sync", e))?;
+        std::fs::rename(&tmp, &self.path).map_err(|e| io(&self.path, "publish", e))?;
+        let dir = self.path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+        File::open(dir).and_then(|d| d.sync_all()).map_err(|e| io(dir, "sync", e))
+    }
+}
+
+impl Drop for AtomicFile {
+    fn drop(&mut self) {
+        if self.out.is_some() {
+            let _ = std::fs::remove_file(&self.tmp);
+        }
+    }
+}
+
+/// A writer that hashes what passes through it (the body checksum) and counts it.
+pub(crate) struct Hashing<'a, W: Write> {
+    pub(crate) inner: &'a mut W,
+    pub(crate) hasher: crate::hash::Xxh3,
+    pub(crate) written: u64,
+}
+
+impl<W: Write> Write for Hashing<'_, W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.hasher.update(&buf[..n]);
+        self.written += n as u64;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+#[cfg(test)]
+mod tests;

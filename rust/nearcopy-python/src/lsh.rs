@@ -1,0 +1,546 @@
+//! Bindings of the LSH index's kernels (`nearcopy_core::lsh`): write a segment from a batch of
+//! signatures and keys, and a reader holding memory-mapped segments and their tombstones that
+//! queries, finds keys, merges and writes tombstones. Manifests, locking and the typed façade live
+//! in Python (`nearcopy/lsh_index.py`).
+
+use crate::errors::to_py_err;
+use crate::thread_count;
+use nearcopy_core::lsh::segment::{FLAG_CONTENT_HASHES, FLAG_SHINGLE_SETS};
+use nearcopy_core::lsh::{
+    find_keys, merge_segments, query, write_segment, write_tombstones, Columns, Header, Hit, KeyKind, Keys,
+    NewDocs, QuerySettings, Segment, Source, Store, Tombstones,
+};
+use nearcopy_core::minhash::Scheme;
+use numpy::ndarray::Array2;
+use numpy::{
+    IntoPyArray, PyArray1, PyArray2, PyArrayMethods, PyReadonlyArray1, PyReadonlyArray2,
+    PyUntypedArrayMethods,
+};
+use pyo3::exceptions::{PyTypeError, PyValueError};
+use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyList, PyString};
+use std::path::PathBuf;
+
+/// The parameters of an index, as its manifest gives them.
+fn header(
+    num_perm: usize,
+    bands: usize,
+    rows: usize,
+    scheme: &str,
+    seed: u64,
+    store: u32,
+    key_kind: &str,
+) -> PyResult<Header> {
+    let key_kind = match key_kind {
+        "str" => KeyKind::Str,
+        "int" => KeyKind::Int,
+        other => {
+            return Err(PyValueError::new_err(format!("key_kind must be 'str' or 'int', got {other:?}")))
+        }
+    };
+    let header = Header {
+        num_perm,
+        bands,
+        rows,
+        scheme: Scheme::parse(scheme).map_err(to_py_err)?,
+        seed,
+        store: Store::from_code(store).map_err(to_py_err)?,
+        key_kind,
+        flags: 0,
+        documents: 0,
+        key_bytes: 0,
+        set_values: 0,
+        key_base: 0,
+        key_span: 0,
+    };
+    header.check().map_err(to_py_err)?;
+    Ok(header)
+}
+
+/// Owned keys taken from Python: str keys as UTF-8 (lone surrogates as `surrogatepass` bytes, so
+/// every str key round-trips), int keys as i64.
+enum OwnedKeys {
+    Str { blob: Vec<u8>, ends: Vec<u64> },
+    Int(Vec<i64>),
+}
+
+impl OwnedKeys {
+    fn take(keys: &Bound<'_, PyAny>, kind: KeyKind) -> PyResult<Self> {
+        match kind {
+            KeyKind::Int => {
+                let array: PyReadonlyArray1<'_, i64> = keys.extract().map_err(|_| {
+                    PyTypeError::new_err("keys of an int-keyed index must be a 1-D int64 array")
+                })?;
+                Ok(OwnedKeys::Int(array.as_array().to_vec()))
+            }
+            KeyKind::Str => {
+                let list =
+                    keys.cast::<PyList>().map_err(|_| PyTypeError::new_err("keys must be a list of str"))?;
+                let (mut blob, mut ends) = (Vec::new(), Vec::with_capacity(list.len()));
+                for (i, item) in list.iter().enumerate() {
+                    let text = item.cast::<PyString>().map_err(|_| {
+                        PyTypeError::new_err(format!("keys[{i}] is not a str (this index has str keys)"))
+                    })?;
+                    match text.to_str() {
+                        Ok(s) => blob.extend_from_slice(s.as_bytes()),
+                        Err(_) => {
+                            let encoded = text.call_method1("encode", ("utf-8", "surrogatepass"))?;
+                            blob.extend_from_slice(encoded.cast::<PyBytes>()?.as_bytes());
+                        }
+                    }
+                    ends.push(blob.len() as u64);
+                }
+                Ok(OwnedKeys::Str { blob, ends })
+            }
+        }
+    }
+
+    fn view(&self) -> Keys<'_> {
+        match self {
+            OwnedKeys::Str { blob, ends } => Keys::Str { blob, ends },
+            OwnedKeys::Int(ints) => Keys::Int(ints),
+        }
+    }
+}
+
+/// Signatures of either word size. Checked by type, not by trying one extraction then the other: a
+/// failed extraction builds an error message, which cost more than a whole single-row query.
+enum Signatures<'py> {
+    U32(PyReadonlyArray2<'py, u32>),
+    U64(PyReadonlyArray2<'py, u64>),
+}
+
+fn signatures<'py>(obj: &Bound<'py, PyAny>) -> PyResult<Signatures<'py>> {
+    if let Ok(array) = obj.cast::<PyArray2<u64>>() {
+        return Ok(Signatures::U64(array.readonly()));
+    }
+    if let Ok(array) = obj.cast::<PyArray2<u32>>() {
+        return Ok(Signatures::U32(array.readonly()));
+    }
+    Err(PyTypeError::new_err("signatures must be a 2-D uint32 (affine32) or uint64 array"))
+}
+
+fn contiguous<'a, T: numpy::Element>(array: &'a PyReadonlyArray2<'_, T>, what: &str) -> PyResult<&'a [T]> {
+    array.as_slice().map_err(|_| PyValueError::new_err(format!("{what} must be a C-contiguous array")))
+}
+
+/// Writes a segment of `signatures` (`(n, num_perm)`, uint32 for affine32, else uint64) and their
+/// `keys`, with optional `content_hashes` (`(n, 2)` uint64) and shingle sets (`set_values`,
+/// `set_bounds`). Returns (documents, file bytes).
+#[pyfunction]
+#[pyo3(signature = (path, signatures, keys, num_perm, bands, rows, scheme, seed, store, key_kind, content_hashes=None, set_values=None, set_bounds=None, num_threads=None))]
+#[allow(clippy::too_many_arguments)]
+pub fn lsh_write_segment(
+    py: Python<'_>,
+    path: PathBuf,
+    signatures: &Bound<'_, PyAny>,
+    keys: &Bound<'_, PyAny>,
+    num_perm: usize,
+    bands: usize,
+    rows: usize,
+    scheme: &str,
+    seed: u64,
+    store: u32,
+    key_kind: &str,
+    content_hashes: Option<PyReadonlyArray2<'_, u64>>,
+    set_values: Option<PyReadonlyArray1<'_, u64>>,
+    set_bounds: Option<PyReadonlyArray1<'_, u64>>,
+    num_threads: Option<usize>,
+) -> PyResult<(u64, u64)> {
+    let params = header(num_perm, bands, rows, scheme, seed, store, key_kind)?;
+    let signatures = self::signatures(signatures)?;
+    let keys = OwnedKeys::take(keys, params.key_kind)?;
+    let hashes = content_hashes.as_ref().map(|a| contiguous(a, "content_hashes")).transpose()?;
+    let sets = match (&set_values, &set_bounds) {
+        (Some(v), Some(b)) => Some((
+            v.as_slice().map_err(|_| PyValueError::new_err("set_values must be contiguous"))?,
+            b.as_slice().map_err(|_| PyValueError::new_err("set_bounds must be contiguous"))?,
+        )),
+        (None, None) => None,
+        _ => return Err(PyValueError::new_err("give both set_values and set_bounds, or neither")),
+    };
+    let columns = || Columns { content_hashes: hashes, sets };
+    let written = match &signatures {
+        Signatures::U32(a) => {
+            let sigs = contiguous(a, "signatures")?;
+            let threads = thread_count(num_threads, sigs.len() * 4).map_err(to_py_err)?;
+            py.detach(|| {
+                write_segment(
+                    &path,
+                    &params,
+                    &NewDocs { sigs, keys: keys.view(), columns: columns() },
+                    threads,
+                )
+            })
+        }
+        Signatures::U64(a) => {
+            let sigs = contiguous(a, "signatures")?;
+            let threads = thread_count(num_threads, sigs.len() * 8).map_err(to_py_err)?;
+            py.detach(|| {
+                write_segment(
+                    &path,
+                    &params,
+                    &NewDocs { sigs, keys: keys.view(), columns: columns() },
+                    threads,
+                )
+            })
+        }
+    }
+    .map_err(to_py_err)?;
+    let bytes = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+    Ok((written.documents, bytes))
+}
+
+/// Query results: bounds, keys (list of str or int64 array), estimated similarity, and the
+/// (segment, document) of each.
+type QueryResult<'py> = (
+    Bound<'py, PyArray1<u64>>,
+    Bound<'py, PyAny>,
+    Bound<'py, PyArray1<f64>>,
+    Bound<'py, PyArray1<u32>>,
+    Bound<'py, PyArray1<u32>>,
+);
+
+/// (key number, segment, document) of found keys.
+type Found<'py> = (Bound<'py, PyArray1<u64>>, Bound<'py, PyArray1<u32>>, Bound<'py, PyArray1<u32>>);
+
+/// Memory-mapped segments of one index with their tombstones, opened together.
+#[pyclass(frozen, module = "nearcopy._core")]
+pub struct LshReader {
+    params: Header,
+    segments: Vec<Segment>,
+    removed: Vec<Tombstones>,
+}
+
+#[pymethods]
+impl LshReader {
+    /// Opens the segment files (each with its tombstone file, or None); each must have been
+    /// written with the given parameters.
+    #[new]
+    #[pyo3(signature = (paths, tombstones, num_perm, bands, rows, scheme, seed, store, key_kind))]
+    #[allow(clippy::too_many_arguments)]
+    fn new(
+        paths: Vec<PathBuf>,
+        tombstones: Vec<Option<PathBuf>>,
+        num_perm: usize,
+        bands: usize,
+        rows: usize,
+        scheme: &str,
+        seed: u64,
+        store: u32,
+        key_kind: &str,
+    ) -> PyResult<Self> {
+        let params = header(num_perm, bands, rows, scheme, seed, store, key_kind)?;
+        if tombstones.len() != paths.len() {
+            return Err(PyValueError::new_err("one tombstone path (or None) per segment"));
+        }
+        let mut segments = Vec::with_capacity(paths.len());
+        let mut removed = Vec::with_capacity(paths.len());
+        for (path, dead) in paths.iter().zip(&tombstones) {
+            let segment = Segment::open(path).map_err(to_py_err)?;
+            let ours = Header { flags: segment.header.flags, ..params };
+            if !segment.header.same_index(&ours) {
+                return Err(pyo3::exceptions::PyOSError::new_err(format!(
+                    "{}: written with other parameters than the manifest says",
+                    path.display()
+                )));
+            }
+            removed.push(match dead {
+                Some(p) => Tombstones::open(p, &segment).map_err(to_py_err)?,
+                None => Tombstones::none(),
+            });
+            segments.push(segment);
+        }
+        let params = Header { flags: segments.first().map_or(0, |s| s.header.flags), ..params };
+        if segments.iter().any(|s| s.header.flags != params.flags) {
+            return Err(PyValueError::new_err("segments with different columns cannot be read as one index"));
+        }
+        Ok(LshReader { params, segments, removed })
+    }
+
+    /// (documents, removed, file bytes) of every segment.
+    fn sizes(&self) -> Vec<(u64, usize, usize)> {
+        self.segments
+            .iter()
+            .zip(&self.removed)
+            .map(|(s, r)| (s.header.documents, r.count(), s.bytes().len()))
+            .collect()
+    }
+
+    /// Whether the segments carry content hashes and shingle sets (the columns of a dedup reference).
+    fn columns(&self) -> (bool, bool) {
+        (self.params.flags & FLAG_CONTENT_HASHES != 0, self.params.flags & FLAG_SHINGLE_SETS != 0)
+    }
+
+    /// Reads every segment through (checksums, order, keys); raises OSError naming the damage.
+    fn verify(&self, py: Python<'_>) -> PyResult<()> {
+        py.detach(|| self.segments.iter().try_for_each(Segment::verify)).map_err(to_py_err)
+    }
+
+    /// The documents sharing a band with each query row, verified (`verify`) against `threshold`,
+    /// at most `top_k` per query (0: all), most similar first.
+    #[pyo3(signature = (signatures, threshold, verify, top_k, num_threads=None))]
+    fn query<'py>(
+        &self,
+        py: Python<'py>,
+        signatures: &Bound<'py, PyAny>,
+        threshold: f64,
+        verify: bool,
+        top_k: usize,
+        num_threads: Option<usize>,
+    ) -> PyResult<QueryResult<'py>> {
+        if threshold.is_nan() {
+            return Err(PyValueError::new_err("threshold must be a number"));
+        }
+        let settings = QuerySettings { threshold, verify, top_k };
+        let sources = self.sources();
+        let (bounds, hits) = match &self::signatures(signatures)? {
+            Signatures::U32(a) => {
+                self.run_query(py, &sources, contiguous(a, "signatures")?, &settings, num_threads, a.shape())
+            }
+            Signatures::U64(a) => {
+                self.run_query(py, &sources, contiguous(a, "signatures")?, &settings, num_threads, a.shape())
+            }
+        }?;
+        let keys = self.keys_of_hits(py, &hits)?;
+        let similarity: Vec<f64> =
+            hits.iter().map(|h| self.params.store.estimate(h.equal, self.params.num_perm)).collect();
+        let segments: Vec<u32> = hits.iter().map(|h| h.source).collect();
+        let docs: Vec<u32> = hits.iter().map(|h| h.doc).collect();
+        Ok((
+            bounds.into_pyarray(py),
+            keys,
+            similarity.into_pyarray(py),
+            segments.into_pyarray(py),
+            docs.into_pyarray(py),
+        ))
+    }
+
+    /// `query` of one signature (a 1-D array), returning only (keys, similarity): the path of
+    /// single queries, whose cost is mostly this call's own overhead.
+    #[pyo3(signature = (signature, threshold, verify, top_k))]
+    fn query_one<'py>(
+        &self,
+        py: Python<'py>,
+        signature: &Bound<'py, PyAny>,
+        threshold: f64,
+        verify: bool,
+        top_k: usize,
+    ) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyArray1<f64>>)> {
+        if threshold.is_nan() {
+            return Err(PyValueError::new_err("threshold must be a number"));
+        }
+        let settings = QuerySettings { threshold, verify, top_k };
+        let sources = self.sources();
+        let hits = if let Ok(array) = signature.cast::<PyArray1<u64>>() {
+            let row = array.readonly();
+            self.run_query(py, &sources, one_row(&row)?, &settings, None, &[1, row.len()])?.1
+        } else if let Ok(array) = signature.cast::<PyArray1<u32>>() {
+            let row = array.readonly();
+            self.run_query(py, &sources, one_row(&row)?, &settings, None, &[1, row.len()])?.1
+        } else {
+            return Err(PyTypeError::new_err("a signature must be a 1-D uint32 (affine32) or uint64 array"));
+        };
+        let similarity: Vec<f64> =
+            hits.iter().map(|h| self.params.store.estimate(h.equal, self.params.num_perm)).collect();
+        Ok((self.keys_of_hits(py, &hits)?, similarity.into_pyarray(py)))
+    }
+
+    /// (key number, segment, document) of every live document holding one of `keys` (removed ones
+    /// too with `removed`).
+    #[pyo3(signature = (keys, removed=false))]
+    fn find<'py>(&self, py: Python<'py>, keys: &Bound<'py, PyAny>, removed: bool) -> PyResult<Found<'py>> {
+        let keys = OwnedKeys::take(keys, self.params.key_kind)?;
+        let sources = self.sources();
+        let found = py.detach(|| find_keys(&sources, &keys.view(), removed)).map_err(to_py_err)?;
+        let query: Vec<u64> = found.iter().map(|f| f.0).collect();
+        let segments: Vec<u32> = found.iter().map(|f| f.1).collect();
+        let docs: Vec<u32> = found.iter().map(|f| f.2).collect();
+        Ok((query.into_pyarray(py), segments.into_pyarray(py), docs.into_pyarray(py)))
+    }
+
+    /// The keys of documents `docs` of segment `segment` (str list or int64 array).
+    fn keys<'py>(
+        &self,
+        py: Python<'py>,
+        segment: usize,
+        docs: PyReadonlyArray1<'py, u32>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        self.segment(segment)?;
+        let hits: Vec<Hit> =
+            docs.as_array().iter().map(|&doc| Hit { source: segment as u32, doc, equal: 0 }).collect();
+        self.keys_of_hits(py, &hits)
+    }
+
+    /// The removed documents of segment `segment`, sorted.
+    fn removed<'py>(&self, py: Python<'py>, segment: usize) -> PyResult<Bound<'py, PyArray1<u32>>> {
+        self.segment(segment)?;
+        Ok(self.removed[segment].docs().to_vec().into_pyarray(py))
+    }
+
+    /// Writes the tombstones of segment `segment` (every removed document, sorted) to `path`.
+    fn write_tombstones(
+        &self,
+        py: Python<'_>,
+        path: PathBuf,
+        segment: usize,
+        docs: PyReadonlyArray1<'_, u32>,
+    ) -> PyResult<()> {
+        let target = self.segment(segment)?;
+        let docs = docs.as_array().to_vec();
+        py.detach(|| write_tombstones(&path, target, &docs)).map_err(to_py_err)
+    }
+
+    /// Merges segments `which` (indexes into this reader's) into one at `path`, leaving their
+    /// removed documents out. Returns (documents, file bytes).
+    fn merge(&self, py: Python<'_>, path: PathBuf, which: Vec<usize>) -> PyResult<(u64, u64)> {
+        let all = self.sources();
+        let sources: Vec<Source<'_>> =
+            which.iter().map(|&i| self.segment(i).map(|_| all[i])).collect::<PyResult<_>>()?;
+        let merged = py.detach(|| merge_segments(&path, &sources)).map_err(to_py_err)?;
+        let bytes = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+        Ok((merged.documents, bytes))
+    }
+
+    /// What `dedup --reference` reads of documents `start..end` of segment `segment`, removed ones
+    /// left out: (signatures, content hashes, key bytes, key ends, set values, set bounds); the
+    /// segment must keep full signatures and content hashes.
+    #[allow(clippy::type_complexity)]
+    fn export<'py>(
+        &self,
+        py: Python<'py>,
+        segment: usize,
+        start: usize,
+        end: usize,
+    ) -> PyResult<(
+        Bound<'py, PyAny>,
+        Bound<'py, PyArray2<u64>>,
+        Bound<'py, PyBytes>,
+        Bound<'py, PyArray1<i64>>,
+        Bound<'py, PyArray1<u64>>,
+        Bound<'py, PyArray1<u64>>,
+    )> {
+        let (source, removed) = (self.segment(segment)?, &self.removed[segment]);
+        if self.params.store != Store::Full
+            || self.params.flags & FLAG_CONTENT_HASHES == 0
+            || self.params.key_kind != KeyKind::Str
+        {
+            return Err(PyValueError::new_err(
+                "only an index of full signatures, content hashes and str keys can be exported",
+            ));
+        }
+        let docs: Vec<usize> =
+            (start..end.min(source.len())).filter(|&d| !removed.is_removed(d as u32)).collect();
+        let k = self.params.num_perm;
+        let (mut blob, mut ends, mut hashes) =
+            (Vec::new(), Vec::with_capacity(docs.len()), Vec::with_capacity(2 * docs.len()));
+        let (mut values, mut bounds) = (Vec::new(), vec![0u64]);
+        let mut raw = Vec::with_capacity(docs.len() * k * self.params.slot_bytes());
+        for &d in &docs {
+            raw.extend_from_slice(source.store_row(d));
+            hashes.extend(source.content_hash(d).unwrap_or_default());
+            blob.extend_from_slice(source.str_key(d));
+            ends.push(blob.len() as i64);
+            if let Some(set) = source.shingle_set(d) {
+                values.extend(set);
+                bounds.push(values.len() as u64);
+            }
+        }
+        let signatures = if self.params.scheme.is_u32() {
+            let slots: Vec<u32> =
+                raw.chunks_exact(4).map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect();
+            matrix(py, slots, k)?.into_any()
+        } else {
+            let slots: Vec<u64> =
+                raw.chunks_exact(8).map(|c| u64::from_le_bytes(c.try_into().unwrap_or_default())).collect();
+            matrix(py, slots, k)?.into_any()
+        };
+        Ok((
+            signatures,
+            matrix(py, hashes, 2)?,
+            PyBytes::new(py, &blob),
+            ends.into_pyarray(py),
+            values.into_pyarray(py),
+            bounds.into_pyarray(py),
+        ))
+    }
+}
+
+fn one_row<'a, T: numpy::Element>(row: &'a PyReadonlyArray1<'_, T>) -> PyResult<&'a [T]> {
+    row.as_slice().map_err(|_| PyValueError::new_err("a signature must be a contiguous array"))
+}
+
+fn matrix<T: numpy::Element>(py: Python<'_>, flat: Vec<T>, width: usize) -> PyResult<Bound<'_, PyArray2<T>>> {
+    let rows = flat.len().checked_div(width).unwrap_or(0);
+    let array =
+        Array2::from_shape_vec((rows, width), flat).map_err(|e| PyValueError::new_err(e.to_string()))?;
+    Ok(array.into_pyarray(py))
+}
+
+impl LshReader {
+    fn sources(&self) -> Vec<Source<'_>> {
+        self.segments
+            .iter()
+            .zip(&self.removed)
+            .map(|(segment, removed)| Source { segment, removed })
+            .collect()
+    }
+
+    fn segment(&self, i: usize) -> PyResult<&Segment> {
+        self.segments.get(i).ok_or_else(|| {
+            PyValueError::new_err(format!("no segment {i} (the reader has {})", self.segments.len()))
+        })
+    }
+
+    fn run_query<W: nearcopy_core::dedup::Slot>(
+        &self,
+        py: Python<'_>,
+        sources: &[Source<'_>],
+        sigs: &[W],
+        settings: &QuerySettings,
+        num_threads: Option<usize>,
+        shape: &[usize],
+    ) -> PyResult<(Vec<u64>, Vec<Hit>)> {
+        if shape[1] != self.params.num_perm {
+            return Err(PyValueError::new_err(format!(
+                "query signatures have {} slots, the index {}",
+                shape[1], self.params.num_perm
+            )));
+        }
+        if (std::mem::size_of::<W>() == 4) != self.params.scheme.is_u32() {
+            return Err(PyValueError::new_err(format!(
+                "signatures of scheme {:?} have another dtype",
+                self.params.scheme.name()
+            )));
+        }
+        // A query is a few microseconds: release the GIL and use threads only for batches.
+        if shape[0] < 16 && num_threads.is_none() {
+            return query(sources, &self.params, sigs, settings, 1).map_err(to_py_err);
+        }
+        let threads = thread_count(num_threads, shape[0] * 4096).map_err(to_py_err)?;
+        py.detach(|| query(sources, &self.params, sigs, settings, threads)).map_err(to_py_err)
+    }
+
+    fn keys_of_hits<'py>(&self, py: Python<'py>, hits: &[Hit]) -> PyResult<Bound<'py, PyAny>> {
+        match self.params.key_kind {
+            KeyKind::Int => {
+                let ints: Vec<i64> =
+                    hits.iter().map(|h| self.segments[h.source as usize].int_key(h.doc as usize)).collect();
+                Ok(ints.into_pyarray(py).into_any())
+            }
+            KeyKind::Str => {
+                let list = PyList::empty(py);
+                for hit in hits {
+                    let bytes = self.segments[hit.source as usize].str_key(hit.doc as usize);
+                    match std::str::from_utf8(bytes) {
+                        Ok(s) => list.append(PyString::new(py, s))?,
+                        Err(_) => list.append(
+                            PyBytes::new(py, bytes).call_method1("decode", ("utf-8", "surrogatepass"))?,
+                        )?,
+                    }
+                }
+                Ok(list.into_any())
+            }
+        }
+    }
+}

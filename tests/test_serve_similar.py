@@ -1,0 +1,83 @@
+"""`POST /v1/similar` on a real `nearcopy serve --lsh-index` process over loopback: the keys of the
+near-duplicates with their similarity, batches, clear 4xx errors, and a new generation picked up."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from nearcopy.benchsuite import serve_harness as h
+from nearcopy.cli import main
+
+STORY = " ".join(
+    f"the ferry left harbour {i} at dawn carrying grain and letters to the islands" for i in range(6)
+)
+OTHER = " ".join(
+    f"a recipe for bread number {i} needs flour water salt and patience overnight" for i in range(6)
+)
+
+
+@pytest.fixture(scope="module")
+def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
+    tmp = tmp_path_factory.mktemp("similar")
+    docs = tmp / "docs.jsonl"
+    docs.write_text(
+        json.dumps({"id": "story", "text": STORY}) + "\n" + json.dumps({"id": "bread", "text": OTHER}) + "\n"
+    )
+    assert main(["lsh", "build", str(docs), "-o", str(tmp / "lsh"), "--threshold", "0.5"]) == 0
+    process = h.start_service(
+        tmp, h.build_index(tmp / "index"), "--lsh-index", str(tmp / "lsh"), "--max-batch", "3",
+        "--watch-interval", "0.1",
+    )  # fmt: skip
+    try:
+        yield process.url, tmp
+    finally:
+        process.stop()
+
+
+def test_similar_names_the_near_duplicates(service: tuple[str, Path]) -> None:
+    url, _ = service
+    edited = STORY.replace("grain", "wheat", 1)
+    one = httpx.post(url + "/v1/similar", json={"text": edited}).json()
+    assert [m["key"] for m in one["matches"]] == ["story"] and 0.8 < one["matches"][0]["similarity"] < 1.0
+    batch = httpx.post(
+        url + "/v1/similar", json={"texts": [OTHER, "unrelated words entirely"], "top_k": 1}
+    ).json()
+    assert batch["results"] == [{"matches": [{"key": "bread", "similarity": 1.0}]}, {"matches": []}]
+    strict = httpx.post(url + "/v1/similar", json={"text": edited, "threshold": 0.99}).json()
+    assert strict["matches"] == []
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "message"),
+    [
+        ({"txt": "x"}, 400, "unknown field"),
+        ({"text": 3}, 400, "must be a string"),
+        ({"text": "x", "top_k": 0}, 400, "top_k"),
+        ({"text": "x", "threshold": 2}, 400, "threshold"),
+        ({"texts": ["a", "b", "c", "d"]}, 413, "--max-batch 3"),
+    ],
+)
+def test_bad_requests_are_4xx_that_say_why(
+    service: tuple[str, Path], body: dict[str, object], status: int, message: str
+) -> None:
+    url, _ = service
+    answer = httpx.post(url + "/v1/similar", json=body)
+    assert answer.status_code == status and message in answer.json()["error"]["message"]
+
+
+def test_a_new_generation_is_picked_up(service: tuple[str, Path]) -> None:
+    url, tmp = service
+    before = httpx.post(url + "/v1/similar", json={"text": OTHER}).json()
+    assert main(["lsh", "remove", str(tmp / "lsh"), "bread"]) == 0
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        after = httpx.post(url + "/v1/similar", json={"text": OTHER}).json()
+        if after["generation"] > before["generation"]:
+            break
+        time.sleep(0.1)
+    assert after["matches"] == [] and after["generation"] == before["generation"] + 1
