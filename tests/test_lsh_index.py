@@ -13,8 +13,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from nearcopy import Scheme, jaccard, minhash, to_datasketch
 from nearcopy.lsh import optimal_bands
-from nearcopy.lsh_index import MERGE_FACTOR, DuplicateKeyError, LSHIndex, MissingKeyError
-from nearcopy.lsh_store import LSHIndexError
+from nearcopy.lsh_index import LSHIndex
+from nearcopy.lsh_segments import MERGE_FACTOR
+from nearcopy.lsh_store import DuplicateKeyError, LSHIndexError, MissingKeyError
 
 VOCABULARY = [f"t{i}" for i in range(40)]
 

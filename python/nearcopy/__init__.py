@@ -24,9 +24,9 @@ from nearcopy.file_metadata import FileMetadata
 from nearcopy.file_metadata import documents_with_metadata as read_documents
 from nearcopy.filter import Match, OutputFilter, OutputTooLarge, Policy, Verdict
 from nearcopy.index import Document, ProtectedIndex
-from nearcopy.lsh_index import DuplicateKeyError, LSHIndex, MissingKeyError
+from nearcopy.lsh_index import LSHIndex
 from nearcopy.lsh_results import Neighbors, NeighborsBatch
-from nearcopy.lsh_store import LSHIndexError
+from nearcopy.lsh_store import DuplicateKeyError, LSHIndexError, MissingKeyError
 from nearcopy.minhash import (
     COMPATIBLE_SCHEMES,
     SCHEMES,

@@ -29,46 +29,36 @@ import numpy as np
 import numpy.typing as npt
 
 from nearcopy import _core
-from nearcopy.lsh import VERIFIED_WEIGHTS, optimal_bands
-from nearcopy.lsh_results import Key, KeyList, Neighbors, NeighborsBatch
+from nearcopy.lsh import VERIFIED_WEIGHTS
+from nearcopy.lsh_results import Key, Neighbors, NeighborsBatch
+from nearcopy.lsh_segments import (
+    describe_manifest,
+    merge_segments,
+    merged_tiers,
+    open_reader,
+    reader_params,
+    refuse_duplicates,
+)
 from nearcopy.lsh_store import (
     COLUMNS,
     FORMAT,
-    KEY_TYPES,
-    STORES,
     VERSION,
-    LSHIndexError,
+    MissingKeyError,
+    index_params,
     publish,
     read_manifest,
     writing,
 )
-from nearcopy.minhash import Scheme, check_scheme, signature_dtype
+from nearcopy.minhash import Scheme, signature_dtype
 
 # An insert writes segments of at most this many documents, so its memory is bounded by the batch
 # (about 40 bytes per document and band while a segment's tables are sorted), not by the index.
 SEGMENT_DOCS = 1 << 20
-# Segments are merged by tiers: a tier is the segments of about the same size (within a factor of
-# MERGE_FACTOR); when one holds MERGE_FACTOR segments they become one of the next tier. Each
-# document is then rewritten about log_8(index / insert) times, and a query searches at most
-# MERGE_FACTOR segments per tier.
-MERGE_FACTOR = 8
 # Opening reads the manifest again when its files vanished meanwhile (a writer replaced them).
 OPEN_ATTEMPTS = 50
 
 Signatures = npt.NDArray[Union[np.uint32, np.uint64]]
 KeysLike = Union[Sequence[str], Sequence[int], npt.NDArray[np.integer[Any]]]
-
-
-class DuplicateKeyError(ValueError):
-    """A key given to ``insert`` is already in the index (or given twice)."""
-
-
-class MissingKeyError(ValueError):
-    """A key given to ``remove`` is not in the index."""
-
-
-def _tier(documents: int) -> int:
-    return int(np.log(max(documents, 1)) / np.log(MERGE_FACTOR))
 
 
 class LSHIndex:
@@ -80,7 +70,7 @@ class LSHIndex:
 
     def _load(self, manifest: dict[str, Any]) -> None:
         self._manifest = manifest
-        self._reader = _reader(self.path, manifest)
+        self._reader = open_reader(self.path, manifest)
         params = manifest["params"]
         self._dtype = np.dtype(signature_dtype(params["scheme"]))
         self._threshold, self._num_perm = float(params["threshold"]), int(params["num_perm"])
@@ -114,28 +104,11 @@ class LSHIndex:
         ``columns`` adds per-document ``content_hashes`` and ``shingle_sets`` (what dedup's
         reference mode needs beside full signatures).
         """
-        check_scheme(scheme)
-        if store not in STORES:
-            raise ValueError(f"store must be one of {', '.join(STORES)}, got {store!r}")
-        if key_type not in KEY_TYPES:
-            raise ValueError(f"key_type must be 'str' or 'int', got {key_type!r}")
+        params = index_params(num_perm, scheme, seed, threshold, bands, rows, weights, store, key_type)
         if any(c not in COLUMNS for c in columns):
             raise ValueError(f"columns must be among {', '.join(COLUMNS)}, got {list(columns)}")
-        if not 0.0 < threshold <= 1.0:
-            raise ValueError(f"threshold must be in (0, 1], got {threshold}")
-        if not 0 <= seed < 2**32:
-            raise ValueError(f"seed must be in 0 .. 2^32 - 1, got {seed}")
-        if (bands is None) != (rows is None):
-            raise ValueError("give both bands and rows, or neither (they follow from the threshold)")
-        if bands is None or rows is None:
-            bands, rows = optimal_bands(min(threshold, 0.99), num_perm, *weights)
-        if bands < 1 or rows < 1 or bands * rows > num_perm:
-            raise ValueError(f"{bands} bands of {rows} rows do not fit num_perm = {num_perm}")
         root = Path(path)
         root.mkdir(parents=True, exist_ok=True)
-        params = {"num_perm": num_perm, "scheme": scheme, "seed": seed, "threshold": threshold,
-                  "bands": bands, "rows": rows, "weights": list(weights), "store": store,
-                  "key_type": key_type}  # fmt: skip
         manifest = {"format": FORMAT, "version": VERSION, "generation": 0, "params": params,
                     "signing": None if signing is None else dict(signing), "columns": list(columns),
                     "segments": []}  # fmt: skip
@@ -340,9 +313,9 @@ class LSHIndex:
             raise ValueError(f"this index's columns are {columns}: give exactly those")
         with writing(self.path):
             manifest = read_manifest(self.path)
-            reader = _reader(self.path, manifest)
+            reader = open_reader(self.path, manifest)
             if check_duplicates:
-                _refuse_duplicates(taken, reader)
+                refuse_duplicates(taken, reader)
             generation = manifest["generation"] + 1
             segments = list(manifest["segments"])
             for number, start in enumerate(range(0, len(sigs), SEGMENT_DOCS)):
@@ -356,14 +329,14 @@ class LSHIndex:
                     part = np.asarray(bounds[start : end + 1], dtype=np.uint64)
                     sets = (np.ascontiguousarray(values[int(part[0]) : int(part[-1])]), part - part[0])
                 documents, size = _core.lsh_write_segment(
-                    str(self.path / name), sigs[start:end], taken[start:end], *_reader_params(manifest),
+                    str(self.path / name), sigs[start:end], taken[start:end], *reader_params(manifest),
                     content_hashes=hashes, set_values=None if sets is None else sets[0],
                     set_bounds=None if sets is None else sets[1], num_threads=num_threads,
                 )  # fmt: skip
                 segments.append(
                     {"file": name, "documents": documents, "removed": 0, "tombstones": None, "bytes": size}
                 )
-            manifest = _merged_tiers(self.path, {**manifest, "generation": generation, "segments": segments})
+            manifest = merged_tiers(self.path, {**manifest, "generation": generation, "segments": segments})
             publish(self.path, manifest)
             self._load(manifest)
 
@@ -376,7 +349,7 @@ class LSHIndex:
         taken, _ = self._keys(keys)
         with writing(self.path):
             manifest = read_manifest(self.path)
-            reader = _reader(self.path, manifest)
+            reader = open_reader(self.path, manifest)
             found, segment_of, doc_of = reader.find(taken)
             if missing == "error" and len(np.unique(found)) < len(taken):
                 absent = sorted(set(range(len(taken))) - set(found.tolist()))
@@ -398,7 +371,7 @@ class LSHIndex:
                 name = f"del-{generation:06d}-{s:05d}.ncd"
                 reader.write_tombstones(str(self.path / name), s, docs)
                 segments.append({**entry, "removed": len(docs), "tombstones": name})
-            manifest = _merged_tiers(self.path, {**manifest, "generation": generation, "segments": segments})
+            manifest = merged_tiers(self.path, {**manifest, "generation": generation, "segments": segments})
             publish(self.path, manifest)
             self._load(manifest)
             return len(found)
@@ -411,75 +384,6 @@ class LSHIndex:
             manifest = read_manifest(self.path)
             segments = manifest["segments"]
             if len(segments) > 1 or any(s["removed"] for s in segments):
-                manifest = _merge(self.path, manifest, list(range(len(segments))))
+                manifest = merge_segments(self.path, manifest, list(range(len(segments))))
                 publish(self.path, manifest)
             self._load(manifest)
-
-
-def _reader_params(manifest: dict[str, Any]) -> tuple[int, int, int, str, int, int, str]:
-    p = manifest["params"]
-    return (p["num_perm"], p["bands"], p["rows"], p["scheme"], p["seed"], STORES[p["store"]], p["key_type"])
-
-
-def _reader(root: Path, manifest: dict[str, Any]) -> Any:
-    segments = manifest["segments"]
-    try:
-        return _core.LshReader(
-            [str(root / s["file"]) for s in segments],
-            [None if s["tombstones"] is None else str(root / s["tombstones"]) for s in segments],
-            *_reader_params(manifest),
-        )
-    except (ValueError, OSError) as err:  # damaged, foreign, or not what the manifest describes
-        raise LSHIndexError(f"{root}: {err}") from None
-
-
-def _refuse_duplicates(keys: KeyList, reader: Any) -> None:
-    listed: list[Key] = keys.tolist() if isinstance(keys, np.ndarray) else list(keys)
-    if len(set(listed)) != len(listed):
-        seen: set[Key] = set()
-        for key in listed:
-            if key in seen:
-                raise DuplicateKeyError(f"key {key!r} is given twice")
-            seen.add(key)
-    found, _, _ = reader.find(keys)
-    if len(found):
-        shown = ", ".join(repr(listed[int(i)]) for i in found[:3])
-        raise DuplicateKeyError(f"already in the index: {shown}" + (" ..." if len(found) > 3 else ""))
-
-
-def _merge(root: Path, manifest: dict[str, Any], which: list[int]) -> dict[str, Any]:
-    """Writes one segment holding the live documents of segments ``which``; returns the manifest
-    listing it in their place, for the caller to publish."""
-    generation = manifest["generation"] + 1
-    name = f"lsh-{generation:06d}-m{which[0]:04d}.ncl"
-    documents, size = _reader(root, manifest).merge(str(root / name), which)
-    kept = [s for i, s in enumerate(manifest["segments"]) if i not in set(which)]
-    merged = [{"file": name, "documents": documents, "removed": 0, "tombstones": None, "bytes": size}]
-    return {**manifest, "generation": generation, "segments": kept + (merged if documents else [])}
-
-
-def _merged_tiers(root: Path, manifest: dict[str, Any]) -> dict[str, Any]:
-    """Merges, while one is due, a tier that holds MERGE_FACTOR segments, or a segment more than
-    half removed (compaction)."""
-    while True:
-        segments = manifest["segments"]
-        tiers: dict[int, list[int]] = {}
-        for i, s in enumerate(segments):
-            tiers.setdefault(_tier(s["documents"] - s["removed"]), []).append(i)
-        due = next((tiers[t] for t in sorted(tiers) if len(tiers[t]) >= MERGE_FACTOR), None)
-        due = due or [i for i, s in enumerate(segments) if 2 * s["removed"] > s["documents"]][:1] or None
-        if due is None:
-            return manifest
-        manifest = _merge(root, manifest, due)
-
-
-def describe_manifest(path: Path, manifest: dict[str, Any]) -> dict[str, Any]:
-    segments = manifest["segments"]
-    documents = sum(int(s["documents"]) - int(s["removed"]) for s in segments)
-    size = sum(int(s["bytes"]) for s in segments)
-    return {
-        "path": str(path), "generation": manifest["generation"], "documents": documents,
-        "removed": sum(int(s["removed"]) for s in segments), "segments": len(segments), "bytes": size,
-        "bytes_per_document": size / documents if documents else 0.0, **manifest["params"],
-        "columns": list(manifest.get("columns", [])), "signing": manifest.get("signing"),
-    }  # fmt: skip

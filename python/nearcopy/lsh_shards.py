@@ -23,8 +23,9 @@ import numpy.typing as npt
 
 from nearcopy import _core
 from nearcopy.lsh_corpus import create_for_documents, signed_documents
-from nearcopy.lsh_index import SEGMENT_DOCS, LSHIndex, _reader_params, _refuse_duplicates
+from nearcopy.lsh_index import SEGMENT_DOCS, LSHIndex
 from nearcopy.lsh_results import Neighbors, NeighborsBatch
+from nearcopy.lsh_segments import open_reader, reader_params, refuse_duplicates
 from nearcopy.lsh_store import publish, read_manifest, writing
 from nearcopy.neardup.ray_engine import RaySigner, check_reachable
 from nearcopy.neardup.stages import Params
@@ -46,7 +47,7 @@ def _sign_file(
             return
         name = f"{prefix}-{len(entries):02d}.ncl"
         documents, size = _core.lsh_write_segment(
-            str(Path(root) / name), np.concatenate(sigs), list(ids), *_reader_params(manifest),
+            str(Path(root) / name), np.concatenate(sigs), list(ids), *reader_params(manifest),
             content_hashes=np.concatenate(hashes) if with_hashes else None, num_threads=1,
         )  # fmt: skip
         entries.append(
@@ -119,14 +120,13 @@ def build_with_ray(
 
 def _refuse_duplicates_across(root: Path, manifest: dict[str, Any]) -> None:
     """Raises DuplicateKeyError if two files' segments share a key (each task checked its own)."""
-    from nearcopy.lsh_index import _reader
 
     segments = manifest["segments"]
     for i in range(1, len(segments)):
-        earlier = _reader(root, {**manifest, "segments": segments[:i]})
-        later = _reader(root, {**manifest, "segments": [segments[i]]})
+        earlier = open_reader(root, {**manifest, "segments": segments[:i]})
+        later = open_reader(root, {**manifest, "segments": [segments[i]]})
         keys = later.keys(0, np.arange(segments[i]["documents"], dtype=np.uint32))
-        _refuse_duplicates(keys, earlier)
+        refuse_duplicates(keys, earlier)
 
 
 class LSHShards:

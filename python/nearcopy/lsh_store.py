@@ -17,7 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from nearcopy._files import LockBusyError, exclusive_lock, write_atomically
-from nearcopy.minhash import SCHEMES
+from nearcopy.lsh import optimal_bands
+from nearcopy.minhash import SCHEMES, check_scheme
 
 FORMAT = "nearcopy-lsh"
 VERSION = 1
@@ -30,6 +31,14 @@ COLUMNS = ("content_hashes", "shingle_sets")
 _DATA_FILES = ("lsh-*.ncl", "del-*.ncd")
 # Temporary files of interrupted writes (Rust: `.NAME.PID.tmp`, Python: `.NAME.RANDOM.tmp`).
 _TEMPORARIES = (".lsh-*.tmp", ".del-*.tmp", ".manifest.json.*.tmp")
+
+
+class DuplicateKeyError(ValueError):
+    """A key given to ``insert`` is already in the index (or given twice)."""
+
+
+class MissingKeyError(ValueError):
+    """A key given to ``remove`` is not in the index."""
 
 
 class LSHIndexError(OSError):
@@ -149,3 +158,36 @@ def publish(root: Path, manifest: dict[str, Any]) -> None:
     that mapped them keep their mappings; one opening just now retries with this manifest)."""
     write_atomically(root / MANIFEST, json.dumps(manifest, indent=2).encode("utf-8"))
     remove_unlisted(root)
+
+
+def index_params(
+    num_perm: int,
+    scheme: str,
+    seed: int,
+    threshold: float,
+    bands: int | None,
+    rows: int | None,
+    weights: tuple[float, float],
+    store: str,
+    key_type: str,
+) -> dict[str, Any]:
+    """The ``params`` a new index's manifest records, checked; ``bands`` x ``rows`` follow from the
+    threshold (as ``dedup`` chooses them) unless both are given."""
+    check_scheme(scheme)
+    if store not in STORES:
+        raise ValueError(f"store must be one of {', '.join(STORES)}, got {store!r}")
+    if key_type not in KEY_TYPES:
+        raise ValueError(f"key_type must be 'str' or 'int', got {key_type!r}")
+    if not 0.0 < threshold <= 1.0:
+        raise ValueError(f"threshold must be in (0, 1], got {threshold}")
+    if not 0 <= seed < 2**32:
+        raise ValueError(f"seed must be in 0 .. 2^32 - 1, got {seed}")
+    if (bands is None) != (rows is None):
+        raise ValueError("give both bands and rows, or neither (they follow from the threshold)")
+    if bands is None or rows is None:
+        bands, rows = optimal_bands(min(threshold, 0.99), num_perm, *weights)
+    if bands < 1 or rows < 1 or bands * rows > num_perm:
+        raise ValueError(f"{bands} bands of {rows} rows do not fit num_perm = {num_perm}")
+    return {"num_perm": num_perm, "scheme": scheme, "seed": seed, "threshold": threshold,
+            "bands": bands, "rows": rows, "weights": list(weights), "store": store,
+            "key_type": key_type}  # fmt: skip

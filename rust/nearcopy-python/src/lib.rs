@@ -8,6 +8,7 @@ mod index;
 mod inputs;
 mod jsonl;
 mod lsh;
+mod lsh_write;
 
 use errors::to_py_err;
 use inputs::{Arena, HashArena, TextBatch, TokenArena};
@@ -322,7 +323,10 @@ mod _core {
     use super::jsonl::{jsonl_extract, jsonl_select};
 
     #[pymodule_export]
-    use super::lsh::{lsh_write_segment, LshReader};
+    use super::lsh::LshReader;
+
+    #[pymodule_export]
+    use super::lsh_write::lsh_write_segment;
 
     #[pymodule_export]
     use super::code::{

@@ -5,14 +5,12 @@
 //! document by document. Memory is the output's table directory and the inputs' tombstone lists,
 //! whatever the index's size.
 
+use super::header::{Header, KeyKind, FLAG_CONTENT_HASHES, FLAG_SHINGLE_SETS};
 use super::packed::PackedWriter;
 use super::query::Source;
-use super::segment::{
-    finish_segment, int_range, key_ends_width, start_segment, table_layout, write_int_keys,
-};
-use super::segment::{Header, KeyKind, Segment};
-use super::segment::{FLAG_CONTENT_HASHES, FLAG_SHINGLE_SETS};
+use super::segment::Segment;
 use super::table::{write_table, Table};
+use super::write::{finish_segment, int_range, key_ends_width, start_segment, table_layout, write_int_keys};
 use super::Hashing;
 use crate::error::{Error, Result};
 use crate::hash::Xxh3;

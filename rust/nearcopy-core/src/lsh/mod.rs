@@ -1,7 +1,8 @@
 //! A persistent, incremental MinHash-LSH index: immutable memory-mapped segments, queried one
 //! signature or a batch at a time, from any number of processes.
 //!
-//! * [`segment`]: the file of one batch of documents: per band a sorted table of band keys
+//! * [`header`], [`mod@write`], [`segment`]: the file of one batch of documents (its layout, its
+//!   writer, its reader): per band a sorted table of band keys
 //!   (the dedup kernels' keys, [`crate::dedup::band_keys`]), a table of key hashes, the keys
 //!   themselves, a verification store ([`store`]) and optional columns (content hashes, shingle
 //!   sets) for `dedup --reference`.
@@ -12,6 +13,7 @@
 //! The manifest that lists the segments, and the locking of writers, live in Python
 //! (`nearcopy/lsh_store.py`), as for the protected index.
 
+pub mod header;
 pub mod merge;
 pub mod packed;
 pub mod query;
@@ -19,12 +21,15 @@ pub mod segment;
 pub mod store;
 pub mod table;
 pub mod tombstones;
+pub mod write;
 
+pub use header::{Header, KeyKind};
 pub use merge::merge_segments;
 pub use query::{find_keys, query, Hit, QuerySettings, Source};
-pub use segment::{write_segment, Columns, Header, KeyKind, Keys, NewDocs, Segment};
+pub use segment::Segment;
 pub use store::Store;
 pub use tombstones::{write_tombstones, Tombstones};
+pub use write::{write_segment, Columns, Keys, NewDocs};
 
 use crate::error::{Error, Result};
 use crate::hash::xxh3_64;

@@ -1,9 +1,11 @@
 //! Queries: the documents of an index sharing a band with each query signature, verified against
 //! the store and ranked; and the documents holding given keys.
 
-use super::segment::{Header, Keys, Segment};
+use super::header::Header;
+use super::segment::Segment;
 use super::store::equal_count;
 use super::tombstones::Tombstones;
+use super::write::Keys;
 use super::{key_hash, stored_key};
 use crate::dedup::{band_keys, Slot};
 use crate::error::Result;

@@ -1,0 +1,242 @@
+//! Writing a segment: a batch of documents (signatures, keys, optional columns) streamed to a file
+//! written beside its name and renamed into place, section by section in the order of the layout
+//! ([`super::header`]), the body checksummed as it is written.
+
+use super::header::{Header, Layout, FLAG_CONTENT_HASHES, FLAG_SHINGLE_SETS, HEADER_LEN};
+use super::packed::PackedWriter;
+use super::table::{write_table, TableLayout};
+use super::{key_hash, stored_key, AtomicFile, Hashing};
+use crate::dedup::{band_keys, Slot};
+use crate::error::{Error, Result};
+use crate::hash::Xxh3;
+use crate::invalid;
+use crate::pool;
+use rayon::prelude::*;
+use std::io::Write;
+use std::path::Path;
+
+/// The keys of a batch: str keys as one UTF-8 blob with each key's end offset, or int keys.
+pub enum Keys<'a> {
+    Str { blob: &'a [u8], ends: &'a [u64] },
+    Int(&'a [i64]),
+}
+
+impl Keys<'_> {
+    fn len(&self) -> usize {
+        match self {
+            Keys::Str { ends, .. } => ends.len(),
+            Keys::Int(ints) => ints.len(),
+        }
+    }
+}
+
+/// Optional columns of a batch: content hashes (`2n` u64) and shingle sets (values, `n + 1` bounds).
+#[derive(Default)]
+pub struct Columns<'a> {
+    pub content_hashes: Option<&'a [u64]>,
+    pub sets: Option<(&'a [u64], &'a [u64])>,
+}
+
+/// A batch of documents to write as a segment.
+pub struct NewDocs<'a, W> {
+    pub sigs: &'a [W],
+    pub keys: Keys<'a>,
+    pub columns: Columns<'a>,
+}
+
+fn write_all(out: &mut impl Write, bytes: &[u8]) -> Result<()> {
+    out.write_all(bytes).map_err(|e| Error::Io(format!("cannot write: {e}")))
+}
+
+/// Zero bytes up to the next multiple of 8 after `len` bytes.
+fn pad(out: &mut impl Write, len: u64) -> Result<()> {
+    write_all(out, &[0u8; 8][..(len.next_multiple_of(8) - len) as usize])
+}
+
+/// Writes `docs` as a segment at `path` with the parameters of `params` (its counts and flags are
+/// those of `docs`). Returns the segment's header.
+pub fn write_segment<W: Slot>(
+    path: &Path,
+    params: &Header,
+    docs: &NewDocs<'_, W>,
+    threads: usize,
+) -> Result<Header> {
+    let k = params.num_perm;
+    if k == 0 || docs.sigs.len() % k != 0 {
+        return Err(invalid!("signatures of {} values are not rows of num_perm = {k}", docs.sigs.len()));
+    }
+    let n = docs.sigs.len() / k;
+    if docs.keys.len() != n {
+        return Err(invalid!("{} keys for {n} signatures", docs.keys.len()));
+    }
+    if (std::mem::size_of::<W>() == 4) != params.scheme.is_u32() {
+        return Err(invalid!(
+            "signatures of scheme {:?} must be {}",
+            params.scheme.name(),
+            if params.scheme.is_u32() { "uint32" } else { "uint64" }
+        ));
+    }
+    let mut flags = 0;
+    if let Some(hashes) = docs.columns.content_hashes {
+        if hashes.len() != 2 * n {
+            return Err(invalid!("content hashes must be 2 values per document"));
+        }
+        flags |= FLAG_CONTENT_HASHES;
+    }
+    let mut set_values = 0;
+    if let Some((values, bounds)) = docs.columns.sets {
+        if bounds.len() != n + 1
+            || bounds[0] != 0
+            || bounds.windows(2).any(|w| w[0] > w[1])
+            || bounds[n] != values.len() as u64
+        {
+            return Err(invalid!(
+                "shingle-set bounds must rise from 0 to the number of values, one per document"
+            ));
+        }
+        set_values = values.len() as u64;
+        flags |= FLAG_SHINGLE_SETS;
+    }
+    let key_bytes = match &docs.keys {
+        Keys::Str { blob, ends } => {
+            if ends.windows(2).any(|w| w[0] > w[1]) || ends.last().copied().unwrap_or(0) != blob.len() as u64
+            {
+                return Err(invalid!("key ends must rise to the length of the key bytes"));
+            }
+            blob.len() as u64
+        }
+        Keys::Int(_) => 0,
+    };
+    let (key_base, key_span) = match &docs.keys {
+        Keys::Int(ints) => int_range(ints.iter().copied()),
+        Keys::Str { .. } => (0, 0),
+    };
+    let header = Header { flags, documents: n as u64, key_bytes, set_values, key_base, key_span, ..*params };
+    header.check()?;
+    let layout = Layout::of(&header);
+    let sort = |entries: &mut Vec<(u32, u64)>| {
+        if threads > 1 && entries.len() > 1 << 16 {
+            pool::pool(threads).map(|p| p.install(|| entries.par_sort_unstable()))
+        } else {
+            entries.sort_unstable();
+            Ok(())
+        }
+    };
+    let band = band_keys(docs.sigs, k, header.bands, header.rows, threads)?;
+    let mut file = AtomicFile::create(path)?;
+    let out = file.writer();
+    write_all(out, &[0u8; HEADER_LEN])?;
+    let mut body = Hashing { inner: out, hasher: Xxh3::new(), written: 0 };
+    let mut entries: Vec<(u32, u64)> = Vec::with_capacity(n);
+    for b in 0..header.bands {
+        entries.clear();
+        entries.extend((0..n).map(|d| (stored_key(band[d * header.bands + b]), d as u64)));
+        sort(&mut entries)?;
+        write_table(&mut body, &layout.table, header.documents, || entries.iter().copied())?;
+    }
+    drop(band);
+    entries.clear();
+    match &docs.keys {
+        Keys::Str { blob, ends } => {
+            let mut start = 0usize;
+            for (d, &end) in ends.iter().enumerate() {
+                entries.push((key_hash(&blob[start..end as usize]), d as u64));
+                start = end as usize;
+            }
+        }
+        Keys::Int(ints) => {
+            entries.extend(ints.iter().enumerate().map(|(d, v)| (key_hash(&v.to_le_bytes()), d as u64)))
+        }
+    }
+    sort(&mut entries)?;
+    write_table(&mut body, &layout.table, header.documents, || entries.iter().copied())?;
+    drop(entries);
+    match &docs.keys {
+        Keys::Str { blob, ends } => {
+            let mut writer = PackedWriter::new(layout.ends_width)?;
+            for &end in ends.iter() {
+                writer.push(end, &mut body)?;
+            }
+            writer.finish(&mut body)?;
+            write_all(&mut body, blob)?;
+            pad(&mut body, blob.len() as u64)?;
+        }
+        Keys::Int(ints) => write_int_keys(&mut body, &header, ints.iter().copied())?,
+    }
+    let mut row = Vec::with_capacity(layout.store_row);
+    for sig in docs.sigs.chunks_exact(k) {
+        row.clear();
+        header.store.encode(sig, header.slot_bytes(), &mut row);
+        write_all(&mut body, &row)?;
+    }
+    pad(&mut body, (layout.store_row * n) as u64)?;
+    if let Some(hashes) = docs.columns.content_hashes {
+        hashes.iter().try_for_each(|v| write_all(&mut body, &v.to_le_bytes()))?;
+    }
+    if let Some((values, bounds)) = docs.columns.sets {
+        bounds.iter().chain(values).try_for_each(|v| write_all(&mut body, &v.to_le_bytes()))?;
+    }
+    let (written, checksum) = (body.written, body.hasher.digest());
+    finish(file, written, checksum, &header, &layout)?;
+    Ok(header)
+}
+
+/// The smallest of `ints` and the span to the largest (0, 0 for none).
+pub(crate) fn int_range(ints: impl Iterator<Item = i64>) -> (i64, u64) {
+    let (mut low, mut high) = (i64::MAX, i64::MIN);
+    for v in ints {
+        (low, high) = (low.min(v), high.max(v));
+    }
+    if low > high {
+        return (0, 0);
+    }
+    (low, (i128::from(high) - i128::from(low)) as u64)
+}
+
+/// Writes int keys as the header's layout stores them.
+pub(crate) fn write_int_keys(
+    out: &mut impl Write,
+    header: &Header,
+    ints: impl Iterator<Item = i64>,
+) -> Result<()> {
+    let width = Layout::of(header).int_width;
+    if width == 64 {
+        return ints.into_iter().try_for_each(|v| write_all(out, &v.to_le_bytes()));
+    }
+    let mut writer = PackedWriter::new(width)?;
+    for v in ints {
+        writer.push((i128::from(v) - i128::from(header.key_base)) as u64, out)?;
+    }
+    writer.finish(out).map(|_| ())
+}
+
+/// Checks that the body has the layout's length, then publishes the file with its header.
+pub(crate) fn finish_segment(file: AtomicFile, written: u64, checksum: u64, header: &Header) -> Result<()> {
+    finish(file, written, checksum, header, &Layout::of(header))
+}
+
+fn finish(file: AtomicFile, written: u64, checksum: u64, header: &Header, layout: &Layout) -> Result<()> {
+    if u128::from(written) + HEADER_LEN as u128 != layout.total {
+        return Err(Error::InvalidArgument(format!(
+            "segment body of {written} bytes, its layout needs {}",
+            layout.total
+        )));
+    }
+    file.commit(&header.encode(checksum))
+}
+
+/// Starts a segment file whose body the caller writes section by section (a merge), returning the
+/// file and a writer positioned after the header placeholder.
+pub(crate) fn start_segment(path: &Path) -> Result<AtomicFile> {
+    let mut file = AtomicFile::create(path)?;
+    write_all(file.writer(), &[0u8; HEADER_LEN])?;
+    Ok(file)
+}
+
+pub(crate) fn key_ends_width(header: &Header) -> u32 {
+    Layout::of(header).ends_width
+}
+
+pub(crate) fn table_layout(header: &Header) -> TableLayout {
+    Layout::of(header).table
+}
