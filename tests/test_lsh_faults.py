@@ -18,6 +18,7 @@ from pathlib import Path
 import lsh_worker as lw
 import numpy as np
 import pytest
+from nearcopy.index_store import manifest_checksum
 from nearcopy.lsh_index import LSHIndex
 from nearcopy.lsh_store import LSHIndexError
 
@@ -169,9 +170,14 @@ def test_a_bit_flipped_segment_is_refused_by_verify_and_never_merged(tmp_path: P
     data = bytearray(segment.read_bytes())
     data[len(data) // 2] ^= 0x10
     segment.write_bytes(bytes(data))
-    damaged = LSHIndex.open(tmp_path / "lsh")  # opening checks the header only: O(1)
+    damaged = LSHIndex.open(tmp_path / "lsh")  # opening reads the header and block table only
     with pytest.raises(OSError, match="checksum"):
         damaged.verify()
+    # A query reading the damaged block is refused, never answered from it; so is every later one.
+    with pytest.raises(OSError, match="does not match its checksum"):
+        damaged.query(lw.signatures(0, 200), threshold=0.01, verify=False)
+    with pytest.raises(OSError, match="does not match its checksum"):
+        damaged.query(lw.signatures(0, 1)[0])
     manifest = (tmp_path / "lsh" / "manifest.json").read_bytes()
     with pytest.raises(OSError, match="checksum"):
         damaged.merge()
@@ -188,6 +194,14 @@ def test_damaged_tombstones_and_manifests_are_refused(tmp_path: Path) -> None:
     tombstones.write_bytes(good)
     manifest_path = tmp_path / "lsh" / "manifest.json"
     manifest = json.loads(manifest_path.read_text())
+    # A changed value (a flipped digit) fails the manifest's checksum.
+    manifest_path.write_text(json.dumps({**manifest, "generation": manifest["generation"] + 1}))
+    with pytest.raises(LSHIndexError, match="does not match its checksum"):
+        LSHIndex.open(tmp_path / "lsh")
+
+    def signed(values: dict[str, object]) -> str:  # a writer's bug: bad values, a right checksum
+        return json.dumps({**values, "checksum": manifest_checksum(values)})
+
     for key, value, message in [
         ("segments", [{"file": "../../etc/passwd", "documents": 1, "removed": 0, "tombstones": None,
                        "bytes": 1}], "names no file"),
@@ -195,9 +209,9 @@ def test_damaged_tombstones_and_manifests_are_refused(tmp_path: Path) -> None:
         ("version", 99, "version 99"),
         ("format", "other", "not a nearcopy LSH index manifest"),
     ]:  # fmt: skip
-        manifest_path.write_text(json.dumps({**manifest, key: value}))
+        manifest_path.write_text(signed({**manifest, key: value}))
         with pytest.raises(LSHIndexError, match=message):
             LSHIndex.open(tmp_path / "lsh")
-    manifest_path.write_text(json.dumps({**manifest, "params": {**manifest["params"], "rows": 1}}))
+    manifest_path.write_text(signed({**manifest, "params": {**manifest["params"], "rows": 1}}))
     with pytest.raises(LSHIndexError, match="other parameters"):
         LSHIndex.open(tmp_path / "lsh")

@@ -81,3 +81,21 @@ def test_a_new_generation_is_picked_up(service: tuple[str, Path]) -> None:
             break
         time.sleep(0.1)
     assert after["matches"] == [] and after["generation"] == before["generation"] + 1
+
+
+def test_a_damaged_index_is_a_503_that_says_so_never_an_answer(tmp_path: Path) -> None:
+    docs = tmp_path / "docs.jsonl"
+    docs.write_text(json.dumps({"id": "story", "text": STORY}) + "\n")
+    assert main(["lsh", "build", str(docs), "-o", str(tmp_path / "lsh")]) == 0
+    (segment,) = (tmp_path / "lsh").glob("lsh-*.ncl")
+    data = bytearray(segment.read_bytes())
+    data[128 + (len(data) - 128 - 8) // 2] ^= 0x20  # the middle of the body (one block, then its sum)
+    segment.write_bytes(bytes(data))
+    process = h.start_service(
+        tmp_path, h.build_index(tmp_path / "index"), "--lsh-index", str(tmp_path / "lsh")
+    )
+    try:
+        response = httpx.post(process.url + "/v1/similar", json={"text": STORY})
+        assert response.status_code == 503 and "damaged" in response.json()["error"]["message"]
+    finally:
+        process.stop()

@@ -5,7 +5,8 @@ they read ``manifest.json`` (replaced by rename, so always whole) and map the se
 which are never modified; removals are tombstone files of their own. A writer holds an exclusive
 ``flock`` on ``write.lock`` from reading the manifest to publishing the next one, and first removes
 what a killed writer left (temporary files, data files no manifest lists). The manifest is JSON that
-anyone may damage, so every value a reader uses is checked before it is used.
+anyone may damage: it carries the checksum of its values (a flipped digit is refused), and every
+value a reader uses is checked before it is used.
 """
 
 from __future__ import annotations
@@ -17,11 +18,13 @@ from pathlib import Path
 from typing import Any
 
 from nearcopy._files import LockBusyError, exclusive_lock, write_atomically
+from nearcopy.index_store import manifest_checksum
 from nearcopy.lsh import optimal_bands
 from nearcopy.minhash import SCHEMES, check_scheme
 
 FORMAT = "nearcopy-lsh"
-VERSION = 1
+# 2: segments with per-block checksums (format 2) and a manifest with its checksum.
+VERSION = 2
 MANIFEST = "manifest.json"
 LOCK_FILE = "write.lock"
 LOCK_TIMEOUT = 600.0  # seconds a writer waits for another one
@@ -113,6 +116,8 @@ def read_manifest(root: Path) -> dict[str, Any]:
             f"{root}: LSH index version {manifest.get('version')!r}, this nearcopy reads {VERSION}; "
             "rebuild it"
         )
+    if manifest.get("checksum") != manifest_checksum(manifest):
+        raise LSHIndexError(f"{root}: {MANIFEST} does not match its checksum (damaged file)")
     if problem := manifest_problem(manifest):
         raise LSHIndexError(f"{root}: damaged {MANIFEST}: {problem}")
     return manifest
@@ -156,6 +161,7 @@ def remove_unlisted(root: Path, *, with_temporaries: bool = False) -> None:
 def publish(root: Path, manifest: dict[str, Any]) -> None:
     """Renames the new manifest into place, then removes the files it no longer lists (readers
     that mapped them keep their mappings; one opening just now retries with this manifest)."""
+    manifest = {**manifest, "checksum": manifest_checksum(manifest)}
     write_atomically(root / MANIFEST, json.dumps(manifest, indent=2).encode("utf-8"))
     remove_unlisted(root)
 

@@ -85,7 +85,10 @@ async def similar(request: Request) -> Response:
         found = index.query(sigs, threshold=threshold, top_k=top_k)
         return [[{"key": k, "similarity": round(s, 6)} for k, s in n] for n in found]
 
-    results = await anyio.to_thread.run_sync(run)
+    try:
+        results = await anyio.to_thread.run_sync(run)
+    except OSError as err:  # a block of the index read by this query failed its checksum
+        raise ServiceError(503, f"the LSH index is damaged: {err}", "server_error") from None
     body = {"results": [{"matches": m} for m in results]} if batch else {"matches": results[0]}
     return json_response({"generation": index.generation, **body})
 

@@ -273,6 +273,7 @@ impl LshReader {
                 bounds.push(values.len() as u64);
             }
         }
+        source.checked().map_err(to_py_err)?; // every read above touched its blocks first
         let signatures = if self.params.scheme.is_u32() {
             let slots: Vec<u32> =
                 raw.chunks_exact(4).map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect();
@@ -349,6 +350,12 @@ impl LshReader {
     }
 
     fn keys_of_hits<'py>(&self, py: Python<'py>, hits: &[Hit]) -> PyResult<Bound<'py, PyAny>> {
+        let keys = self.read_keys(py, hits)?;
+        self.segments.iter().try_for_each(Segment::checked).map_err(to_py_err)?;
+        Ok(keys)
+    }
+
+    fn read_keys<'py>(&self, py: Python<'py>, hits: &[Hit]) -> PyResult<Bound<'py, PyAny>> {
         match self.params.key_kind {
             KeyKind::Int => {
                 let ints: Vec<i64> =

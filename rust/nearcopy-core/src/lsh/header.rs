@@ -8,18 +8,22 @@
 //! | 40 | store (u32: 0 full slots, 8 or 16 bits), 44: key kind (u32: 0 str, 1 int) |
 //! | 48 | documents `n`, 56: key bytes, 64: shingle-set values (u64 each) |
 //! | 72 | checksum of the body (XXH3-64) |
-//! | 80 | int keys: the smallest key (i64) and the span to the largest (u64); 96..120 zero |
+//! | 80 | int keys: the smallest key (i64) and the span to the largest (u64) |
+//! | 96 | log2 of the checksum block size (u32), 100 zero; 104: checksum of the block table (u64); 112..120 zero |
 //! | 120 | checksum of bytes 0..120 |
 //! | 128 | per band: a [`Table`](super::table::Table) of (band key, document); then a table of (key hash, document) |
 //! |     | keys: str: `n` packed end offsets then their UTF-8; int: `n` packed offsets from the smallest |
 //! |     | the verification store: `n` rows of `num_perm` stored slots ([`Store`]) |
 //! |     | optional: `n` content hashes (2 u64), shingle-set bounds (`n + 1` u64) and values (u64) |
+//! |     | the block table: a checksum (u64) per block of the body (bytes 128 to here), to the end |
 //!
 //! Every section starts at a multiple of 8 and its length follows from the header's counts, so
 //! opening checks the header and the file's length in O(1);
 //! [`Segment::verify`](super::segment::Segment::verify) reads the body (checksum, every table's
 //! order, the keys against their table). Readers never see a segment being written: it is
-//! written beside its name and renamed into place ([`super::AtomicFile`]).
+//! written beside its name and renamed into place (`AtomicFile`). A reader checks each block of
+//! the body the first time a query reads from it, as the protected index does
+//! ([`crate::fingerprint::segment::blocks`]): a flipped bit is refused, never answered from.
 
 use super::packed;
 use super::store::Store;
@@ -30,7 +34,8 @@ use crate::invalid;
 use crate::minhash::{Scheme, MAX_NUM_PERM};
 
 pub(super) const MAGIC: &[u8; 8] = b"NCLSH\0\r\n";
-pub const FORMAT_VERSION: u32 = 1;
+// 2: per-block checksums of the body, checked on first touch.
+pub const FORMAT_VERSION: u32 = 2;
 pub(super) const HEADER_LEN: usize = 128;
 pub const FLAG_CONTENT_HASHES: u32 = 1;
 pub const FLAG_SHINGLE_SETS: u32 = 2;
@@ -110,7 +115,7 @@ impl Header {
         Ok(())
     }
 
-    pub(super) fn encode(&self, body_checksum: u64) -> Vec<u8> {
+    pub(super) fn encode(&self, body_checksum: u64, block_bits: u32, block_table_checksum: u64) -> Vec<u8> {
         let mut h = Vec::with_capacity(HEADER_LEN);
         h.extend_from_slice(MAGIC);
         for v in [FORMAT_VERSION, self.flags, self.num_perm as u32, self.bands as u32, self.rows as u32] {
@@ -130,6 +135,8 @@ impl Header {
         ] {
             h.extend_from_slice(&v.to_le_bytes());
         }
+        h.extend_from_slice(&u64::from(block_bits).to_le_bytes());
+        h.extend_from_slice(&block_table_checksum.to_le_bytes());
         h.resize(120, 0);
         let sum = xxh3_64(&h, 0);
         h.extend_from_slice(&sum.to_le_bytes());
@@ -152,6 +159,7 @@ pub(super) struct Layout {
     pub(super) hashes_at: usize,
     pub(super) bounds_at: usize,
     pub(super) values_at: usize,
+    /// The end of the body, where the block table starts.
     pub(super) total: u128,
 }
 

@@ -13,7 +13,6 @@ use super::table::{write_table, Table};
 use super::write::{finish_segment, int_range, key_ends_width, start_segment, table_layout, write_int_keys};
 use super::Hashing;
 use crate::error::{Error, Result};
-use crate::hash::Xxh3;
 use crate::invalid;
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
@@ -115,7 +114,7 @@ pub fn merge_segments(path: &Path, sources: &[Source<'_>]) -> Result<Header> {
     header.check()?;
     let layout = table_layout(&header);
     let mut file = start_segment(path)?;
-    let mut body = Hashing { inner: file.writer(), hasher: Xxh3::new(), written: 0 };
+    let mut body = Hashing::new(file.writer());
     for band in 0..header.bands {
         let table_of = move |segment: &Segment| segment.band_table(band);
         write_table(&mut body, &layout, documents, || merged(&renumbering, &table_of))?;
@@ -167,7 +166,7 @@ pub fn merge_segments(path: &Path, sources: &[Source<'_>]) -> Result<Header> {
             }
         }
     }
-    let (written, checksum) = (body.written, body.hasher.digest());
-    finish_segment(file, written, checksum, &header)?;
+    let (written, checksum, blocks) = (body.written, body.hasher.digest(), body.blocks);
+    finish_segment(file, written, checksum, blocks, &header)?;
     Ok(header)
 }

@@ -32,6 +32,7 @@ pub use tombstones::{write_tombstones, Tombstones};
 pub use write::{write_segment, Columns, Keys, NewDocs};
 
 use crate::error::{Error, Result};
+use crate::fingerprint::segment::blocks::{BlockHasher, BLOCK_BITS};
 use crate::hash::xxh3_64;
 use crate::minhash::Scheme;
 use std::fs::File;
@@ -116,17 +117,25 @@ impl Drop for AtomicFile {
     }
 }
 
-/// A writer that hashes what passes through it (the body checksum) and counts it.
+/// A writer that hashes what passes through it (the body checksum and each block's) and counts it.
 pub(crate) struct Hashing<'a, W: Write> {
     pub(crate) inner: &'a mut W,
     pub(crate) hasher: crate::hash::Xxh3,
+    pub(crate) blocks: BlockHasher,
     pub(crate) written: u64,
+}
+
+impl<'a, W: Write> Hashing<'a, W> {
+    pub(crate) fn new(inner: &'a mut W) -> Self {
+        Hashing { inner, hasher: crate::hash::Xxh3::new(), blocks: BlockHasher::new(BLOCK_BITS), written: 0 }
+    }
 }
 
 impl<W: Write> Write for Hashing<'_, W> {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
         let n = self.inner.write(buf)?;
         self.hasher.update(&buf[..n]);
+        self.blocks.update(&buf[..n]);
         self.written += n as u64;
         Ok(n)
     }

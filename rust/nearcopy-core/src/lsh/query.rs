@@ -90,6 +90,8 @@ pub fn query<W: Slot>(
         hits.extend(found);
         bounds.push(hits.len() as u64);
     }
+    // Every read touched its blocks first; a damaged one makes the whole answer an error.
+    sources.iter().try_for_each(|s| s.segment.checked())?;
     Ok((bounds, hits))
 }
 
@@ -141,7 +143,7 @@ impl Scratch {
                 (segment.header.documents, (s as u64) << 32, source.removed.count() > 0);
             for (band, &key) in keys.iter().enumerate() {
                 let table = segment.band_table(band);
-                let found = table.lookup(bytes, stored_key(key));
+                let found = segment.lookup(&table, stored_key(key));
                 let candidates = &mut self.candidates;
                 table.for_each_value(bytes, found, |doc| {
                     // A damaged value past the segment's documents is no candidate (verify reports it).
@@ -196,8 +198,8 @@ pub fn find_keys(sources: &[Source<'_>], keys: &Keys<'_>, removed: bool) -> Resu
         for (s, source) in sources.iter().enumerate() {
             let (segment, map) = (source.segment, source.segment.bytes());
             let table = segment.key_table();
-            let mut docs: Vec<u32> = table
-                .lookup(map, hash)
+            let mut docs: Vec<u32> = segment
+                .lookup(&table, hash)
                 .map(|i| table.value(map, i))
                 .filter(|&d| d < segment.header.documents && matches(segment, d as usize))
                 .map(|d| d as u32)
@@ -222,5 +224,6 @@ pub fn find_keys(sources: &[Source<'_>], keys: &Keys<'_>, removed: bool) -> Resu
             }
         }
     }
+    sources.iter().try_for_each(|s| s.segment.checked())?;
     Ok(found)
 }

@@ -1,5 +1,10 @@
-//! One LSH segment on disk, opened: the memory-mapped file, its header checked in O(1) at open
-//! and its body by [`Segment::verify`]. The format is described in [`super::header`].
+//! One LSH segment on disk, opened: the memory-mapped file, its header and block table checked at
+//! open (O(blocks), not O(size)), each block of the body the first time a query reads from it, and
+//! the whole body by [`Segment::verify`]. The format is described in [`super::header`].
+//!
+//! Every accessor touches the bytes it reads first ([`BlockChecks::touch`]): a read from a damaged
+//! block gives an empty or zero value, and the damage is remembered, so the query that read it
+//! fails ([`Segment::checked`]) instead of answering from a flipped bit.
 
 use super::header::{Header, KeyKind, Layout, FLAG_CONTENT_HASHES, FLAG_SHINGLE_SETS, FORMAT_VERSION};
 use super::header::{HEADER_LEN, MAGIC};
@@ -8,18 +13,26 @@ use super::store::Store;
 use super::table::Table;
 use super::{io, key_hash, scheme_from_code};
 use crate::error::{Error, Result};
+use crate::fingerprint::segment::blocks::{self, block_count, BlockChecks, BLOCK_BITS_RANGE};
 use crate::hash::xxh3_64;
 use std::fs::File;
+use std::ops::Range;
 use std::path::{Path, PathBuf};
 
 /// A memory-mapped, validated segment.
-#[derive(Debug)]
 pub struct Segment {
     map: memmap2::Mmap,
     pub header: Header,
     layout: Layout,
     body_checksum: u64,
+    blocks: BlockChecks,
     pub path: PathBuf,
+}
+
+impl std::fmt::Debug for Segment {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Segment").field("path", &self.path).field("header", &self.header).finish()
+    }
 }
 
 fn read_u32(bytes: &[u8], at: usize) -> u32 {
@@ -73,18 +86,55 @@ impl Segment {
         };
         header.check().map_err(|e| corrupt(e.to_string()))?;
         let layout = Layout::of(&header);
-        if layout.total != map.len() as u128 {
+        let bits = read_u32(&map, 96);
+        if !BLOCK_BITS_RANGE.contains(&bits) {
+            return Err(corrupt(format!("checksum blocks of 2^{bits} bytes")));
+        }
+        let body = layout.total.saturating_sub(HEADER_LEN as u128) as u64;
+        if layout.total + 8 * u128::from(block_count(body, bits)) != map.len() as u128 {
             return Err(corrupt(format!(
                 "{} bytes for {} documents (truncated or padded)",
                 map.len(),
                 header.documents
             )));
         }
-        Ok(Segment { body_checksum: read_u64(&map, 72), map, header, layout, path: path.to_path_buf() })
+        let blocks = BlockChecks::open(&map, HEADER_LEN, layout.total as usize, bits, read_u64(&map, 104))
+            .ok_or_else(|| corrupt("block checksum table damaged".into()))?;
+        Ok(Segment {
+            body_checksum: read_u64(&map, 72),
+            map,
+            header,
+            layout,
+            blocks,
+            path: path.to_path_buf(),
+        })
     }
 
     pub fn bytes(&self) -> &[u8] {
         &self.map
+    }
+
+    /// Checks the blocks holding bytes `at..at + len` (clamped to the body: packed reads take a
+    /// word that may reach past their array). False when one is damaged.
+    #[inline]
+    pub fn touch(&self, at: usize, len: usize) -> bool {
+        let end = at.saturating_add(len).min(self.layout.total as usize);
+        at >= end || self.blocks.touch(&self.map, at, end - at)
+    }
+
+    /// Ok unless a read from this segment met a damaged block: every query result that read from
+    /// it is checked before it is used.
+    pub fn checked(&self) -> Result<()> {
+        blocks::checked(&self.path, &self.blocks)
+    }
+
+    /// The positions of `key`'s entries in `table`, its blocks checked (empty if one is damaged).
+    pub fn lookup(&self, table: &Table, key: u32) -> Range<usize> {
+        let found = table.lookup_touching(&self.map, key, |at, len| self.touch(at, len));
+        match table.values_bytes(&found) {
+            (at, len) if self.touch(at, len) => found,
+            _ => 0..0,
+        }
     }
 
     pub fn len(&self) -> usize {
@@ -109,6 +159,11 @@ impl Segment {
 
     /// The UTF-8 of str key `doc` (empty for a damaged offset; [`Segment::verify`] reports it).
     pub fn str_key(&self, doc: usize) -> &[u8] {
+        let width = self.layout.ends_width as usize;
+        let first = self.layout.keys_at + doc.saturating_sub(1) * width / 8;
+        if !self.touch(first, (2 * width).div_ceil(8) + 8) {
+            return &[];
+        }
         let ends = self.map.get(self.layout.keys_at..).unwrap_or(&[]);
         let end = packed::get(ends, self.layout.ends_width, doc) as usize;
         let start = if doc == 0 { 0 } else { packed::get(ends, self.layout.ends_width, doc - 1) as usize };
@@ -116,10 +171,17 @@ impl Segment {
             .map
             .get(self.layout.blob_at..self.layout.blob_at + self.header.key_bytes as usize)
             .unwrap_or(&[]);
-        blob.get(start..end).unwrap_or(&[])
+        match blob.get(start..end) {
+            Some(key) if self.touch(self.layout.blob_at + start, key.len()) => key,
+            _ => &[],
+        }
     }
 
     pub fn int_key(&self, doc: usize) -> i64 {
+        let width = self.layout.int_width as usize;
+        if !self.touch(self.layout.keys_at + doc * width / 8, 8) {
+            return 0;
+        }
         if self.layout.int_width == 64 {
             return read_u64(&self.map, self.layout.keys_at + 8 * doc) as i64;
         }
@@ -138,12 +200,18 @@ impl Segment {
     /// The stored verification row of `doc` (empty past the segment's documents).
     pub fn store_row(&self, doc: usize) -> &[u8] {
         let at = self.layout.store_at + doc * self.layout.store_row;
-        self.map.get(at..at + self.layout.store_row).unwrap_or(&[])
+        match self.map.get(at..at + self.layout.store_row) {
+            Some(row) if self.touch(at, row.len()) => row,
+            _ => &[],
+        }
     }
 
     pub fn content_hash(&self, doc: usize) -> Option<[u64; 2]> {
         (self.header.flags & FLAG_CONTENT_HASHES != 0 && doc < self.len()).then(|| {
             let at = self.layout.hashes_at + 16 * doc;
+            if !self.touch(at, 16) {
+                return [0, 0];
+            }
             [read_u64(&self.map, at), read_u64(&self.map, at + 8)]
         })
     }
@@ -153,20 +221,31 @@ impl Segment {
         if self.header.flags & FLAG_SHINGLE_SETS == 0 || doc >= self.len() {
             return None;
         }
+        if !self.touch(self.layout.bounds_at + 8 * doc, 16) {
+            return Some(Vec::new());
+        }
         let (lo, hi) = (
             read_u64(&self.map, self.layout.bounds_at + 8 * doc),
             read_u64(&self.map, self.layout.bounds_at + 8 * doc + 8),
         );
         let count = hi.saturating_sub(lo).min(self.header.set_values.saturating_sub(lo)) as usize;
-        Some((0..count).map(|i| read_u64(&self.map, self.layout.values_at + 8 * (lo as usize + i))).collect())
+        let at = self.layout.values_at.saturating_add(8 * lo as usize);
+        if !self.touch(at, 8 * count) {
+            return Some(Vec::new());
+        }
+        Some((0..count).map(|i| read_u64(&self.map, at + 8 * i)).collect())
     }
 
     /// Reads the whole body: the checksum, every table's order, and the keys against their table.
     pub fn verify(&self) -> Result<()> {
         let corrupt =
             |why: &str| Error::Corrupt(format!("{}: LSH segment damaged: {why}", self.path.display()));
-        if xxh3_64(&self.map[HEADER_LEN..], 0) != self.body_checksum {
+        let body = &self.map[HEADER_LEN..self.layout.total as usize];
+        if xxh3_64(body, 0) != self.body_checksum {
             return Err(corrupt("body checksum mismatch"));
+        }
+        if !self.blocks.check_all(&self.map) {
+            return Err(corrupt("block checksum mismatch"));
         }
         let n = self.header.documents;
         for b in 0..self.header.bands {

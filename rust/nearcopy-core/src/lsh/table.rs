@@ -135,6 +135,41 @@ impl Table {
         lo..stop
     }
 
+    /// [`Table::lookup`], calling `touch(at, len)` on the bytes of the file it reads first (the
+    /// bucket's two directory entries, then its keys); empty when `touch` refuses them.
+    pub fn lookup_touching(
+        &self,
+        bytes: &[u8],
+        key: u32,
+        touch: impl Fn(usize, usize) -> bool,
+    ) -> Range<usize> {
+        let b = self.layout.bucket(key);
+        if !touch(self.at + 4 * b, 8) {
+            return 0..0;
+        }
+        let (lo, end) = (self.directory(bytes, b), self.directory(bytes, b + 1));
+        let (at, len) = self.packed_bytes(self.layout.rems_at, self.layout.rem_width, lo..end.max(lo));
+        if !touch(at, len) {
+            return 0..0;
+        }
+        self.lookup(bytes, key)
+    }
+
+    /// `(offset, length)` of the file's bytes holding the values of positions `range`.
+    pub fn values_bytes(&self, range: &Range<usize>) -> (usize, usize) {
+        self.packed_bytes(self.layout.values_at, self.layout.value_width, range.clone())
+    }
+
+    /// The bytes a packed read of positions `range` takes: each reads the 8 bytes from its first.
+    fn packed_bytes(&self, at: usize, width: u32, range: Range<usize>) -> (usize, usize) {
+        if range.is_empty() {
+            return (0, 0);
+        }
+        let first = self.at + at + (range.start as u64 * u64::from(width) / 8) as usize;
+        let last = self.at + at + ((range.end - 1) as u64 * u64::from(width) / 8) as usize + 8;
+        (first, last - first)
+    }
+
     /// Every entry in order, keys rebuilt from their buckets (for merging and verifying).
     pub fn entries(self, bytes: &[u8]) -> impl Iterator<Item = (u32, u64)> + '_ {
         let mut bucket = 0usize;

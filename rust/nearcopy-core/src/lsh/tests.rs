@@ -227,7 +227,8 @@ fn damaged_files_are_refused_with_a_reason() {
         let err = open(&bytes).err().unwrap_or_else(|| panic!("{name} was accepted"));
         assert!(matches!(err, Error::Corrupt(_)) && err.to_string().contains(reason), "{name}: {err}");
     }
-    // A bit flipped anywhere in the body: refused by verify, and never a panic on the way.
+    // A bit flipped anywhere after the header: refused by verify (or at open, in the block table),
+    // and never a panic on the way.
     let mut state = 9u64;
     for _ in 0..200 {
         let mut bytes = good.clone();
@@ -235,14 +236,22 @@ fn damaged_files_are_refused_with_a_reason() {
         bytes[at] ^= 1 << (splitmix64(&mut state) % 8);
         let path = dir.join("flip.ncl");
         std::fs::write(&path, &bytes).unwrap();
-        let flipped = Segment::open(&path).unwrap();
+        let flipped = match Segment::open(&path) {
+            Ok(segment) => segment,
+            Err(err) => {
+                assert!(err.to_string().contains("block checksum table"), "{err}");
+                continue;
+            }
+        };
         let err = flipped.verify().unwrap_err();
         assert!(err.to_string().contains("checksum"), "{err}");
         let none = Tombstones::none();
         let sources = [Source { segment: &flipped, removed: &none }];
         let settings = QuerySettings { threshold: 0.5, verify: true, top_k: 0 };
-        query(&sources, &flipped.header, &sigs[..160], &settings, 1).unwrap();
-        let _ = find_keys(&sources, &Keys::Str { blob: b"doc1", ends: &[4] }, true).unwrap();
+        // A query answers, or refuses when it read the damaged block: never a panic.
+        let corrupt = |e: Error| assert!(matches!(e, Error::Corrupt(_)), "{e}");
+        let _ = query(&sources, &flipped.header, &sigs[..160], &settings, 1).map_err(corrupt);
+        let _ = find_keys(&sources, &Keys::Str { blob: b"doc1", ends: &[4] }, true).map_err(corrupt);
         assert!(
             merge_segments(&dir.join("never.ncl"), &sources).is_err(),
             "a damaged segment is never merged"
@@ -320,4 +329,47 @@ fn int_keys_of_any_range_round_trip_and_merge() {
         false,
     );
     assert_eq!(found.unwrap(), vec![(0, 0, 61), (1, 0, 1)]);
+}
+
+#[test]
+fn a_flipped_bit_anywhere_in_the_body_fails_the_queries_that_read_it_never_answers_them() {
+    let dir = tempdir("blocks");
+    let sigs = signatures(4000, 3);
+    let (blob, ends) = str_keys(4000, "document-");
+    let good = dir.join("good.ncl");
+    let docs =
+        NewDocs { sigs: &sigs, keys: Keys::Str { blob: &blob, ends: &ends }, columns: Columns::default() };
+    write_segment(&good, &params(Store::Full, KeyKind::Str), &docs, 1).unwrap();
+    let bytes = std::fs::read(&good).unwrap();
+    let layout = header::Layout::of(&Segment::open(&good).unwrap().header);
+    let all = QuerySettings { threshold: 0.0, verify: false, top_k: 0 };
+    let none = Tombstones::none();
+    // A byte in a band table, the key table, the key bytes and the store, each in a block of its
+    // own: a query of every signature, finding every key and reading every key read them all.
+    for at in [header::HEADER_LEN + 40, layout.key_table_at + 100, layout.blob_at + 7, layout.store_at + 300]
+    {
+        let mut damaged = bytes.clone();
+        damaged[at] ^= 0x04;
+        let path = dir.join(format!("damaged-{at}.ncl"));
+        std::fs::write(&path, &damaged).unwrap();
+        let segment = Segment::open(&path).expect("opening reads the header and the block table only");
+        let sources = [Source { segment: &segment, removed: &none }];
+        let queried = query(&sources, &segment.header, &sigs, &all, 1).err();
+        let found = find_keys(&sources, &Keys::Str { blob: &blob, ends: &ends }, false).err();
+        (0..4000).for_each(|d| assert!(segment.str_key(d).len() <= blob.len()));
+        let failures = [queried, found, segment.checked().err()];
+        let corrupt = |e: &Error| matches!(e, Error::Corrupt(m) if m.contains("checksum"));
+        assert!(failures.iter().flatten().any(corrupt), "byte {at}: {failures:?}");
+        assert!(segment.verify().is_err(), "verify reads everything");
+    }
+    // The block table itself is checked at open.
+    let mut damaged = bytes.clone();
+    let last = damaged.len() - 3;
+    damaged[last] ^= 0x01;
+    std::fs::write(dir.join("table.ncl"), &damaged).unwrap();
+    assert!(matches!(Segment::open(&dir.join("table.ncl")), Err(Error::Corrupt(m)) if m.contains("block")));
+    // The undamaged file answers every query.
+    let segment = Segment::open(&good).unwrap();
+    query(&[Source { segment: &segment, removed: &none }], &segment.header, &sigs, &all, 1).unwrap();
+    segment.checked().unwrap();
 }

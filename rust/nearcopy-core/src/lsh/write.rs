@@ -8,7 +8,8 @@ use super::table::{write_table, TableLayout};
 use super::{key_hash, stored_key, AtomicFile, Hashing};
 use crate::dedup::{band_keys, Slot};
 use crate::error::{Error, Result};
-use crate::hash::Xxh3;
+use crate::fingerprint::segment::blocks::{BlockHasher, BLOCK_BITS};
+use crate::hash::xxh3_64;
 use crate::invalid;
 use crate::pool;
 use rayon::prelude::*;
@@ -126,7 +127,7 @@ pub fn write_segment<W: Slot>(
     let mut file = AtomicFile::create(path)?;
     let out = file.writer();
     write_all(out, &[0u8; HEADER_LEN])?;
-    let mut body = Hashing { inner: out, hasher: Xxh3::new(), written: 0 };
+    let mut body = Hashing::new(out);
     let mut entries: Vec<(u32, u64)> = Vec::with_capacity(n);
     for b in 0..header.bands {
         entries.clear();
@@ -176,8 +177,8 @@ pub fn write_segment<W: Slot>(
     if let Some((values, bounds)) = docs.columns.sets {
         bounds.iter().chain(values).try_for_each(|v| write_all(&mut body, &v.to_le_bytes()))?;
     }
-    let (written, checksum) = (body.written, body.hasher.digest());
-    finish(file, written, checksum, &header, &layout)?;
+    let (written, checksum, blocks) = (body.written, body.hasher.digest(), body.blocks);
+    finish(file, written, checksum, blocks, &header, &layout)?;
     Ok(header)
 }
 
@@ -210,19 +211,35 @@ pub(crate) fn write_int_keys(
     writer.finish(out).map(|_| ())
 }
 
-/// Checks that the body has the layout's length, then publishes the file with its header.
-pub(crate) fn finish_segment(file: AtomicFile, written: u64, checksum: u64, header: &Header) -> Result<()> {
-    finish(file, written, checksum, header, &Layout::of(header))
+/// Checks that the body has the layout's length, then writes the block table after it and
+/// publishes the file with its header.
+pub(crate) fn finish_segment(
+    file: AtomicFile,
+    written: u64,
+    checksum: u64,
+    blocks: BlockHasher,
+    header: &Header,
+) -> Result<()> {
+    finish(file, written, checksum, blocks, header, &Layout::of(header))
 }
 
-fn finish(file: AtomicFile, written: u64, checksum: u64, header: &Header, layout: &Layout) -> Result<()> {
+fn finish(
+    mut file: AtomicFile,
+    written: u64,
+    checksum: u64,
+    blocks: BlockHasher,
+    header: &Header,
+    layout: &Layout,
+) -> Result<()> {
     if u128::from(written) + HEADER_LEN as u128 != layout.total {
         return Err(Error::InvalidArgument(format!(
             "segment body of {written} bytes, its layout needs {}",
             layout.total
         )));
     }
-    file.commit(&header.encode(checksum))
+    let table = blocks.finish();
+    write_all(file.writer(), &table)?;
+    file.commit(&header.encode(checksum, BLOCK_BITS, xxh3_64(&table, 0)))
 }
 
 /// Starts a segment file whose body the caller writes section by section (a merge), returning the
