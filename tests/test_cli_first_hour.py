@@ -155,7 +155,12 @@ def test_check_json_and_filter_name_the_document_alike(project: Path) -> None:
         (("index", "build", "src", "-o", "new", "--threads", "0"), "--threads must be between 1 and 1024"),
         (("filter", "--index", "idx", "answer.md", "-o", "o.jsonl", "--batch", "0"), "--batch must be"),
         (("minhash", "src", "-o", "answer.md/s.npz"), "cannot write answer.md/s.npz: answer.md is not a dir"),
-        (("index", "build", "src", "-o", "answer.md/idx"), "answer.md/idx: Not a directory"),
+        (("index", "build", "src", "-o", "answer.md/idx"), "-o answer.md/idx: answer.md is a file"),
+        (("lsh", "build", "src", "-o", "answer.md/idx"), "-o answer.md/idx: answer.md is a file"),
+        (("dedup", "src", "-o", "answer.md/d.jsonl"), "-o answer.md/d.jsonl: answer.md is a file, not a"),
+        (("filter", "--index", "idx", "src", "-o", "o.jsonl"), "src: a directory; give the JSONL files"),
+        (("lsh", "info", "answer.md"), "answer.md: not a nearcopy LSH index (a file"),
+        (("check", "--index", "idx", "--key-file", "none.key", "answer.md"), "--key-file none.key: cannot"),
     ],
 )  # fmt: skip
 def test_errors_name_the_flag_and_its_value(project: Path, args: tuple[str, ...], expected: str) -> None:

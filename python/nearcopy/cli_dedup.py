@@ -11,7 +11,7 @@ import json
 import sys
 from typing import Any
 
-from nearcopy.cli_options import add_abstraction_options
+from nearcopy.cli_options import add_abstraction_options, check_output
 from nearcopy.code import languages
 from nearcopy.minhash import SCHEMES
 from nearcopy.neardup import KEEP_POLICIES, DedupReport, Params, dedup
@@ -30,6 +30,8 @@ histogram when matplotlib is installed)."""
 
 
 def cmd_dedup(args: argparse.Namespace) -> int:
+    if args.output is not None:
+        check_output("-o", args.output, directory=False)
     text = TextOptions(ngram=args.ngram, unit=args.unit, nfkc=not args.no_nfkc, casefold=not args.no_casefold)
     params = Params(
         threshold=args.threshold,

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from nearcopy.cli_filter import add_filter_options, output_filter, verdict_summary
-from nearcopy.cli_options import add_key_option, add_language_option, check_range, secret
+from nearcopy.cli_options import add_key_option, add_language_option, check_output, check_range, secret
 from nearcopy.file_metadata import FileMetadata, documents_with_metadata
 from nearcopy.filter import MAX_OUTPUT_CHARS
 from nearcopy.index import DEFAULT_CODE_K, DEFAULT_CODE_W, DEFAULT_K, DEFAULT_W, ProtectedIndex
@@ -65,8 +65,9 @@ def _summary(index: ProtectedIndex, report: LoadReport, seconds: float, as_json:
     if as_json:
         print(json.dumps(info))
         return
-    print(f"{info['path']}: {info['documents']} documents, {info['tokens']} tokens, {info['fingerprints']} "
-          f"fingerprints, {info['bytes'] / 1e6:.2f} MB ({info['bytes_per_token']:.2f} bytes per token), "
+    print(f"{info['path']}: {plural(info['documents'], 'document')}, {plural(info['tokens'], 'token')}, "
+          f"{plural(info['fingerprints'], 'fingerprint')}, {info['bytes'] / 1e6:.2f} MB "
+          f"({info['bytes_per_token']:.2f} bytes per token), "
           f"generation {info['generation']}, built in {seconds:.1f} s"
           + (f"; skipped {report.skipped_binary} binary and {report.skipped_large} oversized files"
              if report.skipped_binary or report.skipped_large else ""))  # fmt: skip
@@ -89,6 +90,7 @@ def cmd_build(args: argparse.Namespace) -> int:
     allowlist = _allowlist(args)
     if os.path.exists(args.output) and not os.path.isdir(args.output):
         raise InputError(f"-o {args.output}: exists and is not a directory (an index is a directory)")
+    check_output("-o", args.output, directory=True)
     index = ProtectedIndex.build(
         _stream(args, report),
         args.output,

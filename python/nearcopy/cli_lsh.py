@@ -14,13 +14,14 @@ from pathlib import Path
 from typing import Any, Callable
 
 from nearcopy._files import write_atomically
-from nearcopy.cli_options import add_abstraction_options
+from nearcopy.cli_options import add_abstraction_options, check_output
 from nearcopy.inputs import InputError
 from nearcopy.lsh_corpus import create_for_documents, insert_documents, signed_documents, signing_of
 from nearcopy.lsh_index import LSHIndex
 from nearcopy.lsh_shards import LSHShards, build_with_ray
 from nearcopy.lsh_store import STORES
 from nearcopy.minhash import SCHEMES
+from nearcopy.neardup.report import plural
 from nearcopy.neardup.stages import Params
 from nearcopy.options import TextOptions
 
@@ -40,7 +41,8 @@ def _summary(index: LSHIndex, seconds: float, as_json: bool, **extra: Any) -> No
         return
     pending = f" (and {info['removed']} removed, until a merge)" if info["removed"] else ""
     print(
-        f"{info['path']}: {info['documents']} documents{pending}, {info['segments']} segments, "
+        f"{info['path']}: {plural(info['documents'], 'document')}{pending}, "
+        f"{plural(info['segments'], 'segment')}, "
         f"{info['bytes'] / 1e6:.2f} MB ({info['bytes_per_document']:.0f} bytes per document), "
         f"{info['bands']} bands x {info['rows']} rows, generation "
         f"{info['generation']}, in {seconds:.1f} s"
@@ -59,6 +61,7 @@ def _read_options(args: argparse.Namespace) -> dict[str, Any]:
 
 def cmd_build(args: argparse.Namespace) -> int:
     started = time.perf_counter()
+    check_output("-o", args.output, directory=True)
     if Path(args.output, "manifest.json").exists():
         raise InputError(f"{args.output}: already holds an index; use `nearcopy lsh add`")
     text = TextOptions(ngram=args.ngram, unit=args.unit, nfkc=not args.no_nfkc, casefold=not args.no_casefold)
@@ -134,6 +137,8 @@ def cmd_query(args: argparse.Namespace) -> int:
                 matches = [{"key": key, "similarity": round(similarity, 6)} for key, similarity in neighbors]
                 emit(json.dumps({"id": query_id, "matches": matches}) + "\n")
 
+    if args.output is not None:
+        check_output("-o", args.output, directory=False)
     if args.output is None:
         write(sys.stdout.write)
     else:  # written beside the target and renamed into place: never a partial result file

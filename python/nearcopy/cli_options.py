@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import os
+from pathlib import Path
 
 from nearcopy.answer import language_hint
-from nearcopy.keys import KEY_ENV, KEY_FILE_ENV, find_secret
+from nearcopy.keys import KEY_ENV, KEY_FILE_ENV, KeyFileError, find_secret
 
 
 def language_option(value: str) -> str | None:
@@ -57,7 +59,24 @@ def add_key_option(parser: argparse.ArgumentParser) -> None:
 
 def secret(args: argparse.Namespace) -> bytes | None:
     """The key secret the command line or the environment gives, or None."""
-    return find_secret(getattr(args, "key_file", None))
+    key_file = getattr(args, "key_file", None)
+    try:
+        return find_secret(key_file)
+    except KeyFileError as err:  # name the flag, when the path came from it
+        raise KeyFileError(f"--key-file {err}" if key_file else str(err)) from None
+
+
+def check_output(option: str, path: str | os.PathLike[str], *, directory: bool) -> None:
+    """A ``ValueError`` naming the option when ``path`` cannot be written: it, or a directory it
+    would be in, is a file (``mkdir`` would say only "File exists" or "Not a directory")."""
+    target = Path(path)
+    if directory and target.exists() and not target.is_dir():
+        raise ValueError(f"{option} {path}: exists and is not a directory")
+    for ancestor in target.parents:
+        if ancestor.exists():
+            if not ancestor.is_dir():
+                raise ValueError(f"{option} {path}: {ancestor} is a file, not a directory")
+            return
 
 
 def check_range(option: str, value: int | None, low: int, high: int | None = None) -> None:

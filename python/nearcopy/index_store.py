@@ -55,8 +55,12 @@ def read_manifest(root: Path) -> dict[str, Any]:
         manifest = json.loads((root / "manifest.json").read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise IndexError_(f"{root}: not a nearcopy index (no manifest.json)") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise IndexError_(f"{root}: unreadable manifest: {err}") from None
+    except OSError as err:
+        raise IndexError_(f"{root}: unreadable manifest: {err.strerror or err}") from None
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        raise IndexError_(
+            f"{root}: manifest.json is damaged (not JSON); restore it or rebuild the index"
+        ) from None
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
         raise IndexError_(f"{root}: manifest.json is not a nearcopy index manifest")
     if manifest.get("version") != VERSION:

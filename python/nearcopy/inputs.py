@@ -157,7 +157,13 @@ def jsonl_objects(
                     yield number, record
     except FileNotFoundError:
         raise InputError(f"input not found: {path}") from None
-    except (OSError, EOFError, UnicodeDecodeError) as err:
+    except IsADirectoryError:
+        raise InputError(
+            f"{path}: a directory; give the JSONL files in it, or a glob such as {path}/*.jsonl"
+        ) from None
+    except OSError as err:
+        raise InputError(f"{path}: cannot read: {err.strerror or err}") from None
+    except (EOFError, UnicodeDecodeError) as err:
         raise InputError(f"{path}: cannot read: {err}") from None
 
 

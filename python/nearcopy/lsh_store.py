@@ -103,12 +103,18 @@ def manifest_problem(manifest: dict[str, Any]) -> str | None:
 
 
 def read_manifest(root: Path) -> dict[str, Any]:
+    if root.exists() and not root.is_dir():
+        raise LSHIndexError(f"{root}: not a nearcopy LSH index (a file; an index is a directory)")
     try:
         manifest = json.loads((root / MANIFEST).read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise LSHIndexError(f"{root}: not a nearcopy LSH index (no {MANIFEST})") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise LSHIndexError(f"{root}: unreadable manifest: {err}") from None
+    except OSError as err:
+        raise LSHIndexError(f"{root}: unreadable manifest: {err.strerror or err}") from None
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        raise LSHIndexError(
+            f"{root}: {MANIFEST} is damaged (not JSON); restore it or rebuild the index"
+        ) from None
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
         raise LSHIndexError(f"{root}: {MANIFEST} is not a nearcopy LSH index manifest")
     if manifest.get("version") != VERSION:

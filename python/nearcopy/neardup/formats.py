@@ -125,7 +125,9 @@ def line_blocks(path: Path, label: str, block_bytes: int) -> Iterator[bytes]:
                     block += rest
                 offset += len(block)
                 yield block
-    except (OSError, EOFError) as err:
+    except OSError as err:
+        raise InputError(f"{label}: cannot read: {err.strerror or err}") from None
+    except EOFError as err:
         raise InputError(f"{label}: cannot read: {err}") from None
 
 

@@ -18,6 +18,7 @@ import sys
 import time
 from types import FrameType
 
+from nearcopy.neardup.report import plural
 from nearcopy.serving.config import ServeConfig
 
 # Seconds a stopping worker gets to finish its in-flight requests before it is killed.
@@ -68,7 +69,7 @@ def run(config: ServeConfig) -> int:
         )
     shown = f"[{host}]" if ":" in host else host
     print(
-        f"nearcopy serve: listening on http://{shown}:{port} ({config.workers} worker(s))",
+        f"nearcopy serve: listening on http://{shown}:{port} ({plural(config.workers, 'worker')})",
         file=sys.stderr,
         flush=True,
     )
