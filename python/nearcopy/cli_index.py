@@ -22,13 +22,17 @@ from nearcopy.index import DEFAULT_CODE_K, DEFAULT_CODE_W, DEFAULT_K, DEFAULT_W,
 from nearcopy.inputs import InputError, LoadReport, read_documents
 from nearcopy.keys import new_secret
 from nearcopy.neardup.report import plural
+from nearcopy.protected_documents import AUTO
 
 EXIT_CLEAN = 0
 EXIT_FLAGGED = 1
 
 
 def _file_metadata(args: argparse.Namespace) -> FileMetadata:
-    defaults = {"license": args.license, "url": args.url, "source": args.source, "spdx": not args.no_spdx}
+    defaults: dict[str, Any] = {"license": args.license, "url": args.url, "source": args.source,
+                                "spdx": not args.no_spdx}  # fmt: skip
+    if args.detect_language:
+        defaults["extra"] = {"language": AUTO}
     return FileMetadata.from_file(args.metadata, **defaults) if args.metadata else FileMetadata(**defaults)
 
 
@@ -211,6 +215,11 @@ def _add_metadata_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument(
         "--metadata", metavar="FILE.json", help='per-file fields by pattern, e.g. {"vendor/*": {"license": '
         '"GPL-3.0-only", "url": "..."}}; later patterns win, and win over an SPDX header and the flags above',
+    )  # fmt: skip
+    group.add_argument(
+        "--detect-language", action="store_true",
+        help="read a document with no language field and no known file extension as code when it is "
+        "code (detected as answers are; about 3.5 MB/s), not as prose",
     )  # fmt: skip
     group.add_argument(
         "--no-spdx", action="store_true",
