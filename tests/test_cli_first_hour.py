@@ -160,6 +160,7 @@ def test_check_json_and_filter_name_the_document_alike(project: Path) -> None:
         (("dedup", "src", "-o", "answer.md/d.jsonl"), "-o answer.md/d.jsonl: answer.md is a file, not a"),
         (("filter", "--index", "idx", "src", "-o", "o.jsonl"), "src: a directory; give the JSONL files"),
         (("lsh", "info", "answer.md"), "answer.md: not a nearcopy LSH index (a file"),
+        (("serve", "--index", "idx", "--lsh-index", "nowhere"), "--lsh-index nowhere: not a nearcopy LSH"),
         (("check", "--index", "idx", "--key-file", "none.key", "answer.md"), "--key-file none.key: cannot"),
     ],
 )  # fmt: skip

@@ -171,15 +171,15 @@ def test_a_bit_flipped_segment_is_refused_by_verify_and_never_merged(tmp_path: P
     data[len(data) // 2] ^= 0x10
     segment.write_bytes(bytes(data))
     damaged = LSHIndex.open(tmp_path / "lsh")  # opening reads the header and block table only
-    with pytest.raises(OSError, match="checksum"):
+    with pytest.raises(LSHIndexError, match="checksum"):
         damaged.verify()
     # A query reading the damaged block is refused, never answered from it; so is every later one.
-    with pytest.raises(OSError, match="does not match its checksum"):
+    with pytest.raises(LSHIndexError, match="does not match its checksum"):
         damaged.query(lw.signatures(0, 200), threshold=0.01, verify=False)
-    with pytest.raises(OSError, match="does not match its checksum"):
+    with pytest.raises(LSHIndexError, match="does not match its checksum"):
         damaged.query(lw.signatures(0, 1)[0])
     manifest = (tmp_path / "lsh" / "manifest.json").read_bytes()
-    with pytest.raises(OSError, match="checksum"):
+    with pytest.raises(LSHIndexError, match="checksum"):
         damaged.merge()
     assert (tmp_path / "lsh" / "manifest.json").read_bytes() == manifest, "nothing published"
 

@@ -3,7 +3,10 @@ near-duplicates with their similarity, batches, clear 4xx errors, and a new gene
 
 from __future__ import annotations
 
+import inspect
 import json
+import signal
+import textwrap
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -97,5 +100,37 @@ def test_a_damaged_index_is_a_503_that_says_so_never_an_answer(tmp_path: Path) -
     try:
         response = httpx.post(process.url + "/v1/similar", json={"text": STORY})
         assert response.status_code == 503 and "damaged" in response.json()["error"]["message"]
+    finally:
+        process.stop()
+
+
+def test_code_is_found_when_the_request_names_its_language_and_sighup_reloads(tmp_path: Path) -> None:
+    code = inspect.getsource(textwrap.dedent)
+    docs = tmp_path / "code.jsonl"
+    docs.write_text(json.dumps({"id": "dedent", "text": code, "language": "python"}) + "\n")
+    assert main(["lsh", "build", str(docs), "-o", str(tmp_path / "lsh")]) == 0
+    process = h.start_service(
+        tmp_path, h.build_index(tmp_path / "index"), "--lsh-index", str(tmp_path / "lsh"),
+        "--watch-interval", "0",  # SIGHUP only
+    )  # fmt: skip
+    try:
+        similar = process.url + "/v1/similar"
+        as_prose = httpx.post(similar, json={"text": code}).json()
+        as_code = httpx.post(similar, json={"text": code, "language": "Python"}).json()
+        assert as_prose["matches"] == [], "signed as prose, the text is another set of shingles"
+        assert as_code["matches"] == [{"key": "dedent", "similarity": 1.0}]
+        unknown = httpx.post(similar, json={"text": code, "language": "klingon"})
+        assert unknown.status_code == 400 and "unknown language" in unknown.json()["error"]["message"]
+        assert main(["lsh", "remove", str(tmp_path / "lsh"), "dedent"]) == 0
+        still = httpx.post(similar, json={"text": code, "language": "python"}).json()
+        assert still["generation"] == as_code["generation"], "no watch: the served generation stays"
+        process.proc.send_signal(signal.SIGHUP)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            after = httpx.post(similar, json={"text": code, "language": "python"}).json()
+            if after["generation"] > still["generation"]:
+                break
+            time.sleep(0.1)
+        assert after["generation"] == still["generation"] + 1 and after["matches"] == []
     finally:
         process.stop()

@@ -46,7 +46,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if args.lsh_index is not None:
         from nearcopy.serving.similar import SimilarIndex
 
-        SimilarIndex(args.lsh_index, 0)  # likewise: an LSH index that cannot serve /v1/similar
+        from nearcopy.lsh_store import LSHIndexError
+
+        try:
+            SimilarIndex(args.lsh_index, 0)  # likewise: an LSH index that cannot serve /v1/similar
+        except (LSHIndexError, ValueError) as err:
+            raise type(err)(f"--lsh-index {err}") from None
     config = ServeConfig(
         filter=settings,
         host=args.host,

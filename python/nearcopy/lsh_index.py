@@ -44,6 +44,7 @@ from nearcopy.lsh_store import (
     FORMAT,
     VERSION,
     MissingKeyError,
+    damage_is_index_error,
     index_params,
     publish,
     read_manifest,
@@ -191,6 +192,7 @@ class LSHIndex:
         modules (dedup's reference mode reads signatures through it)."""
         return self._reader
 
+    @damage_is_index_error
     def verify(self) -> None:
         """Reads every segment through (checksums, order, keys); raises ``OSError`` naming damage."""
         self._reader.verify()
@@ -229,6 +231,7 @@ class LSHIndex:
             raise TypeError("this index has str keys")
         return items, single
 
+    @damage_is_index_error
     def query(
         self,
         signatures: npt.ArrayLike,
@@ -263,6 +266,7 @@ class LSHIndex:
         bounds, keys, similarity, _, _ = self._reader.query(sigs, limit, verify, top_k or 0, num_threads)
         return NeighborsBatch(bounds, keys, similarity)
 
+    @damage_is_index_error
     def contains(self, keys: KeysLike) -> npt.NDArray[np.bool_]:
         """For each key, whether the index holds it."""
         taken, _ = self._keys(keys)
@@ -282,6 +286,7 @@ class LSHIndex:
 
     # Writing -------------------------------------------------------------------------------------
 
+    @damage_is_index_error
     def insert(
         self,
         keys: KeysLike,
@@ -340,6 +345,7 @@ class LSHIndex:
             publish(self.path, manifest)
             self._load(manifest)
 
+    @damage_is_index_error
     def remove(self, keys: KeysLike, *, missing: str = "error") -> int:
         """Removes the documents of ``keys``; returns how many were removed. A key the index does
         not hold raises :class:`MissingKeyError` (nothing removed), or is skipped with
@@ -376,6 +382,7 @@ class LSHIndex:
             self._load(manifest)
             return len(found)
 
+    @damage_is_index_error
     def merge(self) -> None:
         """Merges every segment into one, removed documents left out (a query then searches one
         segment). Streams the segments: memory stays bounded whatever the index's size. Readers of

@@ -12,10 +12,11 @@ value a reader uses is checked before it is used.
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, TypeVar, cast
 
 from nearcopy._files import LockBusyError, exclusive_lock, write_atomically
 from nearcopy.index_store import manifest_checksum
@@ -46,6 +47,25 @@ class MissingKeyError(ValueError):
 
 class LSHIndexError(OSError):
     """The LSH index directory is missing, damaged, of another version, or not an LSH index."""
+
+
+_Method = TypeVar("_Method", bound=Callable[..., Any])
+
+
+def damage_is_index_error(method: _Method) -> _Method:
+    """A segment found damaged while it is read (a block failing its checksum, ``OSError`` from the
+    native reader) raises :class:`LSHIndexError`, as a damaged file found at open does."""
+
+    @functools.wraps(method)
+    def checked(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(*args, **kwargs)
+        except LSHIndexError:
+            raise
+        except OSError as err:
+            raise LSHIndexError(str(err)) from None
+
+    return cast(_Method, checked)
 
 
 class LSHIndexBusyError(LSHIndexError, LockBusyError):

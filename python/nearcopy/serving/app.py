@@ -225,6 +225,8 @@ def create_app(config: ServeConfig) -> ASGIApp:
 
     def on_sighup() -> None:
         service.holder.reload("SIGHUP")  # says so on stderr (and in the access log), done or not
+        if similar_index is not None:
+            similar_index.reload()
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

@@ -1,12 +1,15 @@
 """``POST /v1/similar`` (``nearcopy serve --lsh-index DIR``): the documents of an LSH index that a
 text near-duplicates, for an application that asks before it stores or shows something.
 
-``{"text": str}`` or ``{"texts": [str, ...]}``, optionally ``"threshold"`` (default: the index's) and
-``"top_k"`` → ``{"generation", "matches": [{"key", "similarity"}, ...]}`` (or ``"results"``, one
-per text), the most similar first. Texts are signed as the index records (``nearcopy lsh build``),
-so an index built from Python signatures alone cannot serve this. A new generation published by
-``nearcopy lsh add|remove|merge`` is picked up within ``--watch-interval`` seconds (one manifest
-read at most that often, on the request path, as the filter's reload does).
+``{"text": str}`` or ``{"texts": [str, ...]}``, optionally ``"threshold"`` (default: the index's),
+``"top_k"`` and ``"language"`` (the texts' language, as ``lsh build --language-field`` gave the
+documents': code is signed as code, so a text without it is prose and finds no code document) →
+``{"generation", "matches": [{"key", "similarity"}, ...]}`` (or ``"results"``, one per text), the
+most similar first. Texts are signed as the index records (``nearcopy lsh build``), so an index
+built from Python signatures alone cannot serve this. A new generation published by ``nearcopy lsh
+add|remove|merge`` is picked up within ``--watch-interval`` seconds (one manifest read at most that
+often, on the request path, as the filter's reload does) and on ``SIGHUP``. A request answers from
+one generation, the one it names.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
+from pathlib import Path
 from typing import Any
 
 import anyio
@@ -21,18 +25,23 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from nearcopy import _core
 from nearcopy.lsh_corpus import signing_of
 from nearcopy.lsh_index import LSHIndex
+from nearcopy.lsh_store import read_manifest
 from nearcopy.neardup.stages import Params, signatures
 from nearcopy.serving.service import Service, ServiceError, json_response, read_json_object
 
-FIELDS = ("text", "texts", "threshold", "top_k")
+FIELDS = ("text", "texts", "threshold", "top_k", "language")
 
 
 class SimilarIndex:
-    """The LSH index behind ``/v1/similar``, refreshed at most every ``watch_interval`` seconds."""
+    """The LSH index behind ``/v1/similar``, refreshed at most every ``watch_interval`` seconds and
+    on :meth:`reload`. A new generation is a new :class:`LSHIndex`: a request keeps the one it took,
+    so its answer and the generation it names agree."""
 
     def __init__(self, path: str, watch_interval: float) -> None:
+        self.path = path
         self.index = LSHIndex.open(path)
         self.params: Params = signing_of(self.index)  # refuses an index that cannot sign texts
         self.watch_interval = watch_interval
@@ -42,15 +51,22 @@ class SimilarIndex:
     def current(self) -> LSHIndex:
         now = time.monotonic()
         if self.watch_interval and now - self._checked >= self.watch_interval:
-            with self._lock:
-                self._checked = now
-                # A damaged new generation: keep answering from the one we have.
-                with contextlib.suppress(OSError):
-                    self.index.refresh()
+            self.reload(now)
         return self.index
 
+    def reload(self, now: float | None = None) -> None:
+        """Opens the published generation if it is not the one served (a damaged one is not taken:
+        the service keeps answering from the one it has)."""
+        with self._lock:
+            self._checked = time.monotonic() if now is None else now
+            with contextlib.suppress(OSError):
+                if read_manifest(Path(self.path))["generation"] != self.index.generation:
+                    self.index = LSHIndex.open(self.path)
 
-def _request(payload: dict[str, Any], max_batch: int) -> tuple[list[str], bool, float | None, int | None]:
+
+def _request(
+    payload: dict[str, Any], max_batch: int
+) -> tuple[list[str], bool, float | None, int | None, str | None]:
     unknown = sorted(set(payload) - set(FIELDS))
     if unknown:
         raise ServiceError(
@@ -70,18 +86,26 @@ def _request(payload: dict[str, Any], max_batch: int) -> tuple[list[str], bool, 
         raise ServiceError(400, "'threshold' must be a number in [0, 1]")
     if top_k is not None and (isinstance(top_k, bool) or not isinstance(top_k, int) or top_k < 1):
         raise ServiceError(400, "'top_k' must be a positive integer")
-    return texts, "texts" in payload, threshold, top_k
+    language = payload.get("language")
+    if language is not None:
+        try:
+            language = _core.canonical_language(language) if isinstance(language, str) else None
+        except ValueError as err:
+            raise ServiceError(400, f"'language': {err}") from None
+        if language is None:
+            raise ServiceError(400, "'language' must be a string naming a code language")
+    return texts, "texts" in payload, threshold, top_k, language
 
 
 async def similar(request: Request) -> Response:
     service: Service = request.app.state.service
     holder: SimilarIndex = request.app.state.similar
     _, payload = await read_json_object(request, service.config)
-    texts, batch, threshold, top_k = _request(payload, service.config.max_batch)
+    texts, batch, threshold, top_k, language = _request(payload, service.config.max_batch)
     index = holder.current()
 
     def run() -> list[list[dict[str, Any]]]:
-        sigs = signatures(texts, [None] * len(texts), holder.params)
+        sigs = signatures(texts, [language] * len(texts), holder.params)
         found = index.query(sigs, threshold=threshold, top_k=top_k)
         return [[{"key": k, "similarity": round(s, 6)} for k, s in n] for n in found]
 
