@@ -44,9 +44,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     except IndexError_ as err:
         raise type(err)(f"--index {err}") from None
     if args.lsh_index is not None:
-        from nearcopy.serving.similar import SimilarIndex
-
         from nearcopy.lsh_store import LSHIndexError
+        from nearcopy.serving.similar import SimilarIndex
 
         try:
             SimilarIndex(args.lsh_index, 0)  # likewise: an LSH index that cannot serve /v1/similar

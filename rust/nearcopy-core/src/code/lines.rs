@@ -89,9 +89,15 @@ fn track(line: &str, state: &mut State) {
         match rest[0] {
             quote @ (b'"' | b'\'' | b'`') => {
                 // A string closed on this line is skipped; an unclosed one ends the scan (an
-                // apostrophe, a char literal cut off) rather than opening state across lines.
+                // apostrophe, a char literal cut off) rather than opening state across lines, but
+                // for a backtick: on a line of code that is a Go raw string or a JavaScript template
+                // literal, whose lines (often prose: a doc, a query) belong to the code around them.
                 match rest[1..].iter().position(|&b| b == quote) {
                     Some(at) => i += at + 2,
+                    None if quote == b'`' => {
+                        state.open = Some("`");
+                        return;
+                    }
                     None => return,
                 }
                 continue;

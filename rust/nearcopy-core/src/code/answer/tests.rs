@@ -275,3 +275,12 @@ fn a_fenced_block_that_begins_inside_a_docstring_is_code_after_it() {
     assert_eq!(got.iter().filter(|s| s.0).map(|s| s.1.as_str()).collect::<Vec<_>>(), vec![code]);
     assert_eq!(got.iter().find(|s| s.0).unwrap().2, Some(Language::Python));
 }
+
+#[test]
+fn a_go_raw_string_of_prose_stays_inside_its_code() {
+    // A doc string in backticks holds sentences; the code after its closing backtick is still code.
+    let text = "package main\n\nimport \"fmt\"\n\nconst Doc = `check for string(int) conversions\n\nThis checker flags conversions of the form string(x) where x is an integer\n(but not byte or rune) type. Such conversions are discouraged because they\nreturn the UTF-8 representation of the Unicode code point x.\n`\n\nvar Analyzer = &Thing{\n\tName: \"stringintconv\",\n\tDoc:  Doc,\n}\n\nfunc run(pass int) (interface{}, error) {\n\tfor i := 0; i < pass; i++ {\n\t\tfmt.Println(i)\n\t}\n\treturn nil, nil\n}\n";
+    let segments = split_answer(text, &mut Parser::new());
+    assert_eq!(segments.len(), 1, "{segments:?}");
+    assert!(segments[0].code && segments[0].language == Some(Language::Go), "{segments:?}");
+}
