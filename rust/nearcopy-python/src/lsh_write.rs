@@ -4,13 +4,14 @@
 
 use crate::errors::to_py_err;
 use crate::thread_count;
+use nearcopy_core::dedup::Slot;
 use nearcopy_core::lsh::{write_segment, Columns, Header, KeyKind, Keys, NewDocs, Store};
 use nearcopy_core::minhash::Scheme;
 use numpy::{PyArray2, PyArrayMethods, PyReadonlyArray1, PyReadonlyArray2};
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyList, PyString};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// The parameters of an index, as its manifest gives them.
 pub(crate) fn header(
@@ -153,34 +154,30 @@ pub fn lsh_write_segment(
         (None, None) => None,
         _ => return Err(PyValueError::new_err("give both set_values and set_bounds, or neither")),
     };
-    let columns = || Columns { content_hashes: hashes, sets };
+    let columns = Columns { content_hashes: hashes, sets };
     let written = match &signatures {
         Signatures::U32(a) => {
-            let sigs = contiguous(a, "signatures")?;
-            let threads = thread_count(num_threads, sigs.len() * 4).map_err(to_py_err)?;
-            py.detach(|| {
-                write_segment(
-                    &path,
-                    &params,
-                    &NewDocs { sigs, keys: keys.view(), columns: columns() },
-                    threads,
-                )
-            })
+            write(py, &path, &params, contiguous(a, "signatures")?, &keys, columns, num_threads)
         }
         Signatures::U64(a) => {
-            let sigs = contiguous(a, "signatures")?;
-            let threads = thread_count(num_threads, sigs.len() * 8).map_err(to_py_err)?;
-            py.detach(|| {
-                write_segment(
-                    &path,
-                    &params,
-                    &NewDocs { sigs, keys: keys.view(), columns: columns() },
-                    threads,
-                )
-            })
+            write(py, &path, &params, contiguous(a, "signatures")?, &keys, columns, num_threads)
         }
     }
     .map_err(to_py_err)?;
     let bytes = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
     Ok((written.documents, bytes))
+}
+
+/// Writes the segment without the GIL, on as many threads as the batch is worth.
+fn write<W: Slot + Sync>(
+    py: Python<'_>,
+    path: &Path,
+    params: &Header,
+    sigs: &[W],
+    keys: &OwnedKeys,
+    columns: Columns<'_>,
+    num_threads: Option<usize>,
+) -> nearcopy_core::Result<Header> {
+    let threads = thread_count(num_threads, std::mem::size_of_val(sigs))?;
+    py.detach(|| write_segment(path, params, &NewDocs { sigs, keys: keys.view(), columns }, threads))
 }
