@@ -44,6 +44,7 @@ LEGACY = {
     "filter-real": "filter-real-*.md",
     "filter-popular": "filter-popular-*.md",
     "lsh": "lsh-2*.md",
+    "lsh-10m": "lsh-10m-*.md",
     "dedup-quality": "dedup-quality-*.md",
     "dedup-speed": "dedup-speed-*.md",
     "serve": "serve-*.md",

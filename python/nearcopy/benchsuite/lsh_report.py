@@ -98,6 +98,15 @@ def report(data: dict[str, Any]) -> str:
                 "",
             ]
             out += [benchutil.md_table(HEADERS, [_cells(r) for r in t["rows"]]), ""]
+            for r in t["rows"]:
+                if "results_per_query" in r:
+                    n = r["results_per_query"]
+                    out += [
+                        f"Documents a query returns ({r['method']}): median {n['p50']:,.0f}, 99th "
+                        f"percentile {n['p99']:,.0f}; the slowest 1% of queries return a median of "
+                        f"{n['slowest_1pct_median']:,.0f}.",
+                        "",
+                    ]
             if "candidates_identical_to_datasketch" in t:
                 out.append(
                     f"Candidates of nearcopy with datasketch's bands identical to datasketch's for "
