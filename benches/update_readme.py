@@ -4,8 +4,8 @@ The figures in the documentation are never typed by hand: this script renders th
 committed results in `benches/results/` and replaces what stands between each pair of markers
 `<!-- bench:NAME -->` and `<!-- /bench:NAME -->`, in whichever file holds them (each block lives
 beside the text it supports: `code-*` in docs/code.md, `filter-*` in docs/filter.md, `serve` in
-docs/serving.md, `dedup-*` in docs/dedup.md, `lsh` in docs/lsh.md, `suite` and `minhash` in docs/benchmarks.md). Links
-in a block are relative to its file.
+docs/serving.md, `dedup-*` in docs/dedup.md, `lsh-*` in docs/lsh.md, `suite` and `minhash` in
+docs/benchmarks.md). Links in a block are relative to its file.
 
 The source is the newest full suite run, `benches/results/suite-DATE-CPU/` (written by `make bench`,
 i.e. `nearcopy bench --size full`): `<!-- bench:suite -->` gets its machine, versions, summary table

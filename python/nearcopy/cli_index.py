@@ -1,4 +1,4 @@
-"""The `nearcopy index build|add|info` and `nearcopy check` verbs.
+"""The `nearcopy index build|add|merge|info|assemble|keygen` and `nearcopy check` verbs.
 
 `check` exits 0 when the output is clean, 1 when it is flagged, 2 on bad usage or input.
 """
@@ -19,6 +19,7 @@ from nearcopy.cli_options import add_key_option, add_language_option, check_outp
 from nearcopy.file_metadata import FileMetadata, documents_with_metadata
 from nearcopy.filter import MAX_OUTPUT_CHARS
 from nearcopy.index import DEFAULT_CODE_K, DEFAULT_CODE_W, DEFAULT_K, DEFAULT_W, ProtectedIndex
+from nearcopy.index_shards import MAX_SHARDS
 from nearcopy.inputs import InputError, LoadReport, read_documents
 from nearcopy.keys import new_secret
 from nearcopy.neardup.report import plural
@@ -69,9 +70,10 @@ def _summary(index: ProtectedIndex, report: LoadReport, seconds: float, as_json:
     if as_json:
         print(json.dumps(info))
         return
-    print(f"{info['path']}: {plural(info['documents'], 'document')}, {plural(info['tokens'], 'token')}, "
-          f"{plural(info['fingerprints'], 'fingerprint')}, {info['bytes'] / 1e6:.2f} MB "
-          f"({info['bytes_per_token']:.2f} bytes per token), "
+    shards = f" in {plural(len(info['shards']), 'shard')}" if "shards" in info else ""
+    print(f"{info['path']}: {plural(info['documents'], 'document')}{shards}, "
+          f"{plural(info['tokens'], 'token')}, {plural(info['fingerprints'], 'fingerprint')}, "
+          f"{info['bytes'] / 1e6:.2f} MB ({info['bytes_per_token']:.2f} bytes per token), "
           f"generation {info['generation']}, built in {seconds:.1f} s"
           + (f"; skipped {report.skipped_binary} binary and {report.skipped_large} oversized files"
              if report.skipped_binary or report.skipped_large else ""))  # fmt: skip
@@ -89,6 +91,8 @@ def cmd_build(args: argparse.Namespace) -> int:
     for option, high in (("--k", 256), ("--w", 1024), ("--code-k", 256), ("--code-w", 1024)):
         check_range(option, getattr(args, option[2:].replace("-", "_")), 1, high)
     check_range("--threads", args.threads, 1, 1024)
+    if args.shards is not None:
+        check_range("--shards", args.shards, 1, MAX_SHARDS)
     started = time.perf_counter()
     report = LoadReport()
     allowlist = _allowlist(args)
@@ -106,8 +110,18 @@ def cmd_build(args: argparse.Namespace) -> int:
         allowlist=allowlist,
         num_threads=args.threads,
         allowlist_generated=not args.keep_generated,
+        shards=args.shards,
     )
     _summary(index, report, time.perf_counter() - started, args.json)
+    return EXIT_CLEAN
+
+
+def cmd_assemble(args: argparse.Namespace) -> int:
+    started = time.perf_counter()
+    if os.path.exists(args.output) and not os.path.isdir(args.output):
+        raise InputError(f"{args.output}: exists and is not a directory (a sharded index is a directory)")
+    index = ProtectedIndex.assemble(args.output, args.shards, key=secret(args))
+    _summary(index, LoadReport(), time.perf_counter() - started, args.json)
     return EXIT_CLEAN
 
 
@@ -143,7 +157,11 @@ def cmd_info(args: argparse.Namespace) -> int:
         info = index.info()
         if args.verify:
             info["verified"] = True
-    text = "\n".join(f"{k}: {v}" for k, v in info.items() if k != "verified")
+    text = "\n".join(f"{k}: {v}" for k, v in info.items() if k not in ("verified", "shards"))
+    for n, shard in enumerate(info.get("shards", ())):
+        text += (f"\nshard {n}: {shard['path']}: {shard['documents']} documents, {shard['segments']} "
+                 f"segment(s), {shard['fingerprints']} fingerprints, {shard['bytes']} bytes, "
+                 f"generation {shard['generation']}")  # fmt: skip
     if info.get("verified"):
         text += (f"\nverified: every block of {info['segments']} segment(s) and "
                  f"{info['allowlist_segments']} allowlist segment(s), every document table and the "
@@ -236,7 +254,8 @@ def add_verbs(verbs: Any) -> None:
     )
     actions = index.add_subparsers(dest="action", required=True, metavar="ACTION")
     for name, run, help_text in (("build", cmd_build, "fingerprint sources into a new index"),
-                                 ("add", cmd_add, "add sources to an index as a new segment")):  # fmt: skip
+                                 ("add", cmd_add, "add sources to an index as a new segment "
+                                  "(to a sharded index: as a new shard)")):  # fmt: skip
         sub = actions.add_parser(name, help=help_text, description=help_text)
         if name == "add":
             sub.add_argument("index", metavar="INDEX", help="the index directory")
@@ -267,6 +286,11 @@ def add_verbs(verbs: Any) -> None:
             sub.add_argument(
                 "--code-w", type=int, default=DEFAULT_CODE_W, help=f"w for code (default {DEFAULT_CODE_W})"
             )
+            sub.add_argument(
+                "--shards", type=int, default=None, metavar="N",
+                help="build a sharded index: N index directories checked as one, each document in the "
+                "shard a hash of its id names (default: one index directory)",
+            )  # fmt: skip
         sub.add_argument("--text-field", default="text", help="JSONL field holding the text (default text)")
         sub.add_argument("--id-field", default="id", help="JSONL field holding the id (default id)")
         _add_metadata_options(sub)
@@ -282,7 +306,8 @@ def add_verbs(verbs: Any) -> None:
         "merge",
         help="merge an index's segments into one (faster checks)",
         description="Merge every segment of an index into one, published as a new generation; "
-        "readers of the old generation keep working. build merges by itself, add after 8 segments.",
+        "readers of the old generation keep working. build merges by itself, add after 8 segments. "
+        "A sharded index has each shard's segments merged; its shards stay shards.",
     )
     merge.add_argument("index", metavar="INDEX")
     merge.add_argument("--json", action="store_true", help="print the summary as JSON")
@@ -291,13 +316,27 @@ def add_verbs(verbs: Any) -> None:
     info = actions.add_parser(
         "info",
         help="sizes and parameters of an index (no content)",
-        description="Print an index's sizes and parameters; --verify reads it through.",
+        description="Print an index's sizes and parameters (a sharded index's totals, then each "
+        "shard's); --verify reads it through.",
     )
     info.add_argument("index", metavar="INDEX")
     info.add_argument("--verify", action="store_true", help="check every segment's checksum (reads it all)")
     info.add_argument("--json", action="store_true")
     add_key_option(info)
     info.set_defaults(run=cmd_info)
+    assemble = actions.add_parser(
+        "assemble",
+        help="make a sharded index of index directories built apart",
+        description="Publish OUT as a sharded index over the index directories SHARD... (named in "
+        "OUT's manifest relative to OUT), checked as one: document frequencies are counted over every "
+        "shard. The shards must share --k, --w, --code-k, --code-w and key. An OUT that already holds "
+        "a sharded index gets this shard list as its next generation (nearcopy serve reloads).",
+    )
+    assemble.add_argument("output", metavar="OUT", help="the sharded index directory")
+    assemble.add_argument("shards", nargs="+", metavar="SHARD", help="an index directory")
+    assemble.add_argument("--json", action="store_true", help="print the summary as JSON")
+    add_key_option(assemble)
+    assemble.set_defaults(run=cmd_assemble)
     keygen = actions.add_parser(
         "keygen",
         help="write a new secret key for --key-file",

@@ -7,6 +7,7 @@ case, spacing and punctuation; code for names, literals, comments and layout) an
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
@@ -201,7 +202,9 @@ class OutputFilter:
         if not matches:
             return Verdict(False, "allow", 0.0, [])
         action = max((self.policy.action_for(m) for m in matches), key=_SEVERITY.__getitem__)
-        score = min(1.0, sum(m.coverage for m in matches))
+        # fsum: exactly rounded, so the score does not depend on the matches' order (a sharded index
+        # lists equally long matches of different documents in another order than one index).
+        score = min(1.0, math.fsum(m.coverage for m in matches))
         return Verdict(True, action, score, matches)
 
     def stream(self, *, language: str | None = None) -> FilterStream:

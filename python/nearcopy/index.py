@@ -17,44 +17,50 @@ the index keeps working on the segments it mapped. Writers (``build``, ``add``, 
 exclusive lock on ``write.lock`` from reading the manifest to publishing the next one, so a second
 writer waits instead of publishing a manifest that drops the first one's segments; a writer killed
 at any point leaves the last published generation intact, and the next writer removes its leftovers.
+
+A sharded index is a directory naming several such index directories, opened as one reader
+(:mod:`nearcopy.index_shards`); the writing itself is in :mod:`nearcopy.index_writer` and
+:mod:`nearcopy.shard_writer`.
 """
 
 from __future__ import annotations
 
 import contextlib
-import hashlib
-import json
 import os
-from collections.abc import Iterable, Iterator, Mapping
+import threading
+from collections import Counter
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any
 
 from nearcopy import _core
-from nearcopy._files import write_atomically
-from nearcopy.generated import collect_helpers, collect_notices
+from nearcopy.index_shards import (
+    MAX_SHARDS,
+    Shard,
+    ShardError,
+    assemble,
+    check_top,
+    describe_sharded,
+    is_sharded,
+    manifest_files,
+    read_shards,
+)
 from nearcopy.index_store import (
-    FORMAT,
-    VERSION,
     IndexBusyError,
     IndexError_,
     IndexKeyError,
     checked_table,
     derived_key,
-    file_checksum,
+    load_manifest,
     parse_table,
     publish,
     read_manifest,
     writing,
 )
-from nearcopy.keys import fingerprint_key, key_check
-from nearcopy.protected_documents import (
-    Document,
-    as_document,
-    content_language,
-    describe_manifest,
-    index_contents,
-    segment_contents,
-)
+from nearcopy.index_writer import append, build_into, merged
+from nearcopy.keys import fingerprint_key
+from nearcopy.protected_documents import Document, describe_manifest, index_contents
+from nearcopy.shard_writer import add_shard, build_sharded, merge_shards
 
 # Winnowing defaults, chosen on nearcopy/benchsuite/bench_filter.py (docs/filter.md): a shared run of
 # w + k - 1 tokens always yields a shared fingerprint, at about 2 / (w + 1) fingerprints per token.
@@ -70,38 +76,59 @@ BATCH_BYTES = 64 * 1024 * 1024
 # after an add() that leaves more than this many.
 MAX_SEGMENTS = 8
 
-
-# How a build or add writes: (threads, batch bytes, whether transpiler helpers go to the allowlist).
-_HowToWrite = tuple["int | None", int, bool]
 # (segment, document, start byte, end byte, covered tokens, span tokens, language or None for prose)
 RawMatch = tuple[int, int, int, int, int, int, "str | None"]
+Documents = Iterable[Document | Mapping[str, Any]]
 
 
-__all__ = ["Document", "IndexBusyError", "IndexError_", "IndexKeyError", "ProtectedIndex"]
+__all__ = ["Document", "IndexBusyError", "IndexError_", "IndexKeyError", "ProtectedIndex", "ShardError"]
+
+
+def _contents(parts: list[Shard]) -> dict[str, int] | None:
+    """Documents per content over every part's segments (None when one does not say)."""
+    total: Counter[str] = Counter()
+    for _, manifest in parts:
+        if (contents := index_contents(manifest)) is None:
+            return None
+        total.update(contents)
+    return dict(total)
 
 
 class ProtectedIndex:
-    """Fingerprints of a protected corpus. Build with :meth:`build`, open with :meth:`open`."""
+    """Fingerprints of a protected corpus. Build with :meth:`build`, open with :meth:`open`.
 
-    def __init__(self, path: Path, manifest: dict[str, Any], key: bytes | None) -> None:
-        """Opens the segments ``manifest`` lists; ``key`` is the derived fingerprint key (see
-        :func:`nearcopy.keys.fingerprint_key`), not the user's secret."""
+    An index is one directory, or a sharded index: several index directories checked as one
+    (``build(..., shards=N)``, :meth:`assemble`; see :mod:`nearcopy.index_shards`)."""
+
+    def __init__(
+        self, path: Path, manifest: dict[str, Any], key: bytes | None, shards: list[Shard] | None = None
+    ) -> None:
+        """Opens the segments ``manifest`` lists, or for a sharded index (``manifest`` its top-level
+        manifest) those of every one of ``shards``, in one reader; ``key`` is the derived fingerprint
+        key (see :func:`nearcopy.keys.fingerprint_key`), not the user's secret."""
         self.path = path
         self._manifest = manifest
         self._key = key
-        params = manifest["params"]
-        paths = [str(path / s["file"]) for s in manifest["segments"]]
-        allowlist = [str(path / s["file"]) for s in manifest.get("allowlist", [])]
-        contents = index_contents(manifest)
+        self._shards = shards
+        parts = [(path, manifest)] if shards is None else shards
+        # Segments of every shard, in order: a match's segment number indexes this list.
+        self._segments = [(root, s) for root, m in parts for s in m["segments"]]
+        params = parts[0][1]["params"]
+        paths = [str(root / s["file"]) for root, s in self._segments]
+        allowlist = [str(root / a["file"]) for root, m in parts for a in m.get("allowlist", [])]
+        contents = _contents(parts)
         languages = None if contents is None else sorted(c for c in contents if c != "prose")
         self._reader = _core.IndexReader(
             paths, allowlist, params["k"], params["w"], params["code_k"], params["code_w"], key,
             languages, contents is None or "prose" in contents,
         )  # fmt: skip
-        self._metadata: list[dict[str, Any]] | None = None
+        self._documents = sum(int(segment["documents"]) for _, segment in self._segments)
+        self._tables: list[list[dict[str, Any]] | None] = [None] * len(self._segments)
+        self._tables_lock = threading.Lock()  # one reader of a handle at a time (seek, then read)
         # The metadata files are opened now and read on first use: an open file outlives a merge that
         # removes it, as the mapped segments do, so this handle keeps answering whatever is published.
-        self._docs = [open(path / s["docs"], "rb") for s in manifest["segments"]]  # noqa: SIM115
+        self._docs = [open(root / s["docs"], "rb") for root, s in self._segments]  # noqa: SIM115
+        self._info: dict[str, Any] | None = None
 
     def __del__(self) -> None:
         for handle in getattr(self, "_docs", ()):
@@ -110,7 +137,7 @@ class ProtectedIndex:
     @classmethod
     def build(
         cls,
-        documents: Iterable[Document | Mapping[str, Any]],
+        documents: Documents,
         path: str | os.PathLike[str],
         *,
         k: int = DEFAULT_K,
@@ -118,10 +145,11 @@ class ProtectedIndex:
         code_k: int = DEFAULT_CODE_K,
         code_w: int = DEFAULT_CODE_W,
         key: bytes | None = None,
-        allowlist: Iterable[Document | Mapping[str, Any]] = (),
+        allowlist: Documents = (),
         num_threads: int | None = None,
         batch_bytes: int = BATCH_BYTES,
         allowlist_generated: bool = True,
+        shards: int | None = None,
     ) -> ProtectedIndex:
         """Fingerprints ``documents`` into a new index at ``path`` (which must not hold one).
 
@@ -129,18 +157,25 @@ class ProtectedIndex:
         bytes) keys the fingerprints so that the index cannot be probed for guessed text without it.
         Passages of ``allowlist`` documents (licence headers, idioms) are never reported as copies,
         nor (unless ``allowlist_generated`` is False) the transpiler helpers found in the JavaScript
-        and TypeScript documents (:mod:`nearcopy.generated`). Nothing is published until the whole
-        index is written; a failed build leaves nothing."""
+        and TypeScript documents (:mod:`nearcopy.generated`). ``shards``: build a sharded index of
+        that many shards, each document in the shard a stable hash of its id names
+        (:func:`nearcopy.index_shards.shard_of`). Nothing is published until the whole index is
+        written; a failed build leaves nothing."""
         root = Path(path)
         derived = None if key is None else fingerprint_key(key)
+        how = (num_threads, batch_bytes, allowlist_generated)
+        params = {"k": k, "w": w, "code_k": code_k, "code_w": code_w}
+        if shards is not None:
+            if not isinstance(shards, int) or not 1 <= shards <= MAX_SHARDS:
+                raise ValueError(f"shards must be between 1 and {MAX_SHARDS}, got {shards!r}")
+            top, parts = build_sharded(root, derived, documents, allowlist, how, params, shards)
+            return cls(root, top, derived, parts)
         created = not root.exists()
         if not created and not root.is_dir():
             raise IndexError_(f"{root}: exists and is not a directory (an index is a directory)")
         root.mkdir(parents=True, exist_ok=True)
         try:
-            how = (num_threads, batch_bytes, allowlist_generated)
-            params = {"k": k, "w": w, "code_k": code_k, "code_w": code_w}
-            return cls._build(root, derived, documents, allowlist, how, params)
+            return cls(root, build_into(root, derived, documents, allowlist, how, params), derived)
         except BaseException:
             with contextlib.suppress(OSError):
                 if created:  # rmdir: only if empty (a foreign file put there meanwhile stays)
@@ -148,30 +183,27 @@ class ProtectedIndex:
             raise
 
     @classmethod
-    def _build(
-        cls, root: Path, derived: bytes | None, documents: Iterable[Document | Mapping[str, Any]],
-        allowlist: Iterable[Document | Mapping[str, Any]], how: _HowToWrite, params: dict[str, int],
+    def assemble(
+        cls, path: str | os.PathLike[str], shards: Sequence[str | os.PathLike[str]], *,
+        key: bytes | None = None,
     ) -> ProtectedIndex:  # fmt: skip
-        with writing(root):
-            if (root / "manifest.json").exists():
-                raise FileExistsError(f"{root} already holds an index; open it and add() to it")
-            manifest: dict[str, Any] = {
-                "format": FORMAT, "version": VERSION, "generation": 0, "params": params,
-                "keyed": derived is not None, "key_check": None if derived is None else key_check(derived),
-                "segments": [], "allowlist": [],
-            }  # fmt: skip
-            manifest = cls._append(root, manifest, derived, documents, allowlist, how)
-            if len(manifest["segments"]) > 1:
-                manifest = cls._merged(root, manifest, derived)
-            manifest = publish(root, manifest)
-            return cls(root, manifest, derived)
+        """Publishes a sharded index at ``path`` over the existing index directories ``shards``
+        (built apart, by other jobs or machines), named relative to ``path``; when ``path`` already
+        holds a sharded index, this list replaces its shards as its next generation (readers that
+        opened the old one keep it). The shards must share k, w, code_k, code_w and key
+        (:class:`ShardError` names the one that does not); ``key`` is only needed to open the result."""
+        assemble(Path(path), shards)
+        return cls.open(path, key=key)
 
     @classmethod
     def open(cls, path: str | os.PathLike[str], *, key: bytes | None = None) -> ProtectedIndex:
-        """Opens the index at ``path``; a keyed index needs the secret it was built with, and
-        :class:`IndexKeyError` says so when it is missing or wrong."""
+        """Opens the index (or sharded index) at ``path``; a keyed index needs the secret it was
+        built with, and :class:`IndexKeyError` says so when it is missing or wrong."""
         root = Path(path)
-        manifest = read_manifest(root)
+        loaded = load_manifest(root)
+        if is_sharded(loaded):
+            return cls._open_sharded(root, check_top(root, loaded), key)
+        manifest = read_manifest(root, loaded)
         derived = derived_key(root, manifest, key)
         try:
             return cls(root, manifest, derived)
@@ -183,198 +215,124 @@ class ProtectedIndex:
                 raise
             return cls(root, fresh, derived)
 
+    @classmethod
+    def _open_sharded(cls, root: Path, top: dict[str, Any], key: bytes | None) -> ProtectedIndex:
+        derived = derived_key(root, top, key)
+        shards = read_shards(root, top)
+        try:
+            return cls(root, top, derived, shards)
+        except OSError:
+            # As in open(): a shard merged meanwhile; its new manifest lists what exists.
+            fresh = check_top(root, load_manifest(root))
+            again = read_shards(root, fresh)
+            generations = [[m["generation"] for _, m in s] for s in (shards, again)]
+            if fresh["generation"] == top["generation"] and generations[0] == generations[1]:
+                raise
+            return cls(root, fresh, derived, again)
+
+    @property
+    def shards(self) -> list[Path]:
+        """The shard directories of a sharded index, in order; empty for an index of one directory."""
+        return [] if self._shards is None else [root for root, _ in self._shards]
+
+    @staticmethod
+    def manifest_files(path: str | os.PathLike[str]) -> list[Path]:
+        """The manifests whose change means a new version of the index at ``path`` (what
+        ``nearcopy serve`` watches): its own, and each shard's."""
+        return manifest_files(Path(path))
+
     def add(
         self,
-        documents: Iterable[Document | Mapping[str, Any]],
+        documents: Documents,
         *,
-        allowlist: Iterable[Document | Mapping[str, Any]] = (),
+        allowlist: Documents = (),
         num_threads: int | None = None,
         batch_bytes: int = BATCH_BYTES,
         allowlist_generated: bool = True,
     ) -> ProtectedIndex:
         """Adds ``documents`` as new segments (and ``allowlist`` passages, and the transpiler helpers
         of the new documents unless ``allowlist_generated`` is False, to the allowlist); returns the
-        index at its new generation."""
+        index at its new generation. A sharded index gets them as one new shard, published at once."""
+        how = (num_threads, batch_bytes, allowlist_generated)
+        if self._shards is not None:
+            if load_manifest(self.path).get("key_check") != self._manifest.get("key_check"):
+                raise IndexKeyError(f"{self.path}: the index was rebuilt with another key; reopen it")
+            top, parts = add_shard(self.path, self._key, documents, allowlist, how)
+            return type(self)(self.path, top, self._key, parts)
         with writing(self.path):
             fresh = read_manifest(self.path)
             if fresh.get("key_check") != self._manifest.get("key_check"):
                 raise IndexKeyError(f"{self.path}: the index was rebuilt with another key; reopen it")
-            manifest = self._append(
-                self.path,
-                fresh,
-                self._key,
-                documents,
-                allowlist,
-                (num_threads, batch_bytes, allowlist_generated),
-            )
+            manifest = append(self.path, fresh, self._key, documents, allowlist, how)
             if len(manifest["segments"]) > MAX_SEGMENTS:
-                manifest = self._merged(self.path, manifest, self._key)
+                manifest = merged(self.path, manifest, self._key)
             manifest = publish(self.path, manifest)
             return type(self)(self.path, manifest, self._key)
 
     def merge(self) -> ProtectedIndex:
         """Merges every segment into one, published as a new generation (readers of the old one keep
         working on what they mapped); returns the merged index. Lookups search every segment, so
-        fewer segments make checks faster. Memory stays bounded: the segments are streamed."""
+        fewer segments make checks faster. Memory stays bounded: the segments are streamed. A
+        sharded index has each shard merged, and stays sharded."""
+        if self._shards is not None:
+            top, parts = merge_shards(self.path, self._key)
+            return type(self)(self.path, top, self._key, parts)
         with writing(self.path):
             manifest = read_manifest(self.path)
             if len(manifest["segments"]) > 1:
-                manifest = publish(self.path, self._merged(self.path, manifest, self._key))
+                manifest = publish(self.path, merged(self.path, manifest, self._key))
             return type(self)(self.path, manifest, self._key)
 
-    @staticmethod
-    def _merged(root: Path, manifest: dict[str, Any], key: bytes | None) -> dict[str, Any]:
-        """Writes one segment (and metadata file) holding all of ``manifest``'s; returns the manifest
-        listing it, for the caller to publish."""
-        segments, params = manifest["segments"], manifest["params"]
-        generation = manifest["generation"] + 1
-        name = f"{generation:06d}-00000"
-        segment_file, docs_file = f"seg-{name}.ncs", f"docs-{name}.jsonl"
-        documents, fingerprints, size = _core.merge_segments(
-            str(root / segment_file), [str(root / s["file"]) for s in segments],
-            params["k"], params["w"], params["code_k"], params["code_w"], key,
-        )  # fmt: skip
-
-        digest = hashlib.sha256()
-
-        def concatenate(handle: BinaryIO) -> None:
-            # Each table is checked as it is copied: a damaged one must not be sealed under a new,
-            # valid checksum (the segments are verified by merge_segments for the same reason).
-            for segment in segments:
-                with open(root / segment["docs"], "rb") as source:
-                    data = checked_table(source, segment)
-                handle.write(data)
-                digest.update(data)
-
-        write_atomically(root / docs_file, concatenate)
-        merged = {"file": segment_file, "docs": docs_file, "docs_sha256": digest.hexdigest(),
-                  "documents": documents, "first_doc": 0, "fingerprints": fingerprints,
-                  "tokens": sum(int(s["tokens"]) for s in segments), "bytes": size}  # fmt: skip
-        if (contents := index_contents(manifest)) is not None:
-            merged["contents"] = contents
-        return {**manifest, "generation": generation, "segments": [merged]}
-
-    @classmethod
-    def _append(
-        cls, root: Path, manifest: dict[str, Any], key: bytes | None,
-        documents: Iterable[Document | Mapping[str, Any]],
-        allowlist: Iterable[Document | Mapping[str, Any]], how: _HowToWrite,
-    ) -> dict[str, Any]:  # fmt: skip
-        """Writes `documents` as segments of about `batch_bytes` of text each (so memory stays bounded
-        by the batch, not the corpus), and the transpiler helpers they hold as an allowlist segment;
-        returns the manifest listing them, for the caller to publish all at once."""
-        num_threads, batch_bytes, allowlist_generated = how
-        helpers: dict[str, str] | None = {} if allowlist_generated else None
-        generation = manifest["generation"] + 1
-        allowed = list(manifest.get("allowlist", []))
-        allow_docs = [as_document(item) for item in allowlist]
-        if allow_docs:
-            allowed.append(
-                cls._write_allowlist(root, manifest["params"], key, generation, allowed, allow_docs)
-            )
-        manifest = {**manifest, "allowlist": allowed}
-        segments = list(manifest["segments"])
-        batch: list[Document] = []
-        size = 0
-        for item in documents:
-            document = as_document(item)
-            batch.append(document)
-            size += len(document.text)
-            if size >= batch_bytes:
-                segments.append(
-                    cls._write_segment(
-                        root, manifest["params"], key, generation, segments, batch, num_threads, helpers
-                    )
-                )
-                batch, size = [], 0
-        if batch or len(segments) == len(manifest["segments"]):
-            segments.append(
-                cls._write_segment(
-                    root, manifest["params"], key, generation, segments, batch, num_threads, helpers
-                )
-            )
-        if helpers:
-            found = [
-                Document(f"generated-{i}", t, {"language": lang} if lang else {})
-                for i, (t, lang) in enumerate(helpers.items())
-            ]
-            entry = cls._write_allowlist(root, manifest["params"], key, generation, allowed, found)
-            allowed.append({**entry, "generated": True})
-        return {**manifest, "allowlist": allowed, "generation": generation, "segments": segments}
-
-    @staticmethod
-    def _write_segment(
-        root: Path, params: dict[str, int], key: bytes | None, generation: int,
-        segments: list[dict[str, Any]], docs: list[Document], num_threads: int | None,
-        helpers: dict[str, str] | None,
-    ) -> dict[str, Any]:  # fmt: skip
-        """One segment file and its metadata file; invisible to readers until a manifest lists them.
-        The transpiler helpers of `docs` are added to `helpers` (unless it is None)."""
-        name = f"{generation:06d}-{len(segments):05d}"
-        segment_file, docs_file = f"seg-{name}.ncs", f"docs-{name}.jsonl"
-        languages = [content_language(d) for d in docs]
-        if helpers is not None:
-            collect_helpers([d.text for d in docs], languages, helpers)
-            collect_notices([d.text for d in docs], helpers)
-        count, fingerprints, tokens, size, also_prose = _core.build_segment(
-            str(root / segment_file), [d.text for d in docs], languages,
-            params["k"], params["w"], params["code_k"], params["code_w"], key, num_threads,
-        )  # fmt: skip
-        lines = (json.dumps({"id": d.id, **d.metadata, "language": lang}) for d, lang in zip(docs, languages))
-        table = ("\n".join(lines) + "\n" if docs else "").encode("utf-8")
-        write_atomically(root / docs_file, table)
-        first_doc = sum(int(s["documents"]) for s in segments)
-        return {"file": segment_file, "docs": docs_file, "docs_sha256": file_checksum(table),
-                "documents": count, "first_doc": first_doc, "fingerprints": fingerprints,
-                "tokens": tokens, "bytes": size,
-                "contents": segment_contents(languages, also_prose)}  # fmt: skip
-
-    @staticmethod
-    def _write_allowlist(
-        root: Path, params: dict[str, int], key: bytes | None, generation: int, allowed: list[dict[str, Any]],
-        docs: list[Document],
-    ) -> dict[str, Any]:  # fmt: skip
-        """Every k-gram (a window of 1) of the allowlist documents, so that none can be missed."""
-        name = f"allow-{generation:06d}-{len(allowed):05d}.ncs"
-        count, fingerprints, tokens, size, _ = _core.build_segment(
-            str(root / name), [d.text for d in docs], [content_language(d) for d in docs],
-            params["k"], 1, params["code_k"], 1, key, None,
-        )  # fmt: skip
-        return {"file": name, "documents": count, "fingerprints": fingerprints, "tokens": tokens,
-                "bytes": size}  # fmt: skip
-
     def __len__(self) -> int:
-        return sum(int(s["documents"]) for s in self._manifest["segments"])
+        return self._documents
 
     def __iter__(self) -> Iterator[dict[str, Any]]:
-        return iter(self._all_metadata())
+        return (row for segment in range(len(self._segments)) for row in self._table(segment))
 
     def metadata(self, segment: int, doc: int) -> dict[str, Any]:
         """Metadata of document ``doc`` of segment ``segment`` (as matches name them)."""
-        return self._all_metadata()[int(self._manifest["segments"][segment]["first_doc"]) + doc]
+        return self._table(segment)[doc]
 
-    def _all_metadata(self) -> list[dict[str, Any]]:
-        if self._metadata is None:
-            rows: list[dict[str, Any]] = []
-            for handle, segment in zip(self._docs, self._manifest["segments"]):
-                rows.extend(parse_table(handle.name, checked_table(handle, segment), segment))
-            self._metadata = rows
-        return self._metadata
+    def _table(self, segment: int) -> list[dict[str, Any]]:
+        """The metadata of one segment's documents, read (and checked) the first time it is asked for:
+        a match in one shard need not read every shard's table."""
+        table = self._tables[segment]
+        if table is None:
+            with self._tables_lock:
+                table = self._tables[segment]
+                if table is None:
+                    handle, (_, entry) = self._docs[segment], self._segments[segment]
+                    table = parse_table(handle.name, checked_table(handle, entry), entry)
+                    self._tables[segment] = table
+        return table
 
     def info(self) -> dict[str, Any]:
-        """Sizes and parameters (no content)."""
-        return describe_manifest(self.path, self._manifest)
+        """Sizes and parameters (no content); for a sharded index, the totals over its shards and
+        each shard's own figures under ``"shards"``."""
+        if self._info is None:  # what was opened never changes: described once (serve asks per request)
+            if self._shards is None:
+                self._info = describe_manifest(self.path, self._manifest)
+            else:
+                self._info = describe_sharded(self.path, self._manifest, self._shards)
+        return dict(self._info)
 
     @staticmethod
     def describe(path: str | os.PathLike[str]) -> dict[str, Any]:
-        """:meth:`info` of the index at ``path`` from its manifest alone (no key needed)."""
-        return describe_manifest(Path(path), read_manifest(Path(path)))
+        """:meth:`info` of the index at ``path`` from its manifest(s) alone (no key needed)."""
+        root = Path(path)
+        loaded = load_manifest(root)
+        if is_sharded(loaded):
+            top = check_top(root, loaded)
+            return describe_sharded(root, top, read_shards(root, top))
+        return describe_manifest(root, read_manifest(root, loaded))
 
     def verify(self) -> None:
         """Reads every file through (each segment block and document table against its checksum,
         then the segments' order); raises :class:`IndexError_` naming any damage."""
-        for handle, segment in zip(self._docs, self._manifest["segments"]):
-            parse_table(handle.name, checked_table(handle, segment), segment)
+        for segment in range(len(self._segments)):
+            handle, (_, entry) = self._docs[segment], self._segments[segment]
+            with self._tables_lock:
+                parse_table(handle.name, checked_table(handle, entry), entry)
         self._reader.verify()
 
     def match_answer(

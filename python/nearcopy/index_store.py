@@ -26,6 +26,8 @@ FORMAT = "nearcopy-index"
 # SHA-256 the manifest holds for it, the manifest by its own "checksum" field. 4: keyed fingerprints
 # are SipHash-2-4 (segment format 5); the manifest holds the key's check value.
 VERSION = 5
+# The top-level manifest of a sharded index: it names index directories (nearcopy.index_shards).
+SHARDS_FORMAT = "nearcopy-shards"
 LOCK_FILE = "write.lock"
 # How long a writer waits for another one to finish before giving up (seconds).
 LOCK_TIMEOUT = 600.0
@@ -48,7 +50,9 @@ class IndexBusyError(IndexError_, LockBusyError):
     """Another process is writing to the index and did not finish within the wait."""
 
 
-def read_manifest(root: Path) -> dict[str, Any]:
+def load_manifest(root: Path) -> dict[str, Any]:
+    """The JSON object of ``root``'s ``manifest.json``, unchecked: that of an index, or of a sharded
+    index (``nearcopy.index_shards``), which the caller tells apart by its ``format``."""
     if root.exists() and not root.is_dir():
         raise IndexError_(f"{root}: not a nearcopy index (a file; an index is a directory)")
     try:
@@ -61,7 +65,18 @@ def read_manifest(root: Path) -> dict[str, Any]:
         raise IndexError_(
             f"{root}: manifest.json is damaged (not JSON); restore it or rebuild the index"
         ) from None
-    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+    if not isinstance(manifest, dict):
+        raise IndexError_(f"{root}: manifest.json is not a nearcopy index manifest")
+    return manifest
+
+
+def read_manifest(root: Path, manifest: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The checked manifest of the index at ``root`` (``manifest``: its JSON, when already loaded)."""
+    if manifest is None:
+        manifest = load_manifest(root)
+    if manifest.get("format") == SHARDS_FORMAT:
+        raise IndexError_(f"{root}: a sharded index, where one index directory was expected")
+    if manifest.get("format") != FORMAT:
         raise IndexError_(f"{root}: manifest.json is not a nearcopy index manifest")
     if manifest.get("version") != VERSION:
         raise IndexError_(

@@ -34,6 +34,35 @@ from . import benchutil, corpus, ngram_peer, source_corpus
 ANSWER_CHARS = 2000
 
 
+def make_answers(held_out: list[dict[str, Any]], prose: list[str], count: int) -> list[str]:
+    """``count`` answers of 2 KB cut from ``held_out`` documents, every other one carrying a
+    600-character passage of ``prose`` (protected text). The same held-out cuts for every index
+    (only the planted passages come from each index's corpus)."""
+    answers = []
+    rng, plant = random.Random(5), random.Random(6)
+    for i in range(count):
+        source = rng.choice(held_out)["text"]
+        start = rng.randrange(max(1, len(source) - ANSWER_CHARS))
+        answer = source[start : start + ANSWER_CHARS]
+        if i % 2:  # half the answers carry a protected passage
+            protected = plant.choice(prose)
+            at = plant.randrange(max(1, len(protected) - 600))
+            answer = answer[:1000] + protected[at : at + 600] + answer[1000:1400]
+        answers.append(answer)
+    return answers
+
+
+def protected_prose(size: int) -> tuple[float, list[str]]:
+    """The megabytes of the ``size`` MB corpus, and up to 2000 of its prose documents to plant."""
+    megabytes = 0.0
+    prose: list[str] = []
+    for d in source_corpus.documents(size):
+        megabytes += len(d["text"].encode("utf-8", "surrogatepass")) / 1e6
+        if len(prose) < 2000 and d.get("language") is None and not d["id"].endswith(".py"):
+            prose.append(d["text"])
+    return megabytes, prose
+
+
 def build(megabytes: int, path: str, threads: int | None = None) -> None:
     """Runs in a child process, so the parent can read its peak memory."""
     ProtectedIndex.build(source_corpus.documents(megabytes), path, num_threads=threads)
@@ -113,12 +142,7 @@ def main(argv: list[str] | None = None) -> None:
     rows = []
     for size in args.sizes:
         source_corpus.prepare(size)
-        megabytes = 0.0
-        prose: list[str] = []  # protected prose to plant in answers
-        for d in source_corpus.documents(size):
-            megabytes += len(d["text"].encode("utf-8", "surrogatepass")) / 1e6
-            if len(prose) < 2000 and d.get("language") is None and not d["id"].endswith(".py"):
-                prose.append(d["text"])
+        megabytes, prose = protected_prose(size)  # prose: protected text to plant in answers
         with tempfile.TemporaryDirectory() as tmp:
             path = str(Path(tmp) / "index")
             build_seconds = timed_build(size, path)
@@ -128,18 +152,7 @@ def main(argv: list[str] | None = None) -> None:
             index = ProtectedIndex.open(path)
             open_ms = 1000 * (time.perf_counter() - started)
             output_filter = OutputFilter(index)
-            answers = []
-            # The same held-out cuts for every size (only the planted passages come from each index).
-            rng, plant = random.Random(5), random.Random(6)
-            for i in range(args.answers):
-                source = rng.choice(held_out)["text"]
-                start = rng.randrange(max(1, len(source) - ANSWER_CHARS))
-                answer = source[start : start + ANSWER_CHARS]
-                if i % 2:  # half the answers carry a protected passage
-                    protected = plant.choice(prose)
-                    at = plant.randrange(max(1, len(protected) - 600))
-                    answer = answer[:1000] + protected[at : at + 600] + answer[1000:1400]
-                answers.append(answer)
+            answers = make_answers(held_out, prose, args.answers)
             output_filter.check(answers[0])  # warm the page cache of the mapped index
             latencies, flagged = [], []
             for answer in answers:

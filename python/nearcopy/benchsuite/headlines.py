@@ -256,6 +256,18 @@ def _filter_popular(res: dict[str, Any]) -> list[Figure]:
     return out
 
 
+def _filter_shards(res: dict[str, Any]) -> list[Figure]:
+    out = []
+    for row in res["rows"]:
+        layout, key = row["layout"], row["shards"] == 4
+        out += [
+            figure(f"{layout}: check p50", row["check_p50_ms"], "ms", "lower"),
+            figure(f"{layout}: check p99", row["check_p99_ms"], "ms", "lower", key=key),
+            figure(f"{layout}: same verdicts as one index", row["same_verdicts"], "rate", "higher", key=key),
+        ]
+    return out
+
+
 EXTRACTORS: dict[str, Callable[[Any], list[Figure]]] = {
     "minhash": _minhash,
     "code-speed": _code_speed,
@@ -265,6 +277,7 @@ EXTRACTORS: dict[str, Callable[[Any], list[Figure]]] = {
     "filter-real": _filter_real,
     "filter-popular": _filter_popular,
     "filter-speed": _filter_speed,
+    "filter-shards": _filter_shards,
     "dedup-quality": _dedup_quality,
     "dedup-speed": _dedup_speed,
     "dedup-scale": _dedup_scale,

@@ -124,6 +124,14 @@ BENCHMARKS: tuple[Benchmark, ...] = (
         },
     ),
     Benchmark(
+        "filter-shards",
+        "bench_filter_shards",
+        "check latency p50/p99 over one index and the same corpus in 1, 4 and 16 shards; sharded "
+        "verdicts against one index's",
+        (),
+        {"tiny": ("--size", "tiny"), "quick": ("--size", "quick"), "full": ("--size", "full")},
+    ),
+    Benchmark(
         "dedup-quality",
         "bench_dedup",
         "near-dup clustering precision/recall/F1 per kind of copy, against datasketch MinHashLSH",

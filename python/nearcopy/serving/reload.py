@@ -5,7 +5,9 @@ modify a file a reader has mapped, so reopening is cheap and safe: each request 
 is current when it starts and keeps it to the end (a stream finishes on the generation it began on;
 the old mapping is released when its last request lets go). A reload happens on demand (``SIGHUP``)
 or when the manifest file changes (checked at most every ``watch_interval`` seconds, on the request
-path: one ``stat``, no watcher thread). A failed reopen keeps the current filter and says why on
+path: one ``stat``, no watcher thread). A sharded index is watched through its own manifest and each
+shard's (``ProtectedIndex.manifest_files``): a new shard list, or a shard's own ``add`` or ``merge``,
+reopens every shard in one new reader. A failed reopen keeps the current filter and says why on
 stderr: a half-published or damaged index never takes the service down. Every reload, done or
 failed, is one line on stderr and, with an access log, one JSON line there.
 """
@@ -19,6 +21,7 @@ import time
 from typing import TYPE_CHECKING
 
 from nearcopy.filter import OutputFilter
+from nearcopy.index import ProtectedIndex
 from nearcopy.serving.config import FilterSettings
 
 if TYPE_CHECKING:
@@ -33,8 +36,8 @@ class FilterHolder:
         self.watch_interval = watch_interval
         self.log = log
         self._lock = threading.Lock()
-        self._manifest = os.path.join(settings.index, "manifest.json")
-        self._stamp = self._manifest_stamp()
+        # Stamped before opening: a manifest published meanwhile differs from its stamp, and reloads.
+        self._watched, self._stamp = self._manifest_stamp()
         self._filter = settings.open()
         self._checked = time.monotonic()
         self.reloads = 0
@@ -47,20 +50,20 @@ class FilterHolder:
         """The filter to use for a request that starts now."""
         if self.watch_interval and time.monotonic() - self._checked >= self.watch_interval:
             self._checked = time.monotonic()
-            if self._manifest_stamp() != self._stamp:
+            if self._stamps(self._watched) != self._stamp:
                 self.reload("manifest changed")
         return self._filter
 
     def reload(self, trigger: str = "SIGHUP") -> bool:
         """Reopens the index; True when it now answers with a newly opened one."""
         with self._lock:
-            stamp = self._manifest_stamp()
+            watched, stamp = self._manifest_stamp()
             try:
                 fresh = self.settings.open()
             except (OSError, ValueError) as err:
                 self._report(False, trigger, str(err))
                 return False
-            self._filter, self._stamp = fresh, stamp
+            self._filter, self._watched, self._stamp = fresh, watched, stamp
             self.reloads += 1
             self._report(True, trigger, None)
             return True
@@ -76,9 +79,19 @@ class FilterHolder:
         if self.log is not None:
             self.log.reload(ok=ok, trigger=trigger, generation=generation, documents=documents, error=error)
 
-    def _manifest_stamp(self) -> tuple[int, int, int]:
-        try:
-            st = os.stat(self._manifest)
-        except OSError:
-            return (0, 0, 0)
-        return (st.st_ino, st.st_mtime_ns, st.st_size)
+    def _manifest_stamp(self) -> tuple[list[str], list[tuple[int, int, int]]]:
+        """The manifests to watch (the index's, and a sharded index's shards'), and their stamps."""
+        watched = [str(p) for p in ProtectedIndex.manifest_files(self.settings.index)]
+        return watched, self._stamps(watched)
+
+    @staticmethod
+    def _stamps(paths: list[str]) -> list[tuple[int, int, int]]:
+        stamps = []
+        for path in paths:
+            try:
+                st = os.stat(path)
+            except OSError:
+                stamps.append((0, 0, 0))
+                continue
+            stamps.append((st.st_ino, st.st_mtime_ns, st.st_size))
+        return stamps

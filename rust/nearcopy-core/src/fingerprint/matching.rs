@@ -247,7 +247,11 @@ pub fn find_matches<S: PostingSource, A: PostingSource>(
 /// a chain made only of fingerprints the match already has (the same rows of a table, on another
 /// diagonal) extends it without adding coverage.
 fn stitch(mut chains: Vec<(SpanMatch, Vec<u64>)>, max_gap: u32) -> Vec<SpanMatch> {
-    chains.sort_unstable_by_key(|(c, _)| (c.source, c.doc, c.query_start, c.query_end));
+    // A total order: chains of one document on two diagonals can cover the same query span, and which
+    // comes first decides what the second adds. Left to an unstable sort, that depended on where
+    // the chains sat among other documents' (so on the documents' numbering: a verdict changed when
+    // the corpus was indexed in another order, or sharded); the diagonal (`doc_start`) settles it.
+    chains.sort_unstable_by_key(|(c, _)| (c.source, c.doc, c.query_start, c.query_end, c.doc_start));
     let mut out: Vec<(SpanMatch, Vec<u64>)> = Vec::new();
     for (chain, hashes) in chains {
         match out.last_mut() {

@@ -166,3 +166,25 @@ fn lookup_finds_every_posting_of_a_hash() {
     assert_eq!(t.lookup(5), [Posting { doc: 0, position: 9 }, Posting { doc: 1, position: 3 }]);
     assert!(t.lookup(4).is_empty() && t.lookup(u64::MAX).is_empty());
 }
+
+#[test]
+fn stitching_does_not_depend_on_the_order_chains_come_in() {
+    // Two chains of one document covering the same query span on two diagonals, with different
+    // fingerprints: the result must not depend on which one the sort happens to put first.
+    let chain = |doc_start: u32, covered: u32, hashes: Vec<u64>| {
+        let m = SpanMatch {
+            source: 0,
+            doc: 4,
+            query_start: 10,
+            query_end: 40,
+            doc_start,
+            covered,
+            distinct: covered,
+            hits: hashes.len() as u32,
+        };
+        (m, hashes)
+    };
+    let first = vec![chain(100, 30, vec![1, 2, 3]), chain(500, 12, vec![3, 4])];
+    let second: Vec<_> = first.iter().rev().cloned().collect();
+    assert_eq!(stitch(first, 13), stitch(second, 13));
+}
