@@ -198,7 +198,7 @@ def flip(path: Path) -> None:
 def test_a_missing_or_damaged_shard_is_refused_never_skipped(tmp_path: Path) -> None:
     docs = [{"id": f"doc-{i}", "text": f"{FOOTER} {' '.join(WORDS[i:])}"} for i in range(12)]
     original = ProtectedIndex.build(docs, tmp_path / "original", shards=3).path
-    cases = {"missing": "no manifest.json", "manifest": "checksum|unreadable", "top": "checksum|unreadable"}
+    cases = {"missing": "no manifest.json", "manifest": "checksum|damaged", "top": "checksum|damaged"}
     for case, message in cases.items():
         damaged = tmp_path / case
         shutil.copytree(original, damaged)
