@@ -16,6 +16,8 @@ from pathlib import Path
 
 import nearcopy
 import pytest
+from nearcopy.filter import OutputFilter
+from nearcopy.index import ProtectedIndex
 from nearcopy.index_store import IndexError_
 
 FUNCTION = (
@@ -141,3 +143,20 @@ def test_a_damaged_document_table_is_not_merged_under_a_new_checksum(
     with pytest.raises(IndexError_, match="document table does not match its checksum"):
         index.merge()
     assert len(list(damaged.glob("seg-*.ncs"))) == 2, "nothing was published"
+
+
+def test_a_damaged_segment_block_is_a_typed_error_in_python(built: tuple[Path, Path], tmp_path: Path) -> None:
+    index, answer = built
+    damaged = tmp_path / "index"
+    shutil.copytree(index, damaged)
+    (segment,) = damaged.glob("seg-*.ncs")
+    flip_a_third_of_the_way(segment)
+    output_filter = OutputFilter(ProtectedIndex.open(damaged))  # opening reads the block table only
+    for check in (
+        lambda: output_filter.check(answer.read_text()),
+        lambda: output_filter.check_batch([answer.read_text()]),
+    ):
+        with pytest.raises(IndexError_, match="does not match its checksum"):
+            check()
+    with pytest.raises(IndexError_, match="checksum"):
+        output_filter.index.verify()

@@ -333,7 +333,12 @@ class ProtectedIndex:
             handle, (_, entry) = self._docs[segment], self._segments[segment]
             with self._tables_lock:
                 parse_table(handle.name, checked_table(handle, entry), entry)
-        self._reader.verify()
+        try:
+            self._reader.verify()
+        except IndexError_:
+            raise
+        except OSError as err:  # a segment block failing its checksum, from the native reader
+            raise IndexError_(str(err)) from None
 
     def match_answer(
         self, text: str, *, max_doc_frequency: int, min_tokens: int, min_code_tokens: int,
@@ -344,9 +349,14 @@ class ProtectedIndex:
         ``language`` is a canonical hint (:func:`nearcopy.answer.language_hint`); ``popular`` is
         ``(popular_doc_frequency, popular_factor in percent)`` (see ``OutputFilter``), None to
         ignore common fingerprints."""
-        return self._reader.match_answer(
-            text, max_doc_frequency, min_tokens, min_code_tokens, language, popular
-        )
+        try:
+            return self._reader.match_answer(
+                text, max_doc_frequency, min_tokens, min_code_tokens, language, popular
+            )
+        except IndexError_:
+            raise
+        except OSError as err:  # a damaged segment block met by this lookup
+            raise IndexError_(str(err)) from None
 
     def match_answers(
         self, texts: list[str], *, max_doc_frequency: int, min_tokens: int, min_code_tokens: int,
@@ -355,6 +365,11 @@ class ProtectedIndex:
     ) -> list[tuple[list[RawMatch], int]]:  # fmt: skip
         """:meth:`match_answer` of every text, in parallel without the GIL (``languages``: one
         canonical hint per text, or None)."""
-        return self._reader.match_answers(
-            texts, max_doc_frequency, min_tokens, min_code_tokens, num_threads, languages, popular
-        )
+        try:
+            return self._reader.match_answers(
+                texts, max_doc_frequency, min_tokens, min_code_tokens, num_threads, languages, popular
+            )
+        except IndexError_:
+            raise
+        except OSError as err:  # a damaged segment block met by these lookups
+            raise IndexError_(str(err)) from None
