@@ -43,6 +43,7 @@ LEGACY = {
     "filter-speed": "filter-speed-*.md",
     "filter-real": "filter-real-*.md",
     "filter-popular": "filter-popular-*.md",
+    "filter-shards": "filter-shards-*.md",
     "lsh": "lsh-2*.md",
     "lsh-10m": "lsh-10m-*.md",
     "dedup-quality": "dedup-quality-*.md",

@@ -26,6 +26,7 @@ from typing import Any
 
 from nearcopy.filter import OutputFilter, Verdict
 from nearcopy.index import ProtectedIndex
+from nearcopy.neardup.report import plural
 
 from . import benchutil, corpus, source_corpus
 from .bench_filter_speed import make_answers, protected_prose
@@ -91,7 +92,7 @@ def main(argv: list[str] | None = None) -> None:
             latencies.sort()
             info = index.info()
             rows.append({
-                "shards": shards or 0, "layout": f"{shards} shards" if shards else "one index",
+                "shards": shards or 0, "layout": plural(shards, "shard") if shards else "one index",
                 "documents": info["documents"], "segments": info["segments"],
                 "index_mb": round(info["bytes"] / 1e6, 1), "build_s": round(build_s, 2),
                 "build_mb_s": round(megabytes / build_s, 1), "open_ms": round(open_ms, 2),
