@@ -137,3 +137,32 @@ def test_full_store_and_int_like_ids(tmp_path: Path) -> None:
         r["matches"] == [{"key": r["id"], "similarity": 1.0}]
         for r in map(json.loads, done.stdout.splitlines())
     )
+
+
+def test_skip_bad_leaves_bad_lines_out_and_says_how_many(tmp_path: Path) -> None:
+    lines = [json.dumps({"id": "a", "text": _texts(1, 3)[0]}), "{not json", json.dumps({"id": "b"}),
+             json.dumps({"id": "c", "text": _texts(1, 4)[0]})]  # fmt: skip
+    (tmp_path / "in.jsonl").write_text("\n".join(lines) + "\n")
+    strict = run("build", tmp_path / "in.jsonl", "-o", tmp_path / "strict.lsh")
+    assert strict.returncode == 2 and "in.jsonl:2: invalid JSON" in strict.stderr
+    assert not (tmp_path / "strict.lsh").exists(), "a failed build leaves nothing"
+    built = run("build", tmp_path / "in.jsonl", "-o", tmp_path / "i.lsh", "--skip-bad", "--json")
+    assert built.returncode == 0, built.stderr
+    summary = json.loads(built.stdout)
+    assert summary["documents"] == 2 and summary["skipped"] == 2
+    assert "in.jsonl:2: invalid JSON" in summary["skipped_first"]
+    added = run("add", tmp_path / "i.lsh", tmp_path / "in.jsonl", "--skip-bad", "--allow-duplicate-ids")
+    assert added.returncode == 0 and "skipped 2 bad lines, the first: " in added.stderr
+
+
+def test_a_reference_with_shingle_sets_refuses_lsh_add_and_says_what_to_do(
+    corpus: Path, tmp_path: Path
+) -> None:
+    saved = subprocess.run(
+        [sys.executable, "-m", "nearcopy", "dedup", str(corpus), "--save-reference", str(tmp_path / "ref"),
+         "--verify", "exact", "--quiet"],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert saved.returncode == 0, saved.stderr
+    added = run("add", tmp_path / "ref", corpus, "--allow-duplicate-ids")
+    assert added.returncode == 2 and "save the reference again with `nearcopy dedup`" in added.stderr

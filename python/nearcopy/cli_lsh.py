@@ -21,6 +21,7 @@ from nearcopy.lsh_index import LSHIndex
 from nearcopy.lsh_shards import LSHShards, build_with_ray
 from nearcopy.lsh_store import STORES
 from nearcopy.minhash import SCHEMES
+from nearcopy.neardup.reading import BadLines
 from nearcopy.neardup.report import plural
 from nearcopy.neardup.stages import Params
 from nearcopy.options import TextOptions
@@ -40,6 +41,11 @@ def _summary(index: LSHIndex, seconds: float, as_json: bool, **extra: Any) -> No
         print(json.dumps(info))
         return
     pending = f" (and {info['removed']} removed, until a merge)" if info["removed"] else ""
+    if info.get("skipped"):
+        print(
+            f"skipped {plural(info['skipped'], 'bad line')}, the first: {info['skipped_first']}",
+            file=sys.stderr,
+        )
     print(
         f"{info['path']}: {plural(info['documents'], 'document')}{pending}, "
         f"{plural(info['segments'], 'segment')}, "
@@ -49,14 +55,21 @@ def _summary(index: LSHIndex, seconds: float, as_json: bool, **extra: Any) -> No
     )
 
 
-def _read_options(args: argparse.Namespace) -> dict[str, Any]:
+def _read_options(args: argparse.Namespace, bad: BadLines | None = None) -> dict[str, Any]:
     return {
         "text_field": args.text_field,
         "id_field": args.id_field,
         "language_field": args.language_field or None,
-        "skip_bad": args.skip_bad,
+        "skip_bad": bad if bad is not None else args.skip_bad,
         "num_threads": args.threads,
     }
+
+
+def _skipped(bad: BadLines | None) -> dict[str, Any]:
+    """What ``--skip-bad`` left out, for the summary: how many lines, and the first problem."""
+    if bad is None or not bad.count:
+        return {}
+    return {"skipped": bad.count, "skipped_first": bad.examples[0] if bad.examples else None}
 
 
 def cmd_build(args: argparse.Namespace) -> int:
@@ -79,6 +92,7 @@ def cmd_build(args: argparse.Namespace) -> int:
     )
     root = Path(args.output)
     existed = root.exists()
+    bad = BadLines() if args.skip_bad and args.engine != "ray" else None  # Ray tasks count their own
     try:
         if args.engine == "ray":
             options = {k: v for k, v in _read_options(args).items() if k != "num_threads"}
@@ -88,7 +102,7 @@ def cmd_build(args: argparse.Namespace) -> int:
             )  # fmt: skip
         else:
             index = create_for_documents(root, params, store=args.store)
-            docs = signed_documents(args.inputs, params, **_read_options(args))
+            docs = signed_documents(args.inputs, params, **_read_options(args, bad))
             insert_documents(
                 index, docs, check_duplicates=not args.allow_duplicate_ids, num_threads=args.threads
             )
@@ -100,18 +114,19 @@ def cmd_build(args: argparse.Namespace) -> int:
         if not existed:
             root.rmdir()
         raise
-    _summary(index, time.perf_counter() - started, args.json)
+    _summary(index, time.perf_counter() - started, args.json, **_skipped(bad))
     return 0
 
 
 def cmd_add(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     index = LSHIndex.open(args.index)
-    docs = signed_documents(args.inputs, signing_of(index), **_read_options(args))
+    bad = BadLines() if args.skip_bad else None
+    docs = signed_documents(args.inputs, signing_of(index), **_read_options(args, bad))
     added = insert_documents(
         index, docs, check_duplicates=not args.allow_duplicate_ids, num_threads=args.threads
     )
-    _summary(index, time.perf_counter() - started, args.json, added=added)
+    _summary(index, time.perf_counter() - started, args.json, added=added, **_skipped(bad))
     return 0
 
 

@@ -65,14 +65,15 @@ def signed_documents(
     text_field: str = "text",
     id_field: str = "id",
     language_field: str | None = "language",
-    skip_bad: bool = False,
+    skip_bad: bool | BadLines = False,
     num_threads: int | None = None,
 ) -> Iterator[SignedDocs]:
     """The documents of ``inputs``, signed, about ``READ_BYTES`` of text per batch. Bad input
-    raises ``nearcopy.inputs.InputError`` naming file and line (skipped with ``skip_bad``)."""
+    raises ``nearcopy.inputs.InputError`` naming file and line (skipped with ``skip_bad``; a
+    ``BadLines`` given there counts what was skipped, for the caller to report)."""
     fields = Fields(text_field, id_field, language_field, None)
     language_of = _language_of(None)
-    bad = BadLines() if skip_bad else None
+    bad = skip_bad if isinstance(skip_bad, BadLines) else BadLines() if skip_bad else None
     for path, rel in formats.expand([os.fspath(p) for p in inputs]):
         for batch in read_batches(path, str(rel), fields, READ_BYTES, language_of, bad, num_threads):
             signed = sign(batch.texts, batch.languages, params, num_threads)
@@ -88,7 +89,13 @@ def insert_documents(
 ) -> int:
     """Inserts signed batches into ``index``, gathered to about ``INSERT_SIGNATURE_BYTES`` per
     insert (so memory stays bounded whatever the corpus); returns how many documents went in."""
-    with_hashes = "content_hashes" in index.info()["columns"]
+    columns = index.info()["columns"]
+    if "shingle_sets" in columns:
+        raise ValueError(
+            f"{index.path}: holds shingle sets (a reference saved by `nearcopy dedup --verify exact`), "
+            "which documents added here would lack; save the reference again with `nearcopy dedup`"
+        )
+    with_hashes = "content_hashes" in columns
     pending: list[SignedDocs] = []
     size = total = 0
 
