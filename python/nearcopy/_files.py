@@ -74,12 +74,14 @@ class LockBusyError(OSError):
 
 
 @contextlib.contextmanager
-def exclusive_lock(path: Path, timeout: float | None, what: str) -> Iterator[None]:
+def exclusive_lock(
+    path: Path, timeout: float | None, what: str, busy: type[LockBusyError] = LockBusyError
+) -> Iterator[None]:
     """Holds an exclusive ``flock`` on ``path`` (created if absent) for the ``with`` block.
 
     ``flock`` locks belong to the open file, so the kernel drops them when the holder dies, even by
     SIGKILL: a crashed writer never leaves a stale lock. Waits up to ``timeout`` seconds (None:
-    forever), then raises :class:`LockBusyError` naming ``what`` and the holder's pid.
+    forever), then raises ``busy`` (a :class:`LockBusyError`) naming ``what`` and the holder's pid.
     """
     deadline = None if timeout is None else time.monotonic() + timeout
     handle = open(path, "a+b")  # noqa: SIM115 (closed in finally, after the lock is released)
@@ -98,7 +100,7 @@ def exclusive_lock(path: Path, timeout: float | None, what: str) -> Iterator[Non
                 if deadline is not None and time.monotonic() >= deadline:
                     handle.seek(0)
                     holder = handle.read().decode("ascii", "replace").strip() or "unknown"
-                    raise LockBusyError(
+                    raise busy(
                         f"{what} is being written by another process (pid {holder}); waited {timeout:g} s"
                     ) from None
                 time.sleep(0.05)

@@ -11,14 +11,13 @@ import json
 import sys
 from typing import Any
 
-from nearcopy.cli_options import add_abstraction_options, check_output
+from nearcopy.cli_options import add_abstraction_options, check_output, minhash_params
 from nearcopy.code import languages
 from nearcopy.minhash import SCHEMES
 from nearcopy.neardup import KEEP_POLICIES, DedupReport, Params, dedup
 from nearcopy.neardup.pipeline import ENGINES
 from nearcopy.neardup.ray_engine import RayNotInstalledError, RayUnreachableError
 from nearcopy.neardup.stages import DEFAULT_MAX_GROUP
-from nearcopy.options import TextOptions
 
 DESCRIPTION = """\
 Remove near-duplicate documents from JSONL (plain, .gz, .zst) or Parquet files, directories or
@@ -32,21 +31,7 @@ histogram when matplotlib is installed)."""
 def cmd_dedup(args: argparse.Namespace) -> int:
     if args.output is not None:
         check_output("-o", args.output, directory=False)
-    text = TextOptions(ngram=args.ngram, unit=args.unit, nfkc=not args.no_nfkc, casefold=not args.no_casefold)
-    params = Params(
-        threshold=args.threshold,
-        num_perm=args.num_perm,
-        bands=args.bands,
-        rows=args.rows,
-        scheme=args.scheme,
-        seed=args.seed,
-        text=text,
-        code_ngram=args.code_ngram,
-        identifiers=args.identifiers,
-        literals=args.literals,
-        verify=args.verify,
-        max_group=args.max_group,
-    )
+    params = minhash_params(args, verify=args.verify, max_group=args.max_group)
     try:
         report = _run(args, params)
     except (RayNotInstalledError, RayUnreachableError) as err:

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from nearcopy._files import write_atomically
-from nearcopy.cli_options import add_abstraction_options, check_output
+from nearcopy.cli_options import add_abstraction_options, check_output, minhash_params
 from nearcopy.inputs import InputError
 from nearcopy.lsh_corpus import create_for_documents, insert_documents, signed_documents, signing_of
 from nearcopy.lsh_index import LSHIndex
@@ -23,8 +23,6 @@ from nearcopy.lsh_store import STORES
 from nearcopy.minhash import SCHEMES
 from nearcopy.neardup.reading import BadLines
 from nearcopy.neardup.report import plural
-from nearcopy.neardup.stages import Params
-from nearcopy.options import TextOptions
 
 DESCRIPTION = """\
 A persistent MinHash-LSH index of documents: build it from JSONL (plain, .gz, .zst) or Parquet files,
@@ -77,19 +75,7 @@ def cmd_build(args: argparse.Namespace) -> int:
     check_output("-o", args.output, directory=True)
     if Path(args.output, "manifest.json").exists():
         raise InputError(f"{args.output}: already holds an index; use `nearcopy lsh add`")
-    text = TextOptions(ngram=args.ngram, unit=args.unit, nfkc=not args.no_nfkc, casefold=not args.no_casefold)
-    params = Params(
-        threshold=args.threshold,
-        num_perm=args.num_perm,
-        bands=args.bands,
-        rows=args.rows,
-        scheme=args.scheme,
-        seed=args.seed,
-        text=text,
-        code_ngram=args.code_ngram,
-        identifiers=args.identifiers,
-        literals=args.literals,
-    )
+    params = minhash_params(args)
     root = Path(args.output)
     existed = root.exists()
     bad = BadLines() if args.skip_bad and args.engine != "ray" else None  # Ray tasks count their own

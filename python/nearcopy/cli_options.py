@@ -5,9 +5,12 @@ from __future__ import annotations
 import argparse
 import os
 from pathlib import Path
+from typing import Any
 
 from nearcopy.answer import language_hint
 from nearcopy.keys import KEY_ENV, KEY_FILE_ENV, KeyFileError, find_secret
+from nearcopy.neardup.stages import Params
+from nearcopy.options import TextOptions
 
 
 def language_option(value: str) -> str | None:
@@ -86,3 +89,14 @@ def check_range(option: str, value: int | None, low: int, high: int | None = Non
         return
     wanted = f"between {low} and {high}" if high is not None else f"at least {low}"
     raise ValueError(f"{option} must be {wanted}, got {value}")
+
+
+def minhash_params(args: argparse.Namespace, **extra: Any) -> Params:
+    """The MinHash-LSH settings that ``dedup`` and ``lsh`` share (``add_abstraction_options`` and
+    the text, threshold and scheme flags), from the command line; ``extra``: the verb's own."""
+    text = TextOptions(ngram=args.ngram, unit=args.unit, nfkc=not args.no_nfkc, casefold=not args.no_casefold)
+    return Params(
+        threshold=args.threshold, num_perm=args.num_perm, bands=args.bands, rows=args.rows,
+        scheme=args.scheme, seed=args.seed, text=text, code_ngram=args.code_ngram,
+        identifiers=args.identifiers, literals=args.literals, **extra,
+    )  # fmt: skip

@@ -32,7 +32,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from nearcopy._files import LockBusyError, exclusive_lock, write_atomically
+from nearcopy._files import exclusive_lock, write_atomically
 from nearcopy.index_store import (
     LOCK_FILE,
     LOCK_TIMEOUT,
@@ -162,27 +162,22 @@ def writing_top(root: Path) -> Iterator[dict[str, Any] | None]:
     """The writer lock of the sharded index at ``root``, then the removal of what a killed writer
     left (shard directories it made but never published, temporary manifests); yields the published
     top-level manifest, checked, or None when there is none yet. A plain index there is refused."""
-    try:
-        with exclusive_lock(root / LOCK_FILE, LOCK_TIMEOUT, str(root)):
-            published = None
-            if (root / "manifest.json").exists():
-                raw = load_manifest(root)
-                if not is_sharded(raw):
-                    raise IndexError_(f"{root}: holds an index, not a sharded index; a sharded index "
-                                      "goes to a directory of its own")  # fmt: skip
-                published = check_top(root, raw)
+    with exclusive_lock(root / LOCK_FILE, LOCK_TIMEOUT, str(root), IndexBusyError):
+        published = None
+        if (root / "manifest.json").exists():
+            raw = load_manifest(root)
+            if not is_sharded(raw):
+                raise IndexError_(f"{root}: holds an index, not a sharded index; a sharded index "
+                                  "goes to a directory of its own")  # fmt: skip
+            published = check_top(root, raw)
+        _remove_unpublished(root, {s["path"] for s in published["shards"]} if published else set())
+        try:
+            yield published
+        except BaseException:
             _remove_unpublished(root, {s["path"] for s in published["shards"]} if published else set())
-            try:
-                yield published
-            except BaseException:
-                _remove_unpublished(root, {s["path"] for s in published["shards"]} if published else set())
-                if published is None:
-                    (root / LOCK_FILE).unlink(missing_ok=True)
-                raise
-    except LockBusyError as err:
-        if isinstance(err, IndexBusyError):
+            if published is None:
+                (root / LOCK_FILE).unlink(missing_ok=True)
             raise
-        raise IndexBusyError(str(err)) from None
 
 
 def reserve(root: Path, names: list[str]) -> None:

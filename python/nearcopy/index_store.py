@@ -17,7 +17,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from nearcopy import _index_dir
 from nearcopy._files import LockBusyError, exclusive_lock, write_atomically
+from nearcopy._index_dir import load_manifest_json
 from nearcopy._manifest import manifest_problem
 from nearcopy.keys import KEY_ENV, KEY_FILE_ENV, fingerprint_key, key_check
 
@@ -53,18 +55,7 @@ class IndexBusyError(IndexError_, LockBusyError):
 def load_manifest(root: Path) -> dict[str, Any]:
     """The JSON object of ``root``'s ``manifest.json``, unchecked: that of an index, or of a sharded
     index (``nearcopy.index_shards``), which the caller tells apart by its ``format``."""
-    if root.exists() and not root.is_dir():
-        raise IndexError_(f"{root}: not a nearcopy index (a file; an index is a directory)")
-    try:
-        manifest = json.loads((root / "manifest.json").read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise IndexError_(f"{root}: not a nearcopy index (no manifest.json)") from None
-    except OSError as err:
-        raise IndexError_(f"{root}: unreadable manifest: {err.strerror or err}") from None
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        raise IndexError_(
-            f"{root}: manifest.json is damaged (not JSON); restore it or rebuild the index"
-        ) from None
+    manifest = load_manifest_json(root, IndexError_, "a nearcopy index")
     if not isinstance(manifest, dict):
         raise IndexError_(f"{root}: manifest.json is not a nearcopy index manifest")
     return manifest
@@ -99,45 +90,29 @@ def writing(root: Path, timeout: float | None = None) -> Iterator[None]:
     :data:`LOCK_TIMEOUT`), then the removal of what a killed writer left (safe: no other writer can
     be making those files while we hold the lock). A write that fails removes what it wrote, and
     when no index was published at all, the lock file too: nothing is left behind."""
-    try:
-        with exclusive_lock(root / LOCK_FILE, LOCK_TIMEOUT if timeout is None else timeout, str(root)):
+    with exclusive_lock(
+        root / LOCK_FILE, LOCK_TIMEOUT if timeout is None else timeout, str(root), IndexBusyError
+    ):
+        remove_unlisted(root, with_temporaries=True)
+        try:
+            yield
+        except BaseException:
             remove_unlisted(root, with_temporaries=True)
-            try:
-                yield
-            except BaseException:
-                remove_unlisted(root, with_temporaries=True)
-                if not (root / "manifest.json").exists():
-                    # Removed while held: a writer waiting on it sees the file gone and retries.
-                    (root / LOCK_FILE).unlink(missing_ok=True)
-                raise
-    except LockBusyError as err:
-        if isinstance(err, IndexBusyError):
+            if not (root / "manifest.json").exists():
+                # Removed while held: a writer waiting on it sees the file gone and retries.
+                (root / LOCK_FILE).unlink(missing_ok=True)
             raise
-        raise IndexBusyError(str(err)) from None
 
 
 def remove_unlisted(root: Path, *, with_temporaries: bool = False) -> None:
     """Removes data files the published manifest does not list (all of them when none is
     published), and with ``with_temporaries`` the temporary files of interrupted writes."""
-    try:
-        manifest = json.loads((root / "manifest.json").read_text(encoding="utf-8"))
-        listed: set[str] | None = {
-            name
-            for entry in [*manifest["segments"], *manifest.get("allowlist", [])]
-            for name in (entry["file"], entry.get("docs"))
-            if name
-        }
-    except FileNotFoundError:
-        listed = None  # nothing published: nothing can be in use
-    except (OSError, ValueError, KeyError, TypeError):
-        return  # a manifest we cannot read: remove nothing it might list
-    for pattern in _DATA_FILES:
-        for stale in root.glob(pattern):
-            if listed is None or stale.name not in listed:
-                stale.unlink(missing_ok=True)
-    for pattern in _TEMPORARIES if with_temporaries else ():
-        for stale in root.glob(pattern):
-            stale.unlink(missing_ok=True)
+
+    def listed(manifest: dict[str, Any]) -> Iterator[str | None]:
+        for entry in [*manifest["segments"], *manifest.get("allowlist", [])]:
+            yield from (entry["file"], entry.get("docs"))
+
+    _index_dir.remove_unlisted(root, listed, _DATA_FILES, _TEMPORARIES if with_temporaries else ())
 
 
 def manifest_checksum(manifest: dict[str, Any]) -> str:

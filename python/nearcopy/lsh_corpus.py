@@ -131,30 +131,17 @@ def create_for_documents(
     records how ``params`` sign, so that additions and queries sign the same way. An index of full
     signatures also keeps content hashes: ``dedup --reference`` can then use it."""
     columns = ["content_hashes"] if store == "full" else []
-    if weights is not None:
-        return LSHIndex.create(
-            path,
-            num_perm=params.num_perm,
-            scheme=params.scheme,
-            seed=params.seed,
-            threshold=params.threshold,
-            weights=weights,
-            store=store,
-            signing=signature_settings(params),
-            columns=columns,
-        )
-    return LSHIndex.create(
-        path,
-        num_perm=params.num_perm,
-        scheme=params.scheme,
-        seed=params.seed,
-        threshold=params.threshold,
-        bands=params.band_count,
-        rows=params.row_count,
-        store=store,
-        signing=signature_settings(params),
-        columns=columns,
+    # Given weights choose the bands (as datasketch's do); else they are dedup's.
+    bands = (
+        {"weights": weights}
+        if weights is not None
+        else {"bands": params.band_count, "rows": params.row_count}
     )
+    return LSHIndex.create(
+        path, num_perm=params.num_perm, scheme=params.scheme, seed=params.seed,
+        threshold=params.threshold, store=store, signing=signature_settings(params), columns=columns,
+        **bands,
+    )  # fmt: skip
 
 
 def signing_of(index: LSHIndex) -> Params:

@@ -18,7 +18,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Callable, TypeVar, cast
 
+from nearcopy import _index_dir
 from nearcopy._files import LockBusyError, exclusive_lock, write_atomically
+from nearcopy._index_dir import MANIFEST as MANIFEST
+from nearcopy._index_dir import load_manifest_json
 from nearcopy.index_store import manifest_checksum
 from nearcopy.lsh import optimal_bands
 from nearcopy.minhash import SCHEMES, check_scheme
@@ -26,7 +29,6 @@ from nearcopy.minhash import SCHEMES, check_scheme
 FORMAT = "nearcopy-lsh"
 # 2: segments with per-block checksums (format 2) and a manifest with its checksum.
 VERSION = 2
-MANIFEST = "manifest.json"
 LOCK_FILE = "write.lock"
 LOCK_TIMEOUT = 600.0  # seconds a writer waits for another one
 STORES = {"full": 0, "8bit": 8, "16bit": 16}  # the verification store, as the segment header codes it
@@ -123,18 +125,7 @@ def manifest_problem(manifest: dict[str, Any]) -> str | None:
 
 
 def read_manifest(root: Path) -> dict[str, Any]:
-    if root.exists() and not root.is_dir():
-        raise LSHIndexError(f"{root}: not a nearcopy LSH index (a file; an index is a directory)")
-    try:
-        manifest = json.loads((root / MANIFEST).read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise LSHIndexError(f"{root}: not a nearcopy LSH index (no {MANIFEST})") from None
-    except OSError as err:
-        raise LSHIndexError(f"{root}: unreadable manifest: {err.strerror or err}") from None
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        raise LSHIndexError(
-            f"{root}: {MANIFEST} is damaged (not JSON); restore it or rebuild the index"
-        ) from None
+    manifest = load_manifest_json(root, LSHIndexError, "a nearcopy LSH index")
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
         raise LSHIndexError(f"{root}: {MANIFEST} is not a nearcopy LSH index manifest")
     if manifest.get("version") != VERSION:
@@ -153,35 +144,22 @@ def read_manifest(root: Path) -> dict[str, Any]:
 def writing(root: Path, timeout: float | None = None) -> Iterator[None]:
     """The writer lock of the index at ``root`` (waiting up to ``timeout``, default
     :data:`LOCK_TIMEOUT`), then the removal of what a killed writer left."""
-    try:
-        with exclusive_lock(root / LOCK_FILE, LOCK_TIMEOUT if timeout is None else timeout, str(root)):
-            remove_unlisted(root, with_temporaries=True)
-            yield
-    except LockBusyError as err:
-        if isinstance(err, LSHIndexBusyError):
-            raise
-        raise LSHIndexBusyError(str(err)) from None
+    with exclusive_lock(
+        root / LOCK_FILE, LOCK_TIMEOUT if timeout is None else timeout, str(root), LSHIndexBusyError
+    ):
+        remove_unlisted(root, with_temporaries=True)
+        yield
 
 
 def remove_unlisted(root: Path, *, with_temporaries: bool = False) -> None:
     """Removes data files the published manifest does not list (all when none is published), and
     with ``with_temporaries`` the temporary files of interrupted writes."""
-    try:
-        manifest = json.loads((root / MANIFEST).read_text(encoding="utf-8"))
-        listed: set[str] | None = {
-            name for s in manifest["segments"] for name in (s["file"], s.get("tombstones")) if name
-        }
-    except FileNotFoundError:
-        listed = None
-    except (OSError, ValueError, KeyError, TypeError):
-        return  # a manifest we cannot read: remove nothing it might list
-    for pattern in _DATA_FILES:
-        for stale in root.glob(pattern):
-            if listed is None or stale.name not in listed:
-                stale.unlink(missing_ok=True)
-    for pattern in _TEMPORARIES if with_temporaries else ():
-        for stale in root.glob(pattern):
-            stale.unlink(missing_ok=True)
+
+    def listed(manifest: dict[str, Any]) -> Iterator[str | None]:
+        for segment in manifest["segments"]:
+            yield from (segment["file"], segment.get("tombstones"))
+
+    _index_dir.remove_unlisted(root, listed, _DATA_FILES, _TEMPORARIES if with_temporaries else ())
 
 
 def publish(root: Path, manifest: dict[str, Any]) -> None:
