@@ -16,8 +16,10 @@ FROM python:3.11-slim-bookworm AS build
 RUN apt-get update \
     && apt-get install -y --no-install-recommends build-essential ca-certificates curl \
     && rm -rf /var/lib/apt/lists/*
-RUN curl -sSf https://sh.rustup.rs | sh -s -- -y --profile minimal --default-toolchain stable
-ENV PATH=/root/.cargo/bin:$PATH
+# The toolchain where the image says, not in the build user's home.
+ENV RUSTUP_HOME=/opt/rustup CARGO_HOME=/opt/cargo
+ENV PATH=$CARGO_HOME/bin:$PATH
+RUN curl -sSf https://sh.rustup.rs | sh -s -- -y --profile minimal --default-toolchain stable --no-modify-path
 RUN pip install --no-cache-dir "maturin>=1.9.4,<2"
 WORKDIR /src
 COPY Cargo.toml Cargo.lock pyproject.toml README.md ./

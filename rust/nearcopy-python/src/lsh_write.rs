@@ -30,21 +30,9 @@ pub(crate) fn header(
             return Err(PyValueError::new_err(format!("key_kind must be 'str' or 'int', got {other:?}")))
         }
     };
-    let header = Header {
-        num_perm,
-        bands,
-        rows,
-        scheme: Scheme::parse(scheme).map_err(to_py_err)?,
-        seed,
-        store: Store::from_code(store).map_err(to_py_err)?,
-        key_kind,
-        flags: 0,
-        documents: 0,
-        key_bytes: 0,
-        set_values: 0,
-        key_base: 0,
-        key_span: 0,
-    };
+    let (scheme, store) =
+        (Scheme::parse(scheme).map_err(to_py_err)?, Store::from_code(store).map_err(to_py_err)?);
+    let header = Header::new(num_perm, bands, rows, scheme, seed, store, key_kind);
     header.check().map_err(to_py_err)?;
     Ok(header)
 }

@@ -67,6 +67,34 @@ pub struct Header {
 }
 
 impl Header {
+    /// The parameters every segment of an index shares, with no documents yet (a writer fills in
+    /// the counts and flags of its batch).
+    pub fn new(
+        num_perm: usize,
+        bands: usize,
+        rows: usize,
+        scheme: Scheme,
+        seed: u64,
+        store: Store,
+        key_kind: KeyKind,
+    ) -> Self {
+        Header {
+            num_perm,
+            bands,
+            rows,
+            scheme,
+            seed,
+            store,
+            key_kind,
+            flags: 0,
+            documents: 0,
+            key_bytes: 0,
+            set_values: 0,
+            key_base: 0,
+            key_span: 0,
+        }
+    }
+
     /// Bytes per signature slot: 4 for `affine32`, 8 for the other schemes.
     pub fn slot_bytes(&self) -> usize {
         if self.scheme.is_u32() {

@@ -12,21 +12,7 @@ fn tempdir(name: &str) -> PathBuf {
 }
 
 fn params(store: Store, key_kind: KeyKind) -> Header {
-    Header {
-        num_perm: 16,
-        bands: 4,
-        rows: 4,
-        scheme: Scheme::Fast,
-        seed: 1,
-        store,
-        key_kind,
-        flags: 0,
-        documents: 0,
-        key_bytes: 0,
-        set_values: 0,
-        key_base: 0,
-        key_span: 0,
-    }
+    Header::new(16, 4, 4, Scheme::Fast, 1, store, key_kind)
 }
 
 /// `n` signatures of 16 slots over a small alphabet, so that bands collide often; every fifth is a
