@@ -39,6 +39,7 @@ __all__ = [
     "jsonl_select",
     "language_for_extension",
     "languages",
+    "licence_notices",
     "lsh_write_segment",
     "merge_segments",
     "minhash_code",
@@ -129,6 +130,7 @@ def merge_segments(
     path: str, paths: list[str], k: int, w: int, code_k: int, code_w: int, key: bytes | None
 ) -> tuple[int, int, int]: ...
 def fingerprint_key_check(key: bytes) -> int: ...
+def licence_notices(texts: list[str]) -> list[str]: ...
 
 @final
 class IndexReader:

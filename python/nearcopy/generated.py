@@ -13,7 +13,6 @@ are found by the phrases only notices use, in every document, and allowlisted th
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 
 from nearcopy import _core
@@ -49,64 +48,11 @@ def collect_helpers(texts: Sequence[str], languages: Sequence[str | None], into:
         add(*run)
 
 
-# Phrases that only licence notices use; a paragraph or comment block holding one is a notice.
-_LICENCE_MARKERS = (
-    "copyright (c)",
-    "copyright ©",
-    "all rights reserved",
-    "licensed under the",
-    "spdx-license-identifier",
-    "this program is free software",
-    "this library is free software",
-    "this file is free software",
-    "this code is free software",
-    "permission is hereby granted",
-    "redistribution and use in source and binary forms",
-    'provided "as is"',
-    "provided 'as is'",
-    "without warranty of any kind",
-    "gnu general public license",
-    "gnu lesser general public license",
-    "mozilla public license",
-    "apache license, version",
-)
-# A notice is at most this many lines (a whole licence text is longer, and is the document itself).
-_MAX_NOTICE_LINES = 40
-
-
-_BLANK_LINE = re.compile(r"\n[ \t]*\n")
-
-
-def _marker_positions(lowered: str) -> list[int]:
-    """Where the markers are in a lowercased text, in order (each marker found by ``str.find``:
-    a regex alternation of them was ten times slower on a corpus)."""
-    found = []
-    for marker in _LICENCE_MARKERS:
-        at = lowered.find(marker)
-        while at >= 0:
-            found.append(at)
-            at = lowered.find(marker, at + len(marker))
-    return sorted(found)
-
-
 def collect_notices(texts: Sequence[str], into: dict[str, str]) -> None:
     """Adds the licence notices of ``texts`` (a licence header's comment block, a paragraph quoting
     a licence) to ``into``, each once: like transpiler helpers, text that many files carry and no
     output copies *from* them. Found by the phrases only notices use; a block is the run of
-    non-blank lines around such a phrase, at most ``_MAX_NOTICE_LINES`` of them. (Kept lowercased:
-    the allowlist is matched after case folding anyway.)"""
-    for text in texts:
-        lowered = text.lower()
-        end = 0
-        for position in _marker_positions(lowered):
-            if position < end:
-                continue  # inside the block just taken
-            before = lowered.rfind("\n\n", 0, position)
-            start = 0 if before < 0 else before + 2
-            after = _BLANK_LINE.search(lowered, position)
-            end = len(lowered) if after is None else after.start()
-            lines = lowered[start:end].splitlines()
-            if len(lines) > _MAX_NOTICE_LINES:  # a long block: only the lines around the phrase
-                at = lowered.count("\n", start, position)
-                lines = lines[max(0, at - _MAX_NOTICE_LINES // 2) : at + _MAX_NOTICE_LINES // 2]
-            into.setdefault(" ".join(" ".join(lines).split()), "")
+    non-blank lines around such a phrase, at most 40 of them (``_core.licence_notices``: kept
+    lowercased, as the allowlist is matched after case folding anyway)."""
+    for notice in _core.licence_notices(list(texts)):
+        into.setdefault(notice, "")

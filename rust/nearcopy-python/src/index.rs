@@ -62,6 +62,17 @@ pub fn build_segment(
     .map_err(to_py_err)
 }
 
+/// The licence notices of `texts` (each lowercased, its white space collapsed), all texts' in order,
+/// for the index's allowlist (`nearcopy.generated.collect_notices`).
+#[pyfunction]
+pub fn licence_notices(py: Python<'_>, texts: &Bound<'_, PyList>) -> PyResult<Vec<String>> {
+    let held = TextBatch::hold(texts)?;
+    let owned = held.borrow()?;
+    Ok(py.detach(|| {
+        owned.iter().flat_map(|t| nearcopy_core::index::notices::licence_notices(t.as_ref())).collect()
+    }))
+}
+
 /// Merges the segment files at `paths` (documents renumbered in that order) into one at `path`.
 /// Returns (documents, fingerprints, file bytes).
 #[pyfunction]

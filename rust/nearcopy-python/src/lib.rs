@@ -310,7 +310,7 @@ mod _core {
     use super::{default_threads, minhash_texts, minhash_tokens, normalize, permutations, shingles};
 
     #[pymodule_export]
-    use super::index::{build_segment, fingerprint_key_check, merge_segments, IndexReader};
+    use super::index::{build_segment, fingerprint_key_check, licence_notices, merge_segments, IndexReader};
 
     #[pymodule_export]
     use super::dedup::{

@@ -124,25 +124,63 @@ impl Winnowing {
             return;
         }
         let w = self.w.min(hashes.len());
-        // Positions of candidate minima, their hashes increasing from front to back: the front is the
-        // minimum of the current window (O(1) amortized per k-gram).
-        let mut window: VecDeque<usize> = VecDeque::with_capacity(w);
-        let mut last_selected = usize::MAX;
-        for (i, &hash) in hashes.iter().enumerate() {
-            // `>=` drops equal older hashes, so among ties the rightmost stays (the paper's rule).
-            while window.back().is_some_and(|&j| hashes[j] >= hash) {
-                window.pop_back();
-            }
-            window.push_back(i);
-            if window.front().is_some_and(|&j| j + w <= i) {
-                window.pop_front();
-            }
-            if i + 1 >= w {
-                let min = window[0];
-                if min != last_selected {
-                    out.push(Fingerprint { hash: hashes[min], position: min as u32 });
-                    last_selected = min;
+        if w <= RESCAN_MAX_W {
+            winnow_by_rescan(hashes, w, out);
+        } else {
+            winnow_by_deque(hashes, w, out);
+        }
+    }
+}
+
+/// Windows up to this wide are winnowed by [`winnow_by_rescan`]: the default windows (6 for prose,
+/// 10 for code) and any a user is likely to set. Its worst case (hashes increasing, the minimum
+/// leaving every window) costs `w` comparisons per k-gram, bounded here.
+const RESCAN_MAX_W: usize = 32;
+
+/// The rightmost minimum of every window of `w` hashes, each once, into `out`: the minimum is kept
+/// until a smaller (or equal, later) hash arrives or it leaves the window, when the window is
+/// scanned again. Twice as fast as the deque on the default windows: no queue to maintain, and a
+/// scan of six hashes in cache is cheaper than the deque's branches on every k-gram.
+fn winnow_by_rescan(hashes: &[u64], w: usize, out: &mut Vec<Fingerprint>) {
+    let mut min = 0usize;
+    let mut last_selected = usize::MAX;
+    for (i, &hash) in hashes.iter().enumerate() {
+        if hash <= hashes[min] {
+            min = i; // `<=`: among ties the rightmost (the paper's rule)
+        } else if min + w <= i {
+            min = i + 1 - w;
+            for j in min + 1..=i {
+                if hashes[j] <= hashes[min] {
+                    min = j;
                 }
+            }
+        }
+        if i + 1 >= w && min != last_selected {
+            out.push(Fingerprint { hash: hashes[min], position: min as u32 });
+            last_selected = min;
+        }
+    }
+}
+
+/// The same as [`winnow_by_rescan`] with a queue of candidate minima (their hashes increasing from
+/// front to back; the front is the window's minimum): O(1) amortized per k-gram for any `w`.
+fn winnow_by_deque(hashes: &[u64], w: usize, out: &mut Vec<Fingerprint>) {
+    let mut window: VecDeque<usize> = VecDeque::with_capacity(w);
+    let mut last_selected = usize::MAX;
+    for (i, &hash) in hashes.iter().enumerate() {
+        // `>=` drops equal older hashes, so among ties the rightmost stays (the paper's rule).
+        while window.back().is_some_and(|&j| hashes[j] >= hash) {
+            window.pop_back();
+        }
+        window.push_back(i);
+        if window.front().is_some_and(|&j| j + w <= i) {
+            window.pop_front();
+        }
+        if i + 1 >= w {
+            let min = window[0];
+            if min != last_selected {
+                out.push(Fingerprint { hash: hashes[min], position: min as u32 });
+                last_selected = min;
             }
         }
     }

@@ -38,7 +38,7 @@ fn matches_the_slow_definition() {
     for case in 0..300 {
         let n = (case * 7) % 90;
         let tokens = random_tokens(&mut state, n, if case % 3 == 0 { 3 } else { 1000 });
-        for (k, w) in [(1, 1), (3, 4), (5, 8), (2, 30)] {
+        for (k, w) in [(1, 1), (3, 4), (5, 8), (2, 30), (4, 6), (20, 10), (3, 32), (2, 33), (1, 70)] {
             assert_eq!(winnow(&tokens, k, w), winnow_slowly(&tokens, k, w), "n={n} k={k} w={w}");
         }
     }

@@ -8,7 +8,11 @@ use crate::fingerprint::{find_matches, Fingerprint, MatchParams, Posting, Postin
 use crate::pool;
 use rayon::prelude::*;
 
-/// The entries of one segment: (hash, posting) sorted, plus totals for `info()`.
+pub mod notices;
+pub mod order;
+
+/// The entries of one segment, (hash, posting) in the order the segment stores them
+/// ([`order::stored_rank`]), plus totals for `info()`.
 #[derive(Debug, Default)]
 pub struct BuiltSegment {
     pub entries: Vec<(u64, Posting)>,
@@ -20,8 +24,13 @@ pub struct BuiltSegment {
 
 /// Per-worker normalizers and buffers.
 type Scratch = (Fingerprinter, TokenStream, Vec<Fingerprint>, TokenStream);
-/// One document's entries, token count, and whether it was also read as prose.
-type DocEntries = (Vec<(u64, Posting)>, u64, bool);
+/// The entries of a run of documents (in document order), their token count, and how many of them
+/// were also read as prose.
+type RunEntries = (Vec<(u64, Posting)>, u64, u64);
+
+/// Documents per parallel task: several tasks per thread (documents differ in size), each appending
+/// to one vector so that no per-document vector is allocated and copied.
+const RUNS_PER_THREAD: usize = 8;
 
 /// Whether a stream's fingerprints are repetitive: fewer than half of them distinct (a table of
 /// `{"key", "value"},` rows, a switch of `case X: return "X";`, once literals are abstracted). Such
@@ -69,18 +78,23 @@ fn repetitive_stretches(fps: &[Fingerprint], k: usize, tokens: usize) -> Vec<std
     out
 }
 
-/// Fingerprints every document (`docs[i]` becomes document `i` of the segment).
+/// Fingerprints every document (`docs[i]` becomes document `i` of the segment) into entries in the
+/// order the segment stores them ([`order::stored_rank`]), exact duplicates dropped.
 pub fn build_entries(
     docs: &[(&str, Content)],
     winnowings: &Winnowings,
     num_threads: usize,
 ) -> Result<BuiltSegment> {
-    let one = |f: &mut Scratch, (d, (text, content)): (usize, &(&str, Content))| -> Result<DocEntries> {
+    let one = |f: &mut Scratch,
+               d: usize,
+               (text, content): &(&str, Content),
+               out: &mut Vec<(u64, Posting)>| {
         let (fingerprinter, stream, fps, words) = f;
         fingerprinter.tokens(text, *content, 0, stream)?;
         fingerprinter.fingerprints(stream, winnowings.for_content(*content), fps);
         let posting = |fp: &Fingerprint| (fp.hash, Posting { doc: d as u32, position: fp.position });
-        let mut entries: Vec<(u64, Posting)> = fps.iter().map(posting).collect();
+        let first = out.len();
+        out.extend(fps.iter().map(posting));
         let tokens = stream.ids.len() as u64;
         // The repetitive stretches of code (a function that is a table) are fingerprinted for their
         // words too, one after another in one stream of words (positions never meet a code one:
@@ -95,27 +109,50 @@ pub fn build_entries(
             }
             if !words.ids.is_empty() {
                 fingerprinter.fingerprints(words, winnowings.for_content(Content::CodeWords(language)), fps);
-                entries.extend(fps.iter().map(posting));
+                out.extend(fps.iter().map(posting));
+                // Each stream's positions increase; the two streams' interleave.
+                out[first..].sort_unstable_by_key(|e| (e.1.position, e.0 as u32));
             }
         }
-        Ok((entries, tokens, !words.ids.is_empty()))
+        Ok::<_, crate::Error>((tokens, !words.ids.is_empty()))
     };
-    let parts: Vec<Result<DocEntries>> = if num_threads <= 1 {
-        let mut state = Default::default();
-        docs.iter().enumerate().map(|doc| one(&mut state, doc)).collect()
+    let run = |f: &mut Scratch, (first, run): (usize, &[(&str, Content)])| -> Result<RunEntries> {
+        // About one entry per 16 bytes of prose (fewer for code): reserved, not touched, so an
+        // overestimate costs no memory.
+        let mut out = Vec::with_capacity(run.iter().map(|(t, _)| t.len() / 16 + 1).sum());
+        let (mut tokens, mut also_prose) = (0, 0);
+        for (i, doc) in run.iter().enumerate() {
+            let (t, words) = one(f, first + i, doc, &mut out)?;
+            tokens += t;
+            also_prose += u64::from(words);
+        }
+        Ok((out, tokens, also_prose))
+    };
+    let per_run = if num_threads <= 1 {
+        docs.len().max(1)
     } else {
-        pool::pool(num_threads)?
-            .install(|| docs.par_iter().enumerate().map_init(Default::default, one).collect())
+        docs.len().div_ceil(num_threads * RUNS_PER_THREAD).max(1)
+    };
+    let runs = docs.chunks(per_run).enumerate().map(|(i, r)| (i * per_run, r));
+    let parts: Vec<Result<RunEntries>> = if num_threads <= 1 {
+        let mut state = Default::default();
+        runs.map(|r| run(&mut state, r)).collect()
+    } else {
+        let runs: Vec<_> = runs.collect();
+        pool::pool(num_threads)?.install(|| runs.into_par_iter().map_init(Default::default, run).collect())
     };
     let mut built = BuiltSegment::default();
     for part in parts {
         let (entries, tokens, also_prose) = part?;
-        built.entries.extend(entries);
+        if built.entries.is_empty() {
+            built.entries = entries;
+        } else {
+            built.entries.extend(entries);
+        }
         built.tokens += tokens;
-        built.also_prose += u64::from(also_prose);
+        built.also_prose += also_prose;
     }
-    built.entries.par_sort_unstable();
-    built.entries.dedup();
+    order::into_stored_order(&mut built.entries);
     Ok(built)
 }
 
