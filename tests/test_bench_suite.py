@@ -76,6 +76,11 @@ def test_each_benchmark_measured_what_it_is_for(suite_run: tuple[Path, dict[str,
     assert all(0.0 <= c["split_correct"] <= 1.0 for c in real["cells"] if c["split_correct"] is not None)
     (row,) = result_of(results, "filter-speed")
     assert row["mb"] >= 1.5 and row["documents"] > 0 and row["check_p99_ms"] >= row["check_p50_ms"] > 0
+    build = {r["kind"]: r for r in result_of(results, "build-speed")["rows"]}
+    assert build.keys() == {"prose", "code"} and all(
+        r["mb_s_per_core"] > 0 and r["peak_mb"] > 0 for r in build.values()
+    )
+    assert build["code"]["share_of_raw_parse"] > 0 and build["prose"]["bytes_per_token"] > 0
     shards = result_of(results, "filter-shards")["rows"]
     assert [r["shards"] for r in shards] == [0, 1, 4, 16] and all(r["same_verdicts"] == 1.0 for r in shards)
     assert all(r["check_p99_ms"] >= r["check_p50_ms"] > 0 for r in shards)

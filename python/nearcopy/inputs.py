@@ -141,11 +141,15 @@ def jsonl_objects(
                 if len(raw) > MAX_LINE_BYTES:
                     # Not skippable: the rest of the line would be read as the next ones.
                     raise InputError(f"{path}:{number}: line longer than {MAX_LINE_BYTES} bytes")
-                line = raw.decode("utf-8", errors="surrogateescape")
-                if not line.strip():
+                if raw.isspace() or not raw:  # (a scan, where strip() would copy the line)
                     continue
                 try:
-                    record = json.loads(line)
+                    # Parsed from the bytes (one copy fewer than decoding first); a line that is not
+                    # UTF-8 keeps its bytes as surrogates, as the text of a file does.
+                    try:
+                        record = json.loads(raw)
+                    except UnicodeDecodeError:
+                        record = json.loads(raw.decode("utf-8", errors="surrogateescape"))
                 except json.JSONDecodeError as err:
                     bad(f"{path}:{number}: invalid JSON ({err.msg})")
                     continue

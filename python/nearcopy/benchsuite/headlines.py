@@ -268,6 +268,19 @@ def _filter_shards(res: dict[str, Any]) -> list[Figure]:
     return out
 
 
+def _build_speed(res: dict[str, Any]) -> list[Figure]:
+    out = []
+    for row in res["rows"]:
+        name = f"{row['kind']}, {row['mb']:.0f} MB"
+        out += [
+            figure(f"{name}: build MB/s per core", row["mb_s_per_core"], "MB/s", "higher", key=True),
+            figure(f"{name}: peak memory", row["peak_mb"], "MB", "lower"),
+        ]
+        if "share_of_raw_parse" in row:
+            out.append(figure(f"{name}: share of the raw parse", row["share_of_raw_parse"], "rate", "higher"))
+    return out
+
+
 EXTRACTORS: dict[str, Callable[[Any], list[Figure]]] = {
     "minhash": _minhash,
     "code-speed": _code_speed,
@@ -278,6 +291,7 @@ EXTRACTORS: dict[str, Callable[[Any], list[Figure]]] = {
     "filter-popular": _filter_popular,
     "filter-speed": _filter_speed,
     "filter-shards": _filter_shards,
+    "build-speed": _build_speed,
     "dedup-quality": _dedup_quality,
     "dedup-speed": _dedup_speed,
     "dedup-scale": _dedup_scale,

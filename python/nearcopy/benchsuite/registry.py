@@ -132,6 +132,14 @@ BENCHMARKS: tuple[Benchmark, ...] = (
         {"tiny": ("--size", "tiny"), "quick": ("--size", "quick"), "full": ("--size", "full")},
     ),
     Benchmark(
+        "build-speed",
+        "bench_build_speed",
+        "protected-index build MB/s per core, prose and code apart, from JSONL through the CLI; peak "
+        "memory, bytes per token; code against the raw tree-sitter parse",
+        ("tree-sitter parse",),
+        {"tiny": ("--sizes", "2"), "quick": ("--sizes", "10", "30"), "full": ("--sizes", "100", "1000")},
+    ),
+    Benchmark(
         "dedup-quality",
         "bench_dedup",
         "near-dup clustering precision/recall/F1 per kind of copy, against datasketch MinHashLSH",

@@ -1,0 +1,200 @@
+"""Protected-index build throughput per core, prose and code apart, as a user runs it.
+
+Each corpus is written to a JSONL file, and ``nearcopy index build FILE -o INDEX --threads 1``
+runs on it in a child process: what is timed is the command's own build (reading the JSONL,
+normalizing, winnowing, writing segments, the final merge; the interpreter's start-up is left out),
+and the child's peak resident memory is read from the kernel. Prose is this machine's documentation,
+man pages and licence texts (the text corpus without its code files, as much as there is); code is
+the Linux kernel's C sources. For code, the raw tree-sitter parse of the same files (the Python
+binding, one thread) is timed too: the target is a share of it, as that is what any tree-sitter user
+pays before nearcopy's normalization starts.
+
+    python -m nearcopy.benchsuite.bench_build_speed [--sizes 100 1000] [--out PATH]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from nearcopy.protected_documents import as_document, content_language
+
+from . import benchutil, code_reference, corpus, source_corpus
+
+PROSE_TARGET_MB_S = 100.0
+CODE_TARGET_SHARE = 0.85
+# The parse is timed on this much of the code corpus (it scales linearly; the whole 1 GB would
+# double the run for no information).
+PARSE_SAMPLE_MB = 100
+# The text corpus of this size holds all of this machine's text (documentation, man pages, licences,
+# the standard library); its prose is what the prose rows build.
+TEXT_CORPUS_MB = 1000
+REPEAT_UP_TO_MB = 200
+
+
+def prose_documents(mb: int) -> Iterator[dict[str, Any]]:
+    """Up to ``mb`` MB of the text corpus's prose (documents the build reads as prose)."""
+    text_path, _ = corpus._paths(TEXT_CORPUS_MB, 0)
+    total = 0
+    for doc in source_corpus._jsonl(text_path):
+        doc["path"] = doc["id"]
+        if content_language(as_document(doc)) is not None:
+            continue
+        if total >= mb * 1_000_000:
+            return
+        total += len(doc["text"].encode("utf-8", "surrogatepass"))
+        yield doc
+
+
+def code_documents(mb: int) -> Iterator[dict[str, Any]]:
+    path = source_corpus.kernel_sources(mb)
+    if path is None:
+        raise SystemExit("the Linux kernel sources are not installed (see source_corpus.py)")
+    yield from source_corpus._jsonl(path)
+
+
+def write_corpus(docs: Iterator[dict[str, Any]], path: Path) -> float:
+    """Writes ``docs`` as JSONL; returns their text's megabytes."""
+    total = 0
+    with open(path, "w", encoding="utf-8") as out:
+        for doc in docs:
+            out.write(json.dumps(doc) + "\n")
+            total += len(doc["text"].encode("utf-8", "surrogatepass"))
+    return total / 1e6
+
+
+# The child runs the CLI and then reports its own high-water mark of resident memory (VmHWM, which
+# starts afresh at exec; the kernel's ru_maxrss would carry the parent's from before the exec).
+CHILD = """
+import sys
+from nearcopy.cli import main
+code = main(sys.argv[1:])
+with open("/proc/self/status") as status:
+    peak = next(line.split()[1] for line in status if line.startswith("VmHWM"))
+print(peak, file=sys.stderr)
+sys.exit(code)
+"""
+
+
+def timed_build(source: Path, index: Path) -> dict[str, Any]:
+    """One ``nearcopy index build --threads 1`` in a child: its summary (with the build seconds it
+    measured itself) and its peak resident memory."""
+    command = [sys.executable, "-c", CHILD, "index", "build", str(source), "-o", str(index),
+               "--threads", "1", "--json"]  # fmt: skip
+    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise SystemExit(f"the build failed: {done.stderr.strip()}")
+    peak_kb = int(done.stderr.strip().splitlines()[-1])
+    shutil.rmtree(index)
+    return {"summary": json.loads(done.stdout), "peak_mb": peak_kb / 1024}
+
+
+def raw_parse_mb_s(docs: list[dict[str, Any]]) -> float:
+    parser = code_reference.parser("c")
+    encoded = [d["text"].encode("utf-8") for d in docs]
+    best = float("inf")
+    for _ in range(2):
+        started = time.perf_counter()
+        for source in encoded:
+            parser.parse(source)
+        best = min(best, time.perf_counter() - started)
+    return sum(map(len, encoded)) / 1e6 / best
+
+
+def measure(kind: str, mb: int, root: Path) -> dict[str, Any]:
+    source = root / f"{kind}-{mb}.jsonl"
+    docs = prose_documents(mb) if kind == "prose" else code_documents(mb)
+    megabytes = write_corpus(docs, source)
+    # On disk before the clock starts: the build syncs its segments, and on ext4 a sync can wait for
+    # the corpus's own dirty pages (a user's corpus was written long before its build).
+    os.sync()
+    # Best of three where a run is short (the machine may be shared; the first run also pays for
+    # cold caches), one run at a gigabyte.
+    repeat = 3 if mb <= REPEAT_UP_TO_MB else 1
+    runs = [timed_build(source, root / f"{kind}-{mb}.idx") for _ in range(repeat)]
+    built = min(runs, key=lambda run: run["summary"]["seconds"])
+    summary = built["summary"]
+    row = {
+        "kind": kind, "requested_mb": mb, "mb": round(megabytes, 1), "documents": summary["documents"],
+        "tokens": summary["tokens"], "build_s": summary["seconds"],
+        "mb_s_per_core": round(megabytes / summary["seconds"], 1),
+        "bytes_per_token": round(summary["bytes_per_token"], 2), "runs": len(runs),
+        "peak_mb": round(max(run["peak_mb"] for run in runs), 1),
+    }  # fmt: skip
+    if kind == "code":
+        sample, sampled = [], 0
+        for doc in source_corpus._jsonl(source):
+            sample.append(doc)
+            sampled += len(doc["text"])
+            if sampled >= PARSE_SAMPLE_MB * 1_000_000:
+                break
+        row["raw_parse_mb_s"] = round(raw_parse_mb_s(sample), 1)
+        row["share_of_raw_parse"] = round(row["mb_s_per_core"] / row["raw_parse_mb_s"], 3)
+    source.unlink()
+    return row
+
+
+def report(rows: list[dict[str, Any]]) -> str:
+    lines = [
+        "# Protected-index build throughput, one core",
+        "",
+        "`nearcopy index build FILE.jsonl --threads 1` in a child process; the command's own build "
+        "time (reading, fingerprinting, writing, the final merge), not the interpreter's start-up.",
+        "",
+        "| corpus | MB | documents | build s | MB/s per core | target | bytes/token | peak MB |",
+        "|---|---:|---:|---:|---:|---|---:|---:|",
+    ]
+    for r in rows:
+        if r["kind"] == "prose":
+            verdict = "met" if r["mb_s_per_core"] >= PROSE_TARGET_MB_S else "short"
+            target = f"{PROSE_TARGET_MB_S:.0f} MB/s: {verdict}"
+        else:
+            share = r["share_of_raw_parse"]
+            verdict = "met" if share >= CODE_TARGET_SHARE else "short"
+            raw = r["raw_parse_mb_s"]
+            target = f"{share:.0%} of the raw parse ({raw} MB/s); {CODE_TARGET_SHARE:.0%}: {verdict}"
+        lines.append(
+            f"| {r['kind']} | {r['mb']} | {r['documents']:,} | {r['build_s']} | {r['mb_s_per_core']} | "
+            f"{target} | {r['bytes_per_token']} | {r['peak_mb']} |"
+        )
+    short = [r for r in rows if r["kind"] == "prose" and r["mb"] < r["requested_mb"] * 0.95]
+    if short:
+        lines += [
+            "",
+            f"This machine holds {short[0]['mb']} MB of prose: the larger prose sizes build all of it.",
+        ]
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[100, 1000], metavar="MB")
+    parser.add_argument("--kinds", nargs="+", default=["prose", "code"], choices=["prose", "code"])
+    parser.add_argument("--out", type=Path, default=None)
+    args = parser.parse_args(argv)
+    source_corpus.prepare(TEXT_CORPUS_MB)
+    rows, seen_prose = [], None
+    with tempfile.TemporaryDirectory() as tmp:
+        for kind in args.kinds:
+            for mb in args.sizes:
+                if kind == "prose" and seen_prose is not None and seen_prose < mb * 0.95:
+                    continue  # all of this machine's prose was built at the size before
+                row = measure(kind, mb, Path(tmp))
+                if kind == "prose":
+                    seen_prose = row["mb"]
+                rows.append(row)
+                print(json.dumps(row), flush=True)
+    benchutil.save_result("build-speed", {"rows": rows}, report(rows), args.out)
+
+
+if __name__ == "__main__":
+    main()
