@@ -22,6 +22,7 @@ from nearcopy.index import DEFAULT_CODE_K, DEFAULT_CODE_W, DEFAULT_K, DEFAULT_W,
 from nearcopy.index_shards import MAX_SHARDS
 from nearcopy.inputs import InputError, LoadReport, read_documents
 from nearcopy.keys import new_secret
+from nearcopy.neardup.ray_engine import RayNotInstalledError
 from nearcopy.neardup.report import plural
 from nearcopy.protected_documents import AUTO
 
@@ -99,7 +100,17 @@ def cmd_build(args: argparse.Namespace) -> int:
     if os.path.exists(args.output) and not os.path.isdir(args.output):
         raise InputError(f"-o {args.output}: exists and is not a directory (an index is a directory)")
     check_output("-o", args.output, directory=True)
-    index = ProtectedIndex.build(
+    try:
+        index = _build(args, report, allowlist)
+    except RayNotInstalledError as err:
+        print(f"nearcopy: error: {err}", file=sys.stderr)
+        return 2
+    _summary(index, report, time.perf_counter() - started, args.json)
+    return EXIT_CLEAN
+
+
+def _build(args: argparse.Namespace, report: LoadReport, allowlist: list[dict[str, Any]]) -> ProtectedIndex:
+    return ProtectedIndex.build(
         _stream(args, report),
         args.output,
         k=args.k,
@@ -111,9 +122,9 @@ def cmd_build(args: argparse.Namespace) -> int:
         num_threads=args.threads,
         allowlist_generated=not args.keep_generated,
         shards=args.shards,
+        engine=args.engine,
+        ray_address=args.ray_address,
     )
-    _summary(index, report, time.perf_counter() - started, args.json)
-    return EXIT_CLEAN
 
 
 def cmd_assemble(args: argparse.Namespace) -> int:
@@ -290,6 +301,15 @@ def add_verbs(verbs: Any) -> None:
                 "--shards", type=int, default=None, metavar="N",
                 help="build a sharded index: N index directories checked as one, each document in the "
                 "shard a hash of its id names (default: one index directory)",
+            )  # fmt: skip
+            sub.add_argument(
+                "--engine", choices=("local", "ray"), default="local",
+                help="ray: each batch fingerprinted and written by a Ray task, the same files as a local "
+                "build (pip install 'nearcopy[ray]'; workers must see the index directory; default local)",
+            )  # fmt: skip
+            sub.add_argument(
+                "--ray-address", metavar="ADDRESS",
+                help="Ray cluster to join, e.g. auto (default: start a local one, 2 CPUs)",
             )  # fmt: skip
         sub.add_argument("--text-field", default="text", help="JSONL field holding the text (default text)")
         sub.add_argument("--id-field", default="id", help="JSONL field holding the id (default id)")

@@ -150,6 +150,8 @@ class ProtectedIndex:
         batch_bytes: int = BATCH_BYTES,
         allowlist_generated: bool = True,
         shards: int | None = None,
+        engine: str = "local",
+        ray_address: str | None = None,
     ) -> ProtectedIndex:
         """Fingerprints ``documents`` into a new index at ``path`` (which must not hold one).
 
@@ -159,15 +161,27 @@ class ProtectedIndex:
         nor (unless ``allowlist_generated`` is False) the transpiler helpers found in the JavaScript
         and TypeScript documents (:mod:`nearcopy.generated`). ``shards``: build a sharded index of
         that many shards, each document in the shard a stable hash of its id names
-        (:func:`nearcopy.index_shards.shard_of`). Nothing is published until the whole index is
+        (:func:`nearcopy.index_shards.shard_of`). ``engine="ray"``: the batches written by Ray
+        tasks (:mod:`nearcopy.index_ray`; ``pip install 'nearcopy[ray]'``) on the cluster at
+        ``ray_address`` (else the runtime already initialized, else a local one of 2 CPUs), into
+        the same files as this machine's build. Nothing is published until the whole index is
         written; a failed build leaves nothing."""
         root = Path(path)
         derived = None if key is None else fingerprint_key(key)
         how = (num_threads, batch_bytes, allowlist_generated)
         params = {"k": k, "w": w, "code_k": code_k, "code_w": code_w}
+        if shards is not None and (not isinstance(shards, int) or not 1 <= shards <= MAX_SHARDS):
+            raise ValueError(f"shards must be between 1 and {MAX_SHARDS}, got {shards!r}")
+        if engine not in ("local", "ray"):
+            raise ValueError(f"engine must be 'local' or 'ray', got {engine!r}")
+        if engine == "ray":
+            from nearcopy.index_ray import build_with_ray
+
+            manifest, parts = build_with_ray(
+                root, derived, documents, allowlist, how, params, shards, ray_address
+            )
+            return cls(root, manifest, derived, parts)
         if shards is not None:
-            if not isinstance(shards, int) or not 1 <= shards <= MAX_SHARDS:
-                raise ValueError(f"shards must be between 1 and {MAX_SHARDS}, got {shards!r}")
             top, parts = build_sharded(root, derived, documents, allowlist, how, params, shards)
             return cls(root, top, derived, parts)
         created = not root.exists()

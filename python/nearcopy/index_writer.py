@@ -79,28 +79,21 @@ class SegmentWriter:
         return {**self._manifest, "allowlist": self._allowed, "generation": self.generation,
                 "segments": self._segments}  # fmt: skip
 
+    def adopt(self, segments: list[dict[str, Any]], helpers: dict[str, str] | None) -> None:
+        """Takes ``segments`` of this generation written elsewhere (by :func:`write_segment` in Ray
+        tasks, numbered after this writer's), in order, and the transpiler helpers found in them
+        (in the order found), as if this writer had written them."""
+        self._segments.extend(segments)
+        if self._helpers is not None and helpers:
+            for text, language in helpers.items():
+                self._helpers.setdefault(text, language)
+
     def _write_segment(self, docs: list[Document]) -> dict[str, Any]:
-        """One segment file and its metadata file; invisible to readers until a manifest lists them.
-        The transpiler helpers of `docs` are collected for the allowlist (unless kept as code)."""
-        params = self.params
-        name = f"{self.generation:06d}-{len(self._segments):05d}"
-        segment_file, docs_file = f"seg-{name}.ncs", f"docs-{name}.jsonl"
-        languages = [content_language(d) for d in docs]
-        if self._helpers is not None:
-            collect_helpers([d.text for d in docs], languages, self._helpers)
-            collect_notices([d.text for d in docs], self._helpers)
-        count, fingerprints, tokens, size, also_prose = _core.build_segment(
-            str(self.root / segment_file), [d.text for d in docs], languages,
-            params["k"], params["w"], params["code_k"], params["code_w"], self.key, self.num_threads,
-        )  # fmt: skip
-        lines = (json.dumps({"id": d.id, **d.metadata, "language": lang}) for d, lang in zip(docs, languages))
-        table = ("\n".join(lines) + "\n" if docs else "").encode("utf-8")
-        write_atomically(self.root / docs_file, table)
         first_doc = sum(int(s["documents"]) for s in self._segments)
-        return {"file": segment_file, "docs": docs_file, "docs_sha256": file_checksum(table),
-                "documents": count, "first_doc": first_doc, "fingerprints": fingerprints,
-                "tokens": tokens, "bytes": size,
-                "contents": segment_contents(languages, also_prose)}  # fmt: skip
+        return write_segment(
+            self.root, self.params, self.key, self.num_threads, (self.generation, len(self._segments)),
+            first_doc, docs, self._helpers,
+        )  # fmt: skip
 
     def _write_allowlist(self, docs: list[Document]) -> dict[str, Any]:
         """Every k-gram (a window of 1) of the allowlist documents, so that none can be missed."""
@@ -112,6 +105,33 @@ class SegmentWriter:
         )  # fmt: skip
         return {"file": name, "documents": count, "fingerprints": fingerprints, "tokens": tokens,
                 "bytes": size}  # fmt: skip
+
+
+def write_segment(
+    root: Path, params: dict[str, int], key: bytes | None, num_threads: int | None,
+    number: tuple[int, int], first_doc: int, docs: list[Document], helpers: dict[str, str] | None,
+) -> dict[str, Any]:  # fmt: skip
+    """Segment ``number`` (generation, position) of ``docs`` (numbered from ``first_doc`` in the
+    index): one segment file and its metadata file, invisible to readers until a manifest lists
+    them; returns its manifest entry. The transpiler helpers of ``docs`` are added to ``helpers``
+    (unless None: kept as code). The files depend on the documents alone, not on ``num_threads``."""
+    name = f"{number[0]:06d}-{number[1]:05d}"
+    segment_file, docs_file = f"seg-{name}.ncs", f"docs-{name}.jsonl"
+    languages = [content_language(d) for d in docs]
+    if helpers is not None:
+        collect_helpers([d.text for d in docs], languages, helpers)
+        collect_notices([d.text for d in docs], helpers)
+    count, fingerprints, tokens, size, also_prose = _core.build_segment(
+        str(root / segment_file), [d.text for d in docs], languages,
+        params["k"], params["w"], params["code_k"], params["code_w"], key, num_threads,
+    )  # fmt: skip
+    lines = (json.dumps({"id": d.id, **d.metadata, "language": lang}) for d, lang in zip(docs, languages))
+    table = ("\n".join(lines) + "\n" if docs else "").encode("utf-8")
+    write_atomically(root / docs_file, table)
+    return {"file": segment_file, "docs": docs_file, "docs_sha256": file_checksum(table),
+            "documents": count, "first_doc": first_doc, "fingerprints": fingerprints,
+            "tokens": tokens, "bytes": size,
+            "contents": segment_contents(languages, also_prose)}  # fmt: skip
 
 
 def new_manifest(params: dict[str, int], key: bytes | None) -> dict[str, Any]:

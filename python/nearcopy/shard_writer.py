@@ -31,14 +31,23 @@ from nearcopy.protected_documents import Document, as_document
 Documents = Iterable[Document | Mapping[str, Any]]
 
 
+def shard_batch_bytes(batch_bytes: int, shards: int) -> int:
+    """Characters of text a shard holds before it writes them as a segment, in a build of
+    ``shards`` shards: an equal part of ``batch_bytes``. A rule of each shard's own documents (not of
+    how the shards' documents interleave), so that every engine cuts the same segments."""
+    return max(1, batch_bytes // shards)
+
+
 def build_sharded(
     root: Path, key: bytes | None, documents: Documents, allowlist: Documents, how: HowToWrite,
     params: dict[str, int], shards: int,
 ) -> tuple[dict[str, Any], list[Shard]]:  # fmt: skip
     """A new sharded index at ``root`` of ``shards`` shards, each document in shard
-    :func:`shard_of` its id. Documents are read once, as they come; the batches of all shards
-    together hold at most about ``batch_bytes`` of text (the fullest one is written when they reach
-    it), so memory is that of one batch, whatever the number of shards. Every shard gets the
+    :func:`shard_of` its id. Documents are read once, as they come; each shard writes its batch
+    when it reaches :func:`shard_batch_bytes`, so the batches of all shards together hold about
+    ``batch_bytes`` of text (memory is that of one batch, whatever the number of shards), and a
+    shard's segments depend on its own documents alone (what makes the Ray build, which writes each
+    shard's batches in tasks of their own, byte-identical to this one). Every shard gets the
     allowlist (each shard is a whole index, usable alone), and the transpiler helpers of its own
     documents. Nothing is published until every shard is; a failed build leaves nothing."""
     created = not root.exists()
@@ -57,15 +66,13 @@ def build_sharded(
                 for name in names:
                     locks.enter_context(writing(root / name))
                     writers.append(SegmentWriter(root / name, new_manifest(params, key), key, allowed, how))
-                held = 0
+                budget = shard_batch_bytes(how[1], shards)
                 for item in documents:
                     document = as_document(item)
-                    writers[shard_of(document.id, shards)].add(document)
-                    held += len(document.text)
-                    if held >= how[1]:
-                        fullest = max(writers, key=lambda w: w.buffered)
-                        held -= fullest.buffered
-                        fullest.flush()
+                    writer = writers[shard_of(document.id, shards)]
+                    writer.add(document)
+                    if writer.buffered >= budget:
+                        writer.flush()
                 parts = [(root / n, finished(root / n, w.finish(), key)) for n, w in zip(names, writers)]
             return publish_top(root, new_top(1, parts, names)), parts
     except BaseException:

@@ -65,6 +65,21 @@ def _import(name: str) -> Any:
         ) from error
 
 
+def connect(address: str | None, num_cpus: int | None = 2) -> tuple[Any, bool]:
+    """The ``ray`` module, initialized: the Ray runtime already initialized in this process, else
+    the cluster at ``address``, else a local one (``num_cpus``, no dashboard); and whether this call
+    started it (the caller then calls ``ray.shutdown()`` when done)."""
+    ray = _import("ray")
+    if ray.is_initialized():
+        return ray, False
+    if address is not None:
+        check_reachable(address)
+        ray.init(address=address, log_to_driver=False)
+    else:
+        ray.init(num_cpus=num_cpus, include_dashboard=False, log_to_driver=False)
+    return ray, True
+
+
 def _sign_block(block: Any, params: Params) -> Any:
     """The map task: one Arrow block of ``doc``, ``text``, ``language`` in, the same rows' ``doc``
     and binary columns ``sig``, ``keys``, ``hash``, ``sets`` (empty unless ``verify="exact"``) out."""
@@ -111,17 +126,9 @@ class RaySigner:
     def __init__(self, params: Params, address: str | None = None, num_cpus: int | None = 2) -> None:
         self.params = params
         self.dtype = signature_dtype(params.scheme)
-        self._ray = _import("ray")
         self._data = _import("ray.data")
         self._pa = _import("pyarrow")
-        self._started = False
-        if not self._ray.is_initialized():
-            if address is not None:
-                check_reachable(address)
-                self._ray.init(address=address, log_to_driver=False)
-            else:
-                self._ray.init(num_cpus=num_cpus, include_dashboard=False, log_to_driver=False)
-            self._started = True
+        self._ray, self._started = connect(address, num_cpus)
         # One dataset runs per batch read: its progress bars and "execution finished" lines would
         # flood stderr (and turning the bars off logs a warning of its own).
         self._logger = logging.getLogger("ray.data")
