@@ -9,12 +9,20 @@ the Linux kernel's C sources. For code, the raw tree-sitter parse of the same fi
 binding, one thread) is timed too: the target is a share of it, as that is what any tree-sitter user
 pays before nearcopy's normalization starts.
 
-    python -m nearcopy.benchsuite.bench_build_speed [--sizes 100 1000] [--out PATH]
+``--engines local ray`` also times ``--engine ray`` on a local Ray cluster this benchmark starts
+(``--ray-cpus`` CPUs, 2 by default) before the clock starts, as a standing cluster would be: the
+child joins it with ``--ray-address``. Its MB/s per core divides by the cluster's CPUs (the driver,
+which reads the JSONL and sends the batches, runs beside them), and its peak memory is the
+driver's (the workers' is their batch each). ``--shards N`` builds sharded indexes (both engines).
+
+    python -m nearcopy.benchsuite.bench_build_speed [--sizes 100 1000] [--engines local ray]
+        [--shards N] [--out PATH]
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import shutil
@@ -85,11 +93,11 @@ sys.exit(code)
 """
 
 
-def timed_build(source: Path, index: Path) -> dict[str, Any]:
-    """One ``nearcopy index build --threads 1`` in a child: its summary (with the build seconds it
-    measured itself) and its peak resident memory."""
+def timed_build(source: Path, index: Path, options: list[str]) -> dict[str, Any]:
+    """One ``nearcopy index build --threads 1`` (and ``options``) in a child: its summary (with the
+    build seconds it measured itself) and its peak resident memory."""
     command = [sys.executable, "-c", CHILD, "index", "build", str(source), "-o", str(index),
-               "--threads", "1", "--json"]  # fmt: skip
+               "--threads", "1", "--json", *options]  # fmt: skip
     done = subprocess.run(command, capture_output=True, text=True, check=False)
     if done.returncode != 0:
         raise SystemExit(f"the build failed: {done.stderr.strip()}")
@@ -110,7 +118,10 @@ def raw_parse_mb_s(docs: list[dict[str, Any]]) -> float:
     return sum(map(len, encoded)) / 1e6 / best
 
 
-def measure(kind: str, mb: int, root: Path) -> dict[str, Any]:
+def measure(
+    kind: str, mb: int, root: Path, engines: dict[str, tuple[list[str], int]]
+) -> list[dict[str, Any]]:
+    """The rows of one corpus: one per engine (its CLI options and the cores it builds on)."""
     source = root / f"{kind}-{mb}.jsonl"
     docs = prose_documents(mb) if kind == "prose" else code_documents(mb)
     megabytes = write_corpus(docs, source)
@@ -120,16 +131,20 @@ def measure(kind: str, mb: int, root: Path) -> dict[str, Any]:
     # Best of three where a run is short (the machine may be shared; the first run also pays for
     # cold caches), one run at a gigabyte.
     repeat = 3 if mb <= REPEAT_UP_TO_MB else 1
-    runs = [timed_build(source, root / f"{kind}-{mb}.idx") for _ in range(repeat)]
-    built = min(runs, key=lambda run: run["summary"]["seconds"])
-    summary = built["summary"]
-    row = {
-        "kind": kind, "requested_mb": mb, "mb": round(megabytes, 1), "documents": summary["documents"],
-        "tokens": summary["tokens"], "build_s": summary["seconds"],
-        "mb_s_per_core": round(megabytes / summary["seconds"], 1),
-        "bytes_per_token": round(summary["bytes_per_token"], 2), "runs": len(runs),
-        "peak_mb": round(max(run["peak_mb"] for run in runs), 1),
-    }  # fmt: skip
+    rows = []
+    for engine, (options, cores) in engines.items():
+        runs = [timed_build(source, root / f"{kind}-{mb}.idx", options) for _ in range(repeat)]
+        built = min(runs, key=lambda run: run["summary"]["seconds"])
+        summary = built["summary"]
+        rows.append({
+            "kind": kind, "engine": engine, "cores": cores, "shards": len(summary.get("shards", [])),
+            "requested_mb": mb, "mb": round(megabytes, 1), "documents": summary["documents"],
+            "tokens": summary["tokens"], "build_s": summary["seconds"],
+            "mb_s": round(megabytes / summary["seconds"], 1),
+            "mb_s_per_core": round(megabytes / summary["seconds"] / cores, 1),
+            "bytes_per_token": round(summary["bytes_per_token"], 2), "runs": len(runs),
+            "peak_mb": round(max(run["peak_mb"] for run in runs), 1),
+        })  # fmt: skip
     if kind == "code":
         sample, sampled = [], 0
         for doc in source_corpus._jsonl(source):
@@ -137,10 +152,12 @@ def measure(kind: str, mb: int, root: Path) -> dict[str, Any]:
             sampled += len(doc["text"])
             if sampled >= PARSE_SAMPLE_MB * 1_000_000:
                 break
-        row["raw_parse_mb_s"] = round(raw_parse_mb_s(sample), 1)
-        row["share_of_raw_parse"] = round(row["mb_s_per_core"] / row["raw_parse_mb_s"], 3)
+        raw = round(raw_parse_mb_s(sample), 1)
+        for row in rows:
+            row["raw_parse_mb_s"] = raw
+            row["share_of_raw_parse"] = round(row["mb_s_per_core"] / raw, 3)
     source.unlink()
-    return row
+    return rows
 
 
 def report(rows: list[dict[str, Any]]) -> str:
@@ -150,8 +167,8 @@ def report(rows: list[dict[str, Any]]) -> str:
         "`nearcopy index build FILE.jsonl --threads 1` in a child process; the command's own build "
         "time (reading, fingerprinting, writing, the final merge), not the interpreter's start-up.",
         "",
-        "| corpus | MB | documents | build s | MB/s per core | target | bytes/token | peak MB |",
-        "|---|---:|---:|---:|---:|---|---:|---:|",
+        "| corpus | engine | MB | documents | build s | MB/s per core | target | bytes/token | peak MB |",
+        "|---|---|---:|---:|---:|---:|---|---:|---:|",
     ]
     for r in rows:
         if r["kind"] == "prose":
@@ -162,9 +179,11 @@ def report(rows: list[dict[str, Any]]) -> str:
             verdict = "met" if share >= CODE_TARGET_SHARE else "short"
             raw = r["raw_parse_mb_s"]
             target = f"{share:.0%} of the raw parse ({raw} MB/s); {CODE_TARGET_SHARE:.0%}: {verdict}"
+        engine = r["engine"] + (f", {r['cores']} CPUs" if r["engine"] == "ray" else "")
+        engine += f", {r['shards']} shards" if r["shards"] else ""
         lines.append(
-            f"| {r['kind']} | {r['mb']} | {r['documents']:,} | {r['build_s']} | {r['mb_s_per_core']} | "
-            f"{target} | {r['bytes_per_token']} | {r['peak_mb']} |"
+            f"| {r['kind']} | {engine} | {r['mb']} | {r['documents']:,} | {r['build_s']} | "
+            f"{r['mb_s_per_core']} | {target} | {r['bytes_per_token']} | {r['peak_mb']} |"
         )
     short = [r for r in rows if r["kind"] == "prose" and r["mb"] < r["requested_mb"] * 0.95]
     if short:
@@ -175,24 +194,50 @@ def report(rows: list[dict[str, Any]]) -> str:
     return "\n".join(lines) + "\n"
 
 
+@contextlib.contextmanager
+def _engines(
+    names: list[str], ray_cpus: int, sharded: list[str]
+) -> Iterator[dict[str, tuple[list[str], int]]]:
+    """Each engine's CLI options and cores; for Ray, a local cluster started for the run (stopped
+    after it), which the children join."""
+    engines = {"local": (sharded, 1)} if "local" in names else {}
+    if "ray" not in names:
+        yield engines
+        return
+    import ray
+
+    ray.init(num_cpus=ray_cpus, include_dashboard=False, log_to_driver=False, configure_logging=False)
+    try:
+        address = str(ray.get_runtime_context().gcs_address)
+        engines["ray"] = ([*sharded, "--engine", "ray", "--ray-address", address], ray_cpus)
+        yield engines
+    finally:
+        ray.shutdown()
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[100, 1000], metavar="MB")
     parser.add_argument("--kinds", nargs="+", default=["prose", "code"], choices=["prose", "code"])
+    parser.add_argument("--engines", nargs="+", default=["local"], choices=["local", "ray"])
+    parser.add_argument("--shards", type=int, default=None, metavar="N", help="build N shards")
+    parser.add_argument("--ray-cpus", type=int, default=2, metavar="N", help="the Ray cluster's CPUs")
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args(argv)
     source_corpus.prepare(TEXT_CORPUS_MB)
-    rows, seen_prose = [], None
-    with tempfile.TemporaryDirectory() as tmp:
+    rows: list[dict[str, Any]] = []
+    seen_prose = None
+    sharded = [] if args.shards is None else ["--shards", str(args.shards)]
+    with tempfile.TemporaryDirectory() as tmp, _engines(args.engines, args.ray_cpus, sharded) as engines:
         for kind in args.kinds:
             for mb in args.sizes:
                 if kind == "prose" and seen_prose is not None and seen_prose < mb * 0.95:
                     continue  # all of this machine's prose was built at the size before
-                row = measure(kind, mb, Path(tmp))
-                if kind == "prose":
-                    seen_prose = row["mb"]
-                rows.append(row)
-                print(json.dumps(row), flush=True)
+                for row in measure(kind, mb, Path(tmp), engines):
+                    if kind == "prose":
+                        seen_prose = row["mb"]
+                    rows.append(row)
+                    print(json.dumps(row), flush=True)
     benchutil.save_result("build-speed", {"rows": rows}, report(rows), args.out)
 
 

@@ -272,6 +272,8 @@ def _build_speed(res: dict[str, Any]) -> list[Figure]:
     out = []
     for row in res["rows"]:
         name = f"{row['kind']}, {row['mb']:.0f} MB"
+        if row.get("engine", "local") != "local":
+            name += f", {row['engine']}"
         out += [
             figure(f"{name}: build MB/s per core", row["mb_s_per_core"], "MB/s", "higher", key=True),
             figure(f"{name}: peak memory", row["peak_mb"], "MB", "lower"),
