@@ -1,7 +1,9 @@
 """`engine="ray"` builds a protected index on a real local Ray cluster started here: the same files,
 byte for byte, as this machine's build of the same documents (plain and sharded; prose, code and
-transpiler helpers; an allowlist; a key), through the Python API and the CLI, and an index that opens
-and checks as the local one does. A task that fails fails the build with the local build's error and
+transpiler helpers; an allowlist; a key), through the Python API and the CLI, and for random corpora,
+shard counts and batch sizes, and an index that opens and checks as the local one does. What makes
+it possible, also checked here: a shard of a local sharded build is the index of its own documents
+alone, whatever the other shards hold. A task that fails fails the build with the local build's error and
 publishes nothing; a driver killed half-way leaves unpublished shards that the next writer removes.
 Without Ray the error names the extra to install; an unreachable cluster fails at once."""
 
@@ -13,6 +15,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import textwrap
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,9 +23,12 @@ from typing import Any
 
 import pytest
 import ray
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from nearcopy.cli import main
 from nearcopy.filter import OutputFilter
 from nearcopy.index import ProtectedIndex
+from nearcopy.index_shards import shard_of
 
 SECRET = b"a test secret of 32 bytes, fixed"
 # Real prose and real code: the standard library's docstrings and sources.
@@ -116,6 +122,50 @@ def test_a_ray_build_writes_the_files_of_a_local_build(
         assert [v.flagged for v in verdicts] == [True, True, False, False]
         assert "lib/json/dumps.py" in {m.doc_id for m in verdicts[0].matches}
         assert OutputFilter(index, max_doc_frequency=40).check(FOOTER).flagged, "30 documents < 40"
+
+
+WORDS = [f"w{i}" for i in range(30)]
+random_documents = st.lists(
+    st.builds(
+        lambda words, code: {"text": " ".join(words), **({"language": "python"} if code else {})},
+        st.lists(st.sampled_from(WORDS), max_size=300),
+        st.booleans(),
+    ),
+    max_size=25,
+).map(lambda docs: [{"id": f"d{i}", **d} for i, d in enumerate(docs)])
+
+
+@settings(max_examples=15)
+@given(docs=random_documents, shards=st.integers(1, 5), batch_bytes=st.integers(1, 4000))
+def test_a_shard_is_the_index_of_its_own_documents(
+    docs: list[dict[str, Any]], shards: int, batch_bytes: int
+) -> None:
+    """The rule that makes the Ray build's files the local one's: each shard of a local sharded
+    build is, file for file, the index of its own documents alone (in their order) built with an
+    equal part of the batch, whatever the other shards' documents and how they interleave."""
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        ProtectedIndex.build(
+            docs, root / "sharded", shards=shards, batch_bytes=batch_bytes, allowlist=ALLOWLIST
+        )
+        for n in range(shards):
+            own = [d for d in docs if shard_of(d["id"], shards) == n]
+            budget = max(1, batch_bytes // shards)
+            ProtectedIndex.build(own, root / f"alone-{n}", batch_bytes=budget, allowlist=ALLOWLIST)
+            _same_files(root / "sharded" / f"shard-{n:05d}", root / f"alone-{n}")
+
+
+@settings(max_examples=6)
+@given(docs=random_documents, shards=st.sampled_from([None, 1, 2, 4]), batch_bytes=st.integers(1, 4000))
+def test_a_ray_build_of_random_documents_writes_the_local_files(
+    ray_cluster: str, docs: list[dict[str, Any]], shards: int | None, batch_bytes: int
+) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        options: dict[str, Any] = {"shards": shards, "batch_bytes": batch_bytes, "key": SECRET}
+        ProtectedIndex.build(docs, root / "local", **options)
+        ProtectedIndex.build(docs, root / "ray", engine="ray", **options)
+        _same_files(root / "local", root / "ray")
 
 
 def test_the_cli_builds_the_same_index_on_ray(ray_cluster: str, tmp_path: Path) -> None:
