@@ -192,6 +192,16 @@ def test_a_failing_task_publishes_nothing(ray_cluster: str, tmp_path: Path) -> N
             ProtectedIndex.build(bad, tmp_path / "ray", shards=shards, batch_bytes=20_000, engine="ray")
         assert str(ray_error.value) == str(local_error.value), "the local build's error, on one line"
         assert not (tmp_path / "ray").exists(), "no manifest, no shard, no segment left"
+
+    def source_that_fails() -> Iterator[dict[str, Any]]:  # on the driver, with tasks under way
+        yield from docs
+        raise RuntimeError("the source went away")
+
+    with pytest.raises(RuntimeError, match="the source went away"):
+        ProtectedIndex.build(
+            source_that_fails(), tmp_path / "ray", shards=3, batch_bytes=20_000, engine="ray"
+        )
+    assert not (tmp_path / "ray").exists()
     # In a directory that exists already, the directory stays, empty of the build.
     (tmp_path / "kept").mkdir()
     with pytest.raises(ValueError):
