@@ -60,11 +60,8 @@ def _finish_task(
     the segment of its transpiler helpers (an empty segment if it got no document), its segments
     merged into one; returns the manifest for the driver to publish."""
     writer = SegmentWriter(Path(root), new_manifest(params, key), key, allowlist, (1, *how[1:]))
-    helpers: dict[str, str] = {}
-    for _, found in written:
-        for text, language in (found or {}).items():
-            helpers.setdefault(text, language)
-    writer.adopt([entry for entry, _ in written], helpers)
+    for entry, helpers in written:  # in batch order: the helpers in the order a sequential build finds them
+        writer.adopt([entry], helpers)
     manifest = writer.finish()
     return merged(Path(root), manifest, key) if len(manifest["segments"]) > 1 else manifest
 
