@@ -128,8 +128,9 @@ class ServeConfig:
         if self.upstream is not None and not self.upstream.startswith(("http://", "https://")):
             raise ConfigError(f"--upstream must be an http:// or https:// URL, got {self.upstream!r}")
         for url in self.route_to:
-            if not url.startswith(("http://", "https://")):
-                raise ConfigError(f"--route-to must be an http:// or https:// URL, got {url!r}")
+            if not url.startswith("http://"):
+                raise ConfigError(f"--route-to must be an http:// URL (shard servers are reached on a "
+                                  f"private network, docs/serving.md), got {url!r}")  # fmt: skip
         if self.route_to and (self.upstream or self.lsh_index):
             raise ConfigError("a router (--route-to) serves /v1/check and /v1/filter only: drop "
                               "--upstream and --lsh-index")  # fmt: skip

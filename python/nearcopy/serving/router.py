@@ -14,13 +14,12 @@ shard servers keep none.
 from __future__ import annotations
 
 import asyncio
-import socket
+import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
-import httpx
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -33,6 +32,7 @@ from nearcopy.serving import access_log, request_policy
 from nearcopy.serving.app import _AuthAndMetrics, _hints, _http_error, _service_error, _summary, _texts
 from nearcopy.serving.config import ServeConfig
 from nearcopy.serving.service import Service, ServiceError, json_bytes, json_response, read_json_object
+from nearcopy.serving.shard_client import Connections, ShardUnreachable
 from nearcopy.shard_check import Contents, Thresholds, merged_verdict, other_shards, union_contents
 
 ATTEMPTS = 3
@@ -63,17 +63,14 @@ class Router:
             self.headers["authorization"] = f"Bearer {token}"
         self.views: list[ShardView] | None = None  # in shard order, once every server answered
         self.known: dict[str, int] = {}  # the shard each server said it serves, kept for messages
-        self.client: httpx.AsyncClient | None = None
+        self.pools: dict[str, Connections] = {}
 
     async def open(self) -> None:
-        limits = httpx.Limits(max_connections=1000, max_keepalive_connections=200)
-        nodelay = [(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)]
-        transport = httpx.AsyncHTTPTransport(limits=limits, socket_options=nodelay)
-        self.client = httpx.AsyncClient(timeout=httpx.Timeout(self.timeout), transport=transport)
+        self.pools = {url: Connections(url) for url in self.urls}
 
     async def close(self) -> None:
-        if self.client is not None:
-            await self.client.aclose()
+        for pool in self.pools.values():
+            pool.close()
 
     def _where(self, url: str) -> str:
         """How a message names a shard server: by its shard once it has said which it serves."""
@@ -82,32 +79,31 @@ class Router:
         return f"the shard server at {url} (--route-to {self.urls.index(url) + 1} of {len(self.urls)})"
 
     async def _call(self, url: str, path: str, payload: dict[str, Any] | None = None) -> dict[str, Any]:
-        assert self.client is not None, "Router.open() first"
+        assert self.pools, "Router.open() first"
         where = self._where(url)
+        body = None if payload is None else json_bytes(payload)
         try:
-            if payload is None:
-                response = await self.client.get(url + path, headers=self.headers)
-            else:
-                response = await self.client.post(
-                    url + path, content=json_bytes(payload), headers=self.headers
-                )
-        except httpx.TimeoutException:
+            status, raw = await asyncio.wait_for(
+                self.pools[url].request("GET" if body is None else "POST", path, body, self.headers),
+                self.timeout,
+            )
+        except asyncio.TimeoutError:
             raise ServiceError(503, f"{where}: no answer within {self.timeout:g} s (--shard-timeout); "
                                "no verdict without every shard", "shard_unavailable") from None  # fmt: skip
-        except httpx.HTTPError as err:
-            raise ServiceError(503, f"{where}: unreachable ({err or type(err).__name__}); no verdict "
-                               "without every shard", "shard_unavailable") from None  # fmt: skip
-        if response.status_code == 409:
+        except ShardUnreachable as err:
+            raise ServiceError(503, f"{where}: unreachable ({err}); no verdict without every shard",
+                               "shard_unavailable") from None  # fmt: skip
+        if status == 409:
             raise _Reloaded(where)
         try:
-            body = response.json()
+            reply = json.loads(raw)
         except ValueError:
-            body = None
-        if response.status_code != 200 or not isinstance(body, dict):
-            message = body.get("error", {}).get("message") if isinstance(body, dict) else None
-            raise ServiceError(503, f"{where}: answered {response.status_code}"
+            reply = None
+        if status != 200 or not isinstance(reply, dict):
+            message = reply.get("error", {}).get("message") if isinstance(reply, dict) else None
+            raise ServiceError(503, f"{where}: answered {status}"
                                f"{': ' + str(message) if message else ''}", "shard_unavailable")  # fmt: skip
-        return body
+        return reply
 
     async def _gather(self, calls: list[Any]) -> list[dict[str, Any]]:
         """Every call's answer; the first failure (in shard order) once all are done."""
