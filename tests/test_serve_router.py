@@ -14,6 +14,9 @@ from __future__ import annotations
 
 import random
 import signal
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -149,6 +152,34 @@ def test_a_shard_server_serves_no_verdicts_of_its_own(cluster: Any) -> None:
     assert httpx.post(f"{shards[0].url}/v1/check", json={"text": h.PROSE}).status_code == 404
     info = httpx.get(f"{shards[0].url}/v1/shard/info").json()
     assert info["shards"] == SHARDS and info["segments"] >= 1
+
+
+def test_a_router_missing_a_shard_refuses_to_give_verdicts(cluster: Any, tmp_path: Path) -> None:
+    _, _, shards = cluster
+    routes = [arg for s in shards[:-1] for arg in ("--route-to", s.url)]
+    log = tmp_path / "partial.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen([sys.executable, "-m", "nearcopy", "serve", *routes, "--port", "0"],
+                                stdout=out, stderr=out)  # fmt: skip
+    try:
+        url = h._wait_for(log, r"listening on (http://\S+)", proc).group(1)
+        response = _post_when_up(f"{url}/v1/check", {"text": h.PROSE_ANSWER})
+        assert response.status_code == 503
+        assert "not each shard of one index once" in response.json()["error"]["message"]
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+
+
+def _post_when_up(url: str, payload: dict[str, Any]) -> httpx.Response:
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            return httpx.post(url, json=payload, timeout=30)
+        except httpx.ConnectError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
 
 
 def test_a_shard_server_down_is_a_503_naming_the_shard(cluster: Any) -> None:
