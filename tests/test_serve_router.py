@@ -7,7 +7,8 @@ what `OutputFilter` over the whole sharded index opened locally gives: for copie
 (renamed), for an idiom held by documents of every shard (common over all of them, rare in each:
 a shard counting document frequency alone takes it for a copy, so the case fails without the
 exchange of counts), for a popular helper copied into many files, and for unrelated text. A shard
-server that is down makes the router answer 503 naming the shard, never a partial verdict.
+server that hangs (past --shard-timeout) or is down, or a router not given every shard, makes the
+router answer 503 naming the shard, never a partial verdict.
 """
 
 from __future__ import annotations
@@ -88,7 +89,7 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, h.
             lambda i: h.start_service(tmp, index, "--shard", str(i), name=f"shard-{i}"), range(SHARDS)
         ))  # fmt: skip
     routes = [arg for s in shards for arg in ("--route-to", s.url)]
-    router = h.start_service(tmp, None, *routes, "--shard-timeout", "5", *h.POLICY_ARGS, name="router")
+    router = h.start_service(tmp, None, *routes, "--shard-timeout", "2", *h.POLICY_ARGS, name="router")
     try:
         yield index, router, shards
     finally:
@@ -180,6 +181,20 @@ def _post_when_up(url: str, payload: dict[str, Any]) -> httpx.Response:
             if time.monotonic() > deadline:
                 raise
             time.sleep(0.05)
+
+
+def test_a_shard_server_that_hangs_is_a_503_after_the_timeout(cluster: Any) -> None:
+    _, router, shards = cluster
+    shards[1].proc.send_signal(signal.SIGSTOP)  # alive, its socket open, answering nothing
+    try:
+        response = httpx.post(f"{router.url}/v1/check", json={"text": h.PROSE_ANSWER}, timeout=30)
+    finally:
+        shards[1].proc.send_signal(signal.SIGCONT)
+    assert response.status_code == 503
+    message = response.json()["error"]["message"]
+    assert shards[1].url in message and "no answer within 2 s" in message, message
+    # Once it answers again, so does the router.
+    assert httpx.post(f"{router.url}/v1/check", json={"text": h.CLEAN}, timeout=30).status_code == 200
 
 
 def test_a_shard_server_down_is_a_503_naming_the_shard(cluster: Any) -> None:
