@@ -137,6 +137,11 @@ def test_router_filter_shows_what_one_index_would(cluster: Any) -> None:
     local = _local(index)
     got = httpx.post(f"{router.url}/v1/filter", json={"texts": ANSWERS}, timeout=30).json()["results"]
     assert [r["text"] for r in got] == [local.apply(a) for a in ANSWERS]
+    # The operator's policy only, as nearcopy serve without --request-policy.
+    asked = httpx.post(
+        f"{router.url}/v1/filter", json={"text": h.PROSE_ANSWER, "policy": "allow"}, timeout=30
+    )
+    assert asked.status_code == 403
 
 
 def test_without_the_exchange_of_counts_a_shard_would_flag_the_idiom(cluster: Any) -> None:

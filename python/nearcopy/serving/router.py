@@ -197,6 +197,7 @@ async def _verdicts(request: Request) -> tuple[Service, list[str], bool, Policy,
     texts, batch = _texts(payload, service.config.max_batch)
     hints = _hints(payload, len(texts), batch)
     policy: Policy = request.app.state.policy
+    whose = "operator"
     if "policy" in payload:
         requested = request_policy.parse(payload["policy"], "'policy'")
         if service.config.request_policy == "off":
@@ -207,11 +208,12 @@ async def _verdicts(request: Request) -> tuple[Service, list[str], bool, Policy,
                 "permission_error",
             )
         policy = request_policy.combined(policy, requested, service.config.request_policy)
+        whose = service.config.request_policy
     generation, verdicts = await router.check(texts, hints, request.app.state.thresholds, policy)
     for verdict in verdicts:
         if verdict.flagged:
             service.metrics.flag(request.url.path, verdict.action)
-    access_log.note(verdicts, generation=generation)
+    access_log.note(verdicts, generation=generation, policy=whose)
     return service, texts, batch, policy, generation, verdicts
 
 
