@@ -125,6 +125,9 @@ def test_router_verdicts_equal_one_index_over_every_shard(cluster: Any) -> None:
         assert got == expected, answer[:80]
         flagged += expected["flagged"]
     assert 4 <= flagged < len(ANSWERS)  # copies found, the idiom and unrelated text let through
+    scraped = httpx.get(f"{router.url}/metrics").text
+    documents = next(line for line in scraped.splitlines() if line.startswith("nearcopy_index_documents{"))
+    assert 'endpoint="/v1/check"' in scraped and documents.endswith(f"}} {len(DOCS)}")
     batch = httpx.post(f"{router.url}/v1/check", json={"texts": ANSWERS}, timeout=30).json()
     assert batch == {
         "generation": generation,

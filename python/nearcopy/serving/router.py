@@ -23,7 +23,7 @@ from typing import Any
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp
 
@@ -51,6 +51,7 @@ class ShardView:
     top_generation: int
     generation: int
     segments: int
+    documents: int
     contents: Contents
 
 
@@ -117,7 +118,7 @@ class Router:
         infos = await self._gather([self._call(url, "/v1/shard/info") for url in self.urls])
         views = sorted(
             (ShardView(url, int(i["shard"]), int(i["top_generation"]), int(i["generation"]),
-                       int(i["segments"]), (i["contents"][0], bool(i["contents"][1])))
+                       int(i["segments"]), int(i["documents"]), (i["contents"][0], bool(i["contents"][1])))
              for url, i in zip(self.urls, infos)),
             key=lambda v: v.shard,
         )  # fmt: skip
@@ -239,6 +240,15 @@ async def healthz(request: Request) -> Response:
     return json_response({"status": "ok", "generation": views[0].top_generation, "shards": len(views)})
 
 
+async def metrics(request: Request) -> Response:
+    """nearcopy serve's metrics, the index figures those of the shards the router last heard from."""
+    service: Service = request.app.state.service
+    views = request.app.state.router.views or []
+    generation = views[0].top_generation if views else 0
+    text = service.metrics.render(generation=generation, documents=sum(v.documents for v in views), reloads=0)
+    return PlainTextResponse(text, media_type="text/plain; version=0.0.4")
+
+
 def create_router_app(config: ServeConfig) -> ASGIApp:
     log = access_log.AccessLog(config.access_log) if config.access_log else None
     settings = config.filter
@@ -267,6 +277,7 @@ def create_router_app(config: ServeConfig) -> ASGIApp:
         Route("/v1/check", check, methods=["POST"]),
         Route("/v1/filter", filter_texts, methods=["POST"]),
         Route("/healthz", healthz, methods=["GET"]),
+        Route("/metrics", metrics, methods=["GET"]),
     ]
     handlers = {ServiceError: _service_error, HTTPException: _http_error}
     app = Starlette(routes=routes, exception_handlers=handlers, lifespan=lifespan)
