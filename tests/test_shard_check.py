@@ -1,19 +1,22 @@
 """The two phases a router runs over shard servers (`nearcopy.shard_check`), in one process: each
 shard opened alone, its document counts summed, its matches taken under the sums and merged, give
 exactly the verdict of `OutputFilter` over the whole sharded index, matches in the same order, for
-random corpora of prose and code, 1 to 5 shards, several thresholds, with and without an allowlist.
+random corpora of prose and code, 1 to 5 shards, several thresholds, with and without an allowlist;
+and a shard opens where only it and the sharded index's manifest are.
 (The same over HTTP between real processes: tests/test_serve_router.py.)"""
 
 from __future__ import annotations
 
+import shutil
 import tempfile
 from pathlib import Path
 from typing import Any
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from nearcopy.filter import OutputFilter, Verdict
-from nearcopy.index import ProtectedIndex
+from nearcopy.index import ProtectedIndex, ShardError
 from nearcopy.shard_check import (
     ShardChecker,
     contents_of,
@@ -93,3 +96,26 @@ def test_the_routed_verdicts_are_one_index_s_matches_in_its_order(
         )  # fmt: skip
         expected = [reference.check(text) for text in outputs]
         assert routed(path, shards, reference, outputs) == expected
+
+
+def test_a_shard_opens_on_a_machine_holding_only_it_and_the_manifest(tmp_path: Path) -> None:
+    docs = [{"id": f"d{i}", "text": " ".join(WORDS[i : i + 30])} for i in range(10)]
+    ProtectedIndex.build(docs, tmp_path / "all", shards=3)
+    alone = tmp_path / "alone"
+    alone.mkdir()
+    shutil.copy(tmp_path / "all" / "manifest.json", alone)
+    shutil.copytree(tmp_path / "all" / "shard-00002", alone / "shard-00002")
+    here, there = open_shard(alone, 2), open_shard(tmp_path / "all", 2)
+    assert (here.number, here.count, len(here)) == (2, 3, len(there))
+    reference = OutputFilter(ProtectedIndex.open(tmp_path / "all"))
+    texts = [" ".join(WORDS[3:40])]
+    hints: list[str | None] = [None]
+    contents = contents_of(there)
+    phases = [
+        ShardChecker(i).frequencies(texts, hints, thresholds_of(reference), contents) for i in (here, there)
+    ]
+    assert phases[0] == phases[1] and phases[0][0][0], "the same counts, and some"
+    with pytest.raises(ShardError, match="shard 1 of 3"):
+        open_shard(alone, 1)  # not on this machine
+    with pytest.raises(ShardError, match="--shard 3: the index has shards 0 to 2"):
+        open_shard(alone, 3)
