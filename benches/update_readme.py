@@ -3,7 +3,7 @@
 The figures in the documentation are never typed by hand: this script renders them from the
 committed results in `benches/results/` and replaces what stands between each pair of markers
 `<!-- bench:NAME -->` and `<!-- /bench:NAME -->`, in whichever file holds them (each block lives
-beside the text it supports: `code-*` in docs/code.md, `filter-*` in docs/filter.md, `serve` in
+beside the text it supports: `code-*` in docs/code.md, `filter-*` in docs/filter.md, `serve` and `router` in
 docs/serving.md, `dedup-*` in docs/dedup.md, `lsh-*` in docs/lsh.md, `suite` and `minhash` in
 docs/benchmarks.md). Links in a block are relative to its file.
 
@@ -49,6 +49,7 @@ LEGACY = {
     "dedup-quality": "dedup-quality-*.md",
     "dedup-speed": "dedup-speed-*.md",
     "serve": "serve-*.md",
+    "router": "router-*.md",
     "dedup-scale": "dedup-scale-2*.md",
     "dedup-scale-10m": "dedup-scale-10m-*.md",
 }

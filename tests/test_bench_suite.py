@@ -84,6 +84,8 @@ def test_each_benchmark_measured_what_it_is_for(suite_run: tuple[Path, dict[str,
     shards = result_of(results, "filter-shards")["rows"]
     assert [r["shards"] for r in shards] == [0, 1, 4, 16] and all(r["same_verdicts"] == 1.0 for r in shards)
     assert all(r["check_p99_ms"] >= r["check_p50_ms"] > 0 for r in shards)
+    routed = result_of(results, "router")["rows"]
+    assert len(routed) == 2 and all(r["same_verdicts"] == 1.0 and r["check_p99_ms"] > 0 for r in routed)
     dedup = result_of(results, "dedup-quality")
     assert len(dedup["results"]) == 6 and dedup["set"]["true_duplicate_pairs"] > 0
     assert all(0.0 <= s["precision"] <= 1.0 and s["peak_mb"] > 0 for s in dedup["results"].values())

@@ -47,6 +47,8 @@ __all__ = [
     "minhash_tokens",
     "normalize",
     "permutations",
+    "shard_frequencies",
+    "shard_match_answers",
     "shingles",
     "split_answer",
 ]
@@ -167,6 +169,29 @@ class IndexReader:
         languages: list[str | None] | None = None,
         popular: tuple[int, int] | None = None,
     ) -> list[tuple[list[tuple[int, int, int, int, int, int, str | None]], int]]: ...
+
+# A check fanned out over shard servers (rust/nearcopy-python/src/index_fanout.rs): thresholds are
+# (max_doc_frequency, min_prose_tokens, min_code_tokens, popular or None).
+_Thresholds = tuple[int, int, int, tuple[int, int] | None]
+
+def shard_frequencies(
+    reader: IndexReader,
+    answers: list[str],
+    hints: list[str | None],
+    thresholds: _Thresholds,
+    languages: list[str] | None,
+    prose: bool,
+) -> list[tuple[list[tuple[int, int]], list[int]]]: ...
+def shard_match_answers(
+    reader: IndexReader,
+    answers: list[str],
+    hints: list[str | None],
+    thresholds: _Thresholds,
+    languages: list[str] | None,
+    prose: bool,
+    others: list[list[tuple[int, int]]],
+    allowlisted: list[list[int]],
+) -> list[tuple[list[tuple[int, int, int, int, int, int, str | None]], int]]: ...
 
 # Dedup kernels (rust/nearcopy-python/src/dedup.rs): pairs and records are (n, 2) uint64 arrays.
 _U64 = npt.NDArray[np.uint64]

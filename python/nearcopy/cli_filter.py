@@ -43,9 +43,9 @@ EXIT_CLEAN = 0
 EXIT_FLAGGED = 1
 
 
-def add_filter_options(parser: argparse.ArgumentParser) -> None:
-    """Thresholds and policy, shared by `check` and `filter`."""
-    parser.add_argument("--index", required=True, help="the index directory")
+def add_filter_options(parser: argparse.ArgumentParser, *, index_required: bool = True) -> None:
+    """Thresholds and policy, shared by `check`, `filter` and `serve`."""
+    parser.add_argument("--index", required=index_required, help="the index directory")
     add_key_option(parser)
     parser.add_argument(
         "--min-tokens",

@@ -26,8 +26,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
             "nearcopy serve needs the serve extra: pip install 'nearcopy[serve]' "
             f"({err.name or err} is missing)"
         ) from None
+    if args.route_to and (args.index is not None or args.shard is not None):
+        raise ValueError("--route-to makes a router over shard servers: it takes no --index or --shard")
+    if not args.route_to and args.index is None:
+        raise ValueError("--index is required (or --route-to URL for a router over shard servers)")
     settings = FilterSettings(
-        index=args.index,
+        index=args.index or "",
         min_tokens=args.min_tokens,
         min_code_tokens=args.min_code_tokens,
         max_doc_frequency=args.max_doc_frequency,
@@ -38,9 +42,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
         source_policy=policy_actions(args.source_policy, "--source-policy"),
         template=args.template,
         key_file=args.key_file,
+        shard=args.shard,
     )
     try:
-        settings.open()  # a missing or damaged index is reported now, before anything listens
+        if not args.route_to:
+            settings.open()  # a missing or damaged index is reported now, before anything listens
     except IndexError_ as err:
         raise type(err)(f"--index {err}") from None
     if args.lsh_index is not None:
@@ -69,6 +75,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
         access_log=args.access_log,
         request_policy=args.request_policy,
         lsh_index=args.lsh_index,
+        route_to=tuple(args.route_to),
+        shard_timeout=args.shard_timeout,
     )
     config.auth_token()  # an unreadable token file is an error now, not in every worker
     return run(config)
@@ -83,7 +91,23 @@ def add_verbs(verbs: Any) -> None:
         "/v1/completions that filters answers, streamed ones with a hold-back so copied text never "
         "leaves. SIGHUP (or a change of the index's manifest) reopens the index without downtime.",
     )
-    add_filter_options(sub)
+    add_filter_options(sub, index_required=False)
+    shards = sub.add_argument_group(
+        'shards on several machines (docs/serving.md, "A router over shard servers")'
+    )
+    shards.add_argument(
+        "--shard", type=int, metavar="I", help="serve only shard I of the sharded --index, to a router "
+        "(the shard-server endpoints /v1/shard/*, no /v1/check)",
+    )  # fmt: skip
+    shards.add_argument(
+        "--route-to", action="append", default=[], metavar="URL", help="be a router: answer /v1/check "
+        "and /v1/filter as one index over every shard, by asking the shard server at URL (one "
+        "--route-to per shard; no --index)",
+    )  # fmt: skip
+    shards.add_argument(
+        "--shard-timeout", type=float, default=10.0,
+        help="seconds a router waits for a shard server (default 10); then 503 naming the shard",
+    )  # fmt: skip
     net = sub.add_argument_group("service")
     net.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     net.add_argument("--port", type=int, default=8000, help="port (default 8000; 0 picks a free one)")

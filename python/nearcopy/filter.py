@@ -191,21 +191,9 @@ class OutputFilter:
         return [self._verdict(text, found, tokens) for text, (found, tokens) in zip(texts, results)]
 
     def _verdict(self, text: str, found: list[RawMatch], answer_tokens: int) -> Verdict:
-        raw = text.encode("utf-8", "surrogatepass")
-        matches = []
-        for segment, doc, start, end, covered, _span, language in found:
-            metadata = self.index.metadata(segment, doc)
-            matches.append(Match(
-                str(metadata.get("id")), metadata, start, end, raw[start:end].decode("utf-8", "replace"),
-                covered, covered / max(answer_tokens, 1), "code" if language else "text", language,
-            ))  # fmt: skip
-        if not matches:
-            return Verdict(False, "allow", 0.0, [])
-        action = max((self.policy.action_for(m) for m in matches), key=_SEVERITY.__getitem__)
-        # fsum: exactly rounded, so the score does not depend on the matches' order (a sharded index
-        # lists equally long matches of different documents in another order than one index).
-        score = min(1.0, math.fsum(m.coverage for m in matches))
-        return Verdict(True, action, score, matches)
+        located = [(self.index.metadata(segment, doc), start, end, covered, language)
+                   for segment, doc, start, end, covered, _span, language in found]  # fmt: skip
+        return verdict_of(text, located, answer_tokens, self.policy)
 
     def stream(self, *, language: str | None = None) -> FilterStream:
         """A streaming check: ``feed(delta)`` returns what may be shown now, ``close()`` the rest.
@@ -221,27 +209,56 @@ class OutputFilter:
     def render(self, text: str, verdict: Verdict) -> str:
         """``text`` as it may be shown, given its ``verdict`` (from :meth:`check` or
         :meth:`check_batch`)."""
-        if verdict.action == "allow":
-            return text
-        top = verdict.matches[0]
-        names = {
-            "source": top.metadata.get("url") or top.doc_id,
-            "license": top.metadata.get("license", "unknown"),
-        }
-        if verdict.action == "suppress":
-            return ""
-        if verdict.action == "replace":
-            return self.policy.template.format(**names)
-        if verdict.action == "annotate":
-            sources = ", ".join(sorted({m.doc_id for m in verdict.matches}))
-            return f"{text}\n\n[sources: {sources}]"
-        raw = text.encode("utf-8", "surrogatepass")
-        out, position = [], 0
-        for match in sorted(verdict.matches, key=lambda m: m.start):
-            if match.start < position:
-                continue
-            out.append(raw[position : match.start].decode("utf-8", "replace"))
-            out.append(self.policy.mask.format(source=match.metadata.get("url") or match.doc_id))
-            position = match.end
-        out.append(raw[position:].decode("utf-8", "replace"))
-        return "".join(out)
+        return render_verdict(self.policy, text, verdict)
+
+
+# A match as the matcher located it: (document metadata, start byte, end byte, covered tokens,
+# language or None for prose), in the matcher's order (longest first).
+Located = tuple[dict[str, Any], int, int, int, "str | None"]
+
+
+def verdict_of(text: str, found: Sequence[Located], answer_tokens: int, policy: Policy) -> Verdict:
+    """The verdict on ``text`` of the matches ``found`` (in that order), under ``policy``; what
+    :meth:`OutputFilter.check` returns, and what a router merging shard servers' matches builds."""
+    raw = text.encode("utf-8", "surrogatepass")
+    matches = []
+    for metadata, start, end, covered, language in found:
+        matches.append(Match(
+            str(metadata.get("id")), metadata, start, end, raw[start:end].decode("utf-8", "replace"),
+            covered, covered / max(answer_tokens, 1), "code" if language else "text", language,
+        ))  # fmt: skip
+    if not matches:
+        return Verdict(False, "allow", 0.0, [])
+    action = max((policy.action_for(m) for m in matches), key=_SEVERITY.__getitem__)
+    # fsum: exactly rounded, so the score does not depend on the matches' order (a sharded index
+    # lists equally long matches of different documents in another order than one index).
+    score = min(1.0, math.fsum(m.coverage for m in matches))
+    return Verdict(True, action, score, matches)
+
+
+def render_verdict(policy: Policy, text: str, verdict: Verdict) -> str:
+    """``text`` as it may be shown under ``policy``, given its ``verdict``."""
+    if verdict.action == "allow":
+        return text
+    top = verdict.matches[0]
+    names = {
+        "source": top.metadata.get("url") or top.doc_id,
+        "license": top.metadata.get("license", "unknown"),
+    }
+    if verdict.action == "suppress":
+        return ""
+    if verdict.action == "replace":
+        return policy.template.format(**names)
+    if verdict.action == "annotate":
+        sources = ", ".join(sorted({m.doc_id for m in verdict.matches}))
+        return f"{text}\n\n[sources: {sources}]"
+    raw = text.encode("utf-8", "surrogatepass")
+    out, position = [], 0
+    for match in sorted(verdict.matches, key=lambda m: m.start):
+        if match.start < position:
+            continue
+        out.append(raw[position : match.start].decode("utf-8", "replace"))
+        out.append(policy.mask.format(source=match.metadata.get("url") or match.doc_id))
+        position = match.end
+    out.append(raw[position:].decode("utf-8", "replace"))
+    return "".join(out)

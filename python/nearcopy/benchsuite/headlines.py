@@ -268,6 +268,16 @@ def _filter_shards(res: dict[str, Any]) -> list[Figure]:
     return out
 
 
+def _router(res: dict[str, Any]) -> list[Figure]:
+    one, routed = res["rows"]
+    return [
+        figure("one service: check p99", one["check_p99_ms"], "ms", "lower"),
+        figure("router: check p50", routed["check_p50_ms"], "ms", "lower"),
+        figure("router: check p99", routed["check_p99_ms"], "ms", "lower", key=True),
+        figure("router: same verdicts as one service", routed["same_verdicts"], "rate", "higher", key=True),
+    ]
+
+
 def _build_speed(res: dict[str, Any]) -> list[Figure]:
     out = []
     for row in res["rows"]:
@@ -293,6 +303,7 @@ EXTRACTORS: dict[str, Callable[[Any], list[Figure]]] = {
     "filter-popular": _filter_popular,
     "filter-speed": _filter_speed,
     "filter-shards": _filter_shards,
+    "router": _router,
     "build-speed": _build_speed,
     "dedup-quality": _dedup_quality,
     "dedup-speed": _dedup_speed,

@@ -132,6 +132,14 @@ BENCHMARKS: tuple[Benchmark, ...] = (
         {"tiny": ("--size", "tiny"), "quick": ("--size", "quick"), "full": ("--size", "full")},
     ),
     Benchmark(
+        "router",
+        "bench_router",
+        "check latency p50/p99 through a router over 4 shard servers against one nearcopy serve over "
+        "the same sharded index (real processes, loopback HTTP); the router's verdicts against its",
+        (),
+        {"tiny": ("--size", "tiny"), "quick": ("--size", "quick"), "full": ("--size", "full")},
+    ),
+    Benchmark(
         "build-speed",
         "bench_build_speed",
         "protected-index build MB/s per core, prose and code apart, from JSONL through the CLI; peak "

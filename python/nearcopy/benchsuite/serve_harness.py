@@ -128,10 +128,13 @@ def start_upstream(tmp: Path, *args: str, env: dict[str, str] | None = None) -> 
 
 
 def start_service(
-    tmp: Path, index: Path, *args: str, env: dict[str, str] | None = None, name: str = "serve"
+    tmp: Path, index: Path | None, *args: str, env: dict[str, str] | None = None, name: str = "serve"
 ) -> Process:
+    """``nearcopy serve`` on a free port, once it answers; ``index`` None for a router (``--route-to``
+    in ``args``)."""
     log = tmp / f"{name}.log"
-    command = [sys.executable, "-m", "nearcopy", "serve", "--index", str(index), "--port", "0", *args]
+    indexed = [] if index is None else ["--index", str(index)]
+    command = [sys.executable, "-m", "nearcopy", "serve", *indexed, "--port", "0", *args]
     with log.open("wb") as out:
         proc = subprocess.Popen(command, stdout=out, stderr=out, env={**os.environ, **(env or {})})
     url = _wait_for(log, r"listening on (http://\S+)", proc).group(1)

@@ -56,6 +56,8 @@ from nearcopy.serving.similar import routes as similar_routes
 
 CHECK_FIELDS = ("text", "texts", "language", "policy")
 OPEN_PATHS = ("/healthz",)
+SERVED_PATHS = ("/v1/check", "/v1/filter", "/v1/similar", "/healthz", "/metrics", "/v1/shard/info",
+                "/v1/shard/frequencies", "/v1/shard/matches")  # fmt: skip
 
 
 def _service(request: Request) -> Service:
@@ -180,11 +182,7 @@ class _AuthAndMetrics:
             await self.app(scope, receive, send)
             return
         path = scope["path"]
-        endpoint = (
-            path
-            if path in (*PROXIED_PATHS, "/v1/check", "/v1/filter", "/v1/similar", "/healthz", "/metrics")
-            else "other"
-        )
+        endpoint = path if path in (*PROXIED_PATHS, *SERVED_PATHS) else "other"
         started, status = time.perf_counter(), 500
         record = access_log.RequestRecord(access_log.request_id(scope["headers"]), scope["method"], endpoint)
         token = access_log.begin(record)
@@ -214,6 +212,14 @@ class _AuthAndMetrics:
 
 
 def create_app(config: ServeConfig) -> ASGIApp:
+    if config.route_to:  # a router over shard servers
+        from nearcopy.serving.router import create_router_app
+
+        return create_router_app(config)
+    if config.filter.shard is not None:  # a shard server behind a router
+        from nearcopy.serving.shard_app import create_shard_app
+
+        return create_shard_app(config)
     log = access_log.AccessLog(config.access_log) if config.access_log else None
     service = Service(
         config,

@@ -52,23 +52,34 @@ class FilterSettings:
     # Where the index's key is (a file name; or None: NEARCOPY_KEY / NEARCOPY_KEY_FILE, inherited by
     # worker processes, or no key): the secret itself never travels in the settings.
     key_file: str | None = None
+    # Serve only this shard of the sharded index (a shard server behind a router: --shard).
+    shard: int | None = None
 
-    def open(self) -> OutputFilter:
-        """A filter over the index as it is published now."""
-        policy = Policy(
+    def make_policy(self) -> Policy:
+        return Policy(
             default=self.policy,
             by_license=self.license_policy,
             by_source=self.source_policy,
             template=self.template,
         )
+
+    def open(self) -> OutputFilter:
+        """A filter over the index as it is published now (with ``shard``, over that shard alone:
+        its verdicts are not the index's; a shard server answers the router's phases instead)."""
+        if self.shard is None:
+            index = ProtectedIndex.open(self.index, key=find_secret(self.key_file))
+        else:
+            from nearcopy.shard_check import open_shard
+
+            index = open_shard(self.index, self.shard, key=find_secret(self.key_file))
         return OutputFilter(
-            ProtectedIndex.open(self.index, key=find_secret(self.key_file)),
+            index,
             min_tokens=self.min_tokens,
             min_code_tokens=self.min_code_tokens,
             max_doc_frequency=self.max_doc_frequency,
             popular_doc_frequency=self.popular_doc_frequency,
             popular_factor=self.popular_factor,
-            policy=policy,
+            policy=self.make_policy(),
         )
 
 
@@ -92,6 +103,9 @@ class ServeConfig:
     access_log: str | None = None  # a file to append JSON lines to, or "-" for stderr
     request_policy: RequestPolicyMode = "off"
     lsh_index: str | None = None  # an LSH index for POST /v1/similar (nearcopy.serving.similar)
+    # A router: the shard servers (nearcopy serve --shard I) it fans checks out to (nearcopy.serving.router).
+    route_to: tuple[str, ...] = ()
+    shard_timeout: float = 10.0  # seconds a router waits for a shard server's answer
 
     def __post_init__(self) -> None:
         positive = {
@@ -100,6 +114,7 @@ class ServeConfig:
             "--max-batch": self.max_batch,
             "--body-timeout": self.body_timeout,
             "--upstream-timeout": self.upstream_timeout,
+            "--shard-timeout": self.shard_timeout,
         }
         for option, value in positive.items():
             if value <= 0:
@@ -112,6 +127,13 @@ class ServeConfig:
             raise ConfigError(f"--port must be in 0..65535, got {self.port}")
         if self.upstream is not None and not self.upstream.startswith(("http://", "https://")):
             raise ConfigError(f"--upstream must be an http:// or https:// URL, got {self.upstream!r}")
+        for url in self.route_to:
+            if not url.startswith("http://"):
+                raise ConfigError(f"--route-to must be an http:// URL (shard servers are reached on a "
+                                  f"private network, docs/serving.md), got {url!r}")  # fmt: skip
+        if self.route_to and (self.upstream or self.lsh_index):
+            raise ConfigError("a router (--route-to) serves /v1/check and /v1/filter only: drop "
+                              "--upstream and --lsh-index")  # fmt: skip
 
     def to_json(self) -> str:
         return json.dumps(dataclasses.asdict(self))
@@ -119,7 +141,8 @@ class ServeConfig:
     @classmethod
     def from_json(cls, text: str) -> ServeConfig:
         raw = json.loads(text)
-        return cls(filter=FilterSettings(**raw.pop("filter")), **raw)
+        route_to = tuple(raw.pop("route_to", ()))
+        return cls(filter=FilterSettings(**raw.pop("filter")), route_to=route_to, **raw)
 
     def auth_token(self) -> str | None:
         """The bearer token clients must present (from the file, else the environment), or None."""

@@ -9,7 +9,7 @@ use nearcopy_core::code::{Hint, LanguageSet};
 use nearcopy_core::fingerprint::document::Content;
 use nearcopy_core::fingerprint::segment::{self as segment_file, key_check, write_segment, Segment};
 use nearcopy_core::fingerprint::{FingerprintKey, Winnowings};
-use nearcopy_core::index::{build_entries, match_answer, IndexContents, MatchSettings};
+use nearcopy_core::index::{build_entries, match_answer, AnswerReport, IndexContents, MatchSettings};
 use nearcopy_core::pool;
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
@@ -118,22 +118,22 @@ pub fn fingerprint_key_check(key: &[u8]) -> PyResult<u64> {
 }
 
 /// (max_doc_frequency, min_prose_tokens, min_code_tokens, (popular_doc_frequency, popular_percent)).
-type Thresholds = (usize, u32, u32, Option<(usize, u32)>);
+pub(crate) type Thresholds = (usize, u32, u32, Option<(usize, u32)>);
 
 /// One match: (segment, document, start, end, covered tokens, span tokens, language or None).
-type MatchTuple = (usize, u32, usize, usize, u32, u32, Option<&'static str>);
+pub(crate) type MatchTuple = (usize, u32, usize, usize, u32, u32, Option<&'static str>);
 
 /// Memory-mapped segments of one index, opened together.
 #[pyclass(frozen, module = "nearcopy._core")]
 pub struct IndexReader {
-    segments: Vec<Segment>,
-    allowlist: Vec<Segment>,
-    winnowing: Winnowings,
-    contents: IndexContents,
+    pub(crate) segments: Vec<Segment>,
+    pub(crate) allowlist: Vec<Segment>,
+    pub(crate) winnowing: Winnowings,
+    pub(crate) contents: IndexContents,
 }
 
 /// What the caller says of an answer: None or "auto" (detect), "text" (prose only), or a language.
-fn hint(language: Option<&str>) -> PyResult<Hint> {
+pub(crate) fn hint(language: Option<&str>) -> PyResult<Hint> {
     Hint::parse(language).map_err(to_py_err)
 }
 
@@ -280,7 +280,7 @@ impl IndexReader {
 }
 
 impl IndexReader {
-    fn settings(&self, thresholds: Thresholds, hint: Hint) -> MatchSettings {
+    pub(crate) fn settings(&self, thresholds: Thresholds, hint: Hint) -> MatchSettings {
         let (max_doc_frequency, min_prose, min_code, popular) = thresholds;
         let (ignore_doc_frequency, popular_percent) = popular.unwrap_or((max_doc_frequency, u32::MAX));
         MatchSettings {
@@ -300,8 +300,16 @@ impl IndexReader {
         settings: &MatchSettings,
     ) -> nearcopy_core::Result<(Vec<MatchTuple>, usize)> {
         let report = match_answer(answer, &self.segments, &self.allowlist, &self.winnowing, settings)?;
-        // A lookup that read a damaged block found nothing there: the report must not be used.
-        self.segments.iter().chain(&self.allowlist).try_for_each(Segment::damage)?;
+        self.undamaged()?;
+        Ok(Self::tuples(report))
+    }
+
+    /// A lookup that read a damaged block found nothing there: its report must not be used.
+    pub(crate) fn undamaged(&self) -> nearcopy_core::Result<()> {
+        self.segments.iter().chain(&self.allowlist).try_for_each(Segment::damage)
+    }
+
+    pub(crate) fn tuples(report: AnswerReport) -> (Vec<MatchTuple>, usize) {
         let matches = report
             .matches
             .into_iter()
@@ -313,6 +321,6 @@ impl IndexReader {
                 (m.segment, m.doc, m.start, m.end, m.covered, m.span_tokens, language)
             })
             .collect();
-        Ok((matches, report.answer_tokens))
+        (matches, report.answer_tokens)
     }
 }

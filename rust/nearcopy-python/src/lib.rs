@@ -5,6 +5,7 @@ mod code;
 mod dedup;
 mod errors;
 mod index;
+mod index_fanout;
 mod inputs;
 mod jsonl;
 mod lsh;
@@ -311,6 +312,9 @@ mod _core {
 
     #[pymodule_export]
     use super::index::{build_segment, fingerprint_key_check, licence_notices, merge_segments, IndexReader};
+
+    #[pymodule_export]
+    use super::index_fanout::{shard_frequencies, shard_match_answers};
 
     #[pymodule_export]
     use super::dedup::{

@@ -8,6 +8,7 @@ use crate::fingerprint::{find_matches, Fingerprint, MatchParams, Posting, Postin
 use crate::pool;
 use rayon::prelude::*;
 
+pub mod fanout;
 pub mod notices;
 pub mod order;
 
