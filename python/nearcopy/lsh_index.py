@@ -30,6 +30,14 @@ import numpy.typing as npt
 
 from nearcopy import _core
 from nearcopy.lsh import VERIFIED_WEIGHTS
+from nearcopy.lsh_containment import (
+    SET_SIZES,
+    ContainmentQueries,
+    checked_sizes,
+    containment_bands,
+    is_containment,
+    refuse_unless_containment,
+)
 from nearcopy.lsh_results import Key, Neighbors, NeighborsBatch
 from nearcopy.lsh_segments import (
     describe_manifest,
@@ -62,7 +70,7 @@ Signatures = npt.NDArray[Union[np.uint32, np.uint64]]
 KeysLike = Union[Sequence[str], Sequence[int], npt.NDArray[np.integer[Any]]]
 
 
-class LSHIndex:
+class LSHIndex(ContainmentQueries):
     """A MinHash-LSH index in a directory. Create with :meth:`create`, open with :meth:`open`."""
 
     def __init__(self, path: Path, manifest: dict[str, Any]) -> None:
@@ -92,6 +100,7 @@ class LSHIndex:
         key_type: str = "str",
         signing: Mapping[str, Any] | None = None,
         columns: Sequence[str] = (),
+        containment: bool = False,
     ) -> LSHIndex:
         """A new, empty index at ``path`` (a directory that must not hold one).
 
@@ -103,8 +112,15 @@ class LSHIndex:
         the default), ``"16bit"``, or ``"full"`` (every slot). ``key_type``: ``"str"`` or ``"int"``.
         ``signing`` records how the signatures were made (``dedup --reference`` checks it);
         ``columns`` adds per-document ``content_hashes`` and ``shingle_sets`` (what dedup's
-        reference mode needs beside full signatures).
+        reference mode needs beside full signatures). ``containment=True`` makes an index that also
+        answers :meth:`query_containment`: single-slot bands (``num_perm`` x 1 unless ``bands``)
+        and each document's set size, given to :meth:`insert` as ``sizes``.
         """
+        if containment:
+            bands, rows = containment_bands(num_perm, bands, rows)
+            columns = [*columns, SET_SIZES]
+        elif SET_SIZES in columns:
+            raise ValueError("the set_sizes column comes with containment=True")
         params = index_params(num_perm, scheme, seed, threshold, bands, rows, weights, store, key_type)
         if any(c not in COLUMNS for c in columns):
             raise ValueError(f"columns must be among {', '.join(COLUMNS)}, got {list(columns)}")
@@ -169,6 +185,11 @@ class LSHIndex:
     def signing(self) -> dict[str, Any] | None:
         signing = self._manifest.get("signing")
         return None if signing is None else dict(signing)
+
+    @property
+    def containment(self) -> bool:
+        """Whether the index answers :meth:`query_containment` (created with ``containment=True``)."""
+        return is_containment(self._manifest)
 
     @property
     def generation(self) -> int:
@@ -295,6 +316,7 @@ class LSHIndex:
         check_duplicates: bool = True,
         content_hashes: npt.NDArray[np.uint64] | None = None,
         shingle_sets: tuple[npt.NDArray[np.uint64], npt.NDArray[np.uint64]] | None = None,
+        sizes: npt.ArrayLike | None = None,
         num_threads: int | None = None,
     ) -> None:
         """Adds documents: ``keys[i]`` with ``signatures[i]`` (a ``(n, num_perm)`` matrix).
@@ -303,7 +325,9 @@ class LSHIndex:
         index as it was). A key already in the index, or given twice, raises
         :class:`DuplicateKeyError` and nothing is inserted, unless ``check_duplicates=False``
         (then a key may name several documents, and ``remove`` removes them all).
-        ``content_hashes``/``shingle_sets`` fill the index's columns, when it has them.
+        ``content_hashes``/``shingle_sets`` fill the index's columns, when it has them; ``sizes``
+        (each document's number of distinct shingles) is required by a containment index, and
+        refused by any other (:class:`ContainmentUnsupportedError`).
         """
         sigs, single = self._signatures(signatures)
         if single:
@@ -316,6 +340,12 @@ class LSHIndex:
             raise ValueError(f"this index's columns are {columns}: give exactly those")
         if ("shingle_sets" in columns) != (shingle_sets is not None):
             raise ValueError(f"this index's columns are {columns}: give exactly those")
+        set_sizes = None
+        if sizes is not None:
+            refuse_unless_containment(self.path, self._manifest)
+            set_sizes = checked_sizes(sizes, len(sigs)).astype(np.uint32)
+        elif self.containment:
+            raise ValueError("a containment index needs sizes= (each document's number of distinct shingles)")
         with writing(self.path):
             manifest = read_manifest(self.path)
             reader = open_reader(self.path, manifest)
@@ -336,7 +366,8 @@ class LSHIndex:
                 documents, size = _core.lsh_write_segment(
                     str(self.path / name), sigs[start:end], taken[start:end], *reader_params(manifest),
                     content_hashes=hashes, set_values=None if sets is None else sets[0],
-                    set_bounds=None if sets is None else sets[1], num_threads=num_threads,
+                    set_bounds=None if sets is None else sets[1],
+                    set_sizes=None if set_sizes is None else set_sizes[start:end], num_threads=num_threads,
                 )  # fmt: skip
                 segments.append(
                     {"file": name, "documents": documents, "removed": 0, "tombstones": None, "bytes": size}

@@ -8,6 +8,7 @@ mod index;
 mod inputs;
 mod jsonl;
 mod lsh;
+mod lsh_containment;
 mod lsh_write;
 
 use errors::to_py_err;
