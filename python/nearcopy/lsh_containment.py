@@ -42,8 +42,9 @@ def is_containment(manifest: dict[str, Any]) -> bool:
     return SET_SIZES in manifest.get("columns", [])
 
 
-def refuse_unless_containment(root: Any, manifest: dict[str, Any]) -> None:
-    if not is_containment(manifest):
+def refuse_unless_containment(root: Any, containment: bool) -> None:
+    """Raises :class:`ContainmentUnsupportedError` for the index at ``root`` unless ``containment``."""
+    if not containment:
         raise ContainmentUnsupportedError(
             f"{root}: this index records no set sizes (created without containment=True, "
             "`nearcopy lsh build --containment`); containment queries need an index built with them"
@@ -102,7 +103,7 @@ class ContainmentQueries:
         ``verify=False`` gives every candidate with its estimate.
         An index created without ``containment=True`` raises :class:`ContainmentUnsupportedError`.
         """
-        refuse_unless_containment(self.path, self._manifest)
+        refuse_unless_containment(self.path, is_containment(self._manifest))
         limit = float(self._manifest["params"]["threshold"]) if threshold is None else float(threshold)
         if top_k is not None and top_k < 1:
             raise ValueError(f"top_k must be at least 1, got {top_k}")

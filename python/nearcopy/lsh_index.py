@@ -342,7 +342,7 @@ class LSHIndex(ContainmentQueries):
             raise ValueError(f"this index's columns are {columns}: give exactly those")
         set_sizes = None
         if sizes is not None:
-            refuse_unless_containment(self.path, self._manifest)
+            refuse_unless_containment(self.path, self.containment)
             set_sizes = checked_sizes(sizes, len(sigs)).astype(np.uint32)
         elif self.containment:
             raise ValueError("a containment index needs sizes= (each document's number of distinct shingles)")
