@@ -101,7 +101,8 @@ pub fn passes(
     if settings.threshold <= 0.0 {
         return true;
     }
-    if query_size == 0 {
+    // A document smaller than `threshold` of the query cannot hold that much of it.
+    if query_size == 0 || settings.threshold * query_size as f64 > doc_size as f64 {
         return false;
     }
     let at_threshold = jaccard_at(settings.threshold, query_size, doc_size);
@@ -197,3 +198,7 @@ fn run(
     }
     hits
 }
+
+#[cfg(test)]
+#[path = "containment_tests.rs"]
+mod tests;
