@@ -16,6 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from nearcopy import ContainmentUnsupportedError, LSHIndex, minhash, shingles
 from nearcopy.cli import main
+from nearcopy.lsh_shards import LSHShards
 from nearcopy.lsh_store import LSHIndexError
 
 VOCABULARY = [f"t{i}" for i in range(60)]
@@ -180,6 +181,33 @@ def test_the_command_line_builds_adds_and_queries_by_containment(tmp_path: Path)
     assert refused.returncode == 2 and refused.stdout == ""
     assert refused.stderr.count("\n") == 1 and "records no set sizes" in refused.stderr
     assert (
+        main(["lsh", "query", str(index), str(queries), "--containment", "0.5", "--shard", str(plain)]) == 2
+    )
+    assert (
         main(["lsh", "build", str(corpus), "-o", str(tmp_path / "x.lsh"), "--containment", "--rows", "2"])
         == 2
     )
+
+
+def test_shards_answer_as_one_index(tmp_path: Path) -> None:
+    docs = _long_documents(40, 4)
+    passages = [" ".join(d.split()[200:260]) for d in docs]
+    sizes, q_sizes = [len(set(shingles(d))) for d in docs], [len(set(shingles(p))) for p in passages]
+    whole = LSHIndex.create(tmp_path / "whole.lsh", threshold=0.5, containment=True)
+    whole.insert([f"d{i}" for i in range(40)], minhash(docs), sizes=sizes)
+    for n in range(2):
+        shard = LSHIndex.create(tmp_path / f"shard-{n}.lsh", threshold=0.5, containment=True)
+        part = range(n * 20, n * 20 + 20)
+        shard.insert(
+            [f"d{i}" for i in part], minhash([docs[i] for i in part]), sizes=[sizes[i] for i in part]
+        )
+    shards = LSHShards([tmp_path / "shard-0.lsh", tmp_path / "shard-1.lsh"])
+    probes = minhash(passages)
+    assert [list(n) for n in shards.query_containment(probes, q_sizes)] == [
+        list(n) for n in whole.query_containment(probes, q_sizes)
+    ]
+    assert shards.query_containment(probes[5], q_sizes[5], top_k=1).keys == ["d5"]
+    plain = LSHIndex.create(tmp_path / "plain.lsh")
+    plain.insert(["x"], probes[:1])
+    with pytest.raises(ContainmentUnsupportedError):
+        LSHShards([tmp_path / "shard-0.lsh", tmp_path / "plain.lsh"]).query_containment(probes, q_sizes)

@@ -135,13 +135,12 @@ def cmd_query(args: argparse.Namespace) -> int:
         raise InputError(f"--top-k must be at least 1, got {args.top_k}")
     within = args.containment is not None
     if within:
-        if args.shard:
-            raise InputError("--containment queries one index: leave out --shard")
         if args.threshold is not None:
             raise InputError("--containment gives the threshold: leave out --threshold")
         if not 0.0 <= args.containment <= 1.0 or not 0.0 <= args.boundary_recall <= 1.0:
             raise InputError("--containment and --boundary-recall must be between 0 and 1")
-        refuse_unless_containment(args.index, index.containment)
+        for path in [args.index, *args.shard]:
+            refuse_unless_containment(path, "set_sizes" in LSHIndex.describe(path)["columns"])
     docs = signed_documents(args.inputs, signing, with_sizes=within, **_read_options(args))
     field = "containment" if within else "similarity"
 
