@@ -211,3 +211,29 @@ def test_shards_answer_as_one_index(tmp_path: Path) -> None:
     plain.insert(["x"], probes[:1])
     with pytest.raises(ContainmentUnsupportedError):
         LSHShards([tmp_path / "shard-0.lsh", tmp_path / "plain.lsh"]).query_containment(probes, q_sizes)
+
+
+def test_the_datasketch_shaped_ensemble_finds_what_datasketch_finds(tmp_path: Path) -> None:
+    import datasketch
+    from nearcopy.lsh_ensemble_compat import MinHashLSHEnsemble
+
+    def sketch(text: str) -> datasketch.MinHash:
+        m = datasketch.MinHash(num_perm=128)
+        m.update_batch([s.encode() for s in shingles(text)])
+        return m
+
+    docs = _long_documents(30, 5)
+    entries = [(f"d{i}", sketch(d), len(set(shingles(d)))) for i, d in enumerate(docs)]
+    theirs = datasketch.MinHashLSHEnsemble(threshold=0.5, num_perm=128)
+    theirs.index(entries)
+    ours = MinHashLSHEnsemble(threshold=0.5, num_perm=128, path=str(tmp_path / "within.lsh"))
+    assert ours.is_empty()
+    ours.index(entries)
+    assert "d3" in ours and "d99" not in ours and not ours.is_empty()
+    for i, d in enumerate(docs):
+        passage = " ".join(d.split()[300:360])
+        m, size = sketch(passage), len(set(shingles(passage)))
+        assert f"d{i}" in set(theirs.query(m, size))
+        assert list(ours.query(m, size)) == [f"d{i}"]  # verified: the other documents hold none of it
+    reopened = LSHIndex.open(tmp_path / "within.lsh")
+    assert reopened.containment and reopened.params["scheme"] == "affine32" and len(reopened) == 30
