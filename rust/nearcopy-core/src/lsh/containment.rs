@@ -10,8 +10,8 @@
 //! `c ≈ J·(q + x) / ((1 + J)·q)` follows from the two sizes.
 //!
 //! That estimate moves in steps of about `x / (q · bands)` (0.29 for 60 words in 2,000 at 128
-//! bands), so comparing it with the threshold would drop most documents holding the query with
-//! one or two slots to spare. Verification asks instead whether the shared count is one a document
+//! bands), so comparing it with the threshold would drop a document holding the query whenever
+//! chance gives it one agreeing slot fewer than its mean. Verification asks instead whether the shared count is one a document
 //! holding exactly `threshold` of the query reaches: the count is Binomial(`bands`, `J_t`), `J_t`
 //! the Jaccard similarity at the threshold, and a candidate is kept when `P(count ≤ shared) >
 //! 1 − boundary_recall` — `boundary_recall` (default 0.5: the median) is the share of documents at
@@ -27,9 +27,9 @@ use rayon::prelude::*;
 
 #[derive(Clone, Copy, Debug)]
 pub struct ContainmentSettings {
-    /// The least estimated containment (share of the query's shingles in the document) to keep.
+    /// The share of the query's shingles a document must hold (tested as the module says).
     pub threshold: f64,
-    /// Keep only candidates reaching `threshold` (else every candidate, each with its estimate).
+    /// Keep only candidates passing the test (else every candidate, each with its estimate).
     pub verify: bool,
     /// At most this many results per query, the most contained first (0: all).
     pub top_k: usize,
