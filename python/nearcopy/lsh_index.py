@@ -23,7 +23,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, Union
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -38,6 +38,7 @@ from nearcopy.lsh_containment import (
     is_containment,
     refuse_unless_containment,
 )
+from nearcopy.lsh_inputs import KeysLike, Signatures, key_list, signature_rows
 from nearcopy.lsh_results import Key, Neighbors, NeighborsBatch
 from nearcopy.lsh_segments import (
     describe_manifest,
@@ -65,9 +66,6 @@ from nearcopy.minhash import Scheme, signature_dtype
 SEGMENT_DOCS = 1 << 20
 # Opening reads the manifest again when its files vanished meanwhile (a writer replaced them).
 OPEN_ATTEMPTS = 50
-
-Signatures = npt.NDArray[Union[np.uint32, np.uint64]]
-KeysLike = Union[Sequence[str], Sequence[int], npt.NDArray[np.integer[Any]]]
 
 
 class LSHIndex(ContainmentQueries):
@@ -221,36 +219,10 @@ class LSHIndex(ContainmentQueries):
     # Reading -------------------------------------------------------------------------------------
 
     def _signatures(self, signatures: npt.ArrayLike) -> tuple[Signatures, bool]:
-        sigs = np.asarray(signatures)
-        single = sigs.ndim == 1
-        if single:
-            sigs = sigs[None, :]
-        if sigs.ndim != 2 or sigs.shape[1] != self.num_perm:
-            raise ValueError(
-                f"expected signatures of {self.num_perm} slots, got shape {np.shape(signatures)}"
-            )
-        if sigs.dtype != self._dtype:
-            raise ValueError(
-                f"signatures of scheme {self._manifest['params']['scheme']!r} are {self._dtype.name}, "
-                f"got {sigs.dtype}"
-            )
-        return np.ascontiguousarray(sigs), single
+        return signature_rows(signatures, self.num_perm, self._dtype, self._manifest["params"]["scheme"])
 
     def _keys(self, keys: KeysLike | Key) -> tuple[Any, bool]:
-        """Keys as the reader takes them (a list of str, or an int64 array), and whether one key was
-        given rather than a sequence."""
-        int_keys = self._manifest["params"]["key_type"] == "int"
-        single = isinstance(keys, (str, int, np.integer))
-        items: Any = [keys] if single else keys
-        if int_keys:
-            values = np.asarray(items)
-            if values.size and not np.issubdtype(values.dtype, np.integer):
-                raise TypeError(f"this index has int keys, got {values.dtype}")
-            return np.ascontiguousarray(values, dtype=np.int64).reshape(-1), single
-        items = list(items)
-        if not all(isinstance(k, str) for k in items):
-            raise TypeError("this index has str keys")
-        return items, single
+        return key_list(keys, self._manifest["params"]["key_type"] == "int")
 
     @damage_is_index_error
     def query(
