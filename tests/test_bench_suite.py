@@ -103,6 +103,13 @@ def test_each_benchmark_measured_what_it_is_for(suite_run: tuple[Path, dict[str,
             for r in rows.values()
         )
         assert rows["nearcopy"]["disk_bytes_per_doc"] > 0 and rows["datasketch"]["anon_bytes_per_doc"] > 0
+    within = {r["method"]: r for r in lsh["containment"]["rows"]}
+    assert {
+        "datasketch MinHashLSHEnsemble, containment 0.5",
+        "nearcopy LSH index, containment 0.5",
+    } <= within.keys()
+    assert all(0.0 <= r["recall"] <= 1.0 and 0.0 <= r["precision"] <= 1.0 for r in within.values())
+    assert lsh["containment"]["containment_index_bytes_per_document"] > 0
     serve = result_of(results, "serve")
     assert [row["workers"] for row in serve["rows"]] == [1, 2]
     first = serve["rows"][0]

@@ -62,6 +62,9 @@ def test_similar_names_the_near_duplicates(service: tuple[str, Path]) -> None:
         ({"text": 3}, 400, "must be a string"),
         ({"text": "x", "top_k": 0}, 400, "top_k"),
         ({"text": "x", "threshold": 2}, 400, "threshold"),
+        ({"text": "x", "containment": -1}, 400, "'containment' must be a number"),
+        ({"text": "x", "containment": 0.5, "threshold": 0.5}, 400, "not both"),
+        ({"text": "x", "containment": 0.5}, 400, "records no set sizes"),
         ({"texts": ["a", "b", "c", "d"]}, 413, "--max-batch 3"),
     ],
 )
@@ -132,5 +135,24 @@ def test_code_is_found_when_the_request_names_its_language_and_sighup_reloads(tm
                 break
             time.sleep(0.1)
         assert after["generation"] == still["generation"] + 1 and after["matches"] == []
+    finally:
+        process.stop()
+
+
+def test_containment_names_the_documents_holding_a_passage(tmp_path: Path) -> None:
+    docs = tmp_path / "docs.jsonl"
+    long = STORY + " " + " ".join(f"and then the weather {i} changed over the sea" for i in range(40))
+    docs.write_text(
+        json.dumps({"id": "long", "text": long}) + "\n" + json.dumps({"id": "bread", "text": OTHER}) + "\n"
+    )
+    index = tmp_path / "within.lsh"
+    assert main(["lsh", "build", str(docs), "-o", str(index), "--containment", "--threshold", "0.5"]) == 0
+    process = h.start_service(tmp_path, h.build_index(tmp_path / "index"), "--lsh-index", str(index))
+    try:
+        found = httpx.post(process.url + "/v1/similar", json={"text": STORY, "containment": 0.5}).json()
+        assert [m["key"] for m in found["matches"]] == ["long"]
+        assert 0.5 <= found["matches"][0]["containment"] <= 1.0
+        both = httpx.post(process.url + "/v1/similar", json={"texts": [STORY, OTHER], "containment": 0.8})
+        assert [[m["key"] for m in r["matches"]] for r in both.json()["results"]] == [["long"], ["bread"]]
     finally:
         process.stop()

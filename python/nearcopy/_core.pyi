@@ -274,6 +274,7 @@ def lsh_write_segment(
     content_hashes: _U64 | None = None,
     set_values: _U64 | None = None,
     set_bounds: _U64 | None = None,
+    set_sizes: _U32 | None = None,
     num_threads: int | None = None,
 ) -> tuple[int, int]: ...
 
@@ -302,6 +303,16 @@ class LshReader:
         top_k: int,
         num_threads: int | None = None,
     ) -> tuple[_U64, Any, npt.NDArray[np.float64], _U32, _U32]: ...
+    def query_containment(
+        self,
+        signatures: npt.NDArray[Any],
+        sizes: _U64,
+        threshold: float,
+        verify: bool,
+        top_k: int,
+        boundary_recall: float,
+        num_threads: int | None = None,
+    ) -> tuple[_U64, Any, npt.NDArray[np.float64]]: ...
     def query_one(
         self, signature: npt.NDArray[Any], threshold: float, verify: bool, top_k: int
     ) -> tuple[Any, npt.NDArray[np.float64]]: ...

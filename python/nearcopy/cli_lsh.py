@@ -16,6 +16,7 @@ from typing import Any, Callable
 from nearcopy._files import write_atomically
 from nearcopy.cli_options import add_abstraction_options, check_output, minhash_params
 from nearcopy.inputs import InputError
+from nearcopy.lsh_containment import refuse_unless_containment
 from nearcopy.lsh_corpus import create_for_documents, insert_documents, signed_documents, signing_of
 from nearcopy.lsh_index import LSHIndex
 from nearcopy.lsh_shards import LSHShards, build_with_ray
@@ -28,8 +29,9 @@ DESCRIPTION = """\
 A persistent MinHash-LSH index of documents: build it from JSONL (plain, .gz, .zst) or Parquet files,
 directories or globs (ids from --id-field), add and remove documents, and query it with other
 documents: each query prints its id and the keys of the similar documents with their estimated
-Jaccard similarity, as one JSON line. The index is a directory of memory-mapped segments that any
-number of processes read while one writes."""
+Jaccard similarity (or, with --containment on an index built with --containment, the documents that
+contain most of it, with their estimated containment), as one JSON line. The index is a directory
+of memory-mapped segments that any number of processes read while one writes."""
 
 
 def _summary(index: LSHIndex, seconds: float, as_json: bool, **extra: Any) -> None:
@@ -75,6 +77,10 @@ def cmd_build(args: argparse.Namespace) -> int:
     check_output("-o", args.output, directory=True)
     if Path(args.output, "manifest.json").exists():
         raise InputError(f"{args.output}: already holds an index; use `nearcopy lsh add`")
+    if args.containment and (args.bands is not None or args.rows is not None):
+        raise InputError("--containment indexes have one band per slot: leave out --bands and --rows")
+    if args.containment and args.engine == "ray":
+        raise InputError("--containment is built with --engine local only")
     params = minhash_params(args)
     root = Path(args.output)
     existed = root.exists()
@@ -87,8 +93,10 @@ def cmd_build(args: argparse.Namespace) -> int:
                 allow_duplicate_ids=args.allow_duplicate_ids, **options,
             )  # fmt: skip
         else:
-            index = create_for_documents(root, params, store=args.store)
-            docs = signed_documents(args.inputs, params, **_read_options(args, bad))
+            index = create_for_documents(root, params, store=args.store, containment=args.containment)
+            docs = signed_documents(
+                args.inputs, params, with_sizes=args.containment, **_read_options(args, bad)
+            )
             insert_documents(
                 index, docs, check_duplicates=not args.allow_duplicate_ids, num_threads=args.threads
             )
@@ -108,7 +116,9 @@ def cmd_add(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     index = LSHIndex.open(args.index)
     bad = BadLines() if args.skip_bad else None
-    docs = signed_documents(args.inputs, signing_of(index), **_read_options(args, bad))
+    docs = signed_documents(
+        args.inputs, signing_of(index), with_sizes=index.containment, **_read_options(args, bad)
+    )
     added = insert_documents(
         index, docs, check_duplicates=not args.allow_duplicate_ids, num_threads=args.threads
     )
@@ -123,19 +133,35 @@ def cmd_query(args: argparse.Namespace) -> int:
         index = LSHShards([args.index, *args.shard])
     if args.top_k is not None and args.top_k < 1:
         raise InputError(f"--top-k must be at least 1, got {args.top_k}")
-    docs = signed_documents(args.inputs, signing, **_read_options(args))
+    within = args.containment is not None
+    if within:
+        if args.threshold is not None:
+            raise InputError("--containment gives the threshold: leave out --threshold")
+        if not 0.0 <= args.containment <= 1.0 or not 0.0 <= args.boundary_recall <= 1.0:
+            raise InputError("--containment and --boundary-recall must be between 0 and 1")
+        for path in [args.index, *args.shard]:
+            refuse_unless_containment(path, "set_sizes" in LSHIndex.describe(path)["columns"])
+    docs = signed_documents(args.inputs, signing, with_sizes=within, **_read_options(args))
+    field = "containment" if within else "similarity"
 
     def write(emit: Callable[[str], Any]) -> None:
         for batch in docs:
-            found = index.query(
-                batch.sigs,
-                threshold=args.threshold,
-                top_k=args.top_k,
-                verify=not args.no_verify,
-                num_threads=args.threads,
-            )
+            if within:
+                found = index.query_containment(
+                    batch.sigs, batch.sizes, threshold=args.containment, top_k=args.top_k,
+                    verify=not args.no_verify, boundary_recall=args.boundary_recall,
+                    num_threads=args.threads,
+                )  # fmt: skip
+            else:
+                found = index.query(
+                    batch.sigs,
+                    threshold=args.threshold,
+                    top_k=args.top_k,
+                    verify=not args.no_verify,
+                    num_threads=args.threads,
+                )
             for query_id, neighbors in zip(batch.ids, found):
-                matches = [{"key": key, "similarity": round(similarity, 6)} for key, similarity in neighbors]
+                matches = [{"key": key, field: round(value, 6)} for key, value in neighbors]
                 emit(json.dumps({"id": query_id, "matches": matches}) + "\n")
 
     if args.output is not None:
@@ -233,6 +259,12 @@ def add_verbs(verbs: Any) -> None:
         help="what is kept of each signature to verify candidates: 8 or 16 bits per slot, "
         "or the full slots (then dedup --reference can use the index) (default 8bit)",
     )
+    sim.add_argument(
+        "--containment",
+        action="store_true",
+        help="also answer containment queries (query --containment): one band per slot and each "
+        "document's set size; --threshold is then the default containment",
+    )
     sim.add_argument("--num-perm", type=int, default=128, help="signature length (default 128)")
     sim.add_argument("--scheme", choices=SCHEMES, default="fast", help="MinHash scheme (default fast)")
     sim.add_argument("--seed", type=int, default=1, help="MinHash seed (default 1)")
@@ -282,6 +314,20 @@ def add_verbs(verbs: Any) -> None:
         "--threshold", type=float, default=None, help="least similarity (default: the index's)"
     )
     query.add_argument("--top-k", type=int, default=None, help="at most this many matches per document")
+    query.add_argument(
+        "--containment",
+        type=float,
+        default=None,
+        metavar="T",
+        help="the indexed documents holding at least T of each input's shingles, estimated "
+        "(an index built with --containment)",
+    )
+    query.add_argument(
+        "--boundary-recall",
+        type=float,
+        default=0.5,
+        help="with --containment: the share of documents holding exactly T that are kept (default 0.5)",
+    )
     query.add_argument(
         "--shard", action="append", default=[], metavar="DIR", help="another index queried with DIR as one"
     )

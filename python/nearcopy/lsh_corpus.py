@@ -17,12 +17,13 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from nearcopy.lsh_containment import shingle_counts
 from nearcopy.lsh_index import LSHIndex
 from nearcopy.neardup import formats
 from nearcopy.neardup.pipeline import _language_of
 from nearcopy.neardup.reading import BadLines, Fields, read_batches
 from nearcopy.neardup.reference_index import signature_settings
-from nearcopy.neardup.stages import Params, sign
+from nearcopy.neardup.stages import Params, shingle_sets, sign
 from nearcopy.options import TextOptions
 
 # Documents are read about this many bytes of text at a time, and inserted into the index about
@@ -50,12 +51,14 @@ def params_from_signing(signing: Mapping[str, Any], threshold: float = 0.8) -> P
 
 @dataclass
 class SignedDocs:
-    """A batch of signed documents: ids (the id field, else ``file:line``), signatures, and the
-    content hashes (``(n, 2)`` XXH3-128 of the text)."""
+    """A batch of signed documents: ids (the id field, else ``file:line``), signatures, the
+    content hashes (``(n, 2)`` XXH3-128 of the text) and, when asked for, the set sizes (each
+    document's number of distinct shingles, as it was signed: for containment indexes)."""
 
     ids: list[str]
     sigs: npt.NDArray[Any]
     hashes: npt.NDArray[np.uint64]
+    sizes: npt.NDArray[np.uint32] | None = None
 
 
 def signed_documents(
@@ -67,17 +70,23 @@ def signed_documents(
     language_field: str | None = "language",
     skip_bad: bool | BadLines = False,
     num_threads: int | None = None,
+    with_sizes: bool = False,
 ) -> Iterator[SignedDocs]:
     """The documents of ``inputs``, signed, about ``READ_BYTES`` of text per batch. Bad input
     raises ``nearcopy.inputs.InputError`` naming file and line (skipped with ``skip_bad``; a
-    ``BadLines`` given there counts what was skipped, for the caller to report)."""
+    ``BadLines`` given there counts what was skipped, for the caller to report). ``with_sizes``:
+    also each document's set size, from the shingles it was signed with."""
     fields = Fields(text_field, id_field, language_field, None)
     language_of = _language_of(None)
     bad = skip_bad if isinstance(skip_bad, BadLines) else BadLines() if skip_bad else None
     for path, rel in formats.expand([os.fspath(p) for p in inputs]):
         for batch in read_batches(path, str(rel), fields, READ_BYTES, language_of, bad, num_threads):
             signed = sign(batch.texts, batch.languages, params, num_threads)
-            yield SignedDocs(batch.id_strings(), signed.sigs, signed.hashes)
+            sizes = None
+            if with_sizes:
+                _, bounds = shingle_sets(batch.texts, batch.languages, params, num_threads)
+                sizes = shingle_counts(bounds)
+            yield SignedDocs(batch.id_strings(), signed.sigs, signed.hashes, sizes)
 
 
 def insert_documents(
@@ -104,9 +113,15 @@ def insert_documents(
             ids = [i for p in pending for i in p.ids]
             hashes = np.concatenate([p.hashes for p in pending]) if with_hashes else None
             sigs = np.concatenate([p.sigs for p in pending])
+            sizes = None
+            if index.containment:
+                if any(p.sizes is None for p in pending):
+                    raise ValueError(f"{index.path}: a containment index needs the documents' set sizes")
+                sizes = np.concatenate([p.sizes for p in pending if p.sizes is not None])
             index.insert(
-                ids, sigs, check_duplicates=check_duplicates, content_hashes=hashes, num_threads=num_threads
-            )
+                ids, sigs, check_duplicates=check_duplicates, content_hashes=hashes, sizes=sizes,
+                num_threads=num_threads,
+            )  # fmt: skip
             pending.clear()
 
     for batch in docs:
@@ -126,14 +141,18 @@ def create_for_documents(
     *,
     store: str = "8bit",
     weights: tuple[float, float] | None = None,
+    containment: bool = False,
 ) -> LSHIndex:
     """A new index whose bands, rows and threshold are ``params``' (dedup's choice) and which
     records how ``params`` sign, so that additions and queries sign the same way. An index of full
-    signatures also keeps content hashes: ``dedup --reference`` can then use it."""
+    signatures also keeps content hashes: ``dedup --reference`` can then use it. ``containment``:
+    single-slot bands and set sizes (:meth:`LSHIndex.query_containment`), not dedup's bands."""
     columns = ["content_hashes"] if store == "full" else []
     # Given weights choose the bands (as datasketch's do); else they are dedup's.
-    bands = (
-        {"weights": weights}
+    bands: dict[str, Any] = (
+        {"containment": True}
+        if containment
+        else {"weights": weights}
         if weights is not None
         else {"bands": params.band_count, "rows": params.row_count}
     )

@@ -23,13 +23,22 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, Union
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
 from nearcopy import _core
 from nearcopy.lsh import VERIFIED_WEIGHTS
+from nearcopy.lsh_containment import (
+    SET_SIZES,
+    ContainmentQueries,
+    checked_sizes,
+    containment_bands,
+    is_containment,
+    refuse_unless_containment,
+)
+from nearcopy.lsh_inputs import KeysLike, Signatures, key_list, signature_rows
 from nearcopy.lsh_results import Key, Neighbors, NeighborsBatch
 from nearcopy.lsh_segments import (
     describe_manifest,
@@ -58,11 +67,8 @@ SEGMENT_DOCS = 1 << 20
 # Opening reads the manifest again when its files vanished meanwhile (a writer replaced them).
 OPEN_ATTEMPTS = 50
 
-Signatures = npt.NDArray[Union[np.uint32, np.uint64]]
-KeysLike = Union[Sequence[str], Sequence[int], npt.NDArray[np.integer[Any]]]
 
-
-class LSHIndex:
+class LSHIndex(ContainmentQueries):
     """A MinHash-LSH index in a directory. Create with :meth:`create`, open with :meth:`open`."""
 
     def __init__(self, path: Path, manifest: dict[str, Any]) -> None:
@@ -92,6 +98,7 @@ class LSHIndex:
         key_type: str = "str",
         signing: Mapping[str, Any] | None = None,
         columns: Sequence[str] = (),
+        containment: bool = False,
     ) -> LSHIndex:
         """A new, empty index at ``path`` (a directory that must not hold one).
 
@@ -103,8 +110,15 @@ class LSHIndex:
         the default), ``"16bit"``, or ``"full"`` (every slot). ``key_type``: ``"str"`` or ``"int"``.
         ``signing`` records how the signatures were made (``dedup --reference`` checks it);
         ``columns`` adds per-document ``content_hashes`` and ``shingle_sets`` (what dedup's
-        reference mode needs beside full signatures).
+        reference mode needs beside full signatures). ``containment=True`` makes an index that also
+        answers :meth:`query_containment`: single-slot bands (``num_perm`` x 1 unless ``bands``)
+        and each document's set size, given to :meth:`insert` as ``sizes``.
         """
+        if containment:
+            bands, rows = containment_bands(num_perm, bands, rows)
+            columns = [*columns, SET_SIZES]
+        elif SET_SIZES in columns:
+            raise ValueError("the set_sizes column comes with containment=True")
         params = index_params(num_perm, scheme, seed, threshold, bands, rows, weights, store, key_type)
         if any(c not in COLUMNS for c in columns):
             raise ValueError(f"columns must be among {', '.join(COLUMNS)}, got {list(columns)}")
@@ -171,6 +185,11 @@ class LSHIndex:
         return None if signing is None else dict(signing)
 
     @property
+    def containment(self) -> bool:
+        """Whether the index answers :meth:`query_containment` (created with ``containment=True``)."""
+        return is_containment(self._manifest)
+
+    @property
     def generation(self) -> int:
         return int(self._manifest["generation"])
 
@@ -200,36 +219,10 @@ class LSHIndex:
     # Reading -------------------------------------------------------------------------------------
 
     def _signatures(self, signatures: npt.ArrayLike) -> tuple[Signatures, bool]:
-        sigs = np.asarray(signatures)
-        single = sigs.ndim == 1
-        if single:
-            sigs = sigs[None, :]
-        if sigs.ndim != 2 or sigs.shape[1] != self.num_perm:
-            raise ValueError(
-                f"expected signatures of {self.num_perm} slots, got shape {np.shape(signatures)}"
-            )
-        if sigs.dtype != self._dtype:
-            raise ValueError(
-                f"signatures of scheme {self._manifest['params']['scheme']!r} are {self._dtype.name}, "
-                f"got {sigs.dtype}"
-            )
-        return np.ascontiguousarray(sigs), single
+        return signature_rows(signatures, self.num_perm, self._dtype, self._manifest["params"]["scheme"])
 
     def _keys(self, keys: KeysLike | Key) -> tuple[Any, bool]:
-        """Keys as the reader takes them (a list of str, or an int64 array), and whether one key was
-        given rather than a sequence."""
-        int_keys = self._manifest["params"]["key_type"] == "int"
-        single = isinstance(keys, (str, int, np.integer))
-        items: Any = [keys] if single else keys
-        if int_keys:
-            values = np.asarray(items)
-            if values.size and not np.issubdtype(values.dtype, np.integer):
-                raise TypeError(f"this index has int keys, got {values.dtype}")
-            return np.ascontiguousarray(values, dtype=np.int64).reshape(-1), single
-        items = list(items)
-        if not all(isinstance(k, str) for k in items):
-            raise TypeError("this index has str keys")
-        return items, single
+        return key_list(keys, self._manifest["params"]["key_type"] == "int")
 
     @damage_is_index_error
     def query(
@@ -295,6 +288,7 @@ class LSHIndex:
         check_duplicates: bool = True,
         content_hashes: npt.NDArray[np.uint64] | None = None,
         shingle_sets: tuple[npt.NDArray[np.uint64], npt.NDArray[np.uint64]] | None = None,
+        sizes: npt.ArrayLike | None = None,
         num_threads: int | None = None,
     ) -> None:
         """Adds documents: ``keys[i]`` with ``signatures[i]`` (a ``(n, num_perm)`` matrix).
@@ -303,7 +297,9 @@ class LSHIndex:
         index as it was). A key already in the index, or given twice, raises
         :class:`DuplicateKeyError` and nothing is inserted, unless ``check_duplicates=False``
         (then a key may name several documents, and ``remove`` removes them all).
-        ``content_hashes``/``shingle_sets`` fill the index's columns, when it has them.
+        ``content_hashes``/``shingle_sets`` fill the index's columns, when it has them; ``sizes``
+        (each document's number of distinct shingles) is required by a containment index, and
+        refused by any other (:class:`ContainmentUnsupportedError`).
         """
         sigs, single = self._signatures(signatures)
         if single:
@@ -316,6 +312,12 @@ class LSHIndex:
             raise ValueError(f"this index's columns are {columns}: give exactly those")
         if ("shingle_sets" in columns) != (shingle_sets is not None):
             raise ValueError(f"this index's columns are {columns}: give exactly those")
+        set_sizes = None
+        if sizes is not None:
+            refuse_unless_containment(self.path, self.containment)
+            set_sizes = checked_sizes(sizes, len(sigs)).astype(np.uint32)
+        elif self.containment:
+            raise ValueError("a containment index needs sizes= (each document's number of distinct shingles)")
         with writing(self.path):
             manifest = read_manifest(self.path)
             reader = open_reader(self.path, manifest)
@@ -336,7 +338,8 @@ class LSHIndex:
                 documents, size = _core.lsh_write_segment(
                     str(self.path / name), sigs[start:end], taken[start:end], *reader_params(manifest),
                     content_hashes=hashes, set_values=None if sets is None else sets[0],
-                    set_bounds=None if sets is None else sets[1], num_threads=num_threads,
+                    set_bounds=None if sets is None else sets[1],
+                    set_sizes=None if set_sizes is None else set_sizes[start:end], num_threads=num_threads,
                 )  # fmt: skip
                 segments.append(
                     {"file": name, "documents": documents, "removed": 0, "tombstones": None, "bytes": size}

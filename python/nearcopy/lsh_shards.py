@@ -175,6 +175,31 @@ class LSHShards:
             s.query(signatures, threshold=threshold, top_k=top_k, verify=verify, num_threads=num_threads)
             for s in self.shards
         ]
+        return self._combined(parts, top_k)
+
+    def query_containment(
+        self, signatures: npt.ArrayLike, sizes: npt.ArrayLike, *, threshold: float | None = None,
+        top_k: int | None = None, verify: bool = True, boundary_recall: float = 0.5,
+        num_threads: int | None = None,
+    ) -> Any:  # fmt: skip
+        """:meth:`LSHIndex.query_containment` over every shard (each created with
+        ``containment=True``, else :class:`ContainmentUnsupportedError`): each query's results
+        merged, the most contained first (ties: the earlier shard), at most ``top_k``."""
+        parts = [
+            s.query_containment(
+                signatures,
+                sizes,
+                threshold=threshold,
+                top_k=top_k,
+                verify=verify,
+                boundary_recall=boundary_recall,
+                num_threads=num_threads,
+            )
+            for s in self.shards
+        ]
+        return self._combined(parts, top_k)
+
+    def _combined(self, parts: list[Any], top_k: int | None) -> Any:
         if isinstance(parts[0], Neighbors):
             return _merged(parts, top_k)
         merged = [_merged([p[q] for p in parts], top_k) for q in range(len(parts[0]))]

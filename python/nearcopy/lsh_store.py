@@ -33,7 +33,7 @@ LOCK_FILE = "write.lock"
 LOCK_TIMEOUT = 600.0  # seconds a writer waits for another one
 STORES = {"full": 0, "8bit": 8, "16bit": 16}  # the verification store, as the segment header codes it
 KEY_TYPES = ("str", "int")
-COLUMNS = ("content_hashes", "shingle_sets")
+COLUMNS = ("content_hashes", "shingle_sets", "set_sizes")
 _DATA_FILES = ("lsh-*.ncl", "del-*.ncd")
 # Temporary files of interrupted writes (Rust: `.NAME.PID.tmp`, Python: `.NAME.RANDOM.tmp`).
 _TEMPORARIES = (".lsh-*.tmp", ".del-*.tmp", ".manifest.json.*.tmp")
@@ -105,6 +105,8 @@ def manifest_problem(manifest: dict[str, Any]) -> str | None:
     columns = manifest.get("columns", [])
     if not isinstance(columns, list) or not all(c in COLUMNS for c in columns):
         return "unknown columns"
+    if "set_sizes" in columns and params["rows"] != 1:
+        return "a containment index (set_sizes) has single-slot bands"
     if not isinstance(manifest.get("signing"), (dict, type(None))):
         return "signing is not an object"
     segments = manifest.get("segments")

@@ -299,6 +299,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--nearcopy-only", action="store_true", help="nearcopy alone (for 10M documents)")
     parser.add_argument("--containment-docs", type=int, default=600, help="long documents (0: skip)")
     parser.add_argument("--containment-passages", type=int, default=150)
+    parser.add_argument(
+        "--containment-only", action="store_true", help="only the containment table (no --docs sizes)"
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--source-mb", type=int, default=64, help="real text the documents are cut from")
     parser.add_argument("--out", type=Path)
@@ -308,7 +311,7 @@ def main(argv: list[str] | None = None) -> None:
 
     sizes = []
     started = time.perf_counter()
-    for docs in args.docs:
+    for docs in [] if args.containment_only else args.docs:
         with tempfile.TemporaryDirectory(dir=benchutil.cache_dir(create=True)) as tmp:
             run = nearcopy_alone if args.nearcopy_only else run_size
             sizes.append(run(Path(tmp), docs, args))

@@ -1,14 +1,17 @@
-"""Containment (a short passage inside a long document), measured for the LSH benchmark: why the
-LSH index has no containment mode and the protected index is the tool for it.
+"""Containment (a short passage inside a long document), measured for the LSH benchmark: the LSH
+index's containment mode beside datasketch's LSH Ensemble, the protected index and a Jaccard index.
 
 A passage of 60 words inside a document of about 3,000 has Jaccard similarity near 0.02 with it: no
 Jaccard LSH finds it. datasketch's ``MinHashLSHEnsemble`` (LSH Ensemble: sets partitioned by size,
-each partition's bands tuned for containment) finds sets that *contain* the query; the protected
-index (winnowed k-gram fingerprints, ``OutputFilter.check``) finds any shared run of 25 or more
-words. Queries: passages cut from indexed documents with 5% of their words changed, and as many of
+each partition's bands tuned for containment) finds sets that *contain* the query; so does an
+``LSHIndex`` created with ``containment=True`` (single-slot bands, set sizes stored, candidates
+verified by estimated containment: ``nearcopy/lsh_containment.py``); the protected index (winnowed
+k-gram fingerprints, ``OutputFilter.check``) finds any shared run of 25 or more words.
+
+Queries: passages cut from indexed documents with 5% of their words changed, and as many of
 held-out text. Truth: the documents holding at least half of a passage's shingles (exactly, by set
 intersection). Each method's recall and precision of those (passage, document) pairs, and its time
-per query.
+per query (signing the query included).
 """
 
 from __future__ import annotations
@@ -74,8 +77,11 @@ def measure(documents: int, passages: int, seed: int, source_mb: int) -> dict[st
                 [{"id": str(i), "text": d} for i, d in enumerate(docs)], Path(tmp) / "protected"
             )
         )
+        doc_sigs = minhash(docs)
         lsh = LSHIndex.create(Path(tmp) / "lsh", threshold=0.3, key_type="int")
-        lsh.insert(np.arange(documents), minhash(docs), check_duplicates=False)
+        lsh.insert(np.arange(documents), doc_sigs, check_duplicates=False)
+        within = LSHIndex.create(Path(tmp) / "within", threshold=CONTAINED, key_type="int", containment=True)
+        within.insert(np.arange(documents), doc_sigs, sizes=sizes)
 
         # The filter's defaults flag a shared run of 25 words; 12 is closer to "half of a passage".
         shorter = OutputFilter(protected.index, min_tokens=12)
@@ -87,10 +93,27 @@ def measure(documents: int, passages: int, seed: int, source_mb: int) -> dict[st
             return [{int(m.doc_id) for m in shorter.check(t).matches} for t in texts]
 
         def lsh_query(texts: list[str]) -> list[set[int]]:
-            return [set(n.keys.tolist()) for n in lsh.query(minhash(texts))]
+            return [set(lsh.query(sig).keys.tolist()) for sig in minhash(texts)]
+
+        def containment_query(texts: list[str], verify: bool = True, keep: float = 0.5) -> list[set[int]]:
+            # Signed as a batch (as for LSH Ensemble), then each query alone, on one thread.
+            q_sigs, q_sizes = minhash(texts), [len(set(shingles(t))) for t in texts]
+            return [
+                set(within.query_containment(sig, size, verify=verify, boundary_recall=keep).keys.tolist())
+                for sig, size in zip(q_sigs, q_sizes)
+            ]
 
         methods = (
             ("datasketch MinHashLSHEnsemble, containment 0.5", ensemble_query),
+            ("nearcopy LSH index, containment 0.5", containment_query),
+            (
+                "nearcopy LSH index, containment 0.5, boundary_recall 0.7",
+                lambda t: containment_query(t, keep=0.7),
+            ),
+            (
+                "nearcopy LSH index, containment candidates (unverified)",
+                lambda t: containment_query(t, False),
+            ),
             ("nearcopy protected index (OutputFilter.check)", protected_query),
             ("nearcopy protected index, min_tokens 12", shorter_query),
             ("nearcopy LSH index, Jaccard 0.3", lsh_query),
@@ -114,6 +137,7 @@ def measure(documents: int, passages: int, seed: int, source_mb: int) -> dict[st
                     "ms_per_query": seconds / len(queries) * 1000,
                 }
             )
+        index_bytes = within.info()["bytes_per_document"]
     words = sum(len(d.split()) for d in docs) / documents
     pairs = sum(len(t) for t in truth)
     return {
@@ -121,5 +145,6 @@ def measure(documents: int, passages: int, seed: int, source_mb: int) -> dict[st
         "words_per_document": words,
         "passages": 2 * passages,
         "pairs": pairs,
+        "containment_index_bytes_per_document": index_bytes,
         "rows": rows,
     }

@@ -10,6 +10,10 @@ built from Python signatures alone cannot serve this. A new generation published
 add|remove|merge`` is picked up within ``--watch-interval`` seconds (one manifest read at most that
 often, on the request path, as the filter's reload does) and on ``SIGHUP``. A request answers from
 one generation, the one it names.
+
+``"containment": T`` (in place of ``"threshold"``; an index built with ``nearcopy lsh build
+--containment``) asks instead for the documents holding at least ``T`` of each text's shingles:
+``{"key", "containment"}`` matches, the most contained first (``LSHIndex.query_containment``).
 """
 
 from __future__ import annotations
@@ -26,13 +30,14 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from nearcopy import _core
+from nearcopy.lsh_containment import shingle_counts
 from nearcopy.lsh_corpus import signing_of
 from nearcopy.lsh_index import LSHIndex
 from nearcopy.lsh_store import read_manifest
-from nearcopy.neardup.stages import Params, signatures
+from nearcopy.neardup.stages import Params, shingle_sets, signatures
 from nearcopy.serving.service import Service, ServiceError, json_response, read_json_object
 
-FIELDS = ("text", "texts", "threshold", "top_k", "language")
+FIELDS = ("text", "texts", "threshold", "containment", "top_k", "language")
 
 
 class SimilarIndex:
@@ -64,9 +69,18 @@ class SimilarIndex:
                     self.index = LSHIndex.open(self.path)
 
 
+def _fraction(payload: dict[str, Any], field: str) -> float | None:
+    value = payload.get(field)
+    if value is not None and (
+        isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1
+    ):
+        raise ServiceError(400, f"'{field}' must be a number in [0, 1]")
+    return value
+
+
 def _request(
     payload: dict[str, Any], max_batch: int
-) -> tuple[list[str], bool, float | None, int | None, str | None]:
+) -> tuple[list[str], bool, float | None, float | None, int | None, str | None]:
     unknown = sorted(set(payload) - set(FIELDS))
     if unknown:
         raise ServiceError(
@@ -79,11 +93,13 @@ def _request(
         raise ServiceError(400, "'text' must be a string and 'texts' a list of strings")
     if len(texts) > max_batch:
         raise ServiceError(413, f"a batch of {len(texts)} texts exceeds --max-batch {max_batch}")
-    threshold, top_k = payload.get("threshold"), payload.get("top_k")
-    if threshold is not None and (
-        isinstance(threshold, bool) or not isinstance(threshold, (int, float)) or not 0 <= threshold <= 1
-    ):
-        raise ServiceError(400, "'threshold' must be a number in [0, 1]")
+    threshold, containment, top_k = (
+        _fraction(payload, "threshold"),
+        _fraction(payload, "containment"),
+        payload.get("top_k"),
+    )
+    if threshold is not None and containment is not None:
+        raise ServiceError(400, "give 'threshold' (Jaccard) or 'containment', not both")
     if top_k is not None and (isinstance(top_k, bool) or not isinstance(top_k, int) or top_k < 1):
         raise ServiceError(400, "'top_k' must be a positive integer")
     language = payload.get("language")
@@ -94,20 +110,27 @@ def _request(
             raise ServiceError(400, f"'language': {err}") from None
         if language is None:
             raise ServiceError(400, "'language' must be a string naming a code language")
-    return texts, "texts" in payload, threshold, top_k, language
+    return texts, "texts" in payload, threshold, containment, top_k, language
 
 
 async def similar(request: Request) -> Response:
     service: Service = request.app.state.service
     holder: SimilarIndex = request.app.state.similar
     _, payload = await read_json_object(request, service.config)
-    texts, batch, threshold, top_k, language = _request(payload, service.config.max_batch)
+    texts, batch, threshold, containment, top_k, language = _request(payload, service.config.max_batch)
     index = holder.current()
+    if containment is not None and not index.containment:
+        raise ServiceError(400, "this LSH index records no set sizes: build it with --containment")
 
     def run() -> list[list[dict[str, Any]]]:
-        sigs = signatures(texts, [language] * len(texts), holder.params)
-        found = index.query(sigs, threshold=threshold, top_k=top_k)
-        return [[{"key": k, "similarity": round(s, 6)} for k, s in n] for n in found]
+        languages = [language] * len(texts)
+        sigs = signatures(texts, languages, holder.params)
+        if containment is None:
+            found = index.query(sigs, threshold=threshold, top_k=top_k)
+            return [[{"key": k, "similarity": round(s, 6)} for k, s in n] for n in found]
+        sizes = shingle_counts(shingle_sets(texts, languages, holder.params)[1])
+        found = index.query_containment(sigs, sizes, threshold=containment, top_k=top_k)
+        return [[{"key": k, "containment": round(c, 6)} for k, c in n] for n in found]
 
     try:
         results = await anyio.to_thread.run_sync(run)

@@ -9,6 +9,7 @@ mod index_fanout;
 mod inputs;
 mod jsonl;
 mod lsh;
+mod lsh_containment;
 mod lsh_write;
 
 use errors::to_py_err;

@@ -34,8 +34,8 @@ type Found<'py> = (Bound<'py, PyArray1<u64>>, Bound<'py, PyArray1<u32>>, Bound<'
 /// Memory-mapped segments of one index with their tombstones, opened together.
 #[pyclass(frozen, module = "nearcopy._core")]
 pub struct LshReader {
-    params: Header,
-    segments: Vec<Segment>,
+    pub(crate) params: Header,
+    pub(crate) segments: Vec<Segment>,
     removed: Vec<Tombstones>,
 }
 
@@ -141,6 +141,26 @@ impl LshReader {
             segments.into_pyarray(py),
             docs.into_pyarray(py),
         ))
+    }
+
+    /// The documents holding at least `threshold` of each query row's shingles (`sizes`: each
+    /// row's set size), estimated from the single-slot bands they share and their set sizes:
+    /// (bounds, keys, containment), the most contained first. See `lsh_containment.rs`.
+    #[pyo3(signature = (signatures, sizes, threshold, verify, top_k, boundary_recall, num_threads=None))]
+    #[allow(clippy::too_many_arguments)]
+    fn query_containment<'py>(
+        &self,
+        py: Python<'py>,
+        signatures: &Bound<'py, PyAny>,
+        sizes: PyReadonlyArray1<'py, u64>,
+        threshold: f64,
+        verify: bool,
+        top_k: usize,
+        boundary_recall: f64,
+        num_threads: Option<usize>,
+    ) -> PyResult<crate::lsh_containment::ContainmentResult<'py>> {
+        let (limits, threads) = ((threshold, verify, top_k, boundary_recall), num_threads);
+        crate::lsh_containment::query(self, py, signatures, sizes, limits, threads)
     }
 
     /// `query` of one signature (a 1-D array), returning only (keys, similarity): the path of
@@ -306,7 +326,7 @@ fn matrix<T: numpy::Element>(py: Python<'_>, flat: Vec<T>, width: usize) -> PyRe
 }
 
 impl LshReader {
-    fn sources(&self) -> Vec<Source<'_>> {
+    pub(crate) fn sources(&self) -> Vec<Source<'_>> {
         self.segments
             .iter()
             .zip(&self.removed)
@@ -349,7 +369,7 @@ impl LshReader {
         py.detach(|| query(sources, &self.params, sigs, settings, threads)).map_err(to_py_err)
     }
 
-    fn keys_of_hits<'py>(&self, py: Python<'py>, hits: &[Hit]) -> PyResult<Bound<'py, PyAny>> {
+    pub(crate) fn keys_of_hits<'py>(&self, py: Python<'py>, hits: &[Hit]) -> PyResult<Bound<'py, PyAny>> {
         let keys = self.read_keys(py, hits)?;
         self.segments.iter().try_for_each(Segment::checked).map_err(to_py_err)?;
         Ok(keys)

@@ -109,9 +109,10 @@ pub(crate) fn contiguous<'a, T: numpy::Element>(
 
 /// Writes a segment of `signatures` (`(n, num_perm)`, uint32 for affine32, else uint64) and their
 /// `keys`, with optional `content_hashes` (`(n, 2)` uint64) and shingle sets (`set_values`,
-/// `set_bounds`). Returns (documents, file bytes).
+/// `set_bounds`) and set sizes (`set_sizes`, uint32: each document's shingle count, for
+/// containment queries). Returns (documents, file bytes).
 #[pyfunction]
-#[pyo3(signature = (path, signatures, keys, num_perm, bands, rows, scheme, seed, store, key_kind, content_hashes=None, set_values=None, set_bounds=None, num_threads=None))]
+#[pyo3(signature = (path, signatures, keys, num_perm, bands, rows, scheme, seed, store, key_kind, content_hashes=None, set_values=None, set_bounds=None, set_sizes=None, num_threads=None))]
 #[allow(clippy::too_many_arguments)]
 pub fn lsh_write_segment(
     py: Python<'_>,
@@ -128,6 +129,7 @@ pub fn lsh_write_segment(
     content_hashes: Option<PyReadonlyArray2<'_, u64>>,
     set_values: Option<PyReadonlyArray1<'_, u64>>,
     set_bounds: Option<PyReadonlyArray1<'_, u64>>,
+    set_sizes: Option<PyReadonlyArray1<'_, u32>>,
     num_threads: Option<usize>,
 ) -> PyResult<(u64, u64)> {
     let params = header(num_perm, bands, rows, scheme, seed, store, key_kind)?;
@@ -142,7 +144,11 @@ pub fn lsh_write_segment(
         (None, None) => None,
         _ => return Err(PyValueError::new_err("give both set_values and set_bounds, or neither")),
     };
-    let columns = Columns { content_hashes: hashes, sets };
+    let set_sizes = set_sizes
+        .as_ref()
+        .map(|a| a.as_slice().map_err(|_| PyValueError::new_err("set_sizes must be contiguous")))
+        .transpose()?;
+    let columns = Columns { content_hashes: hashes, sets, set_sizes };
     let written = match &signatures {
         Signatures::U32(a) => {
             write(py, &path, &params, contiguous(a, "signatures")?, &keys, columns, num_threads)

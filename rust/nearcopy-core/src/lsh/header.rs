@@ -3,7 +3,7 @@
 //!
 //! | offset | field |
 //! |---|---|
-//! | 0 | magic `NCLSH\0\r\n`, 8: format version (u32), 12: flags (bit 0 content hashes, bit 1 shingle sets) |
+//! | 0 | magic `NCLSH\0\r\n`, 8: format version (u32), 12: flags (bit 0 content hashes, bit 1 shingle sets, bit 2 set sizes) |
 //! | 16 | num_perm, 20: bands, 24: rows, 28: scheme (u32 each), 32: seed (u64) |
 //! | 40 | store (u32: 0 full slots, 8 or 16 bits), 44: key kind (u32: 0 str, 1 int) |
 //! | 48 | documents `n`, 56: key bytes, 64: shingle-set values (u64 each) |
@@ -15,6 +15,7 @@
 //! |     | keys: str: `n` packed end offsets then their UTF-8; int: `n` packed offsets from the smallest |
 //! |     | the verification store: `n` rows of `num_perm` stored slots ([`Store`]) |
 //! |     | optional: `n` content hashes (2 u64), shingle-set bounds (`n + 1` u64) and values (u64) |
+//! |     | optional: `n` set sizes (u32, the document's shingle count; containment queries), padded to 8 |
 //! |     | the block table: a checksum (u64) per block of the body (bytes 128 to here), to the end |
 //!
 //! Every section starts at a multiple of 8 and its length follows from the header's counts, so
@@ -39,6 +40,9 @@ pub const FORMAT_VERSION: u32 = 2;
 pub(super) const HEADER_LEN: usize = 128;
 pub const FLAG_CONTENT_HASHES: u32 = 1;
 pub const FLAG_SHINGLE_SETS: u32 = 2;
+/// Each document's set size (its number of distinct shingles), which containment queries need.
+/// A flag of format 2, not a new version: segments without it read as before.
+pub const FLAG_SET_SIZES: u32 = 4;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum KeyKind {
@@ -137,7 +141,7 @@ impl Header {
         if self.key_bytes >= 1 << packed::MAX_WIDTH || self.set_values >= 1 << packed::MAX_WIDTH {
             return Err(invalid!("a segment holds fewer than 2^56 key bytes and set values"));
         }
-        if self.flags & !(FLAG_CONTENT_HASHES | FLAG_SHINGLE_SETS) != 0 {
+        if self.flags & !(FLAG_CONTENT_HASHES | FLAG_SHINGLE_SETS | FLAG_SET_SIZES) != 0 {
             return Err(invalid!("unknown segment flags {:#x}", self.flags));
         }
         Ok(())
@@ -187,6 +191,7 @@ pub(super) struct Layout {
     pub(super) hashes_at: usize,
     pub(super) bounds_at: usize,
     pub(super) values_at: usize,
+    pub(super) sizes_at: usize,
     /// The end of the body, where the block table starts.
     pub(super) total: u128,
 }
@@ -221,7 +226,9 @@ impl Layout {
         let bounds_at = hashes_at + if with_hashes { 16 * n as u128 } else { 0 };
         let with_sets = h.flags & FLAG_SHINGLE_SETS != 0;
         let values_at = bounds_at + if with_sets { 8 * (n as u128 + 1) } else { 0 };
-        let total = values_at + if with_sets { 8 * u128::from(h.set_values) } else { 0 };
+        let sizes_at = values_at + if with_sets { 8 * u128::from(h.set_values) } else { 0 };
+        let with_sizes = h.flags & FLAG_SET_SIZES != 0;
+        let total = sizes_at + if with_sizes { padded(4 * n as u128) } else { 0 };
         // Offsets past the file are never used: opening refuses a file shorter than `total`.
         let at = |v: u128| usize::try_from(v).unwrap_or(usize::MAX);
         Layout {
@@ -236,6 +243,7 @@ impl Layout {
             hashes_at: at(hashes_at),
             bounds_at: at(bounds_at),
             values_at: at(values_at),
+            sizes_at: at(sizes_at),
             total,
         }
     }

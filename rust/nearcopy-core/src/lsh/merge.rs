@@ -5,12 +5,14 @@
 //! document by document. Memory is the output's table directory and the inputs' tombstone lists,
 //! whatever the index's size.
 
-use super::header::{Header, KeyKind, FLAG_CONTENT_HASHES, FLAG_SHINGLE_SETS};
+use super::header::{Header, KeyKind, FLAG_CONTENT_HASHES, FLAG_SET_SIZES, FLAG_SHINGLE_SETS};
 use super::packed::PackedWriter;
 use super::query::Source;
 use super::segment::Segment;
 use super::table::{write_table, Table};
-use super::write::{finish_segment, int_range, key_ends_width, start_segment, table_layout, write_int_keys};
+use super::write::{
+    finish_segment, int_range, key_ends_width, start_segment, table_layout, write_int_keys, write_set_sizes,
+};
 use super::Hashing;
 use crate::error::{Error, Result};
 use crate::invalid;
@@ -165,6 +167,9 @@ pub fn merge_segments(path: &Path, sources: &[Source<'_>]) -> Result<Header> {
                 write_all(&mut body, &v.to_le_bytes())?;
             }
         }
+    }
+    if header.flags & FLAG_SET_SIZES != 0 {
+        write_set_sizes(&mut body, renumbering.live().map(|(segment, d)| segment.set_size(d).unwrap_or(0)))?;
     }
     let (written, checksum, blocks) = (body.written, body.hasher.digest(), body.blocks);
     finish_segment(file, written, checksum, blocks, &header)?;

@@ -9,10 +9,13 @@
 //! * [`tombstones`]: removed documents of a segment, in a file of their own (segments are never
 //!   modified); [`merge`] writes one segment from several, leaving removed documents out.
 //! * [`query`]: candidates sharing a band with a query, verified against the store, ranked.
+//! * [`containment`]: the documents holding most of a query, on single-slot bands and the
+//!   documents' set sizes (LSH Ensemble's question).
 //!
 //! The manifest that lists the segments, and the locking of writers, live in Python
 //! (`nearcopy/lsh_store.py`), as for the protected index.
 
+pub mod containment;
 pub mod header;
 pub mod merge;
 pub mod packed;
@@ -23,6 +26,9 @@ pub mod table;
 pub mod tombstones;
 pub mod write;
 
+pub use containment::{
+    binomial_cdf, estimate_containment, jaccard_at, query_containment, ContainmentHit, ContainmentSettings,
+};
 pub use header::{Header, KeyKind};
 pub use merge::merge_segments;
 pub use query::{find_keys, query, Hit, QuerySettings, Source};

@@ -115,6 +115,31 @@ fn prefetch(bytes: &[u8]) {
     let _ = bytes;
 }
 
+/// `source << 32 | doc` of every live document sharing a band with the query's band `keys`, once
+/// per band it shares, sorted (a document's repeats are adjacent).
+pub(super) fn gather(sources: &[Source<'_>], keys: &[u64], candidates: &mut Vec<u64>) {
+    candidates.clear();
+    for (s, source) in sources.iter().enumerate() {
+        let (segment, bytes) = (source.segment, source.segment.bytes());
+        let (documents, high, removals) =
+            (segment.header.documents, (s as u64) << 32, source.removed.count() > 0);
+        for (band, &key) in keys.iter().enumerate() {
+            let table = segment.band_table(band);
+            let found = segment.lookup(&table, stored_key(key));
+            table.for_each_value(bytes, found, |doc| {
+                // A damaged value past the segment's documents is no candidate (verify reports it).
+                if doc < documents && !(removals && source.removed.is_removed(doc as u32)) {
+                    candidates.push(high | doc);
+                }
+            });
+        }
+    }
+    // The stable sort merges runs: each band's lookup comes sorted by document, and a document
+    // near the query is found in many bands (an unstable sort of thousands of such repeats was
+    // most of a slow query's time).
+    candidates.sort();
+}
+
 thread_local! {
     static SCRATCH: std::cell::Cell<Scratch> = std::cell::Cell::new(Scratch::default());
 }
@@ -136,27 +161,7 @@ impl Scratch {
         settings: &QuerySettings,
         min_equal: u32,
     ) -> Vec<Hit> {
-        self.candidates.clear();
-        for (s, source) in sources.iter().enumerate() {
-            let (segment, bytes) = (source.segment, source.segment.bytes());
-            let (documents, high, removals) =
-                (segment.header.documents, (s as u64) << 32, source.removed.count() > 0);
-            for (band, &key) in keys.iter().enumerate() {
-                let table = segment.band_table(band);
-                let found = segment.lookup(&table, stored_key(key));
-                let candidates = &mut self.candidates;
-                table.for_each_value(bytes, found, |doc| {
-                    // A damaged value past the segment's documents is no candidate (verify reports it).
-                    if doc < documents && !(removals && source.removed.is_removed(doc as u32)) {
-                        candidates.push(high | doc);
-                    }
-                });
-            }
-        }
-        // The stable sort merges runs: each band's lookup comes sorted by document, and a document
-        // near the query is found in many bands (an unstable sort of thousands of such repeats was
-        // most of a slow query's time).
-        self.candidates.sort();
+        gather(sources, keys, &mut self.candidates);
         self.candidates.dedup();
         self.row.clear();
         params.store.encode(row, params.slot_bytes(), &mut self.row);

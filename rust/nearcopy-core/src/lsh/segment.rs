@@ -6,7 +6,8 @@
 //! block gives an empty or zero value, and the damage is remembered, so the query that read it
 //! fails ([`Segment::checked`]) instead of answering from a flipped bit.
 
-use super::header::{Header, KeyKind, Layout, FLAG_CONTENT_HASHES, FLAG_SHINGLE_SETS, FORMAT_VERSION};
+use super::header::FORMAT_VERSION;
+use super::header::{Header, KeyKind, Layout, FLAG_CONTENT_HASHES, FLAG_SET_SIZES, FLAG_SHINGLE_SETS};
 use super::header::{HEADER_LEN, MAGIC};
 use super::packed;
 use super::store::Store;
@@ -234,6 +235,24 @@ impl Segment {
             return Some(Vec::new());
         }
         Some((0..count).map(|i| read_u64(&self.map, at + 8 * i)).collect())
+    }
+
+    /// Whether the segment records each document's set size (containment queries need it).
+    pub fn has_set_sizes(&self) -> bool {
+        self.header.flags & FLAG_SET_SIZES != 0
+    }
+
+    /// The set size of `doc` (its number of distinct shingles), when the segment has them (0 for a
+    /// damaged block: the query that read it fails).
+    pub fn set_size(&self, doc: usize) -> Option<u32> {
+        if !self.has_set_sizes() || doc >= self.len() {
+            return None;
+        }
+        let at = self.layout.sizes_at + 4 * doc;
+        if !self.touch(at, 4) {
+            return Some(0);
+        }
+        Some(read_u32(&self.map, at))
     }
 
     /// Reads the whole body: the checksum, every table's order, and the keys against their table.

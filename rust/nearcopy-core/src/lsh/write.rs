@@ -2,7 +2,7 @@
 //! written beside its name and renamed into place, section by section in the order of the layout
 //! ([`super::header`]), the body checksummed as it is written.
 
-use super::header::{Header, Layout, FLAG_CONTENT_HASHES, FLAG_SHINGLE_SETS, HEADER_LEN};
+use super::header::{Header, Layout, FLAG_CONTENT_HASHES, FLAG_SET_SIZES, FLAG_SHINGLE_SETS, HEADER_LEN};
 use super::packed::PackedWriter;
 use super::table::{write_table, TableLayout};
 use super::{key_hash, stored_key, AtomicFile, Hashing};
@@ -31,11 +31,13 @@ impl Keys<'_> {
     }
 }
 
-/// Optional columns of a batch: content hashes (`2n` u64) and shingle sets (values, `n + 1` bounds).
+/// Optional columns of a batch: content hashes (`2n` u64), shingle sets (values, `n + 1` bounds)
+/// and set sizes (`n` u32: each document's number of distinct shingles, for containment queries).
 #[derive(Default)]
 pub struct Columns<'a> {
     pub content_hashes: Option<&'a [u64]>,
     pub sets: Option<(&'a [u64], &'a [u64])>,
+    pub set_sizes: Option<&'a [u32]>,
 }
 
 /// A batch of documents to write as a segment.
@@ -97,6 +99,12 @@ pub fn write_segment<W: Slot>(
         }
         set_values = values.len() as u64;
         flags |= FLAG_SHINGLE_SETS;
+    }
+    if let Some(sizes) = docs.columns.set_sizes {
+        if sizes.len() != n {
+            return Err(invalid!("{} set sizes for {n} documents", sizes.len()));
+        }
+        flags |= FLAG_SET_SIZES;
     }
     let key_bytes = match &docs.keys {
         Keys::Str { blob, ends } => {
@@ -177,6 +185,9 @@ pub fn write_segment<W: Slot>(
     if let Some((values, bounds)) = docs.columns.sets {
         bounds.iter().chain(values).try_for_each(|v| write_all(&mut body, &v.to_le_bytes()))?;
     }
+    if let Some(sizes) = docs.columns.set_sizes {
+        write_set_sizes(&mut body, sizes.iter().copied())?;
+    }
     let (written, checksum, blocks) = (body.written, body.hasher.digest(), body.blocks);
     finish(file, written, checksum, blocks, &header, &layout)?;
     Ok(header)
@@ -209,6 +220,16 @@ pub(crate) fn write_int_keys(
         writer.push((i128::from(v) - i128::from(header.key_base)) as u64, out)?;
     }
     writer.finish(out).map(|_| ())
+}
+
+/// Writes the set-size column: a u32 per document, padded to a multiple of 8 bytes.
+pub(crate) fn write_set_sizes(out: &mut impl Write, sizes: impl Iterator<Item = u32>) -> Result<()> {
+    let mut count = 0u64;
+    for size in sizes {
+        write_all(out, &size.to_le_bytes())?;
+        count += 1;
+    }
+    pad(out, 4 * count)
 }
 
 /// Checks that the body has the layout's length, then writes the block table after it and
