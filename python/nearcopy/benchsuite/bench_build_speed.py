@@ -5,7 +5,8 @@ runs on it in a child process: what is timed is the command's own build (reading
 normalizing, winnowing, writing segments, the final merge; the interpreter's start-up is left out),
 and the child's peak resident memory is read from the kernel. Prose is this machine's documentation,
 man pages and licence texts (the text corpus without its code files, as much as there is); code is
-the Linux kernel's C sources. For code, the raw tree-sitter parse of the same files (the Python
+the Linux kernel's C sources (glibc's and the system headers where the kernel's tarball is not
+installed: the row names its corpus). For code, the raw tree-sitter parse of the same files (the Python
 binding, one thread) is timed too: the target is a share of it, as that is what any tree-sitter user
 pays before nearcopy's normalization starts.
 
@@ -36,7 +37,7 @@ from typing import Any
 
 from nearcopy.protected_documents import as_document, content_language
 
-from . import benchutil, code_reference, corpus, source_corpus
+from . import benchutil, code_corpus, code_reference, corpus, source_corpus
 
 PROSE_TARGET_MB_S = 100.0
 CODE_TARGET_SHARE = 0.85
@@ -63,11 +64,31 @@ def prose_documents(mb: int) -> Iterator[dict[str, Any]]:
         yield doc
 
 
-def code_documents(mb: int) -> Iterator[dict[str, Any]]:
+def code_documents(mb: int) -> tuple[str, Iterator[dict[str, Any]]]:
+    """Up to ``mb`` MB of C sources and the corpus's name: the Linux kernel's when its tarball is
+    installed (``make bench`` installs it), else what this machine has (glibc's sources, which
+    ``make test`` unpacks, and the system headers), so that the benchmark runs on any machine and
+    says which corpus it measured."""
     path = source_corpus.kernel_sources(mb)
-    if path is None:
-        raise SystemExit("the Linux kernel sources are not installed (see source_corpus.py)")
-    yield from source_corpus._jsonl(path)
+    if path is not None:
+        return "Linux kernel C", source_corpus._jsonl(path)
+    return "glibc C and system headers", _local_c_sources(mb)
+
+
+def _local_c_sources(mb: int) -> Iterator[dict[str, Any]]:
+    files = code_corpus._glibc_files() + sorted(Path("/usr/include").rglob("*.h"))
+    total = 0
+    for file in files:
+        if total >= mb * 1_000_000:
+            return
+        try:
+            data = file.read_bytes()
+        except OSError:
+            continue
+        if not corpus.MIN_DOC_BYTES <= len(data) <= corpus.MAX_DOC_BYTES or b"\0" in data:
+            continue
+        total += len(data)
+        yield {"id": str(file), "text": data.decode("utf-8", errors="replace"), "language": "c"}
 
 
 def write_corpus(docs: Iterator[dict[str, Any]], path: Path) -> float:
@@ -123,7 +144,7 @@ def measure(
 ) -> list[dict[str, Any]]:
     """The rows of one corpus: one per engine (its CLI options and the cores it builds on)."""
     source = root / f"{kind}-{mb}.jsonl"
-    docs = prose_documents(mb) if kind == "prose" else code_documents(mb)
+    name, docs = ("this machine's prose", prose_documents(mb)) if kind == "prose" else code_documents(mb)
     megabytes = write_corpus(docs, source)
     # On disk before the clock starts: the build syncs its segments, and on ext4 a sync can wait for
     # the corpus's own dirty pages (a user's corpus was written long before its build).
@@ -137,7 +158,8 @@ def measure(
         built = min(runs, key=lambda run: run["summary"]["seconds"])
         summary = built["summary"]
         rows.append({
-            "kind": kind, "engine": engine, "cores": cores, "shards": len(summary.get("shards", [])),
+            "kind": kind, "corpus": name, "engine": engine, "cores": cores,
+            "shards": len(summary.get("shards", [])),
             "requested_mb": mb, "mb": round(megabytes, 1), "documents": summary["documents"],
             "tokens": summary["tokens"], "build_s": summary["seconds"],
             "mb_s": round(megabytes / summary["seconds"], 1),
@@ -182,7 +204,7 @@ def report(rows: list[dict[str, Any]]) -> str:
         engine = r["engine"] + (f", {r['cores']} CPUs" if r["engine"] == "ray" else "")
         engine += f", {r['shards']} shards" if r["shards"] else ""
         lines.append(
-            f"| {r['kind']} | {engine} | {r['mb']} | {r['documents']:,} | {r['build_s']} | "
+            f"| {r['kind']}: {r['corpus']} | {engine} | {r['mb']} | {r['documents']:,} | {r['build_s']} | "
             f"{r['mb_s_per_core']} | {target} | {r['bytes_per_token']} | {r['peak_mb']} |"
         )
     short = [r for r in rows if r["kind"] == "prose" and r["mb"] < r["requested_mb"] * 0.95]
