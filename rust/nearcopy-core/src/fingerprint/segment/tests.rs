@@ -299,3 +299,34 @@ fn block_checksums_depend_on_the_block_number() {
     let last = u64::from_le_bytes(table[16..24].try_into().unwrap());
     assert_eq!(last, blocks::block_checksum(&whole[1024..], 2));
 }
+
+#[test]
+fn a_merge_of_many_segments_writes_the_segment_of_their_union() {
+    // Past SCAN_MAX_SEGMENTS the merge takes its heads from a heap: the file must be the very one
+    // a single write of the renumbered union gives, as it is for a few segments.
+    for count in [3usize, 40] {
+        let dir = tempdir();
+        let mut state = 11u64;
+        let (mut parts, mut union, mut first_doc) = (Vec::new(), Vec::new(), 0u32);
+        for s in 0..count {
+            let documents = 1 + (s as u32 % 4);
+            let mut e: Vec<(u64, Posting)> = (0..(s * 37) % 300)
+                .map(|i| {
+                    let shared = if i % 4 == 0 { 9 } else { crate::hash::splitmix64(&mut state) };
+                    (shared, Posting { doc: i as u32 % documents, position: i as u32 })
+                })
+                .collect();
+            e.sort_unstable();
+            let path = dir.join(format!("part-{s}.ncs"));
+            write_segment(&path, &params(), u64::from(documents), &e).unwrap();
+            parts.push(Segment::open(&path).unwrap());
+            union.extend(e.iter().map(|&(h, p)| (h, Posting { doc: p.doc + first_doc, ..p })));
+            first_doc += documents;
+        }
+        union.sort_unstable();
+        let (merged, whole) = (dir.join("merged.ncs"), dir.join("whole.ncs"));
+        merge_segments(&merged, &params(), &parts.iter().collect::<Vec<_>>()).unwrap();
+        write_segment(&whole, &params(), u64::from(first_doc), &union).unwrap();
+        assert_eq!(std::fs::read(&merged).unwrap(), std::fs::read(&whole).unwrap(), "{count} segments");
+    }
+}
