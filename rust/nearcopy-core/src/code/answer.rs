@@ -17,7 +17,7 @@
 use super::detect::{parse, tree_error_share, MAX_ERROR_SHARE};
 use super::languages::Language;
 use super::lexid::rank;
-use super::lines::{code_text, regions, scan_noting_start, ScannedLine};
+use super::lines::{code_text, only_comments, regions, scan_noting_start, ScannedLine};
 use tree_sitter::{Parser, Tree};
 
 mod fences;
@@ -228,9 +228,10 @@ impl Splitter<'_, '_> {
             }
             return self.push(segment(Some(language), alternatives), trees);
         }
-        // A tag of text that is not code (bash, json, sql, output): prose. No tag, or one of a
-        // language nearcopy does not parse (kotlin for Java, swift): the language is detected.
-        let found = if PLAIN_TAGS.contains(&tag_word(info).as_str()) {
+        // A tag of text that is not code (bash, json, sql, output): prose. So is a block of comments
+        // alone (a licence header): no parse finds code tokens in it. No tag, or one of a language
+        // nearcopy does not parse (kotlin for Java, swift): the language is detected.
+        let found = if PLAIN_TAGS.contains(&tag_word(info).as_str()) || only_comments(body) {
             Detected::none()
         } else {
             let evidence = code_text(self.text, lines, start, end, RANK_PREFIX_BYTES);

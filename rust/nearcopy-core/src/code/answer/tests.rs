@@ -284,3 +284,21 @@ fn a_go_raw_string_of_prose_stays_inside_its_code() {
     assert_eq!(segments.len(), 1, "{segments:?}");
     assert!(segments[0].code && segments[0].language == Some(Language::Go), "{segments:?}");
 }
+
+#[test]
+fn a_fenced_block_of_comments_alone_is_read_as_prose_without_a_parse() {
+    let header = "/*\n * Copyright (C) 2008 The Example Open Source Project\n *\n * Licensed under the Apache License, Version 2.0 (the \"License\"); you may not use\n * this file except in compliance with the License, and you may obtain a copy of it.\n */\n";
+    for info in ["", "kotlin"] {
+        let answer = format!("The header:\n```{info}\n{header}```\nThat is all.");
+        let parts = split_answer_with(&answer, &mut Parser::new(), &SplitOptions::default());
+        let block = parts.iter().find(|p| p.segment.fenced).expect("the fenced block is a segment");
+        assert_eq!(block.segment.language, None, "{info:?}");
+        assert!(block.segment.alternatives.is_empty(), "{info:?}: {:?}", block.segment.alternatives);
+        assert!(block.trees.is_empty(), "{info:?}: nothing was parsed");
+    }
+    // The same header above code: the block is code, in the code's language.
+    let answer = format!("```\n{header}#include <stdio.h>\nint main(void) {{\n    printf(\"hi\\n\");\n    return 0;\n}}\n```\n");
+    let code = code_segments(&answer);
+    assert_eq!(code.len(), 1);
+    assert_eq!(code[0].1, Some(Language::C));
+}
