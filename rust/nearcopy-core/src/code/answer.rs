@@ -216,13 +216,22 @@ impl Splitter<'_, '_> {
         };
         if let Some(language) = tagged.or(if info.is_empty() { self.options.hint } else { None }) {
             // A tag (or the caller) names the language: parsed once, for the tokens; a block that
-            // parses badly as it (a wrong tag) is checked in the lexical favourite and as prose too.
+            // parses badly as it (a wrong tag, or broken code) is checked as prose too, and in the
+            // lexical favourite if the text says more for that than for the tag.
             let (trees, errors) = self.parse(body, language);
             let mut alternatives = Vec::new();
             if errors > MAX_ERROR_SHARE {
-                let other = rank(prefix(body, RANK_PREFIX_BYTES), self.options.languages)
-                    .into_iter()
-                    .find(|e| e.language != language && e.lexical > 0.0 && e.score >= MIN_EVIDENCE);
+                // Another language only where the text says more for it than for the tag: a second
+                // grammar's error recovery over the block costs about a millisecond per KB, and a
+                // block that its tag's grammar reads badly is mostly broken code of that language.
+                let ranked = rank(prefix(body, RANK_PREFIX_BYTES), self.options.languages);
+                let tag_score = ranked.iter().find(|e| e.language == language).map(|e| e.score);
+                let other = ranked.into_iter().find(|e| {
+                    e.language != language
+                        && e.lexical > 0.0
+                        && e.score >= MIN_EVIDENCE
+                        && tag_score.is_none_or(|s| e.score > s)
+                });
                 alternatives.extend(other.map(|e| Some(e.language)));
                 alternatives.push(None);
             }

@@ -302,3 +302,21 @@ fn a_fenced_block_of_comments_alone_is_read_as_prose_without_a_parse() {
     assert_eq!(code.len(), 1);
     assert_eq!(code[0].1, Some(Language::C));
 }
+
+#[test]
+fn a_badly_parsing_tagged_block_is_read_in_another_language_only_on_stronger_evidence() {
+    let alternatives = |answer: &str| {
+        let block = split_answer(answer, &mut Parser::new()).into_iter().find(|s| s.fenced).unwrap();
+        (block.language, block.alternatives)
+    };
+    // JavaScript under a python tag: what the text says for JavaScript outweighs the tag.
+    let js = "```python\nconst total = items.reduce((sum, item) => sum + item.price, 0);\nif (total === 0) {\n  console.log('empty');\n}\nmodule.exports = { total };\n```\n";
+    let (language, others) = alternatives(js);
+    assert_eq!(language, Some(Language::Python));
+    assert_eq!(others, vec![Some(Language::JavaScript), None]);
+    // Python cut off mid-statement under its own tag: read as prose too, not in a second grammar.
+    let broken = "```python\n    if value is None:\n        snippet = \"function check(x) { return typeof x === 'undefined'; }\"\n  return {key: value for key, value in self.items() if value is not None\n        except KeyError:\n    pass\n```\n";
+    let (language, others) = alternatives(broken);
+    assert_eq!(language, Some(Language::Python));
+    assert_eq!(others, vec![None], "{broken}");
+}
