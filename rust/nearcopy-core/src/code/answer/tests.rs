@@ -320,3 +320,25 @@ fn a_badly_parsing_tagged_block_is_read_in_another_language_only_on_stronger_evi
     assert_eq!(language, Some(Language::Python));
     assert_eq!(others, vec![None], "{broken}");
 }
+
+#[test]
+fn a_failed_favourite_is_retried_only_in_a_language_with_a_fair_share_of_its_evidence() {
+    // Python cut off in a signature (its grammar leaves a quarter of it in errors), rendering a line of
+    // JavaScript: JavaScript, far outscored, is not parsed after Python fails.
+    let cut = "                 key=None, reverse=False):\n        \"\"\"Sort the items.\"\"\"\n        if key is None:\n            raise ValueError(\"no key\")\n        elif self.items is not None:\n            self.items.sort(key=lambda item: item.rank, reverse=reverse)\n        try:\n            self.render(\"function(x) { return x === y }\")\n        except KeyError:\n            pass\n    return self\n";
+    let parses = std::rc::Rc::new(std::cell::Cell::new(0));
+    let counted = parses.clone();
+    let mut parser = Parser::new();
+    parser.set_logger(Some(Box::new(move |_, message: &str| {
+        if message.starts_with("new_parse") {
+            counted.set(counted.get() + 1);
+        }
+    })));
+    let parts = split_answer_with(cut, &mut parser, &SplitOptions::default());
+    assert_eq!(parses.get(), 1, "only the favourite is parsed");
+    assert_eq!(parts.len(), 1);
+    let segment = &parts[0].segment;
+    assert!(!segment.code && segment.language.is_none(), "{segment:?}");
+    assert_eq!(segment.alternatives, vec![Some(Language::Python)]);
+    assert!(parts[0].tree(Language::Python).is_some(), "the favourite's tree is kept for that reading");
+}
