@@ -17,7 +17,7 @@
 use super::detect::{parse, tree_error_share, MAX_ERROR_SHARE};
 use super::languages::Language;
 use super::lexid::rank;
-use super::lines::{code_text, regions, scan_noting_start, ScannedLine};
+use super::lines::{code_text, only_comments, regions, scan_noting_start, ScannedLine};
 use tree_sitter::{Parser, Tree};
 
 mod fences;
@@ -42,6 +42,12 @@ const MIN_EVIDENCE_PER_LINE: f64 = 0.25;
 const UNCERTAIN_ERROR_SHARE: f64 = 0.05;
 /// A runner-up language whose lexical score is at least this share of the winner's is also checked.
 const CLOSE_RUNNER_UP: f64 = 0.75;
+/// When the favourite fails to parse, the runner-up is tried only with at least this share of the
+/// favourite's score. Outscored four to one, it is not what the favourite's failure points to (that
+/// is broken or cut-off code of the favourite, or text that is no code): on 2 KB cuts of this
+/// machine's documentation and sources, 120 of 160 retries were below it, three of those parsed (two
+/// of them Python taken for Ruby, whose grammar reads nearly anything), and they cost 1 ms each.
+const RETRY_MIN_SHARE: f64 = 0.25;
 /// A region of one code line is code only from this length on (shorter cannot hold a copy worth
 /// reporting, and a single line is the easiest to misjudge).
 const ONE_LINE_CODE_BYTES: usize = 80;
@@ -216,21 +222,31 @@ impl Splitter<'_, '_> {
         };
         if let Some(language) = tagged.or(if info.is_empty() { self.options.hint } else { None }) {
             // A tag (or the caller) names the language: parsed once, for the tokens; a block that
-            // parses badly as it (a wrong tag) is checked in the lexical favourite and as prose too.
+            // parses badly as it (a wrong tag, or broken code) is checked as prose too, and in the
+            // lexical favourite if the text says more for that than for the tag.
             let (trees, errors) = self.parse(body, language);
             let mut alternatives = Vec::new();
             if errors > MAX_ERROR_SHARE {
-                let other = rank(prefix(body, RANK_PREFIX_BYTES), self.options.languages)
-                    .into_iter()
-                    .find(|e| e.language != language && e.lexical > 0.0 && e.score >= MIN_EVIDENCE);
+                // Another language only where the text says more for it than for the tag: a second
+                // grammar's error recovery over the block costs about a millisecond per KB, and a
+                // block that its tag's grammar reads badly is mostly broken code of that language.
+                let ranked = rank(prefix(body, RANK_PREFIX_BYTES), self.options.languages);
+                let tag_score = ranked.iter().find(|e| e.language == language).map(|e| e.score);
+                let other = ranked.into_iter().find(|e| {
+                    e.language != language
+                        && e.lexical > 0.0
+                        && e.score >= MIN_EVIDENCE
+                        && tag_score.is_none_or(|s| e.score > s)
+                });
                 alternatives.extend(other.map(|e| Some(e.language)));
                 alternatives.push(None);
             }
             return self.push(segment(Some(language), alternatives), trees);
         }
-        // A tag of text that is not code (bash, json, sql, output): prose. No tag, or one of a
-        // language nearcopy does not parse (kotlin for Java, swift): the language is detected.
-        let found = if PLAIN_TAGS.contains(&tag_word(info).as_str()) {
+        // A tag of text that is not code (bash, json, sql, output): prose. So is a block of comments
+        // alone (a licence header): no parse finds code tokens in it. No tag, or one of a language
+        // nearcopy does not parse (kotlin for Java, swift): the language is detected.
+        let found = if PLAIN_TAGS.contains(&tag_word(info).as_str()) || only_comments(body) {
             Detected::none()
         } else {
             let evidence = code_text(self.text, lines, start, end, RANK_PREFIX_BYTES);
@@ -295,8 +311,8 @@ impl Splitter<'_, '_> {
 
     /// The language of a stretch that looks like code: the lexical favourite of its `evidence` (its
     /// code lines) if that parses `body` with few errors (the whole stretch, once: the tree is
-    /// kept), else the runner-up (tried on a prefix), else none — then it is prose, to be checked as
-    /// code in the favourite too.
+    /// kept), else the runner-up (tried on a prefix, if it has a quarter of the favourite's score),
+    /// else none — then it is prose, to be checked as code in the favourite too.
     fn detect(&mut self, body: &str, evidence: &str, fenced: bool) -> Detected {
         if let Some(language) = self.options.hint {
             // No detection: the caller's language, also read as prose if it parses badly.
@@ -330,7 +346,8 @@ impl Splitter<'_, '_> {
                 .collect();
             return Detected { language: Some(first), trees, errors, alternatives };
         }
-        if let Some(second) = second.map(|e| e.language) {
+        let retry = second.filter(|e| e.score >= RETRY_MIN_SHARE * best.score);
+        if let Some(second) = retry.map(|e| e.language) {
             let head = prefix(body, RETRY_PREFIX_BYTES);
             let (head_trees, retry) = self.parse(head, second);
             if retry <= MAX_ERROR_SHARE {

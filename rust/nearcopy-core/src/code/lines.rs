@@ -306,6 +306,38 @@ pub fn code_text(text: &str, lines: &[ScannedLine], start: usize, end: usize, li
     out
 }
 
+/// Whether every non-blank line of `block` is a comment: `//`, `#` (not a preprocessor line), `<!--`,
+/// or within a `/* ... */` block. Such a block (a licence header, a doc comment shown alone) holds no
+/// code tokens in its own language (comments are dropped), and a grammar that does not read it as a
+/// comment spends milliseconds in error recovery on its sentences (a 1.2 KB licence header read as
+/// Python: 1.5 ms, 93% of it in errors): it is read as prose, without a parse.
+pub fn only_comments(block: &str) -> bool {
+    let mut in_block = false;
+    let mut any = false;
+    for line in block.lines().map(str::trim).filter(|l| !l.is_empty()) {
+        any = true;
+        let rest = if in_block {
+            line
+        } else if let Some(rest) = line.strip_prefix("/*") {
+            rest
+        } else {
+            let hash_comment = line.starts_with('#') && !PREPROCESSOR.iter().any(|p| line.starts_with(p));
+            let html_comment = line.starts_with("<!--") && line.ends_with("-->");
+            if line.starts_with("//") || hash_comment || html_comment {
+                continue;
+            }
+            return false;
+        };
+        // Within a block comment: it goes on, or closes with nothing after it (code after `*/` is code).
+        match rest.find("*/") {
+            None => in_block = true,
+            Some(at) if rest[at + 2..].trim().is_empty() => in_block = false,
+            Some(_) => return false,
+        }
+    }
+    any
+}
+
 /// A line of code up to a `#` or `//` comment that follows code (outside quotes; a `#` must
 /// follow white space, as `a[#]` or `#include` are not comments).
 fn without_trailing_comment(line: &str) -> &str {

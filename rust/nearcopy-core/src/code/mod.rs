@@ -25,7 +25,7 @@ pub use answer::{
     language_of_tag, split_answer, split_answer_with, Hint, ParsedSegment, Segment, SplitOptions,
 };
 pub use batch::{code_token_batch, symbol_id, CodeTokenBatch};
-pub use detect::{detect, error_share, MAX_ERROR_SHARE};
+pub use detect::{detect, error_share, tree_error_share, MAX_ERROR_SHARE};
 pub use generated::generated_spans;
 pub use languages::Language;
 pub use lexid::LanguageSet;

@@ -284,3 +284,61 @@ fn a_go_raw_string_of_prose_stays_inside_its_code() {
     assert_eq!(segments.len(), 1, "{segments:?}");
     assert!(segments[0].code && segments[0].language == Some(Language::Go), "{segments:?}");
 }
+
+#[test]
+fn a_fenced_block_of_comments_alone_is_read_as_prose_without_a_parse() {
+    let header = "/*\n * Copyright (C) 2008 The Example Open Source Project\n *\n * Licensed under the Apache License, Version 2.0 (the \"License\"); you may not use\n * this file except in compliance with the License, and you may obtain a copy of it.\n */\n";
+    for info in ["", "kotlin"] {
+        let answer = format!("The header:\n```{info}\n{header}```\nThat is all.");
+        let parts = split_answer_with(&answer, &mut Parser::new(), &SplitOptions::default());
+        let block = parts.iter().find(|p| p.segment.fenced).expect("the fenced block is a segment");
+        assert_eq!(block.segment.language, None, "{info:?}");
+        assert!(block.segment.alternatives.is_empty(), "{info:?}: {:?}", block.segment.alternatives);
+        assert!(block.trees.is_empty(), "{info:?}: nothing was parsed");
+    }
+    // The same header above code: the block is code, in the code's language.
+    let answer = format!("```\n{header}#include <stdio.h>\nint main(void) {{\n    printf(\"hi\\n\");\n    return 0;\n}}\n```\n");
+    let code = code_segments(&answer);
+    assert_eq!(code.len(), 1);
+    assert_eq!(code[0].1, Some(Language::C));
+}
+
+#[test]
+fn a_badly_parsing_tagged_block_is_read_in_another_language_only_on_stronger_evidence() {
+    let alternatives = |answer: &str| {
+        let block = split_answer(answer, &mut Parser::new()).into_iter().find(|s| s.fenced).unwrap();
+        (block.language, block.alternatives)
+    };
+    // JavaScript under a python tag: what the text says for JavaScript outweighs the tag.
+    let js = "```python\nconst total = items.reduce((sum, item) => sum + item.price, 0);\nif (total === 0) {\n  console.log('empty');\n}\nmodule.exports = { total };\n```\n";
+    let (language, others) = alternatives(js);
+    assert_eq!(language, Some(Language::Python));
+    assert_eq!(others, vec![Some(Language::JavaScript), None]);
+    // Python cut off mid-statement under its own tag: read as prose too, not in a second grammar.
+    let broken = "```python\n    if value is None:\n        snippet = \"function check(x) { return typeof x === 'undefined'; }\"\n  return {key: value for key, value in self.items() if value is not None\n        except KeyError:\n    pass\n```\n";
+    let (language, others) = alternatives(broken);
+    assert_eq!(language, Some(Language::Python));
+    assert_eq!(others, vec![None], "{broken}");
+}
+
+#[test]
+fn a_failed_favourite_is_retried_only_in_a_language_with_a_fair_share_of_its_evidence() {
+    // Python cut off in a signature (its grammar leaves a quarter of it in errors), rendering a line of
+    // JavaScript: JavaScript, far outscored, is not parsed after Python fails.
+    let cut = "                 key=None, reverse=False):\n        \"\"\"Sort the items.\"\"\"\n        if key is None:\n            raise ValueError(\"no key\")\n        elif self.items is not None:\n            self.items.sort(key=lambda item: item.rank, reverse=reverse)\n        try:\n            self.render(\"function(x) { return x === y }\")\n        except KeyError:\n            pass\n    return self\n";
+    let parses = std::rc::Rc::new(std::cell::Cell::new(0));
+    let counted = parses.clone();
+    let mut parser = Parser::new();
+    parser.set_logger(Some(Box::new(move |_, message: &str| {
+        if message.starts_with("new_parse") {
+            counted.set(counted.get() + 1);
+        }
+    })));
+    let parts = split_answer_with(cut, &mut parser, &SplitOptions::default());
+    assert_eq!(parses.get(), 1, "only the favourite is parsed");
+    assert_eq!(parts.len(), 1);
+    let segment = &parts[0].segment;
+    assert!(!segment.code && segment.language.is_none(), "{segment:?}");
+    assert_eq!(segment.alternatives, vec![Some(Language::Python)]);
+    assert!(parts[0].tree(Language::Python).is_some(), "the favourite's tree is kept for that reading");
+}

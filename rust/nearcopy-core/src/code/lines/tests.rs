@@ -104,3 +104,20 @@ fn a_paragraph_on_one_line_is_prose_whatever_symbols_it_has() {
         vec![LineKind::Code]
     );
 }
+
+#[test]
+fn blocks_of_comments_alone_are_told_from_code_with_comments() {
+    let licence =
+        "/*\n * Copyright (C) 2010 The Example Project\n *\n * Licensed under the Apache License.\n */\n";
+    assert!(only_comments(licence));
+    assert!(only_comments("# Copyright 2020 Example\n\n# SPDX-License-Identifier: MIT\n"));
+    assert!(only_comments("// one\n// two\n/* three */\n<!-- four -->\n"));
+    assert!(only_comments("/* a comment cut off before its end\n * goes on"));
+    // Code anywhere, even right after a comment closes, is code.
+    assert!(!only_comments("/* header */\nint x = 1;\n"));
+    assert!(!only_comments("/*\n * doc\n */ int x;\n"));
+    assert!(!only_comments("# a comment\nx = 1\n"));
+    assert!(!only_comments("#include <stdio.h>\n"), "a preprocessor line is code");
+    assert!(!only_comments("#!/bin/sh\n"));
+    assert!(!only_comments("  \n\n"), "a blank block is not a comment");
+}
