@@ -28,7 +28,8 @@ pub fn write_segment(
     let stored = |e: &(u64, Posting)| (stored_key(e.0), e.1, e.0 as u32);
     if entries.windows(2).all(|w| stored(&w[0]) <= stored(&w[1])) {
         let keyed = || entries.iter().map(|&(hash, p)| (stored_key(hash), p));
-        return write_keyed(path, params, documents, entries.len(), keyed);
+        let keys = || entries.iter().map(|&(hash, _)| stored_key(hash));
+        return write_keyed(path, params, documents, entries.len(), keys, keyed);
     }
     if entries.windows(2).any(|w| w[0] > w[1]) {
         return Err(Error::InvalidArgument("segment entries must be sorted".into()));
@@ -36,7 +37,8 @@ pub fn write_segment(
     let mut keyed: Vec<(u32, Posting)> = entries.iter().map(|&(hash, p)| (stored_key(hash), p)).collect();
     // Hashes that share their top 32 bits become one key: their postings are re-sorted under it.
     keyed.sort_unstable();
-    write_keyed(path, params, documents, keyed.len(), || keyed.iter().copied())
+    let keys = || keyed.iter().map(|&(key, _)| key);
+    write_keyed(path, params, documents, keyed.len(), keys, || keyed.iter().copied())
 }
 
 /// Merges `segments` into one segment at `path`; the documents of `segments[i]` are renumbered after
@@ -59,7 +61,8 @@ pub fn merge_segments(path: &Path, params: &Winnowings, segments: &[&Segment]) -
     u32::try_from(documents).map_err(|_| too_many_documents())?;
     let entries: usize = segments.iter().map(|s| s.len()).sum();
     let merged = || MergedEntries::new(segments, &first_doc);
-    write_keyed(path, params, documents, entries, merged)
+    let keys = || segments.iter().flat_map(|segment| (0..segment.len()).map(|i| segment.key(i)));
+    write_keyed(path, params, documents, entries, keys, merged)
 }
 
 fn too_many_documents() -> Error {
@@ -71,14 +74,17 @@ fn too_many_documents() -> Error {
 /// scan per entry would make the merge quadratic.
 const SCAN_MAX_SEGMENTS: usize = 8;
 
-/// The entries of several segments in (key, posting) order, documents renumbered: a k-way merge.
-/// Documents are renumbered apart, so no two segments yield the same entry and both ways of
-/// finding the smallest head give the same order.
+/// The entries of several segments in (key, posting) order, documents renumbered: a k-way merge
+/// over each segment's next entry, read once. Documents are renumbered apart, so no two segments
+/// yield the same entry and both ways of finding the smallest head give the same order.
 struct MergedEntries<'a> {
     segments: &'a [&'a Segment],
     first_doc: &'a [u32],
     next: Vec<usize>,
-    heads: Option<BinaryHeap<Head>>,
+    /// Each segment's next entry (few segments: found by a scan of these).
+    heads: Vec<Option<(u32, Posting)>>,
+    /// Many segments: the heads in a heap instead.
+    heap: Option<BinaryHeap<Head>>,
 }
 
 /// A segment's next entry and the segment's number, smallest first in the heap.
@@ -86,11 +92,17 @@ type Head = Reverse<((u32, Posting), usize)>;
 
 impl<'a> MergedEntries<'a> {
     fn new(segments: &'a [&'a Segment], first_doc: &'a [u32]) -> Self {
-        let mut merged = MergedEntries { segments, first_doc, next: vec![0; segments.len()], heads: None };
+        let mut merged = MergedEntries {
+            segments,
+            first_doc,
+            next: vec![0; segments.len()],
+            heads: Vec::new(),
+            heap: None,
+        };
+        merged.heads = (0..segments.len()).map(|s| merged.entry(s)).collect();
         if segments.len() > SCAN_MAX_SEGMENTS {
-            let heads =
-                (0..segments.len()).filter_map(|s| merged.entry(s).map(|e| Reverse((e, s)))).collect();
-            merged.heads = Some(heads);
+            let heads = merged.heads.iter().enumerate().filter_map(|(s, e)| e.map(|e| Reverse((e, s))));
+            merged.heap = Some(heads.collect());
         }
         merged
     }
@@ -109,29 +121,32 @@ impl Iterator for MergedEntries<'_> {
     type Item = (u32, Posting);
 
     fn next(&mut self) -> Option<(u32, Posting)> {
-        if self.heads.is_some() {
-            let Reverse((entry, s)) = self.heads.as_mut()?.pop()?;
+        if self.heap.is_some() {
+            let Reverse((entry, s)) = self.heap.as_mut()?.pop()?;
             self.next[s] += 1;
             if let Some(following) = self.entry(s) {
-                self.heads.as_mut()?.push(Reverse((following, s)));
+                self.heap.as_mut()?.push(Reverse((following, s)));
             }
             return Some(entry);
         }
-        // Few segments: a scan for the smallest head beats a heap.
+        // Few segments: a scan of the heads beats a heap.
         let (s, entry) =
-            (0..self.segments.len()).filter_map(|s| self.entry(s).map(|e| (s, e))).min_by_key(|&(_, e)| e)?;
+            self.heads.iter().enumerate().filter_map(|(s, e)| e.map(|e| (s, e))).min_by_key(|&(_, e)| e)?;
         self.next[s] += 1;
+        self.heads[s] = self.entry(s);
         Some(entry)
     }
 }
 
-/// Writes `count` entries, yielded in (key, posting) order by `entries()` (called twice: once to
-/// count the directory's buckets, once to write).
-fn write_keyed<I: Iterator<Item = (u32, Posting)>>(
+/// Writes `count` entries, yielded in (key, posting) order by `entries()` (called twice: once for
+/// the keys, once for the postings); `keys()` yields the same keys in any order, to count the
+/// directory's buckets (a merge counts its inputs' keys without merging them).
+fn write_keyed<I: Iterator<Item = (u32, Posting)>, K: Iterator<Item = u32>>(
     path: &Path,
     params: &Winnowings,
     documents: u64,
     count: usize,
+    keys: impl FnOnce() -> K,
     entries: impl Fn() -> I,
 ) -> Result<()> {
     if u32::try_from(count).is_err() {
@@ -139,7 +154,7 @@ fn write_keyed<I: Iterator<Item = (u32, Posting)>>(
     }
     let bits = directory_bits(count);
     let mut directory = vec![0u32; (1usize << bits) + 1];
-    for (key, _) in entries() {
+    for key in keys() {
         directory[bucket(key, bits) + 1] += 1;
     }
     for b in 1..directory.len() {
