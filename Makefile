@@ -58,12 +58,14 @@ py-test: $(STAMP) build test-corpora
 test: rust-test build lint py-test
 
 # The benchmark suite (nearcopy bench: every benchmark, the peers in the same run; under an hour on
-# 2 cores), written to benches/results/suite-DATE-CPU/, then the README's figures regenerated from it.
+# 2 cores), written to benches/results/suite-DATE-CPU/, then the scale model worked out from the results
+# (benchsuite/scale_model.py) and the documentation's figures regenerated from them.
 # Debian's linux-source-6.1 (root and apt; skipped otherwise) tops the 1 GB filter index up with real
 # C sources. BENCH_ARGS adds flags, e.g. BENCH_ARGS="--only minhash serve".
 bench: $(STAMP) build
 	-$(PY) -m nearcopy.benchsuite.source_corpus --install-packages --mb 1000
 	$(PY) -m nearcopy bench $(BENCH_ARGS)
+	$(PY) -m nearcopy.benchsuite.scale_model
 	$(PY) benches/update_readme.py
 
 # Every benchmark on small inputs (under 5 minutes on 2 cores); results go to .cache/bench-results/.

@@ -50,6 +50,8 @@ LEGACY = {
     "dedup-speed": "dedup-speed-*.md",
     "serve": "serve-*.md",
     "router": "router-*.md",
+    "build-speed": "build-speed-*.md",
+    "scale-model": "scale-model-*.md",
     "dedup-scale": "dedup-scale-2*.md",
     "dedup-scale-10m": "dedup-scale-10m-*.md",
 }

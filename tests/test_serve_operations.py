@@ -101,6 +101,22 @@ def test_a_request_policy_may_only_be_stricter_when_the_operator_says_so(logged:
     wait_for(lambda: any(line.get("policy") == "stricter" for line in log_lines(log)))
 
 
+def test_a_request_policy_changes_the_policy_and_nothing_else(tmp_path: Path) -> None:
+    # Every detection setting of the operator's filter carries over to the filter a request's policy
+    # makes (the popular-function rule used to fall back to its defaults).
+    from nearcopy.filter import OutputFilter
+    from nearcopy.serving.request_policy import request_filter
+
+    index = ProtectedIndex.build([{"id": "a", "text": h.PROSE_ANSWER}], tmp_path / "idx")
+    current = OutputFilter(index, min_tokens=9, min_code_tokens=11, max_doc_frequency=5,
+                           popular_doc_frequency=7, popular_factor=3.0)  # fmt: skip
+    made = request_filter(current, {"default": "suppress"}, "any")
+    settings = ("min_tokens", "min_code_tokens", "max_doc_frequency", "popular_doc_frequency",
+                "popular_factor")  # fmt: skip
+    assert [getattr(made, s) for s in settings] == [getattr(current, s) for s in settings]
+    assert made.policy.default == "suppress" and made.index is index
+
+
 def test_without_the_operators_leave_a_request_policy_is_refused(tmp_path: Path) -> None:
     index = h.build_index(tmp_path / "index")
     service = h.start_service(tmp_path, index, "--request-policy", "any")

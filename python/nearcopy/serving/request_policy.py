@@ -114,6 +114,8 @@ def request_filter(
         min_tokens=current.min_tokens,
         min_code_tokens=current.min_code_tokens,
         max_doc_frequency=current.max_doc_frequency,
+        popular_doc_frequency=current.popular_doc_frequency,
+        popular_factor=current.popular_factor,
         policy=combined(current.policy, requested, mode),
     )
 
