@@ -25,7 +25,6 @@ A sharded index is a directory naming several such index directories, opened as 
 
 from __future__ import annotations
 
-import contextlib
 import os
 import threading
 from collections import Counter
@@ -52,6 +51,7 @@ from nearcopy.index_store import (
     checked_table,
     derived_key,
     load_manifest,
+    new_index_directory,
     parse_table,
     publish,
     read_manifest,
@@ -184,17 +184,8 @@ class ProtectedIndex:
         if shards is not None:
             top, parts = build_sharded(root, derived, documents, allowlist, how, params, shards)
             return cls(root, top, derived, parts)
-        created = not root.exists()
-        if not created and not root.is_dir():
-            raise IndexError_(f"{root}: exists and is not a directory (an index is a directory)")
-        root.mkdir(parents=True, exist_ok=True)
-        try:
+        with new_index_directory(root):
             return cls(root, build_into(root, derived, documents, allowlist, how, params), derived)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                if created:  # rmdir: only if empty (a foreign file put there meanwhile stays)
-                    root.rmdir()
-            raise
 
     @classmethod
     def assemble(

@@ -85,6 +85,24 @@ def read_manifest(root: Path, manifest: dict[str, Any] | None = None) -> dict[st
 
 
 @contextlib.contextmanager
+def new_index_directory(root: Path) -> Iterator[None]:
+    """The directory a build writes a new index into, for the ``with`` block: made if absent (a file
+    there is refused), and removed again if the block fails and it is still empty (a foreign file put
+    there meanwhile stays); a directory that was there before stays whatever happens."""
+    created = not root.exists()
+    if not created and not root.is_dir():
+        raise IndexError_(f"{root}: exists and is not a directory (an index is a directory)")
+    root.mkdir(parents=True, exist_ok=True)
+    try:
+        yield
+    except BaseException:
+        with contextlib.suppress(OSError):
+            if created:  # rmdir: only if empty
+                root.rmdir()
+        raise
+
+
+@contextlib.contextmanager
 def writing(root: Path, timeout: float | None = None) -> Iterator[None]:
     """The writer lock of the index at ``root`` (waiting up to ``timeout``, default
     :data:`LOCK_TIMEOUT`), then the removal of what a killed writer left (safe: no other writer can

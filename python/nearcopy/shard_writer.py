@@ -24,7 +24,7 @@ from nearcopy.index_shards import (
     shard_of,
     writing_top,
 )
-from nearcopy.index_store import IndexError_, publish, read_manifest, writing
+from nearcopy.index_store import IndexError_, new_index_directory, publish, read_manifest, writing
 from nearcopy.index_writer import HowToWrite, SegmentWriter, build_into, finished, merged, new_manifest
 from nearcopy.protected_documents import Document, as_document
 
@@ -50,36 +50,26 @@ def build_sharded(
     shard's batches in tasks of their own, byte-identical to this one). Every shard gets the
     allowlist (each shard is a whole index, usable alone), and the transpiler helpers of its own
     documents. Nothing is published until every shard is; a failed build leaves nothing."""
-    created = not root.exists()
-    if not created and not root.is_dir():
-        raise IndexError_(f"{root}: exists and is not a directory (an index is a directory)")
-    root.mkdir(parents=True, exist_ok=True)
-    try:
-        with writing_top(root) as published:
-            if published is not None:
-                raise FileExistsError(f"{root} already holds a sharded index; open it and add() to it")
-            names = [SHARD_NAME.format(i) for i in range(shards)]
-            reserve(root, names)
-            allowed = [as_document(item) for item in allowlist]
-            with contextlib.ExitStack() as locks:
-                writers = []
-                for name in names:
-                    locks.enter_context(writing(root / name))
-                    writers.append(SegmentWriter(root / name, new_manifest(params, key), key, allowed, how))
-                budget = shard_batch_bytes(how[1], shards)
-                for item in documents:
-                    document = as_document(item)
-                    writer = writers[shard_of(document.id, shards)]
-                    writer.add(document)
-                    if writer.buffered >= budget:
-                        writer.flush()
-                parts = [(root / n, finished(root / n, w.finish(), key)) for n, w in zip(names, writers)]
-            return publish_top(root, new_top(1, parts, names)), parts
-    except BaseException:
-        with contextlib.suppress(OSError):
-            if created:  # rmdir: only if empty (a foreign file put there meanwhile stays)
-                root.rmdir()
-        raise
+    with new_index_directory(root), writing_top(root) as published:
+        if published is not None:
+            raise FileExistsError(f"{root} already holds a sharded index; open it and add() to it")
+        names = [SHARD_NAME.format(i) for i in range(shards)]
+        reserve(root, names)
+        allowed = [as_document(item) for item in allowlist]
+        with contextlib.ExitStack() as locks:
+            writers = []
+            for name in names:
+                locks.enter_context(writing(root / name))
+                writers.append(SegmentWriter(root / name, new_manifest(params, key), key, allowed, how))
+            budget = shard_batch_bytes(how[1], shards)
+            for item in documents:
+                document = as_document(item)
+                writer = writers[shard_of(document.id, shards)]
+                writer.add(document)
+                if writer.buffered >= budget:
+                    writer.flush()
+            parts = [(root / n, finished(root / n, w.finish(), key)) for n, w in zip(names, writers)]
+        return publish_top(root, new_top(1, parts, names)), parts
 
 
 def add_shard(
