@@ -230,9 +230,12 @@ def test_a_killed_driver_publishes_nothing_and_the_next_writer_cleans_up(
     ray_cluster: str, tmp_path: Path
 ) -> None:
     path = tmp_path / "index"
+    # A session of its own: what the cluster does about a dead driver's processes must not reach
+    # the test run (a pytest run died here once, without a word, right after this test).
     done = subprocess.run(
-        [sys.executable, "-c", KILLED_DRIVER, str(path), ray_cluster], capture_output=True, timeout=120
-    )
+        [sys.executable, "-c", KILLED_DRIVER, str(path), ray_cluster], capture_output=True, timeout=120,
+        start_new_session=True,
+    )  # fmt: skip
     assert done.returncode == -signal.SIGKILL, done.stderr
     assert not (path / "manifest.json").exists() and (path / ".unpublished-shards").exists()
     assert list(path.glob("shard-*/seg-*.ncs")), "tasks had written segments"

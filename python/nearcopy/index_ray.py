@@ -14,7 +14,7 @@ shard's documents alone, and ``build_segment`` writes the same segment whatever 
 
 Workers write into the index directory, so they must see it (one machine, or a shared
 filesystem). A task that fails (a document the local build would refuse too) fails the build: the
-driver cancels the other tasks, waits for them, and removes every file of the build, as a failed
+driver lets the tasks in flight finish (at most two per CPU) and removes every file of the build, as a failed
 local build does; a driver killed midway leaves only unpublished shards, which the next writer
 removes (``.unpublished-shards``). Ray retries a task whose worker died; its files are rewritten
 whole. The driver holds at most ``2 x CPUs`` batches in flight (in Ray's object store) besides
@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from nearcopy.index_shards import SHARD_NAME, Shard, new_top, publish_top, reserve, shard_of, writing_top
-from nearcopy.index_store import IndexError_, publish, writing
+from nearcopy.index_store import IndexError_, new_index_directory, publish, writing
 from nearcopy.index_writer import HowToWrite, SegmentWriter, merged, new_manifest, write_segment
 from nearcopy.neardup.ray_engine import check_reachable, connect
 from nearcopy.protected_documents import Document, as_document
@@ -68,7 +68,7 @@ def _finish_task(
 
 class _Cluster:
     """The tasks of one build on a Ray cluster: submitted with a bound on those in flight, and all
-    cancelled (and waited for) when the build fails."""
+    waited for when the build fails."""
 
     def __init__(self, ray: Any) -> None:
         self.ray = ray
@@ -101,12 +101,10 @@ class _Cluster:
         except errors.RayError as err:
             raise IndexError_(f"the Ray build lost a task: {_first_line(err)}") from None
 
-    def cancel_all(self) -> None:
-        """Cancels every task not yet finished and waits until none runs: none may write a file
-        once the build's clean-up has begun."""
-        for ref in self.submitted:
-            with contextlib.suppress(Exception):
-                self.ray.cancel(ref)
+    def settle(self) -> None:
+        """Waits until no task of the build runs: none may write a file once the build's clean-up
+        has begun. The tasks are let finish rather than cancelled: at most ``limit`` are in flight,
+        a batch each, and with ``ray.cancel`` here a test run's process once exited mid-test."""
         with contextlib.suppress(Exception):
             self.ray.wait(self.submitted, num_returns=len(self.submitted), timeout=120)
 
@@ -163,7 +161,7 @@ def _write_all(
             )
         return cluster.get(finishing)
     except BaseException:
-        cluster.cancel_all()
+        cluster.settle()
         raise
 
 
@@ -188,32 +186,22 @@ def build_with_ray(
     manifest and, for a sharded index, its shards. ``ray_address``: the cluster to join (else the
     runtime already initialized in this process, else a local one of 2 CPUs started for the build)."""
     allowed = [as_document(item) for item in allowlist]
-    created = not root.exists()
-    if not created and not root.is_dir():
-        raise IndexError_(f"{root}: exists and is not a directory (an index is a directory)")
-    with _on_cluster(ray_address) as cluster:
-        root.mkdir(parents=True, exist_ok=True)
-        try:
-            if shards is None:
-                with writing(root):
-                    if (root / "manifest.json").exists():
-                        raise FileExistsError(f"{root} already holds an index; open it and add() to it")
-                    (manifest,) = _write_all(cluster, [root], key, documents, allowed, how, params)
-                    return publish(root, manifest), None
-            with writing_top(root) as published:
-                if published is not None:
-                    raise FileExistsError(f"{root} already holds a sharded index; open it and add() to it")
-                names = [SHARD_NAME.format(i) for i in range(shards)]
-                reserve(root, names)
-                with contextlib.ExitStack() as locks:
-                    for name in names:
-                        locks.enter_context(writing(root / name))
-                    manifests = _write_all(cluster, [root / n for n in names], key, documents, allowed,
-                                           how, params)  # fmt: skip
-                    parts = [(root / n, publish(root / n, m)) for n, m in zip(names, manifests)]
-                return publish_top(root, new_top(1, parts, names)), parts
-        except BaseException:
-            with contextlib.suppress(OSError):
-                if created:  # rmdir: only if empty (a foreign file put there meanwhile stays)
-                    root.rmdir()
-            raise
+    with new_index_directory(root), _on_cluster(ray_address) as cluster:
+        if shards is None:
+            with writing(root):
+                if (root / "manifest.json").exists():
+                    raise FileExistsError(f"{root} already holds an index; open it and add() to it")
+                (manifest,) = _write_all(cluster, [root], key, documents, allowed, how, params)
+                return publish(root, manifest), None
+        with writing_top(root) as published:
+            if published is not None:
+                raise FileExistsError(f"{root} already holds a sharded index; open it and add() to it")
+            names = [SHARD_NAME.format(i) for i in range(shards)]
+            reserve(root, names)
+            with contextlib.ExitStack() as locks:
+                for name in names:
+                    locks.enter_context(writing(root / name))
+                manifests = _write_all(cluster, [root / n for n in names], key, documents, allowed,
+                                       how, params)  # fmt: skip
+                parts = [(root / n, publish(root / n, m)) for n, m in zip(names, manifests)]
+            return publish_top(root, new_top(1, parts, names)), parts
