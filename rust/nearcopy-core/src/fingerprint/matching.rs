@@ -146,6 +146,54 @@ struct Hit {
     hash: u64,
 }
 
+impl Hit {
+    fn new(source: u32, p: Posting, query: u32, common: bool, hash: u64) -> Self {
+        let diagonal = i64::from(p.position) - i64::from(query);
+        Hit { source, doc: p.doc, diagonal, query, position: p.position, common, hash }
+    }
+}
+
+/// A fingerprint repeated in the query and in protected documents pairs every occurrence with every
+/// occurrence: a row of a table, once literals are abstracted, repeated a hundred times in the
+/// answer and in a document is ten thousand hits on some two hundred diagonals, of which at most a
+/// few are a copy (one answer of pasted `dir()` output took 60 ms, nearly all of it sorting such
+/// hits). Past this many pairs, a fingerprint's hits are kept only on the diagonals that other
+/// fingerprints' hits are on: there they extend and bridge a copy as before; alone, a chain of one
+/// repeated fingerprint adds no coverage (see the chaining below), and the words of repetitive
+/// code are checked as well (`Content::CodeWords`).
+const PAIR_BUDGET: usize = 1024;
+
+/// A fingerprint over the pair budget: its occurrences in the query (sorted) and its postings.
+struct Crowded {
+    hash: u64,
+    common: bool,
+    queried: Vec<u32>,
+    found: Vec<(u32, Posting)>,
+}
+
+/// Adds the hits of `crowded` fingerprints that lie on a diagonal of one of `hits`.
+fn hits_of_crowded(crowded: &[Crowded], hits: &mut Vec<Hit>) {
+    if crowded.is_empty() {
+        return;
+    }
+    let mut diagonals: Vec<(u32, u32, i64)> = hits.iter().map(|h| (h.source, h.doc, h.diagonal)).collect();
+    diagonals.sort_unstable();
+    diagonals.dedup();
+    for c in crowded {
+        for &(source, p) in &c.found {
+            let from = diagonals.partition_point(|&(s, d, _)| (s, d) < (source, p.doc));
+            for &(_, _, diagonal) in
+                diagonals[from..].iter().take_while(|&&(s, d, _)| (s, d) == (source, p.doc))
+            {
+                let q = i64::from(p.position) - diagonal;
+                if u32::try_from(q).is_ok_and(|q| c.queried.binary_search(&q).is_ok()) {
+                    hits.push(Hit::new(source, p, q as u32, c.common, c.hash));
+                }
+            }
+        }
+    }
+}
+
 /// The matches of a query's fingerprints against every source (the segments of one index), longest
 /// first. A fingerprint is common when the documents holding it, over all sources together, exceed
 /// `max_doc_frequency`, and ignored past `ignore_doc_frequency`; one found in any `allowlist`
@@ -156,36 +204,52 @@ pub fn find_matches<S: PostingSource, A: PostingSource>(
     query: &[Fingerprint],
     params: &MatchParams,
 ) -> Vec<SpanMatch> {
+    find_matches_within(sources, allowlist, query, params, PAIR_BUDGET)
+}
+
+/// [`find_matches`] with a fingerprint's hits limited past `pair_budget` pairs (see [`PAIR_BUDGET`]).
+fn find_matches_within<S: PostingSource, A: PostingSource>(
+    sources: &[S],
+    allowlist: &[A],
+    query: &[Fingerprint],
+    params: &MatchParams,
+    pair_budget: usize,
+) -> Vec<SpanMatch> {
     let mut hits = Vec::new();
+    let mut crowded = Vec::new();
+    // The query's fingerprints by hash: a hash repeated in the query is looked up once.
+    let mut by_hash: Vec<Fingerprint> = query.to_vec();
+    by_hash.sort_unstable_by_key(|f| (f.hash, f.position));
     let mut postings = Vec::new();
     let mut found: Vec<(u32, Posting)> = Vec::new();
-    'fingerprints: for fp in query {
+    let ignore = params.ignore_doc_frequency.max(params.max_doc_frequency);
+    'hashes: for group in by_hash.chunk_by(|a, b| a.hash == b.hash) {
+        let hash = group[0].hash;
         for allowed in allowlist {
-            if allowed.postings(fp.hash, 0, &mut postings) > 0 {
-                continue 'fingerprints;
+            if allowed.postings(hash, 0, &mut postings) > 0 {
+                continue 'hashes;
             }
         }
         found.clear();
         let mut documents = 0;
-        let ignore = params.ignore_doc_frequency.max(params.max_doc_frequency);
         for (s, source) in sources.iter().enumerate() {
-            documents += source.postings(fp.hash, ignore - documents, &mut postings);
+            documents += source.postings(hash, ignore - documents, &mut postings);
             if documents > ignore {
-                continue 'fingerprints;
+                continue 'hashes;
             }
             found.extend(postings.iter().map(|&p| (s as u32, p)));
         }
         let common = documents > params.max_doc_frequency;
-        hits.extend(found.iter().map(|&(source, p)| Hit {
-            source,
-            doc: p.doc,
-            diagonal: i64::from(p.position) - i64::from(fp.position),
-            query: fp.position,
-            position: p.position,
-            common,
-            hash: fp.hash,
-        }));
+        let queried: Vec<u32> = group.iter().map(|f| f.position).collect();
+        if queried.len() * found.len() > pair_budget {
+            crowded.push(Crowded { hash, common, queried, found: found.clone() });
+            continue;
+        }
+        for &q in &queried {
+            hits.extend(found.iter().map(|&(source, p)| Hit::new(source, p, q, common, hash)));
+        }
     }
+    hits_of_crowded(&crowded, &mut hits);
     hits.sort_unstable();
     let (k, w) = (params.k as u32, params.w as u32);
     // Chains along one diagonal: consecutive hits no further apart than the gap allows. A

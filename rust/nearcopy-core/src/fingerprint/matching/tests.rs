@@ -188,3 +188,44 @@ fn stitching_does_not_depend_on_the_order_chains_come_in() {
     let second: Vec<_> = first.iter().rev().cloned().collect();
     assert_eq!(stitch(first, 13), stitch(second, 13));
 }
+
+/// A document holding a table: a distinctive head, one row of `row` tokens `rows` times, a tail.
+fn with_table(state: &mut u64, row: usize, rows: usize) -> Vec<u64> {
+    let line = tokens(state, row);
+    [tokens(state, 80), line.repeat(rows), tokens(state, 80)].concat()
+}
+
+#[test]
+fn a_copied_table_is_found_whole_although_its_rows_are_over_the_pair_budget() {
+    // Every fingerprint of a row pairs each of its ~100 occurrences in the answer with each in the
+    // document: far over the budget, so only the diagonals the head and tail are on keep them.
+    let mut state = 21;
+    let docs: Vec<Vec<u64>> = (0..6)
+        .map(|i| if i == 3 { with_table(&mut state, 6, 100) } else { tokens(&mut state, 400) })
+        .collect();
+    let copy = docs[3].clone();
+    let table = table(&docs);
+    let query = fingerprints(&copy);
+    let budgeted = find_matches(&[&table], NONE, &query, &params());
+    let unlimited = find_matches_within(&[&table], NONE, &query, &params(), usize::MAX);
+    let best = budgeted[0];
+    assert_eq!(best.doc, 3);
+    assert!(best.query_start <= W as u32 && best.query_end as usize >= copy.len() - W, "{best:?}");
+    let same = |m: &SpanMatch| (m.doc, m.query_start, m.query_end, m.covered, m.distinct);
+    assert_eq!(same(&best), same(&unlimited[0]), "the copy's match is the one all pairs give");
+}
+
+#[test]
+fn under_the_pair_budget_every_pair_is_kept() {
+    let mut state = 22;
+    for _ in 0..20 {
+        let docs: Vec<Vec<u64>> = (0..8).map(|_| with_table(&mut state, 5, 3)).collect();
+        let query = [docs[1][20..140].to_vec(), docs[5][..60].to_vec()].concat();
+        let table = table(&docs);
+        let query = fingerprints(&query);
+        assert_eq!(
+            find_matches(&[&table], NONE, &query, &params()),
+            find_matches_within(&[&table], NONE, &query, &params(), usize::MAX)
+        );
+    }
+}
