@@ -75,6 +75,32 @@ def test_a_ray_build_equals_a_local_build(ray_cluster: None, tmp_path: Path) -> 
     assert len(LSHIndex.open(tmp_path / "cli.lsh")) == 150
 
 
+def test_a_ray_built_containment_index_answers_as_a_local_one(ray_cluster: None, tmp_path: Path) -> None:
+    files, texts = _files(tmp_path, 3, 60)
+    # Passages: the first 25 words of some documents, each contained in its document.
+    queries = tmp_path / "passages.jsonl"
+    queries.write_text(
+        "".join(
+            json.dumps({"id": f"q{i}", "text": " ".join(t.split()[:25])}) + "\n"
+            for i, t in enumerate(texts[::9])
+        )
+    )
+    answers = {}
+    for engine in ("ray", "local"):
+        index = tmp_path / f"{engine}.lsh"
+        build = ["lsh", "build", *map(str, files), "-o", str(index), "--containment", "--engine", engine]
+        assert main(build) == 0
+        out = tmp_path / f"{engine}.json"
+        assert main(["lsh", "query", str(index), str(queries), "--containment", "0.5", "-o", str(out)]) == 0
+        answers[engine] = out.read_text().splitlines()
+        assert LSHIndex.open(index).containment
+    assert answers["ray"] == answers["local"]
+    found = [json.loads(line) for line in answers["ray"]]
+    assert len(found) == len(texts[::9]) and all(f["matches"] for f in found), (
+        "each passage is in its document"
+    )
+
+
 def test_shards_answer_as_one_index(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     files, texts = _files(tmp_path, 3, 120)
     paths = []

@@ -79,8 +79,6 @@ def cmd_build(args: argparse.Namespace) -> int:
         raise InputError(f"{args.output}: already holds an index; use `nearcopy lsh add`")
     if args.containment and (args.bands is not None or args.rows is not None):
         raise InputError("--containment indexes have one band per slot: leave out --bands and --rows")
-    if args.containment and args.engine == "ray":
-        raise InputError("--containment is built with --engine local only")
     params = minhash_params(args)
     root = Path(args.output)
     existed = root.exists()
@@ -90,7 +88,7 @@ def cmd_build(args: argparse.Namespace) -> int:
             options = {k: v for k, v in _read_options(args).items() if k != "num_threads"}
             index = build_with_ray(
                 args.inputs, root, params, store=args.store, ray_address=args.ray_address,
-                allow_duplicate_ids=args.allow_duplicate_ids, **options,
+                allow_duplicate_ids=args.allow_duplicate_ids, containment=args.containment, **options,
             )  # fmt: skip
         else:
             index = create_for_documents(root, params, store=args.store, containment=args.containment)

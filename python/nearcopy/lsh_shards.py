@@ -1,6 +1,7 @@
 """Scale-out for the LSH index: building one as Ray tasks, and querying a set of indexes as one.
 
-``build_with_ray`` signs each input file in a Ray task of its own, which writes its documents as
+``build_with_ray`` signs each input file in a Ray task of its own (with each document's set size, for
+a containment index), which writes its documents as
 segments straight into the index directory (workers must see it: one machine, or a shared
 filesystem) and returns their names; the driver, holding the index's writer lock all along, then
 publishes one manifest listing every segment, so readers see no index or the whole build. Keys are
@@ -22,6 +23,7 @@ import numpy as np
 import numpy.typing as npt
 
 from nearcopy import _core
+from nearcopy.lsh_containment import is_containment
 from nearcopy.lsh_corpus import create_for_documents, signed_documents
 from nearcopy.lsh_index import SEGMENT_DOCS, LSHIndex
 from nearcopy.lsh_results import Neighbors, NeighborsBatch
@@ -40,7 +42,9 @@ def _sign_file(
     ids: list[str] = []
     sigs: list[npt.NDArray[Any]] = []
     hashes: list[npt.NDArray[np.uint64]] = []
+    sizes: list[npt.NDArray[np.uint32]] = []
     with_hashes = "content_hashes" in manifest.get("columns", [])
+    with_sizes = is_containment(manifest)
 
     def write() -> None:
         if not ids:
@@ -48,7 +52,8 @@ def _sign_file(
         name = f"{prefix}-{len(entries):02d}.ncl"
         documents, size = _core.lsh_write_segment(
             str(Path(root) / name), np.concatenate(sigs), list(ids), *reader_params(manifest),
-            content_hashes=np.concatenate(hashes) if with_hashes else None, num_threads=1,
+            content_hashes=np.concatenate(hashes) if with_hashes else None,
+            set_sizes=np.concatenate(sizes) if with_sizes else None, num_threads=1,
         )  # fmt: skip
         entries.append(
             {"file": name, "documents": documents, "removed": 0, "tombstones": None, "bytes": size}
@@ -56,10 +61,11 @@ def _sign_file(
         ids.clear()
         sigs.clear()
         hashes.clear()
+        sizes.clear()
 
     seen: set[str] = set()
     allow_duplicates = reading.pop("allow_duplicate_ids")
-    for batch in signed_documents([path], params, num_threads=1, **reading):
+    for batch in signed_documents([path], params, num_threads=1, with_sizes=with_sizes, **reading):
         if not allow_duplicates:
             repeated = next((i for i in batch.ids if i in seen), None)
             if repeated is not None or len(set(batch.ids)) < len(batch.ids):
@@ -68,6 +74,8 @@ def _sign_file(
         ids.extend(batch.ids)
         sigs.append(batch.sigs)
         hashes.append(batch.hashes)
+        if batch.sizes is not None:
+            sizes.append(batch.sizes)
         if len(ids) >= SEGMENT_DOCS:
             write()
     write()
@@ -86,15 +94,18 @@ def build_with_ray(
     language_field: str | None = "language",
     skip_bad: bool = False,
     allow_duplicate_ids: bool = False,
+    containment: bool = False,
 ) -> LSHIndex:
     """A new index at ``path`` of the documents of ``inputs`` (JSONL or Parquet files,
     directories or globs), each file signed and written by a Ray task; the same signatures, keys
     and query results as ``nearcopy lsh build``. ``ray_address``: the cluster to join (else the
-    runtime already initialized in this process, else a local one started for the build)."""
+    runtime already initialized in this process, else a local one started for the build).
+    ``containment``: an index that also answers containment queries, as
+    ``LSHIndex.create(containment=True)`` makes it."""
     from nearcopy.neardup import formats
 
     root = Path(path)
-    index = create_for_documents(root, params, store=store)
+    index = create_for_documents(root, params, store=store, containment=containment)
     files = [str(p) for p, _ in formats.expand([os.fspath(i) for i in inputs])]
     reading = {"text_field": text_field, "id_field": id_field, "language_field": language_field,
                "skip_bad": skip_bad, "allow_duplicate_ids": allow_duplicate_ids}  # fmt: skip
