@@ -376,3 +376,11 @@ fn a_failed_favourite_is_retried_only_in_a_language_with_a_fair_share_of_its_evi
     assert_eq!(segment.alternatives, vec![Some(Language::Python)]);
     assert!(parts[0].tree(Language::Python).is_some(), "the favourite's tree is kept for that reading");
 }
+
+#[test]
+fn release_notes_with_underlined_headings_are_prose() {
+    let notes = "Git v2.3.7 Release Notes\n========================\n\nFixes since v2.3.6\n------------------\n\n * An earlier update to the parser that dissects a URL broke an\n   address, followed by a colon, followed by an empty string (instead\n   of the port number), e.g. ssh://example.com:/path/to/repo.\n\n * The completion script (in contrib/) contaminated global namespace\n   and clobbered on a shell variable $x.\n";
+    let parts = split_answer_with(notes, &mut Parser::new(), &SplitOptions::default());
+    assert!(parts.iter().all(|p| !p.segment.code && p.segment.alternatives.is_empty()), "{:?}", split(notes));
+    assert!(parts.iter().all(|p| p.trees.is_empty()), "nothing was parsed");
+}

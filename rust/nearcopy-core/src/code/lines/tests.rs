@@ -75,12 +75,16 @@ fn markup_is_prose_however_many_symbols_it_has() {
         ".\\\" a roff comment",
         "\\fB\\-\\-uri\\fR] [\\fIFLAG\\fR]",
         "\\begin{itemize}",
+        "========================",
+        "------------------",
+        "___",
     ] {
         assert_eq!(kinds(&format!("{line}\n")), vec![LineKind::Prose], "{line}");
     }
     // Code that starts with a dot or an angle bracket is not markup.
     assert_eq!(kinds("    .map(|x| x + 1)\n"), vec![LineKind::Code]);
     assert_eq!(kinds("x = a < b and c > d;\n"), vec![LineKind::Code]);
+    assert_eq!(kinds("    x = y--;\n"), vec![LineKind::Code], "dashes in code are not a rule");
 }
 
 #[test]
