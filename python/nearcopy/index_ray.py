@@ -1,8 +1,9 @@
 """Building a protected index as Ray tasks (``ProtectedIndex.build(..., engine="ray")``,
 ``nearcopy index build --engine ray``; ``pip install 'nearcopy[ray]'``).
 
-The driver reads the documents (as the local build does, so that errors name the same file and
-line) and sends each to its shard (:func:`nearcopy.index_shards.shard_of`). Each shard cuts its
+Input files (:class:`nearcopy.input_blocks.InputFiles`, as the CLI gives them) are read by tasks
+too (:mod:`nearcopy.index_ray_read`); any other iterable of documents is read here, by the driver,
+which sends each document to its shard (:func:`nearcopy.index_shards.shard_of`). Each shard cuts its
 batches by the rule the local build uses (:func:`nearcopy.shard_writer.shard_batch_bytes`: a rule of
 the shard's own documents), and each batch is normalized, winnowed and written as a segment by a
 Ray task of its own, one thread each: the cluster supplies the parallelism. When every batch is
