@@ -72,7 +72,7 @@ def _in_blocks(inputs: InputFiles) -> tuple[list[dict[str, Any]], LoadReport]:
     report, documents, line = LoadReport(), list[dict[str, Any]](), 1
     for block in blocks(inputs):
         first = line if block.first_line is None else block.first_line
-        if block.path:
+        if block.path and not block.parquet:
             line = first + count_lines(block.path, block.start, block.end)
         documents += read_block(replace(block, first_line=first), inputs, report)
     return documents, report
@@ -93,7 +93,7 @@ def _corpus_tree(root: Path) -> list[str]:
     with gzip.open(root / "packed.jsonl.gz", "wt") as out:
         out.write("".join(json.dumps(r) + "\n" for r in _records(30, start=2000)))
     rows = [{"id": f"p{n}", "text": _text(n), "year": 2000 + n} for n in range(3000, 3040)]
-    pq.write_table(pa.Table.from_pylist(rows), root / "rows.parquet")
+    pq.write_table(pa.Table.from_pylist(rows), root / "rows.parquet", row_group_size=6)
     return [str(texts), str(root / "large.jsonl"), str(root / "small.jsonl"),
             str(root / "packed.jsonl.gz"), str(root / "rows.parquet")]  # fmt: skip
 
@@ -145,6 +145,24 @@ def test_a_bad_line_in_a_range_raises_the_local_error(
     assert f"c.jsonl:{where + 1}: " in str(local.value)
 
 
+@settings(max_examples=10)
+@given(where=st.integers(0, 59), block_bytes=st.integers(500, 8_000))
+def test_a_bad_row_in_a_run_of_row_groups_raises_the_local_error(
+    tmp_path_factory: pytest.TempPathFactory, where: int, block_bytes: int
+) -> None:
+    rows: list[dict[str, Any]] = [{"id": f"p{n}", "text": _text(n)} for n in range(60)]
+    rows[where]["text"] = None
+    path = tmp_path_factory.mktemp("parquet") / "rows.parquet"
+    pq.write_table(pa.Table.from_pylist(rows), path, row_group_size=7)
+    with pytest.raises(InputError) as local:
+        list(documents_with_metadata([str(path)]))
+    inputs = InputFiles([str(path)], block_bytes=block_bytes)
+    with pytest.raises(InputError) as in_blocks:
+        _in_blocks(inputs)
+    assert str(in_blocks.value) == str(local.value)
+    assert str(local.value) == f"{path}: row {where + 1}: column 'text' is not a string"
+
+
 def _files(root: Path) -> dict[str, bytes]:
     return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*"))
             if p.is_file() and p.name != "write.lock"}  # fmt: skip
@@ -161,7 +179,8 @@ def test_a_ray_build_reading_the_files_writes_the_local_files(
     local_inputs = InputFiles(sources, METADATA)
     ProtectedIndex.build(local_inputs, tmp_path / "local", **options)
     inputs = InputFiles(sources, METADATA, block_bytes=4_000)
-    assert len([b for b in blocks(inputs) if b.path]) >= 10
+    assert len([b for b in blocks(inputs) if b.path and not b.parquet]) >= 10
+    assert len([b for b in blocks(inputs) if b.parquet]) >= 2
     # The driver reads no document: its own reading fails; the workers' (a module of their own) not.
     for reader in ("nearcopy.index_ray_read.read_block", "nearcopy.input_blocks.InputFiles.__iter__"):
         monkeypatch.setattr(reader, _not_on_the_driver)
@@ -222,6 +241,14 @@ def test_the_cli_reads_on_ray_and_says_what_the_local_cli_says(
     assert _files(tmp_path / "local") == _files(tmp_path / "ray")
     same = ("documents", "fingerprints", "tokens", "bytes", "skipped_binary", "skipped_large")
     assert {k: on_ray[k] for k in same} == {k: local[k] for k in same} and on_ray["skipped_binary"] == 1
+    # A missing input, a glob matching nothing: the local CLI's one line.
+    for missing in (str(tmp_path / "nowhere.jsonl"), str(tmp_path / "in" / "*.txt")):
+        argv = ["index", "build", missing, "-o", str(tmp_path / "bad")]
+        assert main(argv) == 2
+        local_error = capsys.readouterr().err
+        assert main([*argv, "--engine", "ray", "--ray-address", ray_cluster]) == 2
+        assert capsys.readouterr().err == local_error and local_error.count("\n") == 1
+        assert not (tmp_path / "bad").exists()
     # No document at all is refused, as locally, unless --allow-empty.
     (tmp_path / "empty").mkdir()
     empty = ["index", "build", str(tmp_path / "empty"), "--engine", "ray", "--ray-address", ray_cluster]

@@ -2,21 +2,22 @@
 as ``nearcopy index build --engine ray`` gives them): read in Ray tasks, so that the driver parses
 no document.
 
-Each block of the input (:func:`nearcopy.input_blocks.blocks`: whole files, or a range of a large
-JSONL file cut at a line end, its first line's number counted by tasks beforehand) is read by a
-task that sends each of its documents to its shard (:func:`nearcopy.index_shards.shard_of`) and
-returns, as Ray objects, each shard's documents of the block, and to the driver a summary: the
-running total of their text's length, per shard, and the files it skipped. The driver takes the
-summaries in block order and cuts each shard's batches where the local build cuts them (the first
-document at which the shard's text since its last batch reaches
+Each block of the input (:func:`nearcopy.input_blocks.blocks`: whole files, a range of a large JSONL
+file cut at a line end, its first line's number counted by tasks beforehand, or a run of row groups
+of a large Parquet file) is read by a task that sends each of its documents to its shard
+(:func:`nearcopy.index_shards.shard_of`) and returns, as Ray objects, each shard's documents of the
+block, and to the driver a summary: the running total of their text's length, per shard, and the
+files it skipped. The driver takes the summaries in block order and cuts each shard's batches where
+the local build cuts them (the first document at which the shard's text since its last batch reaches
 :func:`nearcopy.shard_writer.shard_batch_bytes`, found by bisection in the running totals); a batch
 is then a list of slices of blocks' objects, which the segment task fetches and writes. So the
 documents, their order and every batch are the local build's, and so are the files.
 
 Plain Ray tasks, not Ray Data (``read_json``, ``read_parquet``, ``read_binary_files``): Ray Data
-reads records into Arrow tables (a field missing from a record comes back as null, integers may
-come back as floats, so the document tables would differ), does not say which line of which file a
-bad record is on, and orders its blocks only when asked, by a setting of the whole pipeline. Here
+reads records into Arrow tables of one schema (a field missing from a record comes back as null,
+a field whose type differs between records does not come back as it was, so the document tables
+would differ), does not say which line of which file a bad record is on, and orders its blocks
+only when asked, by a setting of the whole pipeline. Here
 a block's task raises the local reading's own error (``file:line: invalid JSON (...)``), and the
 driver, which takes the blocks in order, raises the first one in input order: the build fails with
 the error the local build gives, and nothing is published.
@@ -134,7 +135,8 @@ def _counted(cluster: _Cluster, inputs: InputFiles, lookahead: int) -> Iterator[
         return replace(block, first_line=first)
 
     for block in blocks(inputs):
-        counted = counter.remote(block.path, block.start, block.end) if block.path else None
+        ranged = block.path and not block.parquet  # (a Parquet block's first row is known)
+        counted = counter.remote(block.path, block.start, block.end) if ranged else None
         planned.append((block, counted))
         while len(planned) > lookahead:
             yield ready()

@@ -11,7 +11,9 @@ the Ray build (:mod:`nearcopy.index_ray_read`) instead reads its :func:`blocks` 
   at line ends (the cut is found by reading one line after each offset). A range needs the number
   of its first line, for its errors (``file:line: ...``) and for the ids of records without one
   (``file:line``): the lines of the ranges before it, counted by :func:`count_lines` (a scan for
-  newlines, many times faster than parsing them).
+  newlines, many times faster than parsing them);
+- a Parquet file larger than ``block_bytes``, in runs of row groups of about ``block_bytes``
+  (uncompressed), each run's first row numbered from the row counts in the file's footer.
 
 :func:`read_block` then reads a block as the local reading reads those files or lines. Its
 reading of a file and of a JSONL line repeats ``nearcopy.inputs``' (whose functions read whole
@@ -88,14 +90,16 @@ class InputFiles:
 
 @dataclass(frozen=True)
 class Block:
-    """Whole ``files`` (each with the source it was found under), or the lines of one JSONL file
-    from byte ``start`` to ``end``, the first numbered ``first_line`` (None until counted)."""
+    """Whole ``files`` (each with the source it was found under); or the lines of one JSONL file
+    from byte ``start`` to ``end``, the first numbered ``first_line`` (None until counted); or, with
+    ``parquet``, the row groups ``start`` to ``end`` of a Parquet file, its first row ``first_line``."""
 
     files: tuple[tuple[str, str], ...] = ()
     path: str = ""
     start: int = 0
     end: int = 0
     first_line: int | None = 1
+    parquet: bool = False
 
 
 def _files(inputs: InputFiles) -> Iterator[tuple[Path, Path]]:
@@ -141,19 +145,51 @@ def blocks(inputs: InputFiles) -> Iterator[Block]:
     held = 0
     for file, source in _files(inputs):
         size = _size(file)
-        splittable = _is_jsonl(file) and file.suffix != ".gz" and size > inputs.block_bytes
+        large = size > inputs.block_bytes
+        jsonl = large and _is_jsonl(file) and file.suffix != ".gz"
+        parquet = _row_group_runs(file, inputs) if large and file.suffix.lower() == ".parquet" else []
+        splittable = jsonl or len(parquet) > 1
         if group and (splittable or held + size > inputs.block_bytes or len(group) >= MAX_BLOCK_FILES):
             yield Block(files=tuple(group))
             group, held = [], 0
         if not splittable:
             group.append((str(file), str(source)))
             held += size
-            continue
-        bounds = [0, *_cuts(file, size, inputs.block_bytes), size]
-        for n, (start, end) in enumerate(zip(bounds, bounds[1:])):
-            yield Block(path=str(file), start=start, end=end, first_line=1 if n == 0 else None)
+        elif jsonl:
+            bounds = [0, *_cuts(file, size, inputs.block_bytes), size]
+            for n, (start, end) in enumerate(zip(bounds, bounds[1:])):
+                yield Block(path=str(file), start=start, end=end, first_line=1 if n == 0 else None)
+        else:
+            for start, end, first_row in parquet:
+                yield Block(path=str(file), start=start, end=end, first_line=first_row, parquet=True)
     if group:
         yield Block(files=tuple(group))
+
+
+def _row_group_runs(file: Path, inputs: InputFiles) -> list[tuple[int, int, int]]:
+    """Runs of consecutive row groups of a Parquet file, each of about ``block_bytes`` (uncompressed),
+    with its first row's number: ``(first group, group after the last, first row)``. Empty (the
+    whole file is then one block, whose reading reports what is wrong) when the file cannot be read
+    here or lacks the text column."""
+    try:
+        import pyarrow.parquet as pq
+
+        parquet = pq.ParquetFile(file)
+    except Exception:  # pyarrow's own error types: the file's reading raises the local error
+        return []
+    if inputs.text_field not in parquet.schema_arrow.names:
+        return []
+    runs: list[tuple[int, int, int]] = []
+    first, held, row, first_row = 0, 0, 0, 1
+    for n in range(parquet.metadata.num_row_groups):
+        group = parquet.metadata.row_group(n)
+        held, row = held + group.total_byte_size, row + group.num_rows
+        if held >= inputs.block_bytes:
+            runs.append((first, n + 1, first_row))
+            first, held, first_row = n + 1, 0, row + 1
+    if first < parquet.metadata.num_row_groups:
+        runs.append((first, parquet.metadata.num_row_groups, first_row))
+    return runs
 
 
 def count_lines(path: str, start: int, end: int) -> int:
@@ -178,7 +214,8 @@ def read_block(block: Block, inputs: InputFiles, report: LoadReport) -> Iterator
     if block.path:
         if block.first_line is None:
             raise ValueError("a range's first line must be counted before it is read")
-        for record in _range_documents(Path(block.path), block.start, block.end, block.first_line, inputs):
+        read = _row_groups if block.parquet else _range_documents
+        for record in read(Path(block.path), block.start, block.end, block.first_line, inputs):
             yield {**defaults, **record} if defaults else record
         return
     for file, source in block.files:
@@ -247,3 +284,26 @@ def _range_documents(
         raise InputError(f"{path}: cannot read: {err.strerror or err}") from None
     except (EOFError, UnicodeDecodeError) as err:
         raise InputError(f"{path}: cannot read: {err}") from None
+
+
+def _row_groups(
+    path: Path, start: int, end: int, first_row: int, inputs: InputFiles
+) -> Iterator[dict[str, Any]]:
+    """The rows of the row groups ``start`` to ``end`` of a Parquet file: ``inputs``'
+    ``_parquet_documents`` over those row groups alone (the file was checked for its text column
+    when it was cut)."""
+    import pyarrow.parquet as pq
+
+    text_field, id_field = inputs.text_field, inputs.id_field
+    try:
+        parquet = pq.ParquetFile(path)
+    except Exception as err:  # pyarrow raises its own error types for damaged files
+        raise InputError(f"{path}: not a readable Parquet file: {err}") from None
+    row = first_row - 1
+    for batch in parquet.iter_batches(batch_size=4096, row_groups=list(range(start, end))):
+        for record in batch.to_pylist():
+            row += 1
+            if not isinstance(record.get(text_field), str):
+                raise InputError(f"{path}: row {row}: column {text_field!r} is not a string")
+            metadata = {k: v for k, v in record.items() if k not in (text_field, id_field) and v is not None}
+            yield {**metadata, "id": str(record.get(id_field) or f"{path}:{row}"), "text": record[text_field]}
