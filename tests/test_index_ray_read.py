@@ -1,11 +1,13 @@
 """The Ray build reading its input files in tasks (``InputFiles``, ``nearcopy index build --engine
 ray``), on a real local Ray cluster started here. The blocks the files are cut into (whole files; a
-large JSONL file in byte ranges cut at line ends), read one after another, give the documents of the
-local reading, in its order, with its errors, whatever the block size (hypothesis, without Ray).
-On Ray: the files of the local build, byte for byte, from several files, a large JSONL cut in
-ranges, gzip JSONL, Parquet and a directory of text files (plain and sharded); the driver reads no
-document; a bad record in the middle of a range fails the build with the local build's error, naming
-the file and line, and publishes nothing; the CLI says what the local CLI says."""
+large JSONL file in byte ranges cut at line ends; a large Parquet file in runs of row groups), read
+one after another, give the documents of the local reading, in its order, with its errors, whatever
+the block size (hypothesis, without Ray), and the driver's cut of the batches from the blocks'
+running totals is the local build's rule. On Ray: the files of the local build, byte for byte, for
+any block and batch size, from several files, a large JSONL cut in ranges, gzip JSONL, Parquet and
+a directory of text files (plain and sharded); the driver reads no document; a bad record in the
+middle of a range fails the build with the local build's error, naming the file and line, and
+publishes nothing; the CLI says what the local CLI says."""
 
 from __future__ import annotations
 
@@ -190,6 +192,24 @@ def test_a_ray_build_reading_the_files_writes_the_local_files(
     assert (inputs.report.skipped_binary, local_inputs.report.skipped_binary) == (1, 1)
     index = ProtectedIndex.open(tmp_path / "ray", key=SECRET)
     assert len(index) == 12 + 1 + 400 + 5 + 30 + 40
+
+
+@settings(max_examples=4)
+@given(
+    block_bytes=st.integers(300, 40_000), batch_bytes=st.integers(1, 40_000),
+    shards=st.sampled_from([None, 1, 2, 5]),
+)  # fmt: skip
+def test_any_blocks_and_batches_give_the_local_files(
+    ray_cluster: str, tmp_path_factory: pytest.TempPathFactory, block_bytes: int, batch_bytes: int,
+    shards: int | None,
+) -> None:  # fmt: skip
+    root = tmp_path_factory.mktemp("any")
+    sources = _corpus_tree(root / "in")
+    options: dict[str, Any] = {"shards": shards, "batch_bytes": batch_bytes}
+    ProtectedIndex.build(InputFiles(sources, METADATA), root / "local", **options)
+    inputs = InputFiles(sources, METADATA, block_bytes=block_bytes)
+    ProtectedIndex.build(inputs, root / "ray", engine="ray", **options)
+    assert _files(root / "local") == _files(root / "ray")
 
 
 def _not_on_the_driver(*args: Any) -> Iterator[dict[str, Any]]:
