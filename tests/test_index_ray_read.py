@@ -234,6 +234,17 @@ def test_a_bad_record_in_a_range_fails_the_ray_build_as_the_local_one(
             ProtectedIndex.build(inputs, tmp_path / "ray", shards=shards, batch_bytes=5_000, engine="ray")
         assert str(on_ray.value) == str(local.value)
         assert not (tmp_path / "ray").exists(), "nothing published, nothing left"
+    # A source missing just after a bad record (still being read when the planning finds it
+    # missing): the bad record is what the local reading meets first.
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"id": "a", "text": "fine"}\n{"id": "b", "text": \n')
+    with_missing = [sources[0], str(bad), str(tmp_path / "missing.jsonl")]
+    with pytest.raises(InputError) as local_first:
+        ProtectedIndex.build(InputFiles(with_missing), tmp_path / "local", batch_bytes=5_000)
+    with pytest.raises(InputError) as on_ray:
+        ProtectedIndex.build(InputFiles(with_missing, block_bytes=3_000), tmp_path / "ray", engine="ray")
+    assert str(on_ray.value) == str(local_first.value) and f"{bad}:2: invalid JSON" in str(on_ray.value)
+    assert not (tmp_path / "ray").exists()
     argv = ["index", "build", *sources, "--shards", "2"]
     assert main([*argv, "-o", str(tmp_path / "cli-local")]) == 2
     local_error = capsys.readouterr().err

@@ -42,7 +42,7 @@ from nearcopy.index_ray import _Cluster
 from nearcopy.index_shards import shard_of
 from nearcopy.index_writer import HowToWrite, write_segment
 from nearcopy.input_blocks import Block, InputFiles, blocks, count_lines, no_documents_error, read_block
-from nearcopy.inputs import LoadReport
+from nearcopy.inputs import InputError, LoadReport
 from nearcopy.protected_documents import Document, as_document
 from nearcopy.shard_writer import shard_batch_bytes
 
@@ -134,14 +134,29 @@ def _counted(cluster: _Cluster, inputs: InputFiles, lookahead: int) -> Iterator[
             line = first + cluster.get([counted])[0]
         return replace(block, first_line=first)
 
-    for block in blocks(inputs):
-        ranged = block.path and not block.parquet  # (a Parquet block's first row is known)
-        counted = counter.remote(block.path, block.start, block.end) if ranged else None
-        planned.append((block, counted))
-        while len(planned) > lookahead:
+    try:
+        for block in blocks(inputs):
+            ranged = block.path and not block.parquet  # (a Parquet block's first row is known)
+            counted = counter.remote(block.path, block.start, block.end) if ranged else None
+            planned.append((block, counted))
+            while len(planned) > lookahead:
+                yield ready()
+    except InputError as err:  # a source found missing: the blocks before it come first
+        while planned:
             yield ready()
+        raise _SourceError(err) from None
     while planned:
         yield ready()
+
+
+class _SourceError(Exception):
+    """A source found missing while the blocks before it are still being read: raised once they
+    are, as the local reading reads them before it finds that out (a bad record in them is then
+    the error)."""
+
+    def __init__(self, error: InputError) -> None:
+        super().__init__(str(error))
+        self.error = error
 
 
 def write_from_files(
@@ -178,10 +193,15 @@ def write_from_files(
                 if running:
                     shard.take(ref, running, budget, send)
 
-        for block in _counted(cluster, inputs, cluster.limit):
-            reads.append(reader.options(num_returns=1 + len(roots)).remote(block, shipped, len(roots)))
-            while len(reads) > cluster.limit // 2 + 1:
+        try:
+            for block in _counted(cluster, inputs, cluster.limit):
+                reads.append(reader.options(num_returns=1 + len(roots)).remote(block, shipped, len(roots)))
+                while len(reads) > cluster.limit // 2 + 1:
+                    take_next()
+        except _SourceError as missing:
+            while reads:
                 take_next()
+            raise missing.error from None
         while reads:
             take_next()
         if documents == 0 and not inputs.allow_empty:

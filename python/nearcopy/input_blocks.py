@@ -140,28 +140,35 @@ def _cuts(file: Path, size: int, block_bytes: int) -> list[int]:
 
 
 def blocks(inputs: InputFiles) -> Iterator[Block]:
-    """The blocks of ``inputs``, in order; a range after a file's first has ``first_line`` None."""
+    """The blocks of ``inputs``, in order; a range after a file's first has ``first_line`` None.
+    A source found missing is raised after the blocks of the files before it, which the local
+    reading reads before it finds that out."""
     group: list[tuple[str, str]] = []
     held = 0
-    for file, source in _files(inputs):
-        size = _size(file)
-        large = size > inputs.block_bytes
-        jsonl = large and _is_jsonl(file) and file.suffix != ".gz"
-        parquet = _row_group_runs(file, inputs) if large and file.suffix.lower() == ".parquet" else []
-        splittable = jsonl or len(parquet) > 1
-        if group and (splittable or held + size > inputs.block_bytes or len(group) >= MAX_BLOCK_FILES):
+    try:
+        for file, source in _files(inputs):
+            size = _size(file)
+            large = size > inputs.block_bytes
+            jsonl = large and _is_jsonl(file) and file.suffix != ".gz"
+            parquet = _row_group_runs(file, inputs) if large and file.suffix.lower() == ".parquet" else []
+            splittable = jsonl or len(parquet) > 1
+            if group and (splittable or held + size > inputs.block_bytes or len(group) >= MAX_BLOCK_FILES):
+                yield Block(files=tuple(group))
+                group, held = [], 0
+            if not splittable:
+                group.append((str(file), str(source)))
+                held += size
+            elif jsonl:
+                bounds = [0, *_cuts(file, size, inputs.block_bytes), size]
+                for n, (start, end) in enumerate(zip(bounds, bounds[1:])):
+                    yield Block(path=str(file), start=start, end=end, first_line=1 if n == 0 else None)
+            else:
+                for start, end, first_row in parquet:
+                    yield Block(path=str(file), start=start, end=end, first_line=first_row, parquet=True)
+    except InputError:
+        if group:
             yield Block(files=tuple(group))
-            group, held = [], 0
-        if not splittable:
-            group.append((str(file), str(source)))
-            held += size
-        elif jsonl:
-            bounds = [0, *_cuts(file, size, inputs.block_bytes), size]
-            for n, (start, end) in enumerate(zip(bounds, bounds[1:])):
-                yield Block(path=str(file), start=start, end=end, first_line=1 if n == 0 else None)
-        else:
-            for start, end, first_row in parquet:
-                yield Block(path=str(file), start=start, end=end, first_line=first_row, parquet=True)
+        raise
     if group:
         yield Block(files=tuple(group))
 
