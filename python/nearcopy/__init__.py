@@ -24,6 +24,7 @@ from nearcopy.file_metadata import FileMetadata
 from nearcopy.file_metadata import documents_with_metadata as read_documents
 from nearcopy.filter import Match, OutputFilter, OutputTooLarge, Policy, Verdict
 from nearcopy.index import Document, ProtectedIndex
+from nearcopy.input_blocks import InputFiles
 from nearcopy.lsh_containment import ContainmentUnsupportedError
 from nearcopy.lsh_index import LSHIndex
 from nearcopy.lsh_results import Neighbors, NeighborsBatch
@@ -58,6 +59,7 @@ __all__ = [
     "Document",
     "DuplicateKeyError",
     "FileMetadata",
+    "InputFiles",
     "KeepFieldError",
     "LSHIndex",
     "LSHIndexError",

@@ -11,7 +11,7 @@ import json
 import os
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from nearcopy.cli_filter import add_filter_options, output_filter, verdict_summary
@@ -20,6 +20,7 @@ from nearcopy.file_metadata import FileMetadata, documents_with_metadata
 from nearcopy.filter import MAX_OUTPUT_CHARS
 from nearcopy.index import DEFAULT_CODE_K, DEFAULT_CODE_W, DEFAULT_K, DEFAULT_W, ProtectedIndex
 from nearcopy.index_shards import MAX_SHARDS
+from nearcopy.input_blocks import InputFiles, no_documents_error
 from nearcopy.inputs import InputError, LoadReport, read_documents
 from nearcopy.keys import new_secret
 from nearcopy.neardup.ray_engine import RayNotInstalledError
@@ -49,11 +50,7 @@ def _stream(args: argparse.Namespace, report: LoadReport) -> Iterator[dict[str, 
     first = next(documents, None)
     if first is None:
         if not args.allow_empty:
-            given = " ".join(args.sources) or "(no SRC given)"
-            raise InputError(
-                f"no documents to protect in {given}; an empty index flags nothing "
-                "(--allow-empty to build one)"
-            )
+            raise no_documents_error(args.sources)
         return
     count = 0
     for document in itertools.chain([first], documents):
@@ -110,8 +107,14 @@ def cmd_build(args: argparse.Namespace) -> int:
 
 
 def _build(args: argparse.Namespace, report: LoadReport, allowlist: list[dict[str, Any]]) -> ProtectedIndex:
+    # On Ray, the files are named to the build, whose tasks read them (the driver parses none).
+    documents: Iterable[dict[str, Any]] = (
+        InputFiles(args.sources, _file_metadata(args), args.text_field, args.id_field,
+                   allow_unmatched=args.allow_empty, allow_empty=args.allow_empty, report=report)
+        if args.engine == "ray" else _stream(args, report)
+    )  # fmt: skip
     return ProtectedIndex.build(
-        _stream(args, report),
+        documents,
         args.output,
         k=args.k,
         w=args.w,
@@ -304,8 +307,9 @@ def add_verbs(verbs: Any) -> None:
             )  # fmt: skip
             sub.add_argument(
                 "--engine", choices=("local", "ray"), default="local",
-                help="ray: each batch fingerprinted and written by a Ray task, the same files as a local "
-                "build (pip install 'nearcopy[ray]'; workers must see the index directory; default local)",
+                help="ray: the sources read, and each batch fingerprinted and written, by Ray tasks; the "
+                "same files as a local build (pip install 'nearcopy[ray]'; workers must see the sources "
+                "and the index directory; default local)",
             )  # fmt: skip
             sub.add_argument(
                 "--ray-address", metavar="ADDRESS",

@@ -1,8 +1,9 @@
 """Building a protected index as Ray tasks (``ProtectedIndex.build(..., engine="ray")``,
 ``nearcopy index build --engine ray``; ``pip install 'nearcopy[ray]'``).
 
-The driver reads the documents (as the local build does, so that errors name the same file and
-line) and sends each to its shard (:func:`nearcopy.index_shards.shard_of`). Each shard cuts its
+Input files (:class:`nearcopy.input_blocks.InputFiles`, as the CLI gives them) are read by tasks
+too (:mod:`nearcopy.index_ray_read`); any other iterable of documents is read here, by the driver,
+which sends each document to its shard (:func:`nearcopy.index_shards.shard_of`). Each shard cuts its
 batches by the rule the local build uses (:func:`nearcopy.shard_writer.shard_batch_bytes`: a rule of
 the shard's own documents), and each batch is normalized, winnowed and written as a segment by a
 Ray task of its own, one thread each: the cluster supplies the parallelism. When every batch is
@@ -33,6 +34,7 @@ from typing import Any
 from nearcopy.index_shards import SHARD_NAME, Shard, new_top, publish_top, reserve, shard_of, writing_top
 from nearcopy.index_store import IndexError_, new_index_directory, publish, writing
 from nearcopy.index_writer import HowToWrite, SegmentWriter, merged, new_manifest, write_segment
+from nearcopy.input_blocks import InputFiles
 from nearcopy.neardup.ray_engine import check_reachable, connect
 from nearcopy.protected_documents import Document, as_document
 from nearcopy.shard_writer import Documents, shard_batch_bytes
@@ -165,6 +167,18 @@ def _write_all(
         raise
 
 
+def _written(
+    cluster: _Cluster, roots: list[Path], key: bytes | None, documents: Documents,
+    allowlist: list[Document], how: HowToWrite, params: dict[str, int],
+) -> list[dict[str, Any]]:  # fmt: skip
+    """Input files are read by tasks (:mod:`nearcopy.index_ray_read`), other documents here."""
+    if isinstance(documents, InputFiles):
+        from nearcopy.index_ray_read import write_from_files
+
+        return write_from_files(cluster, roots, key, documents, allowlist, how, params)
+    return _write_all(cluster, roots, key, documents, allowlist, how, params)
+
+
 @contextlib.contextmanager
 def _on_cluster(ray_address: str | None) -> Iterator[_Cluster]:
     if ray_address is not None:
@@ -191,7 +205,7 @@ def build_with_ray(
             with writing(root):
                 if (root / "manifest.json").exists():
                     raise FileExistsError(f"{root} already holds an index; open it and add() to it")
-                (manifest,) = _write_all(cluster, [root], key, documents, allowed, how, params)
+                (manifest,) = _written(cluster, [root], key, documents, allowed, how, params)
                 return publish(root, manifest), None
         with writing_top(root) as published:
             if published is not None:
@@ -201,7 +215,7 @@ def build_with_ray(
             with contextlib.ExitStack() as locks:
                 for name in names:
                     locks.enter_context(writing(root / name))
-                manifests = _write_all(cluster, [root / n for n in names], key, documents, allowed,
-                                       how, params)  # fmt: skip
+                manifests = _written(cluster, [root / n for n in names], key, documents, allowed,
+                                     how, params)  # fmt: skip
                 parts = [(root / n, publish(root / n, m)) for n, m in zip(names, manifests)]
             return publish_top(root, new_top(1, parts, names)), parts

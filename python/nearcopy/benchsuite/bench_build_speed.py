@@ -13,8 +13,10 @@ pays before nearcopy's normalization starts.
 ``--engines local ray`` also times ``--engine ray`` on a local Ray cluster this benchmark starts
 (``--ray-cpus`` CPUs, 2 by default) before the clock starts, as a standing cluster would be: the
 child joins it with ``--ray-address``. Its MB/s per core divides by the cluster's CPUs (the driver,
-which reads the JSONL and sends the batches, runs beside them), and its peak memory is the
-driver's (the workers' is their batch each). ``--shards N`` builds sharded indexes (both engines).
+which cuts the JSONL into ranges and the batches from the read tasks' summaries, runs beside them),
+and its peak memory is the driver's (the workers' is their block or batch each). Its build time
+includes the command joining the cluster (a second or two on a quiet machine). ``--shards N``
+builds sharded indexes (both engines).
 
     python -m nearcopy.benchsuite.bench_build_speed [--sizes 100 1000] [--engines local ray]
         [--shards N] [--out PATH]
