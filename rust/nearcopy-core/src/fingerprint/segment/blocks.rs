@@ -33,13 +33,20 @@ pub fn block_checksum(block: &[u8], index: u64) -> u64 {
 /// Checksums of a body written in pieces of any size (the segment writer streams its body).
 pub struct BlockHasher {
     bits: u32,
+    /// The index of the first block this hasher sums (a body hashed in two streams, each its part).
+    first: u64,
     block: Vec<u8>,
     sums: Vec<u64>,
 }
 
 impl BlockHasher {
     pub fn new(bits: u32) -> Self {
-        BlockHasher { bits, block: Vec::with_capacity(1 << bits), sums: Vec::new() }
+        Self::from_block(bits, 0)
+    }
+
+    /// A hasher of the bytes from the start of block `first` of a body on.
+    pub fn from_block(bits: u32, first: u64) -> Self {
+        BlockHasher { bits, first, block: Vec::with_capacity(1 << bits), sums: Vec::new() }
     }
 
     pub fn update(&mut self, mut bytes: &[u8]) {
@@ -49,16 +56,21 @@ impl BlockHasher {
             self.block.extend_from_slice(&bytes[..take]);
             bytes = &bytes[take..];
             if self.block.len() == size {
-                self.sums.push(block_checksum(&self.block, self.sums.len() as u64));
+                self.sums.push(block_checksum(&self.block, self.first + self.sums.len() as u64));
                 self.block.clear();
             }
         }
     }
 
+    /// Bytes past the last whole block hashed (those of a block not complete yet).
+    pub fn pending(&self) -> usize {
+        self.block.len()
+    }
+
     /// The table: one little-endian u64 per block, the last one possibly short.
     pub fn finish(mut self) -> Vec<u8> {
         if !self.block.is_empty() {
-            self.sums.push(block_checksum(&self.block, self.sums.len() as u64));
+            self.sums.push(block_checksum(&self.block, self.first + self.sums.len() as u64));
         }
         self.sums.iter().flat_map(|s| s.to_le_bytes()).collect()
     }

@@ -330,3 +330,39 @@ fn a_merge_of_many_segments_writes_the_segment_of_their_union() {
         assert_eq!(std::fs::read(&merged).unwrap(), std::fs::read(&whole).unwrap(), "{count} segments");
     }
 }
+
+#[test]
+fn keys_and_postings_written_apart_are_checksummed_as_one_body() {
+    // The writer writes the keys and the postings in one pass, each through its own handle, and
+    // hashes the block they share from both sides: whatever block the postings start in (on a
+    // boundary, just before or after one, or a body that ends inside that block), every block's
+    // checksum is that of the body read whole, and the entries read back are those written.
+    let block = 1usize << blocks::BLOCK_BITS;
+    let postings_at = |n: usize| 4 * ((1usize << directory_bits(n)) + 1) + 4 * n;
+    let mut sizes: Vec<usize> = (0..8).collect();
+    sizes
+        .extend((8..40_000).filter(|&n| [0, 4, 8, block - 4, block - 8].contains(&(postings_at(n) % block))));
+    assert!(sizes.iter().any(|&n| n > 8 && postings_at(n) % block == 0), "a size on a boundary");
+    let dir = tempdir();
+    for n in sizes {
+        let mut state = n as u64 + 1;
+        let mut e: Vec<(u64, Posting)> = (0..n)
+            .map(|i| {
+                (crate::hash::splitmix64(&mut state), Posting { doc: (i % 3) as u32, position: i as u32 })
+            })
+            .collect();
+        e.sort_unstable_by_key(|&(h, p)| (stored_key(h), p, h as u32));
+        let path = dir.join(format!("seg-{n}.ncs"));
+        write_segment(&path, &params(), 3, &e).unwrap();
+        let bytes = std::fs::read(&path).unwrap();
+        let (body, table) = bytes[80..].split_at(postings_at(n) + 8 * n);
+        let mut whole = blocks::BlockHasher::new(blocks::BLOCK_BITS);
+        whole.update(body);
+        assert_eq!(whole.finish(), table, "{n} entries");
+        let seg = Segment::open(&path).unwrap();
+        seg.verify().unwrap();
+        let read: Vec<(u32, Posting)> = (0..seg.len()).map(|i| (seg.key(i), seg.posting(i))).collect();
+        let written: Vec<(u32, Posting)> = e.iter().map(|&(h, p)| (stored_key(h), p)).collect();
+        assert_eq!(read, written, "{n} entries");
+    }
+}

@@ -8,8 +8,8 @@ use crate::fingerprint::Winnowings;
 use crate::hash::xxh3_64;
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
-use std::fs::File;
-use std::io::{Seek, SeekFrom, Write};
+use std::fs::{File, OpenOptions};
+use std::io::{BufWriter, Seek, SeekFrom, Write};
 use std::path::Path;
 
 /// Bytes of encoded entries hashed and written at a time.
@@ -42,8 +42,9 @@ pub fn write_segment(
 }
 
 /// Merges `segments` into one segment at `path`; the documents of `segments[i]` are renumbered after
-/// those of the segments before it. Streams the inputs (two passes over their mapped keys), so memory
-/// is bounded by the output's directory, not by the fingerprints.
+/// those of the segments before it. Streams the inputs (one pass over their keys for the directory, one
+/// k-way merge of their entries), so memory is bounded by the output's directory, not by the
+/// fingerprints.
 ///
 /// Each input is verified first (one more pass): a damaged input would otherwise be rewritten
 /// under a fresh, valid checksum, and a posting naming a document past its segment's count would
@@ -74,6 +75,21 @@ fn too_many_documents() -> Error {
 /// scan per entry would make the merge quadratic.
 const SCAN_MAX_SEGMENTS: usize = 8;
 
+/// An entry packed into one integer that orders as (key, document, position) do, so that the
+/// smallest head is found by integer comparisons (comparing the tuples cost a third of the merge).
+type Packed = u128;
+/// A segment with no entry left: greater than any packed entry (whose top 32 bits are zero).
+const EXHAUSTED: Packed = Packed::MAX;
+
+fn pack((key, posting): (u32, Posting)) -> Packed {
+    (Packed::from(key) << 64) | (Packed::from(posting.doc) << 32) | Packed::from(posting.position)
+}
+
+fn unpack(packed: Packed) -> (u32, Posting) {
+    let posting = Posting { doc: (packed >> 32) as u32, position: packed as u32 };
+    ((packed >> 64) as u32, posting)
+}
+
 /// The entries of several segments in (key, posting) order, documents renumbered: a k-way merge
 /// over each segment's next entry, read once. Documents are renumbered apart, so no two segments
 /// yield the same entry and both ways of finding the smallest head give the same order.
@@ -81,14 +97,14 @@ struct MergedEntries<'a> {
     segments: &'a [&'a Segment],
     first_doc: &'a [u32],
     next: Vec<usize>,
-    /// Each segment's next entry (few segments: found by a scan of these).
-    heads: Vec<Option<(u32, Posting)>>,
+    /// Each segment's next entry, packed, or EXHAUSTED (few segments: found by a scan of these).
+    heads: Vec<Packed>,
     /// Many segments: the heads in a heap instead.
     heap: Option<BinaryHeap<Head>>,
 }
 
 /// A segment's next entry and the segment's number, smallest first in the heap.
-type Head = Reverse<((u32, Posting), usize)>;
+type Head = Reverse<(Packed, usize)>;
 
 impl<'a> MergedEntries<'a> {
     fn new(segments: &'a [&'a Segment], first_doc: &'a [u32]) -> Self {
@@ -101,53 +117,113 @@ impl<'a> MergedEntries<'a> {
         };
         merged.heads = (0..segments.len()).map(|s| merged.entry(s)).collect();
         if segments.len() > SCAN_MAX_SEGMENTS {
-            let heads = merged.heads.iter().enumerate().filter_map(|(s, e)| e.map(|e| Reverse((e, s))));
-            merged.heap = Some(heads.collect());
+            let heads = merged.heads.iter().enumerate().filter(|(_, &e)| e != EXHAUSTED);
+            merged.heap = Some(heads.map(|(s, &e)| Reverse((e, s))).collect());
         }
         merged
     }
 
-    fn entry(&self, s: usize) -> Option<(u32, Posting)> {
+    #[inline]
+    fn entry(&self, s: usize) -> Packed {
         let segment = self.segments[s];
         let i = self.next[s];
-        (i < segment.len()).then(|| {
-            let posting = segment.posting(i);
-            (segment.key(i), Posting { doc: posting.doc + self.first_doc[s], ..posting })
-        })
+        if i >= segment.len() {
+            return EXHAUSTED;
+        }
+        let posting = segment.posting(i);
+        pack((segment.key(i), Posting { doc: posting.doc + self.first_doc[s], ..posting }))
     }
 }
 
 impl Iterator for MergedEntries<'_> {
     type Item = (u32, Posting);
 
+    #[inline]
     fn next(&mut self) -> Option<(u32, Posting)> {
         if self.heap.is_some() {
             let Reverse((entry, s)) = self.heap.as_mut()?.pop()?;
             self.next[s] += 1;
-            if let Some(following) = self.entry(s) {
+            let following = self.entry(s);
+            if following != EXHAUSTED {
                 self.heap.as_mut()?.push(Reverse((following, s)));
             }
-            return Some(entry);
+            return Some(unpack(entry));
         }
         // Few segments: a scan of the heads beats a heap.
-        let (s, entry) =
-            self.heads.iter().enumerate().filter_map(|(s, e)| e.map(|e| (s, e))).min_by_key(|&(_, e)| e)?;
+        let mut s = 0;
+        for (t, &head) in self.heads.iter().enumerate().skip(1) {
+            if head < self.heads[s] {
+                s = t;
+            }
+        }
+        let entry = *self.heads.get(s)?;
+        if entry == EXHAUSTED {
+            return None;
+        }
         self.next[s] += 1;
         self.heads[s] = self.entry(s);
-        Some(entry)
+        Some(unpack(entry))
     }
 }
 
-/// Writes `count` entries, yielded in (key, posting) order by `entries()` (called twice: once for
-/// the keys, once for the postings); `keys()` yields the same keys in any order, to count the
-/// directory's buckets (a merge counts its inputs' keys without merging them).
+/// One part of a segment's body being written: encoded a chunk at a time, written through its own
+/// file handle (so that the keys and the postings, which lie apart in the file, are written in
+/// the same pass over the entries) and hashed in blocks. The postings part usually starts inside
+/// a block: its first bytes up to the next block boundary (`head`) are hashed with the keys' last
+/// ones, once both are known.
+struct Part {
+    out: BufWriter<File>,
+    chunk: Vec<u8>,
+    head: Vec<u8>,
+    head_len: usize,
+    hasher: BlockHasher,
+}
+
+impl Part {
+    /// A part starting `at` bytes into the body, written at that offset of `file`.
+    fn new(mut file: File, at: usize, tmp: &Path) -> Result<Self> {
+        let size = 1usize << BLOCK_BITS;
+        let head_len = (size - at % size) % size;
+        file.seek(SeekFrom::Start((HEADER_LEN + at) as u64)).map_err(|e| io(tmp, "seek", e))?;
+        Ok(Part {
+            out: BufWriter::with_capacity(1 << 20, file),
+            chunk: Vec::with_capacity(CHUNK + 16),
+            head: Vec::with_capacity(head_len),
+            head_len,
+            hasher: BlockHasher::from_block(BLOCK_BITS, ((at + head_len) >> BLOCK_BITS) as u64),
+        })
+    }
+
+    #[inline(always)]
+    fn push(&mut self, bytes: &[u8], tmp: &Path) -> Result<()> {
+        self.chunk.extend_from_slice(bytes);
+        if self.chunk.len() >= CHUNK {
+            self.flush(tmp)?;
+        }
+        Ok(())
+    }
+
+    fn flush(&mut self, tmp: &Path) -> Result<()> {
+        let take = (self.head_len - self.head.len()).min(self.chunk.len());
+        self.head.extend_from_slice(&self.chunk[..take]);
+        self.hasher.update(&self.chunk[take..]);
+        self.out.write_all(&self.chunk).map_err(|e| io(tmp, "write", e))?;
+        self.chunk.clear();
+        Ok(())
+    }
+}
+
+/// Writes `count` entries, yielded in (key, posting) order by `entries()`, in one pass: each
+/// entry's key and posting go to their own parts of the file at once (a merge made two k-way
+/// passes, one for the keys and one for the postings); `keys()` yields the same keys in any order,
+/// to count the directory's buckets (a merge counts its inputs' keys without merging them).
 fn write_keyed<I: Iterator<Item = (u32, Posting)>, K: Iterator<Item = u32>>(
     path: &Path,
     params: &Winnowings,
     documents: u64,
     count: usize,
     keys: impl FnOnce() -> K,
-    entries: impl Fn() -> I,
+    entries: impl FnOnce() -> I,
 ) -> Result<()> {
     if u32::try_from(count).is_err() {
         return Err(Error::InvalidArgument("a segment holds fewer than 2^32 fingerprints".into()));
@@ -165,27 +241,13 @@ fn write_keyed<I: Iterator<Item = (u32, Posting)>, K: Iterator<Item = u32>>(
     let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
     let result = (|| {
         let file = File::create(&tmp).map_err(|e| io(&tmp, "create", e))?;
-        let mut out = std::io::BufWriter::with_capacity(1 << 20, file);
-        let write = |out: &mut std::io::BufWriter<File>, bytes: &[u8]| {
-            out.write_all(bytes).map_err(|e| io(&tmp, "write", e))
-        };
-        // The header is written last, once the block table's checksum is known.
-        write(&mut out, &[0u8; HEADER_LEN])?;
-        let mut hasher = BlockHasher::new(BLOCK_BITS);
-        let mut body = |out: &mut std::io::BufWriter<File>, bytes: &[u8]| {
-            hasher.update(bytes);
-            write(out, bytes)
-        };
-        // The directory and entries are encoded into a chunk and hashed and written a chunk at a
-        // time: three calls per entry through the hasher and the writer cost as much as the rest
-        // of the write.
-        let mut chunk: Vec<u8> = Vec::with_capacity(CHUNK + 8);
+        let second = OpenOptions::new().write(true).open(&tmp).map_err(|e| io(&tmp, "open", e))?;
+        // The body: the directory and the keys (one part), then the postings (the other).
+        let postings_at = 4 * directory.len() + 4 * count;
+        let mut keyed = Part::new(file, 0, &tmp)?;
+        let mut postings = Part::new(second, postings_at, &tmp)?;
         for offset in &directory {
-            chunk.extend_from_slice(&offset.to_le_bytes());
-            if chunk.len() >= CHUNK {
-                body(&mut out, &chunk)?;
-                chunk.clear();
-            }
+            keyed.push(&offset.to_le_bytes(), &tmp)?;
         }
         let mut previous: Option<(u32, Posting)> = None;
         let mut written = 0usize;
@@ -194,29 +256,26 @@ fn write_keyed<I: Iterator<Item = (u32, Posting)>, K: Iterator<Item = u32>>(
                 return Err(Error::InvalidArgument("segment entries must be sorted".into()));
             }
             previous = Some(entry);
-            chunk.extend_from_slice(&entry.0.to_le_bytes());
             written += 1;
-            if chunk.len() >= CHUNK {
-                body(&mut out, &chunk)?;
-                chunk.clear();
-            }
+            keyed.push(&entry.0.to_le_bytes(), &tmp)?;
+            let posting = (u64::from(entry.1.position) << 32) | u64::from(entry.1.doc);
+            postings.push(&posting.to_le_bytes(), &tmp)?;
         }
-        for (_, posting) in entries() {
-            chunk.extend_from_slice(&posting.doc.to_le_bytes());
-            chunk.extend_from_slice(&posting.position.to_le_bytes());
-            if chunk.len() >= CHUNK {
-                body(&mut out, &chunk)?;
-                chunk.clear();
-            }
-        }
-        body(&mut out, &chunk)?;
         if written != count {
             return Err(Error::InvalidArgument(format!("{written} entries given, {count} announced")));
         }
-        let table = hasher.finish();
-        write(&mut out, &table)?;
+        keyed.flush(&tmp)?;
+        postings.flush(&tmp)?;
+        // The keys' last block is completed by the postings' first bytes.
+        let Part { out: mut postings_out, head, hasher: postings_hasher, .. } = postings;
+        let Part { out: keys_out, hasher: mut keys_hasher, .. } = keyed;
+        keys_hasher.update(&head);
+        let mut table = keys_hasher.finish();
+        table.extend(postings_hasher.finish());
+        postings_out.write_all(&table).map_err(|e| io(&tmp, "write", e))?;
+        postings_out.into_inner().map_err(|e| io(&tmp, "write", e.into_error()))?;
         let header = header(params, documents, count, xxh3_64(&table, 0), bits);
-        let mut file = out.into_inner().map_err(|e| io(&tmp, "write", e.into_error()))?;
+        let mut file = keys_out.into_inner().map_err(|e| io(&tmp, "write", e.into_error()))?;
         file.seek(SeekFrom::Start(0))
             .and_then(|_| file.write_all(&header))
             .map_err(|e| io(&tmp, "write", e))?;
