@@ -254,3 +254,35 @@ def test_clone_dense_tasks_group_one_name_across_projects() -> None:
     assert [(name, sorted(f.project for f in members)) for name, members in tasks] == [
         ("copyfile", ["a", "b", "c"])
     ]
+
+
+SCANDIRAT = """int
+__scandirat (int dfd, const char *dir, struct dirent ***namelist,
+             int (*select) (const struct dirent *),
+             int (*cmp) (const struct dirent **, const struct dirent **))
+{
+  return __scandir_tail (__opendirat (dfd, dir), namelist, select, cmp);
+}
+"""
+
+
+def test_a_consistently_renamed_held_out_function_is_a_renamed_copy_and_a_reshuffled_one_is_not() -> None:
+    reference = CodeReference("c")
+    reference.add(SCANDIRAT)
+    reference.freeze()
+    # glibc's scandirat64: scandirat with every name renamed the same way throughout (a Type-2 clone)
+    renamed = SCANDIRAT.replace("dirent", "dirent64").replace("__scandir_tail", "__scandir64_tail")
+    assert not reference.copies(renamed) and reference.renamed_copy(renamed)
+    assert reference.renamed_copy(renamed.replace("dfd", "fd").replace("namelist", "list"))
+    # The same shape with names that repeat in another pattern: equal abstracted, not a renaming
+    reshuffled = SCANDIRAT.replace("(*select)", "(*cmp)").replace("(dfd, dir)", "(dir, dir)")
+    _, abstract = leaf_tokens(reshuffled, "c")
+    assert abstract == leaf_tokens(SCANDIRAT, "c")[1] and reference.longest_run(reshuffled) >= 50
+    assert not reference.renamed_copy(reshuffled)
+
+
+def test_protected_documents_get_unique_ids() -> None:
+    corpus = Corpus([], {}, WordMatcher())
+    assert [corpus.new_id(i) for i in ("a.go::Error", "a.go::Error", "b.go", "a.go::Error")] == [
+        "a.go::Error", "a.go::Error#2", "b.go", "a.go::Error#3",
+    ]  # fmt: skip

@@ -128,11 +128,12 @@ def code_cases(
 
 def prose_cases(corpus: Corpus, sizes: Sizes, rng: random.Random) -> None:
     protected, held = split(filter_cases.pod_documents(), rng)
-    corpus.documents += [{"id": f"perl-pod/{name}", "text": text} for name, text in protected]
+    protected = [(corpus.new_id(f"perl-pod/{name}"), text) for name, text in protected]
+    corpus.documents += [{"id": doc_id, "text": text} for doc_id, text in protected]
     for _, text in protected:
         corpus.words.add(text)
     reference = filter_cases.LexicalReference((t for _, t in protected), filter_cases.PROSE_RUN, str)
-    holders = {f"perl-pod/{name}": " ".join(text.split()) for name, text in protected}
+    holders = {doc_id: " ".join(text.split()) for doc_id, text in protected}
     if not protected:
         return
     own = [
@@ -162,7 +163,7 @@ def prose_cases(corpus: Corpus, sizes: Sizes, rng: random.Random) -> None:
                         answer,
                         spans,
                         True,
-                        f"perl-pod/{name}",
+                        name,
                         sources,
                         filter_cases.PASSAGE_WORDS,
                     )
@@ -206,7 +207,9 @@ def build(seed: int, sizes: Sizes) -> Corpus:
         tasks = real_repetition.protect_tasks(
             corpus, language, real_repetition.clone_tasks(scanned, sizes, rng), rng
         )
-        corpus.documents += [{"id": f.path, "text": f.text, "language": language} for f in protected]
+        corpus.documents += [
+            {"id": corpus.new_id(f.path), "text": f.text, "language": language} for f in protected
+        ]
         mine = [d for d in corpus.documents if d.get("language") == language]
         reference = corpus.references[language] = CodeReference(language)
         for document in mine:

@@ -45,6 +45,19 @@ class Corpus:
     answers: list[Answer] = field(default_factory=list)
     set_aside: Counter[str] = field(default_factory=Counter)
     info: dict[str, Any] = field(default_factory=dict)
+    ids: set[str] = field(default_factory=set)
+
+    def new_id(self, wanted: str) -> str:
+        """``wanted``, or ``wanted#2``, ``#3``... if a protected document already has that id. Ids
+        must be unique: ``Holders`` and the attribution check go by id, and two methods ``Error`` of
+        one Go file (or two ``Tutorial.pod`` of two directories) under one id made the right
+        document, reported first, count as the wrong one."""
+        found, n = wanted, 1
+        while found in self.ids:
+            n += 1
+            found = f"{wanted}#{n}"
+        self.ids.add(found)
+        return found
 
 
 class Holders:
@@ -109,6 +122,8 @@ def clean(
             break
         if reference.copies(f.text):
             corpus.set_aside[kind] += 1
+        elif reference.renamed_copy(f.text):
+            corpus.set_aside[f"{kind}, renamed copy"] += 1
         else:
             clean.append(f)
     return clean

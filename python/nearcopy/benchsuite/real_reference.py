@@ -5,6 +5,14 @@ beside nearcopy on the same answers. None of them calls nearcopy.
   - ``copies(code)``: does the code share a run of ``RAW_RUN`` raw leaves (names and literals kept)
     with the protected split? That decides which held-out functions are negatives: real corpora copy
     themselves, and such copies are set aside and counted, never called false positives;
+  - ``renamed_copy(code)``: does the code share a run of ``PEER_RUN`` leaves with one protected
+    passage *up to a consistent one-to-one renaming of names* (literals aside): a Type-2 clone, in
+    Baker's parameterized-match sense (each name is replaced by the distance back to its previous
+    occurrence inside the run, so ``dirent``/``dirent64`` or ``state``/``type`` renamed throughout
+    match, while two unrelated functions of the same shape, whose names repeat in other patterns,
+    do not). glibc's ``scandirat64`` is ``scandirat`` with ``dirent`` renamed ``dirent64``: a copy
+    by any clone benchmark's definition, which a run of 20 raw leaves does not see. Such held-out
+    items are set aside too (counted apart), not called false positives;
   - ``longest_run(code)``: the longest run of leaves with identifiers and literals abstracted
     (``$id``, ``$str``, ``$num``) that it shares with the protected split, over k-grams of
     ``PEER_K``: the *tree-sitter k-gram peer*, given the oracle language and the oracle code spans,
@@ -115,27 +123,75 @@ def leaf_tokens(code: str, language: str) -> tuple[list[str], list[str]]:
     return raw, abstract
 
 
+def previous_same(raw: list[str], abstract: list[str]) -> np.ndarray:
+    """For each leaf that is a name (abstracted to ``$id``): how many leaves back the same name last
+    occurred (0: not a name, or its first occurrence)."""
+    last: dict[str, int] = {}
+    out = np.zeros(len(raw), dtype=np.uint64)
+    for i, (text, kind) in enumerate(zip(raw, abstract)):
+        if kind == "$id":
+            if text in last:
+                out[i] = i - last[text]
+            last[text] = i
+    return out
+
+
+def renamed_gram_hashes(abstract_ids: np.ndarray, previous: np.ndarray, n: int) -> np.ndarray:
+    """The hash of every n-leaf run with each name replaced by the distance back to its previous
+    occurrence inside the run (0 when that lies before the run): equal for two runs exactly when
+    one is the other under a one-to-one renaming of names (Baker's parameterized match)."""
+    count = len(abstract_ids) - n + 1
+    if count <= 0:
+        return np.zeros(0, dtype=np.uint64)
+    out = np.zeros(count, dtype=np.uint64)
+    with np.errstate(over="ignore"):
+        for t in range(n):
+            back = previous[t : t + count]
+            inside = np.where(back <= np.uint64(t), back, np.uint64(0))
+            leaf = abstract_ids[t : t + count] * np.uint64(n + 1) + inside
+            out = out * np.uint64(1_000_003) + _mix(leaf)
+    return out
+
+
 class CodeReference:
-    """The protected split of one language, as raw-leaf runs (labels) and abstracted k-grams (peer)."""
+    """The protected split of one language, as raw-leaf runs and runs up to renaming (labels) and
+    abstracted k-grams (peer)."""
 
     def __init__(self, language: str) -> None:
         self.language = language
         self.vocabulary = Vocabulary()
         self.raw = GramSet(RAW_RUN)
         self.abstract = GramSet(PEER_K)
+        self._renamed_parts: list[np.ndarray] = []
+        self._renamed = np.zeros(0, dtype=np.uint64)
 
     def add(self, code: str) -> None:
         raw, abstract = leaf_tokens(code, self.language)
         self.raw.add(self.vocabulary(raw))
-        self.abstract.add(self.vocabulary(abstract))
+        abstract_ids = self.vocabulary(abstract)
+        self.abstract.add(abstract_ids)
+        self._renamed_parts.append(renamed_gram_hashes(abstract_ids, previous_same(raw, abstract), PEER_RUN))
 
     def freeze(self) -> None:
         self.raw.freeze()
         self.abstract.freeze()
+        self._renamed = np.unique(np.concatenate([self._renamed, *self._renamed_parts]))
+        self._renamed_parts = []
 
     def copies(self, code: str) -> bool:
+        """A run of ``RAW_RUN`` raw leaves in common with the protected split."""
         raw, _ = leaf_tokens(code, self.language)
         return bool(self.raw.hits(self.vocabulary(raw)).any())
+
+    def renamed_copy(self, code: str) -> bool:
+        """A run of ``PEER_RUN`` leaves in common with one protected passage up to a consistent
+        renaming of names (literals aside)."""
+        raw, abstract = leaf_tokens(code, self.language)
+        grams = renamed_gram_hashes(self.vocabulary(abstract), previous_same(raw, abstract), PEER_RUN)
+        if not len(grams) or not len(self._renamed):
+            return False
+        at = np.minimum(np.searchsorted(self._renamed, grams), len(self._renamed) - 1)
+        return bool((self._renamed[at] == grams).any())
 
     def longest_run(self, code: str) -> int:
         """Tokens of the longest abstracted run shared with the protected split (0: none)."""

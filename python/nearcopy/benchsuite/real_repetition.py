@@ -95,7 +95,8 @@ def protect_tasks(
         protected = [big[0], *[f for f in shuffled if f is not big[0]][: len(members) // 2 - 1]]
         held = [f for f in shuffled if all(f is not p for p in protected)]
         for f in protected:
-            corpus.documents.append({"id": f"{f.path}::{f.name}", "text": f.text, "language": language})
+            doc_id = corpus.new_id(f"{f.path}::{f.name}")
+            corpus.documents.append({"id": doc_id, "text": f.text, "language": language})
         out.append((name, protected, held))
     return out
 

@@ -133,6 +133,11 @@ pub struct SpanMatch {
     /// Of those, the tokens covered by fingerprints that are not common.
     pub distinct: u32,
     pub hits: u32,
+    /// The most tokens one chain (one diagonal, unbroken) of the match covers. A copy, even an
+    /// edited one, holds a long unbroken run; two functions written alike (three `if (x == null)
+    /// throw ...;` checks, a run of `err = GET (...); if (err != OK) return err;`) share only short
+    /// runs, on diagonals that shift with every statement, which stitching adds up to a long match.
+    pub longest_run: u32,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -298,11 +303,15 @@ fn find_matches_within<S: PostingSource, A: PostingSource>(
                     covered: k,
                     distinct: if hit.common { 0 } else { k },
                     hits: 1,
+                    longest_run: 0,
                 },
                 vec![hit.hash],
             )),
         }
         previous_hit = hit.query;
+    }
+    for (chain, _) in &mut chains {
+        chain.longest_run = chain.covered;
     }
     stitch(chains, params.max_gap as u32)
 }
@@ -332,6 +341,7 @@ fn stitch(mut chains: Vec<(SpanMatch, Vec<u64>)>, max_gap: u32) -> Vec<SpanMatch
                 }
                 last.query_end = last.query_end.max(chain.query_end);
                 last.hits += chain.hits;
+                last.longest_run = last.longest_run.max(chain.longest_run);
             }
             _ => out.push((chain, hashes)),
         }

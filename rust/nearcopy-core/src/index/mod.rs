@@ -222,6 +222,15 @@ const REPETITIVE_MIN_FINGERPRINTS: usize = 8;
 const PROSE_GAP_FACTOR: usize = 3;
 const CODE_GAP_FACTOR: usize = 1;
 
+/// A match of code must hold one unbroken run (one chain, on one diagonal) of this many k-grams'
+/// worth of tokens, or of the whole minimum if that is smaller, counted as lengths are (with
+/// `w − 1` added). A copy, even one with statements edited, keeps such a run; two functions written
+/// alike (three `if (x == null) throw ...;` checks against three of another file, a run of
+/// `err = GET (...); if (err != OK) return err;`) share only runs of a statement or two, on diagonals
+/// that shift with every statement, which stitching would add up to a long match. On filter-real's
+/// held-out functions, every false positive of that kind had no shared run of 40 tokens.
+const CODE_RUN_KGRAMS: u64 = 2;
+
 /// Reusable state of one answer's matching.
 #[derive(Default)]
 struct MatchScratch {
@@ -347,12 +356,16 @@ fn find_in<S: PostingSource, A: PostingSource>(
     // than let copied text out.
     let reach = winnowing.w.saturating_sub(1);
     let reach_tokens = reach as u64;
+    let run_needed = match content {
+        Content::Code(_) => (CODE_RUN_KGRAMS * winnowing.k as u64).min(u64::from(min_tokens)),
+        Content::Prose | Content::CodeWords(_) => 0,
+    };
     for m in find_matches(segments, allowlist, fps, &params) {
         // Enough of its own, or long enough to be a popular passage copied rather than an idiom.
         let copied = u64::from(m.distinct) + reach_tokens >= u64::from(min_tokens)
             || (u64::from(m.covered) + reach_tokens) * 100
                 >= u64::from(min_tokens) * u64::from(settings.popular_percent);
-        if !copied {
+        if !copied || u64::from(m.longest_run) + reach_tokens < run_needed {
             continue;
         }
         let first = (m.query_start as usize).saturating_sub(reach);

@@ -181,6 +181,7 @@ fn stitching_does_not_depend_on_the_order_chains_come_in() {
             covered,
             distinct: covered,
             hits: hashes.len() as u32,
+            longest_run: covered,
         };
         (m, hashes)
     };
@@ -228,4 +229,22 @@ fn under_the_pair_budget_every_pair_is_kept() {
             find_matches_within(&[&table], NONE, &query, &params(), usize::MAX)
         );
     }
+}
+
+#[test]
+fn a_match_stitched_from_short_runs_says_how_long_its_longest_unbroken_run_is() {
+    let mut state = 14;
+    let docs: Vec<Vec<u64>> = (0..5).map(|_| tokens(&mut state, 400)).collect();
+    // A verbatim copy: one run, all of it.
+    let copy = docs[3][100..300].to_vec();
+    let whole = find_matches(&[table(&docs)], NONE, &fingerprints(&copy), &params())[0];
+    assert_eq!((whole.doc, whole.longest_run), (3, whole.covered), "{whole:?}");
+    // Runs of 14 tokens of the document, each followed by two tokens of its own (the diagonal
+    // shifts at every one): stitched into one long match, no run of it longer than 14.
+    let shapes: Vec<u64> = (0..12)
+        .flat_map(|i| [docs[1][20 * i..20 * i + 14].to_vec(), vec![90_000 + i as u64, 91_000]].concat())
+        .collect();
+    let stitched = find_matches(&[table(&docs)], NONE, &fingerprints(&shapes), &params())[0];
+    assert_eq!(stitched.doc, 1);
+    assert!(stitched.covered >= 60 && stitched.longest_run <= 14, "{stitched:?}");
 }
