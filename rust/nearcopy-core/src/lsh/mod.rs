@@ -39,12 +39,20 @@ pub use tombstones::{write_tombstones, Tombstones};
 pub use write::{write_segment, Columns, Keys, NewDocs};
 
 use crate::error::{Error, Result};
-use crate::fingerprint::segment::blocks::{BlockHasher, BLOCK_BITS};
+use crate::fingerprint::segment::blocks::BlockHasher;
 use crate::hash::xxh3_64;
 use crate::minhash::Scheme;
 use std::fs::File;
 use std::io::{BufWriter, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
+
+/// log2 of the checksum blocks of the segments written: 4 KiB, a page. A query's candidates are
+/// scattered through the verification store, so a query soon after opening reads mostly blocks not
+/// checked yet, each hashed whole on that first read: a 16 KiB block (the protected index's size)
+/// cost four pages' faults and hashing per candidate, most of a slow query's time. The table is
+/// then 0.2% of the file (8 bytes per block), read at open. Readers take any size the header names
+/// (segments written with 16 KiB blocks read as before).
+pub(crate) const BLOCK_BITS: u32 = 12;
 
 /// The seed of key hashes, so that a key's hash differs from any band key.
 const KEY_SEED: u64 = 0x6B65_795F_6873_6831;
