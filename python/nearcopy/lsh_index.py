@@ -62,7 +62,8 @@ from nearcopy.lsh_store import (
 from nearcopy.minhash import Scheme, signature_dtype
 
 # An insert writes segments of at most this many documents, so its memory is bounded by the batch
-# (about 40 bytes per document and band while a segment's tables are sorted), not by the index.
+# (4 bytes per document and band for the band keys, about 20 per document and thread while the
+# tables are built), not by the index.
 SEGMENT_DOCS = 1 << 20
 # Opening reads the manifest again when its files vanished meanwhile (a writer replaced them).
 OPEN_ATTEMPTS = 50

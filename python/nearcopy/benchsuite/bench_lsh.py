@@ -45,7 +45,7 @@ from .lsh_peers import anon_mb
 from .lsh_report import report
 
 CHUNK = 50_000  # documents signed (and shingled) at a time
-METHODS = ("nearcopy", "nearcopy-datasketch-bands", "datasketch", "rensa")
+METHODS = ("nearcopy", "nearcopy-datasketch-bands", "datasketch", "rensa", "nearcopy-rensa-bands")
 
 
 def query_texts(docs: list[str], count: int, seed: int) -> list[str]:

@@ -85,13 +85,20 @@ def nearcopy_worker(data: Path, threshold: float, args: argparse.Namespace) -> d
 
     datasketch_bands = args.method == "nearcopy-datasketch-bands"
     scheme: Scheme = "affine32" if datasketch_bands else "fast"
+    # rensa's band layout, for a comparison at rensa's recall (nearcopy's own bands find more).
+    bands: int | None = None
+    band_rows: int | None = None
+    if args.method == "nearcopy-rensa-bands":
+        bands = rensa_bands(threshold)
+        band_rows = NUM_PERM // bands
     sigs = np.load(data / f"{scheme}.npy", mmap_mode="r")
     queries = np.load(data / f"q_{scheme}.npy")
     weights = (0.5, 0.5) if datasketch_bands else VERIFIED_WEIGHTS
     root = data / f"index-{args.method}-{args.store}-{args.batch}-{threshold}"
     index = LSHIndex.create(
-        root, scheme=scheme, threshold=threshold, weights=weights, store=args.store, key_type="int"
-    )
+        root, scheme=scheme, threshold=threshold, weights=weights, store=args.store, key_type="int",
+        bands=bands, rows=band_rows,
+    )  # fmt: skip
     batch = args.batch or len(sigs)
     keys = np.arange(len(sigs), dtype=np.int64)
     seconds = 0.0
@@ -207,6 +214,7 @@ def rensa_worker(data: Path, threshold: float, args: argparse.Namespace) -> dict
 WORKERS = {
     "nearcopy": nearcopy_worker,
     "nearcopy-datasketch-bands": nearcopy_worker,
+    "nearcopy-rensa-bands": nearcopy_worker,
     "datasketch": datasketch_worker,
     "rensa": rensa_worker,
 }

@@ -201,8 +201,7 @@ fn a_flipped_bit_in_the_set_sizes_fails_the_query_that_reads_it() {
     let (sigs, sizes) = documents(50, 5);
     let good = write(&dir, "good.ncl", &sigs, Some(&sizes), 0);
     let mut bytes = std::fs::read(&good.path).unwrap();
-    // The body is one checksum block (its table: the last 8 bytes); the sizes end the body.
-    let first_size = bytes.len() - 8 - (4 * 50usize).next_multiple_of(8);
+    let first_size = crate::lsh::header::Layout::of(&good.header).sizes_at;
     assert_eq!(u32::from_le_bytes(bytes[first_size..first_size + 4].try_into().unwrap()), sizes[0]);
     bytes[first_size] ^= 0x10;
     std::fs::write(dir.join("bad.ncl"), &bytes).unwrap();

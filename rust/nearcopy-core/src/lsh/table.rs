@@ -34,10 +34,10 @@ fn directory_bits(count: usize) -> u32 {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct TableLayout {
     pub count: usize,
-    dir_bits: u32,
-    rem_width: u32,
-    value_width: u32,
-    rems_at: usize,
+    pub(super) dir_bits: u32,
+    pub(super) rem_width: u32,
+    pub(super) value_width: u32,
+    pub(super) rems_at: usize,
     values_at: usize,
     pub len: usize,
 }
@@ -55,12 +55,12 @@ impl TableLayout {
     }
 
     #[inline]
-    fn bucket(&self, key: u32) -> usize {
+    pub(super) fn bucket(&self, key: u32) -> usize {
         (u64::from(key) >> self.rem_width) as usize
     }
 
     #[inline]
-    fn remainder(&self, key: u32) -> u64 {
+    pub(super) fn remainder(&self, key: u32) -> u64 {
         u64::from(key) & ((1u64 << self.rem_width) - 1)
     }
 }

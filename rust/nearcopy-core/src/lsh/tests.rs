@@ -359,3 +359,30 @@ fn a_flipped_bit_anywhere_in_the_body_fails_the_queries_that_read_it_never_answe
     query(&[Source { segment: &segment, removed: &none }], &segment.header, &sigs, &all, 1).unwrap();
     segment.checked().unwrap();
 }
+
+#[test]
+fn segments_of_16_kib_checksum_blocks_written_before_read_and_answer_as_the_new_ones() {
+    let dir = tempdir("old-blocks");
+    let sigs = signatures(3000, 5);
+    let ints: Vec<i64> = (0..3000).map(|d| d * 3).collect();
+    let new = write(&dir, "new.ncl", &params(Store::Bits(8), KeyKind::Int), &sigs, Keys::Int(&ints));
+    assert_eq!(u32::from_le_bytes(new.bytes()[96..100].try_into().unwrap()), BLOCK_BITS);
+    // The same segment as the previous writer made it: the body with a table of 16 KiB blocks.
+    let total = header::Layout::of(&new.header).total as usize;
+    let mut blocks = BlockHasher::new(14);
+    blocks.update(&new.bytes()[header::HEADER_LEN..total]);
+    let table = blocks.finish();
+    let body_checksum = u64::from_le_bytes(new.bytes()[72..80].try_into().unwrap());
+    let mut old = new.header.encode(body_checksum, 14, xxh3_64(&table, 0));
+    old.extend_from_slice(&new.bytes()[header::HEADER_LEN..total]);
+    old.extend_from_slice(&table);
+    std::fs::write(dir.join("old.ncl"), &old).unwrap();
+    let old = Segment::open(&dir.join("old.ncl")).unwrap();
+    old.verify().unwrap();
+    let none = Tombstones::none();
+    let all = QuerySettings { threshold: 0.0, verify: false, top_k: 0 };
+    let answer =
+        |s: &Segment| query(&[Source { segment: s, removed: &none }], &s.header, &sigs, &all, 1).unwrap();
+    assert_eq!(answer(&old), answer(&new));
+    assert!(new.bytes().len() > old.bytes().len(), "four times the table entries");
+}

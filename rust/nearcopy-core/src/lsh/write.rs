@@ -2,13 +2,14 @@
 //! written beside its name and renamed into place, section by section in the order of the layout
 //! ([`super::header`]), the body checksummed as it is written.
 
+use super::build::{band_columns, pack_into, table_bytes, TableScratch};
 use super::header::{Header, Layout, FLAG_CONTENT_HASHES, FLAG_SET_SIZES, FLAG_SHINGLE_SETS, HEADER_LEN};
 use super::packed::PackedWriter;
-use super::table::{write_table, TableLayout};
-use super::{key_hash, stored_key, AtomicFile, Hashing};
-use crate::dedup::{band_keys, Slot};
+use super::table::TableLayout;
+use super::{key_hash, AtomicFile, Hashing, BLOCK_BITS};
+use crate::dedup::Slot;
 use crate::error::{Error, Result};
-use crate::fingerprint::segment::blocks::{BlockHasher, BLOCK_BITS};
+use crate::fingerprint::segment::blocks::BlockHasher;
 use crate::hash::xxh3_64;
 use crate::invalid;
 use crate::pool;
@@ -49,6 +50,19 @@ pub struct NewDocs<'a, W> {
 
 fn write_all(out: &mut impl Write, bytes: &[u8]) -> Result<()> {
     out.write_all(bytes).map_err(|e| Error::Io(format!("cannot write: {e}")))
+}
+
+/// Writes `values` as little-endian u64s, a buffer at a time (not one 8-byte write each).
+fn write_u64s(out: &mut impl Write, values: impl Iterator<Item = u64>) -> Result<()> {
+    let mut bytes = Vec::with_capacity(1 << 16);
+    for v in values {
+        bytes.extend_from_slice(&v.to_le_bytes());
+        if bytes.len() >= 1 << 16 {
+            write_all(out, &bytes)?;
+            bytes.clear();
+        }
+    }
+    write_all(out, &bytes)
 }
 
 /// Zero bytes up to the next multiple of 8 after `len` bytes.
@@ -123,67 +137,64 @@ pub fn write_segment<W: Slot>(
     let header = Header { flags, documents: n as u64, key_bytes, set_values, key_base, key_span, ..*params };
     header.check()?;
     let layout = Layout::of(&header);
-    let sort = |entries: &mut Vec<(u32, u64)>| {
-        if threads > 1 && entries.len() > 1 << 16 {
-            pool::pool(threads).map(|p| p.install(|| entries.par_sort_unstable()))
-        } else {
-            entries.sort_unstable();
-            Ok(())
-        }
-    };
-    let band = band_keys(docs.sigs, k, header.bands, header.rows, threads)?;
+    let columns = band_columns(docs.sigs, &header, threads)?;
     let mut file = AtomicFile::create(path)?;
     let out = file.writer();
     write_all(out, &[0u8; HEADER_LEN])?;
     let mut body = Hashing::new(out);
-    let mut entries: Vec<(u32, u64)> = Vec::with_capacity(n);
-    for b in 0..header.bands {
-        entries.clear();
-        entries.extend((0..n).map(|d| (stored_key(band[d * header.bands + b]), d as u64)));
-        sort(&mut entries)?;
-        write_table(&mut body, &layout.table, header.documents, || entries.iter().copied())?;
+    // The band tables, `threads` at a time (each is built in memory, then written in order).
+    let mut built: Vec<(TableScratch, Vec<u8>)> =
+        (0..threads.clamp(1, header.bands)).map(|_| Default::default()).collect();
+    let at_once = built.len();
+    for first in (0..header.bands).step_by(at_once) {
+        let group = &mut built[..(header.bands - first).min(at_once)];
+        let make = |(i, (scratch, bytes)): (usize, &mut (TableScratch, Vec<u8>))| {
+            bytes.clear();
+            table_bytes(&layout.table, &columns[(first + i) * n..(first + i + 1) * n], scratch, bytes)
+        };
+        if group.len() > 1 && n > 1 << 14 {
+            pool::pool(group.len())?.install(|| group.par_iter_mut().enumerate().try_for_each(make))?;
+        } else {
+            group.iter_mut().enumerate().try_for_each(make)?;
+        }
+        group.iter().try_for_each(|(_, bytes)| write_all(&mut body, bytes))?;
     }
-    drop(band);
-    entries.clear();
-    match &docs.keys {
+    drop(columns);
+    let hashes: Vec<u32> = match &docs.keys {
         Keys::Str { blob, ends } => {
             let mut start = 0usize;
-            for (d, &end) in ends.iter().enumerate() {
-                entries.push((key_hash(&blob[start..end as usize]), d as u64));
-                start = end as usize;
-            }
+            ends.iter()
+                .map(|&end| {
+                    let hash = key_hash(&blob[start..end as usize]);
+                    start = end as usize;
+                    hash
+                })
+                .collect()
         }
-        Keys::Int(ints) => {
-            entries.extend(ints.iter().enumerate().map(|(d, v)| (key_hash(&v.to_le_bytes()), d as u64)))
-        }
-    }
-    sort(&mut entries)?;
-    write_table(&mut body, &layout.table, header.documents, || entries.iter().copied())?;
-    drop(entries);
+        Keys::Int(ints) => ints.iter().map(|v| key_hash(&v.to_le_bytes())).collect(),
+    };
+    let (scratch, bytes) = &mut built[0];
+    bytes.clear();
+    table_bytes(&layout.table, &hashes, scratch, bytes)?;
+    write_all(&mut body, bytes)?;
+    drop((hashes, built));
     match &docs.keys {
         Keys::Str { blob, ends } => {
-            let mut writer = PackedWriter::new(layout.ends_width)?;
-            for &end in ends.iter() {
-                writer.push(end, &mut body)?;
-            }
-            writer.finish(&mut body)?;
+            let mut packed = Vec::new();
+            pack_into(&mut packed, layout.ends_width, ends.iter().copied())?;
+            write_all(&mut body, &packed)?;
             write_all(&mut body, blob)?;
             pad(&mut body, blob.len() as u64)?;
         }
-        Keys::Int(ints) => write_int_keys(&mut body, &header, ints.iter().copied())?,
+        Keys::Int(ints) => write_int_batch(&mut body, &header, ints)?,
     }
-    let mut row = Vec::with_capacity(layout.store_row);
-    for sig in docs.sigs.chunks_exact(k) {
-        row.clear();
-        header.store.encode(sig, header.slot_bytes(), &mut row);
-        write_all(&mut body, &row)?;
-    }
+    write_store(&mut body, &header, docs.sigs, threads)?;
     pad(&mut body, (layout.store_row * n) as u64)?;
     if let Some(hashes) = docs.columns.content_hashes {
-        hashes.iter().try_for_each(|v| write_all(&mut body, &v.to_le_bytes()))?;
+        write_u64s(&mut body, hashes.iter().copied())?;
     }
     if let Some((values, bounds)) = docs.columns.sets {
-        bounds.iter().chain(values).try_for_each(|v| write_all(&mut body, &v.to_le_bytes()))?;
+        write_u64s(&mut body, bounds.iter().chain(values).copied())?;
     }
     if let Some(sizes) = docs.columns.set_sizes {
         write_set_sizes(&mut body, sizes.iter().copied())?;
@@ -205,7 +216,7 @@ pub(crate) fn int_range(ints: impl Iterator<Item = i64>) -> (i64, u64) {
     (low, (i128::from(high) - i128::from(low)) as u64)
 }
 
-/// Writes int keys as the header's layout stores them.
+/// Writes int keys as the header's layout stores them, streamed (a merge's keys are not held).
 pub(crate) fn write_int_keys(
     out: &mut impl Write,
     header: &Header,
@@ -213,13 +224,49 @@ pub(crate) fn write_int_keys(
 ) -> Result<()> {
     let width = Layout::of(header).int_width;
     if width == 64 {
-        return ints.into_iter().try_for_each(|v| write_all(out, &v.to_le_bytes()));
+        return write_u64s(out, ints.map(|v| v as u64));
     }
     let mut writer = PackedWriter::new(width)?;
     for v in ints {
         writer.push((i128::from(v) - i128::from(header.key_base)) as u64, out)?;
     }
     writer.finish(out).map(|_| ())
+}
+
+/// [`write_int_keys`] of a batch in memory, packed in one pass.
+fn write_int_batch(out: &mut impl Write, header: &Header, ints: &[i64]) -> Result<()> {
+    let width = Layout::of(header).int_width;
+    if width == 64 {
+        return write_u64s(out, ints.iter().map(|&v| v as u64));
+    }
+    let (mut bytes, base) = (Vec::new(), i128::from(header.key_base));
+    pack_into(&mut bytes, width, ints.iter().map(|&v| (i128::from(v) - base) as u64))?;
+    write_all(out, &bytes)
+}
+
+/// Documents whose store rows are encoded at a time (in parallel), then written.
+const STORE_CHUNK: usize = 1 << 14;
+
+/// Writes the verification store: each signature row as the header's store keeps it.
+fn write_store<W: Slot>(out: &mut impl Write, header: &Header, sigs: &[W], threads: usize) -> Result<()> {
+    let k = header.num_perm;
+    let encode = |rows: &[W], bytes: &mut Vec<u8>| {
+        bytes.clear();
+        rows.chunks_exact(k).for_each(|row| header.store.encode(row, header.slot_bytes(), bytes));
+    };
+    let mut parts: Vec<Vec<u8>> = vec![Vec::new(); threads.max(1)];
+    for chunk in sigs.chunks(STORE_CHUNK * k) {
+        let per = (chunk.len() / k).div_ceil(parts.len()) * k;
+        if parts.len() > 1 && chunk.len() / k >= 1024 {
+            pool::pool(parts.len())?
+                .install(|| parts.par_iter_mut().zip(chunk.par_chunks(per)).for_each(|(b, r)| encode(r, b)));
+            parts.iter().take(chunk.len().div_ceil(per)).try_for_each(|b| write_all(out, b))?;
+        } else {
+            encode(chunk, &mut parts[0]);
+            write_all(out, &parts[0])?;
+        }
+    }
+    Ok(())
 }
 
 /// Writes the set-size column: a u32 per document, padded to a multiple of 8 bytes.

@@ -1,0 +1,38 @@
+"""The LSH benchmark's report: the query target is judged at equal recall, on nearcopy's row with
+rensa's band layout (``nearcopy-rensa-bands``) against rensa's unverified candidates."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from nearcopy.benchsuite.lsh_report import at_rensas_recall, equal_recall
+
+
+def row(p99: float, recall: float, precision: float, part: str) -> dict[str, Any]:
+    return {"bands": 8, "rows": 16, "query_p99_us": p99, part: {"recall": recall, "precision": precision}}
+
+
+def test_met_only_when_as_fast_and_finding_as_many() -> None:
+    rensa = row(9.4, 0.577, 0.694, "raw")
+    assert equal_recall(row(9.0, 0.58, 0.93, "verified"), rensa).endswith(": met")
+    assert equal_recall(row(9.4, 0.577, 0.93, "verified"), rensa).endswith(": met")
+    assert equal_recall(row(12.0, 0.60, 0.93, "verified"), rensa).endswith(": missed"), "slower"
+    assert equal_recall(row(5.0, 0.55, 0.93, "verified"), rensa).endswith(": missed"), "finds fewer"
+
+
+def test_the_line_gives_both_recalls_precisions_and_the_band_layout() -> None:
+    line = equal_recall(row(20.5, 0.561, 0.931, "verified"), row(9.4, 0.577, 0.694, "raw"))
+    assert "p99 20.5 us at recall 0.561 with rensa's bands (8 x 16)" in line
+    assert "rensa's 9.4 us at recall 0.577" in line and "precision 0.931 against 0.694" in line
+
+
+def test_at_rensas_recall_takes_the_fastest_nearcopy_layout_that_finds_as_many() -> None:
+    rensa = {**row(9.4, 0.59, 0.69, "raw"), "method": "rensa"}
+    own = {**row(140.0, 0.78, 0.88, "verified"), "method": "nearcopy", "bands": 14, "rows": 9}
+    datasketch_bands = {**row(80.0, 0.63, 0.85, "verified"), "method": "nearcopy-datasketch-bands"}
+    rensa_bands = {**row(40.0, 0.47, 0.93, "verified"), "method": "nearcopy-rensa-bands"}
+    line = at_rensas_recall([own, datasketch_bands, rensa, rensa_bands], rensa)
+    assert "fastest p99 is 80.0 us (nearcopy-datasketch-bands" in line and line.endswith(": missed")
+    quick = {**datasketch_bands, "query_p99_us": 9.0}
+    assert at_rensas_recall([own, quick, rensa], rensa).endswith(": met")
+    assert at_rensas_recall([rensa_bands, rensa], rensa).startswith("no nearcopy band layout")
