@@ -164,8 +164,10 @@ class ProtectedIndex:
         (:func:`nearcopy.index_shards.shard_of`). ``engine="ray"``: the batches written by Ray
         tasks (:mod:`nearcopy.index_ray`; ``pip install 'nearcopy[ray]'``) on the cluster at
         ``ray_address`` (else the runtime already initialized, else a local one of 2 CPUs), into
-        the same files as this machine's build. Nothing is published until the whole index is
-        written; a failed build leaves nothing."""
+        the same files as this machine's build; given as :class:`nearcopy.InputFiles` (files,
+        directories, globs), the documents are also read by Ray tasks, not by this process
+        (:mod:`nearcopy.index_ray_read`). Nothing is published until the whole index is written; a
+        failed build leaves nothing."""
         root = Path(path)
         derived = None if key is None else fingerprint_key(key)
         how = (num_threads, batch_bytes, allowlist_generated)
