@@ -20,7 +20,7 @@ from __future__ import annotations
 import fnmatch
 import json
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -128,10 +128,18 @@ def documents_with_metadata(
             if is_pattern(name) and not glob_paths(name):
                 raise InputError(f"{name}: the pattern matches no file")
 
+    yield from read_documents(
+        sources, text_field, id_field, report, describe_file=describer(metadata),
+        record_defaults=metadata.defaults(),
+    )  # fmt: skip
+
+
+def describer(metadata: FileMetadata) -> Callable[[Path, Path, bytes], dict[str, Any]]:
+    """What ``metadata`` says of a text file found under a source directory or named itself (its
+    path relative to the directory, its first bytes for an SPDX tag)."""
+
     def describe(file: Path, source: Path, data: bytes) -> dict[str, Any]:
         relative = file.relative_to(source) if source.is_dir() else file
         return metadata.for_file(relative.as_posix(), data[:SPDX_WINDOW])
 
-    yield from read_documents(
-        sources, text_field, id_field, report, describe_file=describe, record_defaults=metadata.defaults()
-    )
+    return describe

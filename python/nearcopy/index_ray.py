@@ -103,6 +103,19 @@ class _Cluster:
         except errors.RayError as err:
             raise IndexError_(f"the Ray build lost a task: {_first_line(err)}") from None
 
+    def finish_shards(
+        self, shards: Iterable[Any], params: dict[str, int], key: bytes | None, allowlist: list[Document],
+        how: HowToWrite,
+    ) -> list[dict[str, Any]]:  # fmt: skip
+        """Once each shard's segments (``shard.segments``, futures) are written, one task per shard
+        writes its allowlist and merges its segments (``shard.root``); their manifests, in order."""
+        allowed = self.ray.put(allowlist)
+        finishing = []
+        for shard in shards:
+            written = self.get(shard.segments)
+            finishing.append(self.submit(self.finish, str(shard.root), params, key, allowed, how, written))
+        return self.get(finishing)
+
     def settle(self) -> None:
         """Waits until no task of the build runs: none may write a file once the build's clean-up
         has begun. The tasks are let finish rather than cancelled: at most ``limit`` are in flight,
@@ -154,14 +167,7 @@ def _write_all(
         for shard in shards:
             if shard.docs:
                 shard.send(cluster, params, key, how)
-        allowed = cluster.ray.put(allowlist)
-        finishing = []
-        for shard in shards:
-            written = cluster.get(shard.segments)
-            finishing.append(
-                cluster.submit(cluster.finish, str(shard.root), params, key, allowed, how, written)
-            )
-        return cluster.get(finishing)
+        return cluster.finish_shards(shards, params, key, allowlist, how)
     except BaseException:
         cluster.settle()
         raise

@@ -209,14 +209,7 @@ def write_from_files(
         for shard in shards:
             if shard.pieces:
                 send(shard)
-        allowed = ray.put(allowlist)
-        finishing = []
-        for shard in shards:
-            written = cluster.get(shard.segments)
-            finishing.append(
-                cluster.submit(cluster.finish, str(shard.root), params, key, allowed, how, written)
-            )
-        return cluster.get(finishing)
+        return cluster.finish_shards(shards, params, key, allowlist, how)
     except BaseException:
         cluster.settle()
         raise

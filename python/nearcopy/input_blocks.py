@@ -23,7 +23,6 @@ files only); ``tests/test_index_ray.py`` checks that the two agree, documents an
 from __future__ import annotations
 
 import gzip
-import json
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -31,16 +30,15 @@ from pathlib import Path
 from typing import Any
 
 from nearcopy._paths import glob_paths, is_pattern, walk_files
-from nearcopy.file_metadata import SPDX_WINDOW, FileMetadata, documents_with_metadata
+from nearcopy.file_metadata import FileMetadata, describer, documents_with_metadata
 from nearcopy.inputs import (
     MAX_LINE_BYTES,
     InputError,
     LoadReport,
     _expand,
     _is_jsonl,
-    _jsonl_documents,
-    _parquet_documents,
-    _read_bounded,
+    file_documents,
+    parse_record,
 )
 
 # A block: about this much input on disk (a task's reading, a few hundred milliseconds of parsing).
@@ -225,29 +223,11 @@ def read_block(block: Block, inputs: InputFiles, report: LoadReport) -> Iterator
         for record in read(Path(block.path), block.start, block.end, block.first_line, inputs):
             yield {**defaults, **record} if defaults else record
         return
+    describe = describer(inputs.metadata)
     for file, source in block.files:
-        yield from _file_documents(Path(file), Path(source), inputs, defaults, report)
-
-
-def _file_documents(
-    file: Path, source: Path, inputs: InputFiles, defaults: dict[str, Any], report: LoadReport
-) -> Iterator[dict[str, Any]]:
-    """The documents of one whole file: ``inputs.read_documents``' reading of a file."""
-    if _is_jsonl(file) or file.suffix.lower() == ".parquet":
-        read = _jsonl_documents if _is_jsonl(file) else _parquet_documents
-        for record in read(file, inputs.text_field, inputs.id_field):
-            yield {**defaults, **record} if defaults else record
-        return
-    data = _read_bounded(file)
-    if data is None:
-        report.skipped_large += 1
-        return
-    if b"\0" in data[:4096]:
-        report.skipped_binary += 1
-        return
-    relative = file.relative_to(source) if source.is_dir() else file
-    described = inputs.metadata.for_file(relative.as_posix(), data[:SPDX_WINDOW])
-    yield {**described, "id": str(file), "text": data.decode("utf-8", errors="replace"), "path": str(file)}
+        yield from file_documents(
+            Path(file), Path(source), inputs.text_field, inputs.id_field, report, describe, defaults
+        )
 
 
 def _range_documents(
@@ -271,17 +251,7 @@ def _range_documents(
                     raise InputError(f"{path}:{number}: line longer than {MAX_LINE_BYTES} bytes")
                 if raw.isspace():
                     continue
-                try:
-                    try:
-                        record = json.loads(raw)
-                    except UnicodeDecodeError:
-                        record = json.loads(raw.decode("utf-8", errors="surrogateescape"))
-                except json.JSONDecodeError as err:
-                    raise InputError(f"{path}:{number}: invalid JSON ({err.msg})") from None
-                if not isinstance(record, dict):
-                    raise InputError(f"{path}:{number}: expected a JSON object, got {type(record).__name__}")
-                if not isinstance(record.get(text_field), str):
-                    raise InputError(f"{path}:{number}: no string field {text_field!r}")
+                record = parse_record(raw, f"{path}:{number}", text_field)
                 doc_id = str(record.get(id_field, f"{path}:{number}"))
                 metadata = {k: v for k, v in record.items() if k not in (text_field, id_field)}
                 yield {**metadata, "id": doc_id, "text": record[text_field]}

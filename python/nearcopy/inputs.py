@@ -105,21 +105,49 @@ def read_documents(
         for path in _expand(name):
             files = walk_files(path) if path.is_dir() else [path]
             for file in files:
-                if _is_jsonl(file) or file.suffix.lower() == ".parquet":
-                    read = _jsonl_documents if _is_jsonl(file) else _parquet_documents
-                    for record in read(file, text_field, id_field):
-                        yield {**defaults, **record} if defaults else record
-                    continue
-                data = _read_bounded(file)
-                if data is None:
-                    report.skipped_large += 1
-                    continue
-                if b"\0" in data[:4096]:
-                    report.skipped_binary += 1
-                    continue
-                described = describe_file(file, path, data) if describe_file else {}
-                yield {**described, "id": str(file), "text": data.decode("utf-8", errors="replace"),
-                       "path": str(file)}  # fmt: skip
+                yield from file_documents(file, path, text_field, id_field, report, describe_file, defaults)
+
+
+def file_documents(
+    file: Path, source: Path, text_field: str, id_field: str, report: LoadReport,
+    describe_file: FileDescriber | None = None, defaults: Mapping[str, Any] | None = None,
+) -> Iterator[dict[str, Any]]:  # fmt: skip
+    """The documents of one file found under ``source``, as :func:`read_documents` reads them: the
+    records of a JSONL or Parquet file (``defaults`` filling in the fields a record lacks), else the
+    file as one document (binary and oversized files skipped and counted in ``report``)."""
+    if _is_jsonl(file) or file.suffix.lower() == ".parquet":
+        read = _jsonl_documents if _is_jsonl(file) else _parquet_documents
+        for record in read(file, text_field, id_field):
+            yield {**defaults, **record} if defaults else record
+        return
+    data = _read_bounded(file)
+    if data is None:
+        report.skipped_large += 1
+        return
+    if b"\0" in data[:4096]:
+        report.skipped_binary += 1
+        return
+    described = describe_file(file, source, data) if describe_file else {}
+    yield {**described, "id": str(file), "text": data.decode("utf-8", errors="replace"), "path": str(file)}
+
+
+def parse_record(raw: bytes, where: str, text_field: str) -> dict[str, Any]:
+    """The record of one JSONL line (``where``: its file and line number, for the error), an
+    InputError unless it is a JSON object with a string ``text_field``."""
+    try:
+        # Parsed from the bytes (one copy fewer than decoding first); a line that is not UTF-8
+        # keeps its bytes as surrogates, as the text of a file does.
+        try:
+            record = json.loads(raw)
+        except UnicodeDecodeError:
+            record = json.loads(raw.decode("utf-8", errors="surrogateescape"))
+    except json.JSONDecodeError as err:
+        raise InputError(f"{where}: invalid JSON ({err.msg})") from None
+    if not isinstance(record, dict):
+        raise InputError(f"{where}: expected a JSON object, got {type(record).__name__}")
+    if not isinstance(record.get(text_field), str):
+        raise InputError(f"{where}: no string field {text_field!r}")
+    return record
 
 
 def jsonl_objects(
@@ -144,21 +172,11 @@ def jsonl_objects(
                 if raw.isspace() or not raw:  # (a scan, where strip() would copy the line)
                     continue
                 try:
-                    # Parsed from the bytes (one copy fewer than decoding first); a line that is not
-                    # UTF-8 keeps its bytes as surrogates, as the text of a file does.
-                    try:
-                        record = json.loads(raw)
-                    except UnicodeDecodeError:
-                        record = json.loads(raw.decode("utf-8", errors="surrogateescape"))
-                except json.JSONDecodeError as err:
-                    bad(f"{path}:{number}: invalid JSON ({err.msg})")
+                    record = parse_record(raw, f"{path}:{number}", text_field)
+                except InputError as err:
+                    bad(str(err))
                     continue
-                if not isinstance(record, dict):
-                    bad(f"{path}:{number}: expected a JSON object, got {type(record).__name__}")
-                elif not isinstance(record.get(text_field), str):
-                    bad(f"{path}:{number}: no string field {text_field!r}")
-                else:
-                    yield number, record
+                yield number, record
     except FileNotFoundError:
         raise InputError(f"input not found: {path}") from None
     except IsADirectoryError:
