@@ -22,7 +22,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import ray
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from nearcopy.cli import main
@@ -68,15 +67,6 @@ def _corpus() -> list[dict[str, Any]]:
 
 
 ALLOWLIST = [{"id": "licence", "text": "Permission is hereby granted, free of charge, to any person " * 3}]
-
-
-@pytest.fixture(scope="module")
-def ray_cluster() -> Iterator[str]:
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)
-    try:
-        yield str(ray.get_runtime_context().gcs_address)
-    finally:
-        ray.shutdown()
 
 
 def _files(root: Path) -> dict[str, bytes]:

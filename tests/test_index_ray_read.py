@@ -23,7 +23,6 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-import ray
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from nearcopy.cli import main
@@ -36,15 +35,6 @@ from nearcopy.inputs import InputError, LoadReport
 SECRET = b"a test secret of 32 bytes, fixed"
 WORDS = ["the", "harbour", "office", "pins", "tide", "tables", "by", "the", "door", "and", "the",
          "kettle", "is", "on", "for", "anyone"]  # fmt: skip
-
-
-@pytest.fixture(scope="module")
-def ray_cluster() -> Iterator[str]:
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)
-    try:
-        yield str(ray.get_runtime_context().gcs_address)
-    finally:
-        ray.shutdown()
 
 
 def _text(n: int) -> str:

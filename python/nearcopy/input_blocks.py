@@ -37,6 +37,7 @@ from nearcopy.inputs import (
     LoadReport,
     _expand,
     _is_jsonl,
+    _parquet_documents,
     file_documents,
     parse_record,
 )
@@ -266,21 +267,6 @@ def _range_documents(
 def _row_groups(
     path: Path, start: int, end: int, first_row: int, inputs: InputFiles
 ) -> Iterator[dict[str, Any]]:
-    """The rows of the row groups ``start`` to ``end`` of a Parquet file: ``inputs``'
-    ``_parquet_documents`` over those row groups alone (the file was checked for its text column
-    when it was cut)."""
-    import pyarrow.parquet as pq
-
-    text_field, id_field = inputs.text_field, inputs.id_field
-    try:
-        parquet = pq.ParquetFile(path)
-    except Exception as err:  # pyarrow raises its own error types for damaged files
-        raise InputError(f"{path}: not a readable Parquet file: {err}") from None
-    row = first_row - 1
-    for batch in parquet.iter_batches(batch_size=4096, row_groups=list(range(start, end))):
-        for record in batch.to_pylist():
-            row += 1
-            if not isinstance(record.get(text_field), str):
-                raise InputError(f"{path}: row {row}: column {text_field!r} is not a string")
-            metadata = {k: v for k, v in record.items() if k not in (text_field, id_field) and v is not None}
-            yield {**metadata, "id": str(record.get(id_field) or f"{path}:{row}"), "text": record[text_field]}
+    """The rows of the row groups ``start`` to ``end`` of a Parquet file, as the local reading
+    gives them."""
+    return _parquet_documents(path, inputs.text_field, inputs.id_field, (start, end), first_row)

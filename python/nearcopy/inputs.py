@@ -197,8 +197,12 @@ def _jsonl_documents(path: Path, text_field: str, id_field: str) -> Iterator[dic
         yield {**metadata, "id": doc_id, "text": record[text_field]}
 
 
-def _parquet_documents(path: Path, text_field: str, id_field: str) -> Iterator[dict[str, Any]]:
-    """Every row of a Parquet file as ``{"id", "text", **other columns}``, read a batch at a time."""
+def _parquet_documents(
+    path: Path, text_field: str, id_field: str, row_groups: tuple[int, int] | None = None, first_row: int = 1
+) -> Iterator[dict[str, Any]]:
+    """Every row of a Parquet file as ``{"id", "text", **other columns}``, read a batch at a time;
+    with ``row_groups`` (start, end), the rows of those row groups alone, the first of them row
+    ``first_row`` of the file (a Ray read task's part of it)."""
     try:
         import pyarrow.parquet as pq
     except ImportError:
@@ -211,8 +215,9 @@ def _parquet_documents(path: Path, text_field: str, id_field: str) -> Iterator[d
         raise InputError(
             f"{path}: no column {text_field!r} (columns: {', '.join(parquet.schema_arrow.names)})"
         )
-    row = 0
-    for batch in parquet.iter_batches(batch_size=4096):
+    row = first_row - 1
+    groups = None if row_groups is None else list(range(*row_groups))
+    for batch in parquet.iter_batches(batch_size=4096, row_groups=groups):
         for record in batch.to_pylist():
             row += 1
             if not isinstance(record.get(text_field), str):
