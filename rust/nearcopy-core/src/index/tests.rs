@@ -1,5 +1,5 @@
 use super::*;
-use crate::code::Language;
+use crate::code::{Hint, Language};
 use crate::fingerprint::{FingerprintTable, Winnowings};
 
 const PROTECTED_CODE: &str = "def merge_sorted(left, right):\n    result = []\n    i = j = 0\n    while i < len(left) and j < len(right):\n        if left[i] <= right[j]:\n            result.append(left[i])\n            i += 1\n        else:\n            result.append(right[j])\n            j += 1\n    result.extend(left[i:])\n    result.extend(right[j:])\n    return result\n";
