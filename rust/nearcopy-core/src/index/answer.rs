@@ -3,7 +3,7 @@
 //! unsure), looked up in every segment, the matches in byte spans of the answer.
 
 use super::repetitive;
-use crate::code::{split_answer_with, Hint, LanguageSet, Parser, SplitOptions};
+use crate::code::{split_answer_with, Hint, Language, LanguageSet, Parser, SplitOptions};
 use crate::error::Result;
 use crate::fingerprint::document::{Content, Fingerprinter, TokenStream};
 use crate::fingerprint::{find_matches, Fingerprint, MatchParams, PostingSource, Winnowings};
@@ -118,7 +118,9 @@ pub fn match_answer<S: PostingSource, A: PostingSource>(
                 readings.push(content);
             }
         }
-        // (A reading may add another as it goes: repetitive code is also read as prose.)
+        // (A reading may add another as it goes: repetitive code is also read for its words, made
+        // from that code reading's tokens when it is found, so that the code is not parsed again.)
+        let mut words_of_code: Vec<(Language, TokenStream)> = Vec::new();
         for n in 0.. {
             let Some(&content) = readings.get(n) else { break };
             // Prose cannot match an index without prose documents; the primary reading is still
@@ -128,15 +130,18 @@ pub fn match_answer<S: PostingSource, A: PostingSource>(
                 continue;
             }
             let MatchScratch { fingerprinter, stream, .. } = &mut scratch;
-            let kept = match content {
-                Content::Code(language) => part.tree(language).map(|tree| (language, tree)),
-                Content::Prose | Content::CodeWords(_) => None,
-            };
-            match kept {
-                Some((language, tree)) => {
-                    fingerprinter.tokens_parsed(text, language, tree, segment.start, stream)
+            match content {
+                Content::Code(language) => match part.tree(language) {
+                    Some(tree) => fingerprinter.tokens_parsed(text, language, tree, segment.start, stream),
+                    None => fingerprinter.tokens(text, content, segment.start, stream)?,
+                },
+                Content::CodeWords(language) => {
+                    match words_of_code.iter().position(|(l, _)| *l == language) {
+                        Some(at) => *stream = words_of_code.swap_remove(at).1,
+                        None => fingerprinter.tokens(text, content, segment.start, stream)?,
+                    }
                 }
-                None => fingerprinter.tokens(text, content, segment.start, stream)?,
+                Content::Prose => fingerprinter.tokens(text, content, segment.start, stream)?,
             }
             if n == 0 {
                 report.answer_tokens += stream.ids.len();
@@ -156,6 +161,11 @@ pub fn match_answer<S: PostingSource, A: PostingSource>(
                 if let (true, Content::Code(language)) = (repetitive, content) {
                     if !readings.contains(&Content::CodeWords(language)) {
                         readings.push(Content::CodeWords(language));
+                        // The stream's spans are in the answer: its words are too.
+                        let MatchScratch { fingerprinter, stream, .. } = &mut scratch;
+                        let mut words = TokenStream::default();
+                        fingerprinter.words_of(answer, stream, 0..stream.ids.len(), 0, &mut words);
+                        words_of_code.push((language, words));
                     }
                 }
             }

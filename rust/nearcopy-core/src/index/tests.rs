@@ -127,6 +127,27 @@ fn a_table_inside_a_file_of_other_code_is_found_by_its_words() {
     );
 }
 
+/// A check reads repetitive code's words from the tokens of its code reading (the code is not
+/// parsed again): the same words, at the same spans of the answer, as normalizing the code as
+/// [`Content::CodeWords`] afresh.
+#[test]
+fn the_words_of_a_code_reading_are_those_of_a_fresh_code_words_reading() {
+    use crate::fingerprint::document::{Fingerprinter, TokenStream};
+    let code = "TABLE = [\n    (\"alpha\", 1),\n    (\"beta\", 2),\n    (\"gamma delta\", 3),\n]\n";
+    let answer = format!("Here is the table:\n\n{code}\nThat is all.");
+    let base = answer.find("TABLE").unwrap();
+    let text = &answer[base..base + code.len()];
+    let mut fingerprinter = Fingerprinter::default();
+    let mut fresh = TokenStream::default();
+    fingerprinter.tokens(text, Content::CodeWords(Language::Python), base, &mut fresh).unwrap();
+    let mut stream = TokenStream::default();
+    fingerprinter.tokens(text, Content::Code(Language::Python), base, &mut stream).unwrap();
+    let mut words = TokenStream::default();
+    fingerprinter.words_of(&answer, &stream, 0..stream.ids.len(), 0, &mut words);
+    assert!(!fresh.ids.is_empty());
+    assert_eq!((&words.ids, &words.starts, &words.ends), (&fresh.ids, &fresh.starts, &fresh.ends));
+}
+
 /// JDK's DataFlavor constructor and ImageReaderWriterSpi's (filter-real, a held-out negative):
 /// written alike, argument checks one after another, copied from neither.
 const DATA_FLAVOR: &str = r#"private DataFlavor(String primaryType, String subType, MimeTypeParameterList params, Class<?> representationClass, String humanPresentableName) {
