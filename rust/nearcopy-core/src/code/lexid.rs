@@ -64,6 +64,11 @@ fn evidence(language: Language) -> &'static [(&'static str, f64)] {
             ("module.exports", 4.0), ("undefined", 2.0), ("this.", 1.0), ("async ", 1.0), ("await ", 1.0),
             ("typeof ", 2.0), (".prototype", 3.0), ("exports.", 2.0), ("${", 1.0), ("null", 0.5),
             ("new Promise", 2.0), ("});", 2.0), ("'use strict'", 4.0), ("_1.", 2.0),
+            // what JavaScript does not have, C does: `const wchar_t *s1` gave JavaScript the `const`s
+            // of a C function, which its grammar then read with few errors
+            ("->", -1.5), ("struct ", -1.5), ("#include", -3.0), ("#define", -3.0), ("NULL", -2.0),
+            ("sizeof", -2.0), ("size_t", -2.0), ("unsigned ", -2.0), ("char *", -2.0), ("void *", -2.0),
+            ("typedef ", -2.0),
         ],
         Language::TypeScript => &[
             (": string", 3.0), (": number", 3.0), (": boolean", 3.0), ("interface ", 2.0), ("type ", 0.5),
@@ -71,6 +76,8 @@ fn evidence(language: Language) -> &'static [(&'static str, f64)] {
             ("implements ", 1.0), ("private ", 0.5), (": any", 3.0), ("const ", 1.0), ("=> ", 1.0),
             ("===", 1.5), ("!==", 1.5), ("function ", 1.0), ("let ", 1.0), ("import {", 1.0),
             ("export ", 0.5), ("): ", 1.5), ("?: ", 2.0),
+            ("->", -1.5), ("struct ", -1.5), ("#include", -3.0), ("#define", -3.0), ("NULL", -2.0),
+            ("sizeof", -2.0), ("size_t", -2.0), ("char *", -2.0), ("void *", -2.0), ("typedef ", -2.0),
         ],
         Language::Tsx => &[
             ("/>", 2.0), ("</", 2.0), ("props", 1.5), ("React", 2.0), ("useState", 3.0),
@@ -81,6 +88,9 @@ fn evidence(language: Language) -> &'static [(&'static str, f64)] {
             ("implements ", 1.5), ("throws ", 3.0), ("import java", 4.0), ("new ", 0.5), ("boolean ", 2.0),
             ("null", 1.0), ("instanceof ", 3.0), ("this.", 1.0), (" = new ", 1.0), ("@param", 1.0),
             ("catch (", 1.5), ("int ", 0.5), ("<String>", 2.0), ("List<", 1.0), ("throw new ", 1.5),
+            // array types: `int[] a` is Java's (C writes `int a[]`)
+            ("int[]", 2.0), ("byte[]", 2.0), ("char[]", 2.0), ("long[]", 2.0), ("String[]", 2.0),
+            ("Object[]", 2.0),
         ],
         Language::C => &[
             ("#include", 3.0), ("#define", 3.0), ("->", 1.5), ("NULL", 2.0), ("sizeof", 2.0),
@@ -90,7 +100,7 @@ fn evidence(language: Language) -> &'static [(&'static str, f64)] {
             ("__", 0.5), ("&&", 0.3), ("return ", 0.3), ("*)", 1.5), ("uint", 1.0), ("errno", 1.5),
             // what C does not have: access modifiers, `this`, method calls on objects
             ("public ", -2.0), ("private ", -2.0), ("protected ", -2.0), ("this.", -2.0),
-            (").", -0.5),
+            (").", -0.5), ("int[]", -2.0), ("byte[]", -2.0), ("char[]", -2.0), ("long[]", -2.0),
         ],
         Language::Cpp => &[
             ("std::", 4.0), ("::", 1.5), ("template", 3.0), ("typename ", 3.0), ("nullptr", 4.0),
@@ -112,6 +122,9 @@ fn evidence(language: Language) -> &'static [(&'static str, f64)] {
             ("println!", 3.0), ("use std", 4.0), ("Vec<", 2.0), ("#[derive", 4.0), ("&mut ", 3.0),
             ("::new(", 1.0), ("let ", 0.5), ("usize", 2.0), ("&str", 3.0), ("Option<", 2.0),
             ("Result<", 2.0), ("mut ", 1.0), ("?;", 2.0),
+            // C's, never Rust's (Rust's words in a C comment, `match` and `let`, made C read as Rust)
+            ("#include", -3.0), ("#define", -3.0), ("NULL", -2.0), ("sizeof", -2.0), ("unsigned ", -2.0),
+            ("char *", -2.0), ("void *", -2.0), ("typedef ", -2.0),
         ],
         Language::CSharp => &[
             ("using System", 4.0), ("namespace ", 1.0), ("Console.", 3.0), ("public ", 1.0),
@@ -323,6 +336,42 @@ mod tests {
             Language::Go
         );
         assert_eq!(best("<?php\necho $x;\n"), Language::Php);
+    }
+
+    /// Whether `other` is a close call against `source`'s favourite (within three quarters of its
+    /// score, what the answer splitter checks both ways, with a parse of each).
+    fn close_call(source: &str, other: Language) -> bool {
+        let ranked = rank(source, LanguageSet::ALL);
+        let other = ranked.iter().find(|e| e.language == other).map_or(f64::NEG_INFINITY, |e| e.score);
+        other >= 0.75 * ranked[0].score
+    }
+
+    #[test]
+    fn c_declarations_are_not_javascript_for_their_consts() {
+        // glibc's wcsncmp: two `const`s of parameters were JavaScript's best evidence.
+        let wcsncmp = "int\nWCSNCMP (const wchar_t *s1, const wchar_t *s2, size_t n)\n{\n  wchar_t c1 = L'\\0';\n  if (n >= 4)\n    {\n      size_t n4 = n >> 2;\n      c1 = *s1++;\n    }\n  return 0;\n}\n";
+        assert_eq!(best(wcsncmp), Language::C);
+        assert!(!close_call(wcsncmp, Language::JavaScript));
+        let monetary = "void\nmonetary_output (struct localedef_t *locale, const  struct charmap_t *charmap,\n                 const char *output_path)\n{\n  struct locale_monetary_t *monetary\n    = locale->categories[LC_MONETARY].monetary;\n  add_locale_string (&file, monetary->int_curr_symbol);\n}\n";
+        assert_eq!(best(monetary), Language::C);
+        assert!(!close_call(monetary, Language::JavaScript));
+        // JavaScript's own `const`s still say JavaScript.
+        assert_eq!(
+            best("const size = items.length;\nconst first = items[0];\nlet total = 0;\n"),
+            Language::JavaScript
+        );
+    }
+
+    #[test]
+    fn java_array_types_are_not_c() {
+        let method = "static int[] reorderVisual(byte[] levels)\n{\n    byte[] aMinLevel = new byte[1];\n    int start, end;\n    if (indexMap == null) {\n        return null;\n    }\n    return indexMap;\n}\n";
+        assert_eq!(best(method), Language::Java);
+        assert!(!close_call(method, Language::C));
+        // C's own arrays are declared after the name.
+        assert_eq!(
+            best("static int table[] = { 1, 2, 3 };\nint\nlookup (size_t i)\n{\n  return table[i];\n}\n"),
+            Language::C
+        );
     }
 
     #[test]
