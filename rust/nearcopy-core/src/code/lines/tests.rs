@@ -125,3 +125,17 @@ fn blocks_of_comments_alone_are_told_from_code_with_comments() {
     assert!(!only_comments("#!/bin/sh\n"));
     assert!(!only_comments("  \n\n"), "a blank block is not a comment");
 }
+
+#[test]
+fn a_line_of_several_sentences_is_prose_whatever_its_symbols() {
+    // perlfunc's pod, one paragraph a line: few plain words among its `C<...>` items.
+    let pod = "i.e., you cannot use ampersand syntax (C<&foo>) or call them through references. See the C<shove> example above. These subroutines exist for all keywords except the following: C<__DATA__>, C<__END__>, C<and>, C<cmp>, C<default>, C<do>, C<dump>,\n";
+    assert_eq!(kinds(pod), vec![LineKind::Prose]);
+    // Sentences in a string or a trailing comment leave a line of code code.
+    for line in [
+        "    fprintf(stderr, \"File not found. Check the path. Then retry.\\n\");\n",
+        "    x = compute(y); // Compute it. Then store it. Done.\n",
+    ] {
+        assert_eq!(kinds(line), vec![LineKind::Code], "{line}");
+    }
+}
