@@ -243,20 +243,17 @@ class LSHIndex(ContainmentQueries):
         ``top_k`` keeps the most similar ones only. ``verify=False`` gives every candidate, as
         datasketch's ``MinHashLSH.query`` does, each still with its estimate.
         """
-        limit = self.threshold if threshold is None else float(threshold)
+        limit = self._threshold if threshold is None else float(threshold)
         if top_k is not None and top_k < 1:
             raise ValueError(f"top_k must be at least 1, got {top_k}")
-        if (
-            type(signatures) is np.ndarray
-            and signatures.shape == (self.num_perm,)
-            and signatures.dtype == self._dtype
-            and signatures.flags.c_contiguous
-        ):
-            # One signature as the index keeps them: the short path, a few microseconds in all.
-            return Neighbors(*self._reader.query_one(signatures, limit, verify, top_k or 0))
+        # One signature as the index keeps them (a contiguous 1-D array of its dtype) takes the
+        # short path, checked by the reader: a microsecond or two in all. Anything else is None.
+        found = self._reader.query_one(signatures, limit, verify, top_k or 0)
+        if found is not None:
+            return Neighbors(*found)
         sigs, single = self._signatures(signatures)
         if single:
-            return Neighbors(*self._reader.query_one(sigs[0], limit, verify, top_k or 0))
+            return self.query(sigs[0], threshold=limit, top_k=top_k, verify=verify)
         bounds, keys, similarity, _, _ = self._reader.query(sigs, limit, verify, top_k or 0, num_threads)
         return NeighborsBatch(bounds, keys, similarity)
 
