@@ -86,6 +86,28 @@ def test_verified_results_are_what_a_scan_of_every_document_finds(tmp_path: Path
     assert single == found[4] and "doc4" in single.keys
 
 
+def test_one_signature_in_any_form_gives_the_rows_results(tmp_path: Path) -> None:
+    keys, sigs = _corpus(300, 5)
+    index = LSHIndex.create(tmp_path / "lsh", threshold=0.6)
+    index.insert(keys[:150], sigs[:150])
+    index.insert(keys[150:], sigs[150:])  # two segments: candidates from both, each once
+    index.remove(["doc3", "doc160"])
+    batch = index.query(sigs[:200], threshold=0.3)
+    for q in range(0, 200, 7):
+        strided = np.repeat(sigs[q], 2)[::2]  # not contiguous: converted, then the short path
+        forms = [sigs[q], strided, sigs[q : q + 1][0], sigs[q].copy(order="F")]
+        assert all(index.query(f, threshold=0.3) == batch[q] for f in forms)
+        top = index.query(sigs[q], threshold=0.3, top_k=3)
+        assert list(top) == list(batch[q])[:3]
+        raw = index.query(sigs[q], verify=False)
+        assert set(batch[q].keys) <= set(raw.keys) and len(set(raw.keys)) == len(raw)
+    assert "doc3" not in index.query(sigs[3], verify=False).keys
+    with pytest.raises(ValueError, match="are uint64"):
+        index.query(sigs[0].astype(np.int64))
+    with pytest.raises(ValueError, match="128 slots"):
+        index.query(sigs[0][:64])
+
+
 def test_insert_remove_contains_and_len(tmp_path: Path) -> None:
     keys, sigs = _corpus(200, 2)
     index = LSHIndex.create(tmp_path / "lsh", threshold=0.8)

@@ -52,6 +52,7 @@ from nearcopy.lsh_store import (
     COLUMNS,
     FORMAT,
     VERSION,
+    LSHIndexError,
     MissingKeyError,
     damage_is_index_error,
     index_params,
@@ -225,7 +226,6 @@ class LSHIndex(ContainmentQueries):
     def _keys(self, keys: KeysLike | Key) -> tuple[Any, bool]:
         return key_list(keys, self._manifest["params"]["key_type"] == "int")
 
-    @damage_is_index_error
     def query(
         self,
         signatures: npt.ArrayLike,
@@ -239,26 +239,26 @@ class LSHIndex(ContainmentQueries):
         :class:`NeighborsBatch` for a matrix, the most similar first.
 
         Candidates share a band with the query; with ``verify`` (the default) only those whose
-        estimated Jaccard similarity reaches ``threshold`` (default: the index's) are kept.
-        ``top_k`` keeps the most similar ones only. ``verify=False`` gives every candidate, as
-        datasketch's ``MinHashLSH.query`` does, each still with its estimate.
-        """
-        limit = self.threshold if threshold is None else float(threshold)
-        if top_k is not None and top_k < 1:
-            raise ValueError(f"top_k must be at least 1, got {top_k}")
-        if (
-            type(signatures) is np.ndarray
-            and signatures.shape == (self.num_perm,)
-            and signatures.dtype == self._dtype
-            and signatures.flags.c_contiguous
-        ):
-            # One signature as the index keeps them: the short path, a few microseconds in all.
-            return Neighbors(*self._reader.query_one(signatures, limit, verify, top_k or 0))
-        sigs, single = self._signatures(signatures)
-        if single:
-            return Neighbors(*self._reader.query_one(sigs[0], limit, verify, top_k or 0))
-        bounds, keys, similarity, _, _ = self._reader.query(sigs, limit, verify, top_k or 0, num_threads)
-        return NeighborsBatch(bounds, keys, similarity)
+        estimated Jaccard similarity reaches ``threshold`` (default: the index's) are kept; ``top_k``
+        the most similar ones only. ``verify=False`` gives every candidate, as datasketch's
+        ``MinHashLSH.query`` does, each still with its estimate."""
+        try:  # damage_is_index_error inline: the wrapper's call was a fifth of a light query
+            limit = self._threshold if threshold is None else float(threshold)
+            if top_k is not None and top_k < 1:
+                raise ValueError(f"top_k must be at least 1, got {top_k}")
+            # One contiguous 1-D signature of the index's dtype: the reader's short path (else None).
+            found = self._reader.query_one(signatures, limit, verify, top_k or 0)
+            if found is not None:
+                return Neighbors(*found)
+            sigs, single = self._signatures(signatures)
+            if single:
+                return self.query(sigs[0], threshold=limit, top_k=top_k, verify=verify)
+            bounds, keys, similarity, _, _ = self._reader.query(sigs, limit, verify, top_k or 0, num_threads)
+            return NeighborsBatch(bounds, keys, similarity)
+        except LSHIndexError:
+            raise
+        except OSError as err:
+            raise LSHIndexError(str(err)) from None
 
     @damage_is_index_error
     def contains(self, keys: KeysLike) -> npt.NDArray[np.bool_]:

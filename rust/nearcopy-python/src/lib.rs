@@ -10,6 +10,7 @@ mod inputs;
 mod jsonl;
 mod lsh;
 mod lsh_containment;
+mod lsh_query;
 mod lsh_write;
 
 use errors::to_py_err;

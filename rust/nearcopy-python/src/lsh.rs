@@ -5,15 +5,14 @@
 
 use crate::errors::to_py_err;
 use crate::lsh_write::{contiguous, header, signatures, OwnedKeys, Signatures};
-use crate::thread_count;
 use nearcopy_core::lsh::header::{FLAG_CONTENT_HASHES, FLAG_SHINGLE_SETS};
 use nearcopy_core::lsh::{
-    find_keys, merge_segments, query, write_tombstones, Header, Hit, KeyKind, QuerySettings, Segment, Source,
-    Store, Tombstones,
+    find_keys, merge_segments, write_tombstones, Header, Hit, KeyKind, QuerySettings, Segment, Source, Store,
+    Tombstones,
 };
 use numpy::ndarray::Array2;
 use numpy::{IntoPyArray, PyArray1, PyArray2, PyArrayMethods, PyReadonlyArray1, PyUntypedArrayMethods};
-use pyo3::exceptions::{PyTypeError, PyValueError};
+use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyList, PyString};
 use std::path::PathBuf;
@@ -27,6 +26,10 @@ type QueryResult<'py> = (
     Bound<'py, PyArray1<u32>>,
     Bound<'py, PyArray1<u32>>,
 );
+
+/// One query's results: keys (list of str or int64 array) and estimated similarity; None when the
+/// signature is not in the form the short path takes.
+pub(crate) type OneResult<'py> = Option<(Bound<'py, PyAny>, Bound<'py, PyArray1<f64>>)>;
 
 /// (key number, segment, document) of found keys.
 type Found<'py> = (Bound<'py, PyArray1<u64>>, Bound<'py, PyArray1<u32>>, Bound<'py, PyArray1<u32>>);
@@ -163,8 +166,10 @@ impl LshReader {
         crate::lsh_containment::query(self, py, signatures, sizes, limits, threads)
     }
 
-    /// `query` of one signature (a 1-D array), returning only (keys, similarity): the path of
-    /// single queries, whose cost is mostly this call's own overhead.
+    /// `query` of one signature, returning only (keys, similarity): the path of single queries,
+    /// whose cost is mostly this call's own overhead. None when `signature` is not a contiguous
+    /// 1-D array of the index's dtype and `num_perm` slots (the caller converts it, or says why
+    /// it cannot be, and calls again).
     #[pyo3(signature = (signature, threshold, verify, top_k))]
     fn query_one<'py>(
         &self,
@@ -173,24 +178,22 @@ impl LshReader {
         threshold: f64,
         verify: bool,
         top_k: usize,
-    ) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyArray1<f64>>)> {
+    ) -> PyResult<OneResult<'py>> {
         if threshold.is_nan() {
             return Err(PyValueError::new_err("threshold must be a number"));
         }
         let settings = QuerySettings { threshold, verify, top_k };
-        let sources = self.sources();
-        let hits = if let Ok(array) = signature.cast::<PyArray1<u64>>() {
-            let row = array.readonly();
-            self.run_query(py, &sources, one_row(&row)?, &settings, None, &[1, row.len()])?.1
-        } else if let Ok(array) = signature.cast::<PyArray1<u32>>() {
-            let row = array.readonly();
-            self.run_query(py, &sources, one_row(&row)?, &settings, None, &[1, row.len()])?.1
+        if self.params.scheme.is_u32() {
+            match signature.cast::<PyArray1<u32>>() {
+                Ok(array) => self.query_row(py, &array.readonly(), &settings),
+                Err(_) => Ok(None),
+            }
         } else {
-            return Err(PyTypeError::new_err("a signature must be a 1-D uint32 (affine32) or uint64 array"));
-        };
-        let similarity: Vec<f64> =
-            hits.iter().map(|h| self.params.store.estimate(h.equal, self.params.num_perm)).collect();
-        Ok((self.keys_of_hits(py, &hits)?, similarity.into_pyarray(py)))
+            match signature.cast::<PyArray1<u64>>() {
+                Ok(array) => self.query_row(py, &array.readonly(), &settings),
+                Err(_) => Ok(None),
+            }
+        }
     }
 
     /// (key number, segment, document) of every live document holding one of `keys` (removed ones
@@ -314,10 +317,6 @@ impl LshReader {
     }
 }
 
-fn one_row<'a, T: numpy::Element>(row: &'a PyReadonlyArray1<'_, T>) -> PyResult<&'a [T]> {
-    row.as_slice().map_err(|_| PyValueError::new_err("a signature must be a contiguous array"))
-}
-
 fn matrix<T: numpy::Element>(py: Python<'_>, flat: Vec<T>, width: usize) -> PyResult<Bound<'_, PyArray2<T>>> {
     let rows = flat.len().checked_div(width).unwrap_or(0);
     let array =
@@ -338,35 +337,6 @@ impl LshReader {
         self.segments.get(i).ok_or_else(|| {
             PyValueError::new_err(format!("no segment {i} (the reader has {})", self.segments.len()))
         })
-    }
-
-    fn run_query<W: nearcopy_core::dedup::Slot>(
-        &self,
-        py: Python<'_>,
-        sources: &[Source<'_>],
-        sigs: &[W],
-        settings: &QuerySettings,
-        num_threads: Option<usize>,
-        shape: &[usize],
-    ) -> PyResult<(Vec<u64>, Vec<Hit>)> {
-        if shape[1] != self.params.num_perm {
-            return Err(PyValueError::new_err(format!(
-                "query signatures have {} slots, the index {}",
-                shape[1], self.params.num_perm
-            )));
-        }
-        if (std::mem::size_of::<W>() == 4) != self.params.scheme.is_u32() {
-            return Err(PyValueError::new_err(format!(
-                "signatures of scheme {:?} have another dtype",
-                self.params.scheme.name()
-            )));
-        }
-        // A query is a few microseconds: release the GIL and use threads only for batches.
-        if shape[0] < 16 && num_threads.is_none() {
-            return query(sources, &self.params, sigs, settings, 1).map_err(to_py_err);
-        }
-        let threads = thread_count(num_threads, shape[0] * 4096).map_err(to_py_err)?;
-        py.detach(|| query(sources, &self.params, sigs, settings, threads)).map_err(to_py_err)
     }
 
     pub(crate) fn keys_of_hits<'py>(&self, py: Python<'py>, hits: &[Hit]) -> PyResult<Bound<'py, PyAny>> {

@@ -69,11 +69,7 @@ pub fn band_keys<W: Slot>(
 ) -> Result<Vec<u64>> {
     let docs = check_shape(sigs.len(), num_perm, bands, rows)?;
     let mut keys = vec![0u64; docs * bands];
-    let fill = |(sig, out): (&[W], &mut [u64]), buf: &mut Vec<u8>| {
-        for (b, key) in out.iter_mut().enumerate() {
-            *key = xxh3_64(W::band_bytes(&sig[b * rows..(b + 1) * rows], buf), b as u64);
-        }
-    };
+    let fill = |(sig, out): (&[W], &mut [u64]), buf: &mut Vec<u8>| row_band_keys(sig, rows, out, buf);
     if num_threads <= 1 || docs < 1024 {
         let mut buf = Vec::with_capacity(rows * 8);
         sigs.chunks_exact(num_perm).zip(keys.chunks_exact_mut(bands)).for_each(|row| fill(row, &mut buf));
@@ -86,6 +82,15 @@ pub fn band_keys<W: Slot>(
         });
     }
     Ok(keys)
+}
+
+/// The band keys of one signature row `sig` (those [`band_keys`] gives it), one per slot of `out`
+/// (`buf`: a reusable buffer for the band's bytes).
+#[inline]
+pub fn row_band_keys<W: Slot>(sig: &[W], rows: usize, out: &mut [u64], buf: &mut Vec<u8>) {
+    for (b, key) in out.iter_mut().enumerate() {
+        *key = xxh3_64(W::band_bytes(&sig[b * rows..(b + 1) * rows], buf), b as u64);
+    }
 }
 
 /// The bucket of a key among `buckets`: its high bits (multiply-shift), so buckets are even for

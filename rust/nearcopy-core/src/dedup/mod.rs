@@ -22,7 +22,7 @@ pub mod exact;
 pub mod union_find;
 pub mod verify;
 
-pub use bands::{band_keys, bucket_records, Slot};
+pub use bands::{band_keys, bucket_records, row_band_keys, Slot};
 pub use candidates::{candidate_pairs, sort_records};
 pub use decide::{decide, exact_groups, Decisions};
 pub use union_find::{roots, unconnected, union_pairs};

@@ -32,7 +32,7 @@ pub use containment::{
 };
 pub use header::{Header, KeyKind};
 pub use merge::merge_segments;
-pub use query::{find_keys, query, Hit, QuerySettings, Source};
+pub use query::{find_keys, query, query_one, Hit, QuerySettings, Source};
 pub use segment::Segment;
 pub use store::Store;
 pub use tombstones::{write_tombstones, Tombstones};

@@ -131,11 +131,50 @@ impl Segment {
 
     /// The positions of `key`'s entries in `table`, its blocks checked (empty if one is damaged).
     pub fn lookup(&self, table: &Table, key: u32) -> Range<usize> {
-        let found = table.lookup_touching(&self.map, key, |at, len| self.touch(at, len));
+        self.search(table, key, self.bucket_entries(table, key))
+    }
+
+    /// The first step of [`Segment::lookup`]: the positions of `key`'s bucket in `table`, read
+    /// from the directory (empty if its block is damaged). The steps are apart so that a query's
+    /// bands can each take one step before any takes the next, their reads from memory overlapping.
+    #[inline]
+    pub fn bucket_entries(&self, table: &Table, key: u32) -> Range<usize> {
+        let (at, len) = table.directory_bytes(key);
+        if !self.touch(at, len) {
+            return 0..0;
+        }
+        table.bucket_entries(&self.map, key)
+    }
+
+    /// The second step of [`Segment::lookup`]: `key`'s entries among its `bucket`'s.
+    #[inline]
+    pub fn search(&self, table: &Table, key: u32, bucket: Range<usize>) -> Range<usize> {
+        let (at, len) = table.keys_bytes(&bucket);
+        if !self.touch(at, len) {
+            return 0..0;
+        }
+        let found = table.search(&self.map, key, bucket);
         match table.values_bytes(&found) {
             (at, len) if self.touch(at, len) => found,
             _ => 0..0,
         }
+    }
+
+    /// Asks for the cache line holding byte `at` of the file (nothing is read: a hint, harmless at
+    /// any offset), so that reads of several places can overlap.
+    #[inline]
+    pub fn prefetch(&self, at: usize) {
+        #[cfg(target_arch = "x86_64")]
+        if at < self.map.len() {
+            // SAFETY: a prefetch never faults and reads nothing into the program; the pointer is
+            // inside the live mapping. SSE is part of every x86_64 target.
+            unsafe {
+                use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+                _mm_prefetch::<_MM_HINT_T0>(self.map.as_ptr().add(at).cast());
+            }
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        let _ = at;
     }
 
     pub fn len(&self) -> usize {

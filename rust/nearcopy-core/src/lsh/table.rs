@@ -116,43 +116,57 @@ impl Table {
 
     /// The positions of the entries of `key`.
     pub fn lookup(&self, bytes: &[u8], key: u32) -> Range<usize> {
+        self.search(bytes, key, self.bucket_entries(bytes, key))
+    }
+
+    /// `(offset, length)` of the file's bytes holding the directory entries of `key`'s bucket.
+    #[inline]
+    pub fn directory_bytes(&self, key: u32) -> (usize, usize) {
+        (self.at + 4 * self.layout.bucket(key), 8)
+    }
+
+    /// The positions of the entries of `key`'s bucket (from the directory).
+    #[inline]
+    pub fn bucket_entries(&self, bytes: &[u8], key: u32) -> Range<usize> {
         let b = self.layout.bucket(key);
-        let (mut lo, end) = (self.directory(bytes, b), self.directory(bytes, b + 1));
+        let (lo, end) = (self.directory(bytes, b), self.directory(bytes, b + 1));
+        lo..end.max(lo)
+    }
+
+    /// `(offset, length)` of the file's bytes holding the keys of positions `range`.
+    #[inline]
+    pub fn keys_bytes(&self, range: &Range<usize>) -> (usize, usize) {
+        self.packed_bytes(self.layout.rems_at, self.layout.rem_width, range.clone())
+    }
+
+    /// The positions of the entries of `key` among those of its `bucket` ([`Table::bucket_entries`]).
+    pub fn search(&self, bytes: &[u8], key: u32, bucket: Range<usize>) -> Range<usize> {
         let want = self.layout.remainder(key);
-        let mut hi = end.max(lo);
+        let end = bucket.end;
+        let first = self.first_above(bytes, bucket.start, end, |rem| rem < want);
+        // The run's end by a second search: a band key shared by thousands of documents (copies)
+        // made a step-by-step scan a good part of a heavy query.
+        let stop = match first < end && self.rem(bytes, first) == want {
+            true => self.first_above(bytes, first + 1, end, |rem| rem <= want),
+            false => first,
+        };
+        first..stop
+    }
+
+    /// The first position of `lo..end` whose key remainder fails `below` (the keys are sorted, so
+    /// `below` holds on a prefix), or `end`.
+    #[inline]
+    fn first_above(&self, bytes: &[u8], mut lo: usize, end: usize, below: impl Fn(u64) -> bool) -> usize {
+        let mut hi = end;
         while lo < hi {
             let mid = lo + (hi - lo) / 2;
-            if self.rem(bytes, mid) < want {
+            if below(self.rem(bytes, mid)) {
                 lo = mid + 1;
             } else {
                 hi = mid;
             }
         }
-        let mut stop = lo;
-        while stop < end && self.rem(bytes, stop) == want {
-            stop += 1;
-        }
-        lo..stop
-    }
-
-    /// [`Table::lookup`], calling `touch(at, len)` on the bytes of the file it reads first (the
-    /// bucket's two directory entries, then its keys); empty when `touch` refuses them.
-    pub fn lookup_touching(
-        &self,
-        bytes: &[u8],
-        key: u32,
-        touch: impl Fn(usize, usize) -> bool,
-    ) -> Range<usize> {
-        let b = self.layout.bucket(key);
-        if !touch(self.at + 4 * b, 8) {
-            return 0..0;
-        }
-        let (lo, end) = (self.directory(bytes, b), self.directory(bytes, b + 1));
-        let (at, len) = self.packed_bytes(self.layout.rems_at, self.layout.rem_width, lo..end.max(lo));
-        if !touch(at, len) {
-            return 0..0;
-        }
-        self.lookup(bytes, key)
+        lo
     }
 
     /// `(offset, length)` of the file's bytes holding the values of positions `range`.
