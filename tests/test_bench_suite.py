@@ -170,3 +170,13 @@ def test_a_failing_or_unrunnable_benchmark_is_recorded_not_fatal(tmp_path: Path)
     )
     skipped = suite.run_one(absent, options, env)
     assert skipped["status"] == "skipped" and skipped["reason"] == "not installed: no_such_peer"
+
+
+def test_a_result_saved_under_a_markdown_name_keeps_its_data_beside_the_report(tmp_path: Path) -> None:
+    from nearcopy.benchsuite.benchutil import save_result
+
+    for out in (tmp_path / "run.md", tmp_path / "other.json"):
+        saved = save_result("x", {"value": 1}, "# report", out)
+        assert saved == out.with_suffix(".json")
+        assert json.loads(saved.read_text()) == {"value": 1}
+        assert out.with_suffix(".md").read_text() == "# report\n"

@@ -176,9 +176,12 @@ def verdict(value: float | None, threshold: float) -> str:
 
 def save_result(name: str, data: Any, report: str, out: Path | None = None) -> Path:
     """Prints `report` and writes `data` as JSON (default `benches/results/<name>-<date>.json`) with
-    the report as Markdown beside it; returns the JSON path."""
+    the report as Markdown beside it; returns the JSON path. An ``out`` ending in ``.md`` names the
+    report: the JSON goes beside it (writing the JSON there, then the report over it, lost the data)."""
     print(report)
     path = out or results_dir() / f"{name}-{time.strftime('%Y%m%d')}.json"
+    if path.suffix == ".md":
+        path = path.with_suffix(".json")
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(data, indent=2) + "\n")
     path.with_suffix(".md").write_text(report + "\n")
