@@ -36,6 +36,14 @@ fn a_region_takes_its_comments_and_indented_lines_and_stops_at_outside_prose() {
 }
 
 #[test]
+fn markup_ends_a_region_left_open_but_a_tag_does_not() {
+    let text = "int f(int a) {\n    int b = a + 1;\n.SH \"NAME\"\n\\fBgcloud\\fR \\fICOMMAND\\fR\n    return b;\n";
+    assert_eq!(region_texts(text), vec!["int f(int a) {\n    int b = a + 1;\n", "    return b;\n"]);
+    let jsx = "return (\n  <div className=\"x\">\n    {items.map(render)}\n  </div>\n);\n";
+    assert_eq!(region_texts(jsx), vec![jsx]);
+}
+
+#[test]
 fn prose_inside_brackets_stays_unless_it_is_a_sentence() {
     let held = "call(a,\n  some words here\n  b)\n";
     assert_eq!(region_texts(held), vec![held]);
