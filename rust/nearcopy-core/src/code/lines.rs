@@ -34,6 +34,9 @@ pub struct ScannedLine {
     /// A line that can only be prose (a long sentence): ends a region even inside a bracket (left
     /// open by code cut off before it).
     pub strong_prose: bool,
+    /// The line is part of a block comment or multi-line string that the text never closes (from
+    /// the line that opens it on).
+    pub unclosed: bool,
 }
 
 /// Stretches of lines that hold code, as byte spans, with how many code and prose lines they hold.
@@ -172,10 +175,13 @@ fn scan_from(
     let mut state = State { open, depth: 0 };
     let mut out = Vec::new();
     let mut offset = start;
+    // The line that opened the comment or string open now, if a line of the stretch opened it.
+    let mut opened_at = None;
     for piece in text[start..end].split_inclusive('\n') {
         let line = piece.trim_end_matches(['\n', '\r']);
         let trimmed = line.trim();
-        let inside = state.open.is_some() || state.depth > 0;
+        let was_open = state.open.is_some();
+        let inside = was_open || state.depth > 0;
         let indent = indent_of(line);
         let (kind, strong_prose) = if trimmed.is_empty() {
             (LineKind::Blank, false)
@@ -185,6 +191,11 @@ fn scan_from(
         } else {
             classify(trimmed, line, &mut state)
         };
+        match state.open {
+            None => opened_at = None,
+            Some(_) if !was_open => opened_at = Some(out.len()),
+            Some(_) => {}
+        }
         out.push(ScannedLine {
             start: offset,
             end: offset + piece.len(),
@@ -192,8 +203,14 @@ fn scan_from(
             indent,
             inside,
             strong_prose,
+            unclosed: false,
         });
         offset += piece.len();
+    }
+    // A comment or string cut off by the end of the text: no parse can close it, and error recovery
+    // over it was the slowest part of some checks (a C header cut inside its doc comment: 2 ms).
+    if let Some(first) = opened_at {
+        out[first..].iter_mut().for_each(|l| l.unclosed = true);
     }
     (out, state.open)
 }
@@ -273,10 +290,15 @@ pub fn regions(lines: &[ScannedLine], from: usize, sentences_only: bool) -> Vec<
                     code_lines += 1;
                     last = k;
                 }
+                // The tail of a comment or string never closed stays out: it holds no code.
+                LineKind::Neutral if line.unclosed => {}
                 LineKind::Neutral => last = k,
                 LineKind::Blank => {}
                 LineKind::Prose => {
-                    let held = (!line.strong_prose && (line.inside || sentences_only)) || line.indent > base;
+                    // A sentence ends the region wherever it stands: indented deeper than code
+                    // cut mid-line (`sort -abst)`), a changelog's entries were held in it.
+                    let held =
+                        !line.strong_prose && (line.inside || sentences_only || line.indent > base);
                     if !held {
                         break;
                     }

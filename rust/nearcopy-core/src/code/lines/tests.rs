@@ -39,8 +39,24 @@ fn a_region_takes_its_comments_and_indented_lines_and_stops_at_outside_prose() {
 fn markup_ends_a_region_left_open_but_a_tag_does_not() {
     let text = "int f(int a) {\n    int b = a + 1;\n.SH \"NAME\"\n\\fBgcloud\\fR \\fICOMMAND\\fR\n    return b;\n";
     assert_eq!(region_texts(text), vec!["int f(int a) {\n    int b = a + 1;\n", "    return b;\n"]);
+    let notes = "def f(a):\n    return g(a,\n* \\[[`1c87ce6a32`](https://github.com/n/n/commit/1c87ce6a32)] - **src**: fix\n";
+    assert_eq!(region_texts(notes), vec!["def f(a):\n    return g(a,\n"]);
     let jsx = "return (\n  <div className=\"x\">\n    {items.map(render)}\n  </div>\n);\n";
     assert_eq!(region_texts(jsx), vec![jsx]);
+}
+
+#[test]
+fn the_tail_of_a_comment_the_text_never_closes_is_left_out_of_a_region() {
+    let text = "struct s *open(char *path);\nint close(struct s *log);\n/* Write to the log.  Return zero on success, or\n   minus one on an i/o error of any of the files\n";
+    assert_eq!(region_texts(text), vec!["struct s *open(char *path);\nint close(struct s *log);\n"]);
+    let closed = format!("{text}*/\nint flush(struct s *log);\n");
+    assert_eq!(region_texts(&closed), vec![closed.as_str()]);
+}
+
+#[test]
+fn a_sentence_ends_a_region_however_deep_it_is_indented() {
+    let text = "sort -abst)\n  * Remove ancient Breaks, Conflicts, Replaces that were already satisfied\n    Thanks to Matthias Klose.\n";
+    assert_eq!(region_texts(text), vec!["sort -abst)\n"]);
 }
 
 #[test]
