@@ -297,8 +297,7 @@ pub fn regions(lines: &[ScannedLine], from: usize, sentences_only: bool) -> Vec<
                 LineKind::Prose => {
                     // A sentence ends the region wherever it stands: indented deeper than code
                     // cut mid-line (`sort -abst)`), a changelog's entries were held in it.
-                    let held =
-                        !line.strong_prose && (line.inside || sentences_only || line.indent > base);
+                    let held = !line.strong_prose && (line.inside || sentences_only || line.indent > base);
                     if !held {
                         break;
                     }

@@ -37,7 +37,8 @@ fn a_region_takes_its_comments_and_indented_lines_and_stops_at_outside_prose() {
 
 #[test]
 fn markup_ends_a_region_left_open_but_a_tag_does_not() {
-    let text = "int f(int a) {\n    int b = a + 1;\n.SH \"NAME\"\n\\fBgcloud\\fR \\fICOMMAND\\fR\n    return b;\n";
+    let text =
+        "int f(int a) {\n    int b = a + 1;\n.SH \"NAME\"\n\\fBgcloud\\fR \\fICOMMAND\\fR\n    return b;\n";
     assert_eq!(region_texts(text), vec!["int f(int a) {\n    int b = a + 1;\n", "    return b;\n"]);
     let notes = "def f(a):\n    return g(a,\n* \\[[`1c87ce6a32`](https://github.com/n/n/commit/1c87ce6a32)] - **src**: fix\n";
     assert_eq!(region_texts(notes), vec!["def f(a):\n    return g(a,\n"]);
