@@ -36,3 +36,8 @@ def test_at_rensas_recall_takes_the_fastest_nearcopy_layout_that_finds_as_many()
     quick = {**datasketch_bands, "query_p99_us": 9.0}
     assert at_rensas_recall([own, quick, rensa], rensa).endswith(": met")
     assert at_rensas_recall([rensa_bands, rensa], rensa).startswith("no nearcopy band layout")
+    # The p99 of a reader whose blocks were read before is given beside the fresh reader's.
+    warm = {**datasketch_bands, "query_p99_warm_us": 30.5}
+    assert "fastest p99 is 80.0 us (read before: 30.5 us) (nearcopy-datasketch-bands" in at_rensas_recall(
+        [own, warm, rensa], rensa
+    )

@@ -192,6 +192,9 @@ def summarize(
         "insert_docs_per_s": docs / result["insert_seconds"],
         "query_p50_us": float(np.percentile(micros, 50)),
         "query_p99_us": float(np.percentile(micros, 99)),
+        "query_p99_warm_us": (
+            float(np.percentile(result["latency_warm_us"], 99)) if "latency_warm_us" in result else None
+        ),
         "anon_bytes_per_doc": result["anon_mb"] * 2**20 / docs,
         "disk_bytes_per_doc": result["disk_bytes"] / docs,
         "open_ms": result.get("open_ms"),
