@@ -25,6 +25,7 @@ pub mod lsh;
 pub mod minhash;
 pub mod mt19937;
 pub mod pool;
+pub mod prefetch;
 pub mod shingle;
 pub mod text;
 

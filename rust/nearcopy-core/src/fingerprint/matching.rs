@@ -60,11 +60,20 @@ pub trait PostingSource {
     /// fingerprint, about to be ignored: its postings, possibly millions, are not worth copying);
     /// the count returned then exceeds `max_documents` and `out` is incomplete.
     fn postings(&self, hash: u64, max_documents: usize, out: &mut Vec<Posting>) -> usize;
+
+    /// A hint that `postings(hash)` comes soon: stage 0 starts loading its first read into the
+    /// cache, stage 1 (given a while after stage 0) the reads that the first one locates. A source
+    /// in memory has nothing to do.
+    fn prefetch(&self, _hash: u64, _stage: u8) {}
 }
 
 impl<T: PostingSource + ?Sized> PostingSource for &T {
     fn postings(&self, hash: u64, max_documents: usize, out: &mut Vec<Posting>) -> usize {
         (**self).postings(hash, max_documents, out)
+    }
+
+    fn prefetch(&self, hash: u64, stage: u8) {
+        (**self).prefetch(hash, stage)
     }
 }
 
@@ -99,7 +108,16 @@ impl PostingSource for super::segment::Segment {
     fn postings(&self, hash: u64, max_documents: usize, out: &mut Vec<Posting>) -> usize {
         self.lookup_limited(hash, max_documents, out)
     }
+
+    fn prefetch(&self, hash: u64, stage: u8) {
+        self.prefetch_lookup(hash, stage)
+    }
 }
+
+/// Fingerprints ahead of the one looked up whose reads are hinted (stage 0 this far ahead, stage 1
+/// half as far): a 2 KB answer looks up some three hundred, each a few dependent cache misses per
+/// segment, and a 1 GB index in four shards spent a third of its checks waiting on them.
+const LOOKUP_AHEAD: usize = 16;
 
 /// How hits are chained into matches.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -228,7 +246,17 @@ fn find_matches_within<S: PostingSource, A: PostingSource>(
     let mut postings = Vec::new();
     let mut found: Vec<(u32, Posting)> = Vec::new();
     let ignore = params.ignore_doc_frequency.max(params.max_doc_frequency);
-    'hashes: for group in by_hash.chunk_by(|a, b| a.hash == b.hash) {
+    let groups: Vec<&[Fingerprint]> = by_hash.chunk_by(|a, b| a.hash == b.hash).collect();
+    let hint = |g: usize, stage: u8| {
+        if let Some(group) = groups.get(g) {
+            sources.iter().for_each(|s| s.prefetch(group[0].hash, stage));
+        }
+    };
+    (0..LOOKUP_AHEAD).for_each(|g| hint(g, 0));
+    (0..LOOKUP_AHEAD / 2).for_each(|g| hint(g, 1));
+    'hashes: for (g, group) in groups.iter().enumerate() {
+        hint(g + LOOKUP_AHEAD, 0);
+        hint(g + LOOKUP_AHEAD / 2, 1);
         let hash = group[0].hash;
         for allowed in allowlist {
             if allowed.postings(hash, 0, &mut postings) > 0 {

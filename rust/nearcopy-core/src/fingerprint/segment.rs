@@ -38,6 +38,7 @@ mod write;
 use super::matching::Posting;
 use crate::error::{Error, Result};
 use crate::hash::xxh3_64;
+use crate::prefetch::prefetch_at;
 use blocks::{block_count, BlockChecks, BLOCK_BITS_RANGE};
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -215,6 +216,22 @@ impl Segment {
     fn checked_from(&self, at: usize, size: usize, i: usize) -> Option<usize> {
         let start = at + size * i;
         self.touch(start, size).then(|| (self.blocks.end_of_block(start + size - 1) - at) / size)
+    }
+
+    /// Starts loading what a lookup of `hash` reads first (`stage` 0: its directory bucket) or next
+    /// (1, once the bucket has arrived: the start of its keys and postings). The bucket's value is
+    /// only an address to hint at, never trusted: a lookup checks its block before reading it.
+    #[inline]
+    pub fn prefetch_lookup(&self, hash: u64, stage: u8) {
+        let at = HEADER_LEN + 4 * bucket(stored_key(hash), self.bits);
+        if stage == 0 {
+            return prefetch_at(&self.map, at);
+        }
+        if at + 4 <= self.map.len() {
+            let first = read_u32(&self.map, at) as usize;
+            prefetch_at(&self.map, self.keys_at.saturating_add(first.saturating_mul(4)));
+            prefetch_at(&self.map, self.postings_at.saturating_add(first.saturating_mul(8)));
+        }
     }
 
     /// The postings of `hash` (sorted by document, then position).

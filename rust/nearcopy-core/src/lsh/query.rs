@@ -11,6 +11,7 @@ use crate::dedup::{row_band_keys, Slot};
 use crate::error::Result;
 use crate::invalid;
 use crate::pool;
+use crate::prefetch::prefetch_ends;
 use rayon::prelude::*;
 use std::ops::Range;
 
@@ -120,22 +121,6 @@ pub fn query_one<W: Slot, R>(
 /// Candidates ahead whose stored rows are fetched into the cache while the current one is compared:
 /// the rows are scattered through the store, and waiting for each in turn left the core idle.
 const PREFETCH_DISTANCE: usize = 8;
-
-#[inline]
-fn prefetch(bytes: &[u8]) {
-    #[cfg(target_arch = "x86_64")]
-    if !bytes.is_empty() {
-        // SAFETY: a prefetch is a hint that never faults and reads nothing into the program; the
-        // pointer is of a live slice anyway. SSE is part of every x86_64 target.
-        unsafe {
-            use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
-            _mm_prefetch::<_MM_HINT_T0>(bytes.as_ptr().cast());
-            _mm_prefetch::<_MM_HINT_T0>(bytes.as_ptr().add(bytes.len() - 1).cast());
-        }
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    let _ = bytes;
-}
 
 /// `source << 32 | doc` of every live document sharing a band with the query's band `keys`, once
 /// per band it shares, sorted (a document's repeats are adjacent: containment counts them).
@@ -249,7 +234,7 @@ impl Scratch {
         self.hits.clear();
         for (i, &packed) in self.candidates.iter().enumerate() {
             if let Some(&ahead) = self.candidates.get(i + PREFETCH_DISTANCE) {
-                prefetch(stored(ahead));
+                prefetch_ends(stored(ahead));
             }
             let hit = Hit {
                 source: (packed >> 32) as u32,

@@ -164,17 +164,7 @@ impl Segment {
     /// any offset), so that reads of several places can overlap.
     #[inline]
     pub fn prefetch(&self, at: usize) {
-        #[cfg(target_arch = "x86_64")]
-        if at < self.map.len() {
-            // SAFETY: a prefetch never faults and reads nothing into the program; the pointer is
-            // inside the live mapping. SSE is part of every x86_64 target.
-            unsafe {
-                use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
-                _mm_prefetch::<_MM_HINT_T0>(self.map.as_ptr().add(at).cast());
-            }
-        }
-        #[cfg(not(target_arch = "x86_64"))]
-        let _ = at;
+        crate::prefetch::prefetch_at(&self.map, at);
     }
 
     pub fn len(&self) -> usize {
