@@ -180,6 +180,35 @@ fn code_interleaved_with_short_prose_lines_is_split_there() {
     assert!(code_segments("Then:\n\nshutil.copytree(src, dst)\nos.remove(src)\n").is_empty());
 }
 
+/// A runner-up close on points is checked too, but only when its grammar reads the stretch's
+/// start: C whose `const`s make JavaScript a close second, with designated initializers, is not
+/// also read, at length, as JavaScript (the checker would parse all of it again for nothing). A
+/// short stretch the runner-up reads keeps that tree: it is not parsed twice.
+#[test]
+fn a_close_runner_up_is_checked_only_where_its_grammar_reads_the_start() {
+    let head = "CFLOAT\nM_DECL_FUNC (__ctanh) (CFLOAT x)\n{\n  CFLOAT res;\n  static int n = 0;\n  const int t = (int) ((M_MAX_EXP - 1) * M_MLIT (M_LN2) / 2);\n";
+    let body: String = (0..10).map(|i| format!("  FLOAT v{i}[2] = {{ [0] = 1, [1] = {i} }};\n")).collect();
+    let long = format!("{head}{body}  return res;\n}}\n");
+    let short = format!("{head}  return res;\n}}\n");
+    for c in [&long, &short] {
+        let ranked = rank(c, LanguageSet::ALL);
+        assert_eq!(
+            (ranked[0].language, ranked[1].language),
+            (Language::C, Language::JavaScript),
+            "{ranked:?}"
+        );
+        assert!(ranked[1].score >= CLOSE_RUNNER_UP * ranked[0].score, "a close call: {ranked:?}");
+    }
+    let options = SplitOptions::default();
+    let long = split_answer_with(&long, &mut Parser::new(), &options);
+    assert_eq!(long.len(), 1);
+    assert_eq!(long[0].segment.language, Some(Language::C));
+    assert!(long[0].segment.alternatives.is_empty(), "{:?}", long[0].segment);
+    let short = split_answer_with(&short, &mut Parser::new(), &options);
+    assert_eq!(short[0].segment.alternatives, vec![Some(Language::JavaScript)]);
+    assert!(short[0].tree(Language::JavaScript).is_some(), "the runner-up's tree is kept");
+}
+
 #[test]
 fn uncertain_stretches_are_read_both_ways() {
     // Clean code is code; code that parses badly in its language is also read as prose.
