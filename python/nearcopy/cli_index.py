@@ -53,13 +53,13 @@ def _stream(args: argparse.Namespace, report: LoadReport) -> Iterator[dict[str, 
         if not args.allow_empty:
             raise no_documents_error(args.sources)
         return
-    count = 0
+    count, terminal = 0, sys.stderr.isatty()
     for document in itertools.chain([first], documents):
         yield document
         count += 1
-        if sys.stderr.isatty() and count % 1000 == 0:
+        if terminal and count % 1000 == 0:
             print(f"\rread {count} documents", end="", file=sys.stderr, flush=True)
-    if sys.stderr.isatty() and count >= 1000:
+    if terminal and count >= 1000:
         print(file=sys.stderr)
 
 

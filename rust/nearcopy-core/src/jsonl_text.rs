@@ -55,27 +55,31 @@ const fn string_specials() -> [bool; 256] {
 }
 static STRING_SPECIALS: [bool; 256] = string_specials();
 
-/// Where the run of plain string content from `line[at]` ends: eight bytes at a time (a byte
-/// loop was most of the reading), the quote, backslash and control bytes found by the usual
-/// SWAR tests (a zero byte of `word ^ pattern`, a byte below 0x20), whose lowest flagged byte
-/// is exact.
-fn plain_run_end(line: &[u8], mut at: usize) -> usize {
+/// Copies the run of plain string content from `line[at]` to `out`; returns where it ends.
+/// Eight bytes at a time (a byte loop was most of the reading): each word is copied whole, then
+/// cut at its first quote, backslash or control byte, found by the usual SWAR tests (a zero byte
+/// of `word ^ pattern`, a byte below 0x20), whose lowest flagged byte is exact.
+fn copy_plain_run(line: &[u8], mut at: usize, out: &mut Vec<u8>) -> usize {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGH: u64 = 0x8080_8080_8080_8080;
-    while let Some(bytes) = line.get(at..at + 8) {
-        let word = u64::from_le_bytes(bytes.try_into().unwrap_or([0; 8]));
+    while let Some(&bytes) = line.get(at..at + 8).and_then(|b| <&[u8; 8]>::try_from(b).ok()) {
+        let word = u64::from_le_bytes(bytes);
         let zero_of = |pattern: u64| {
             let x = word ^ (ONES * pattern);
             x.wrapping_sub(ONES) & !x & HIGH
         };
         let special =
             zero_of(b'"' as u64) | zero_of(b'\\' as u64) | (word.wrapping_sub(ONES * 0x20) & !word & HIGH);
+        out.extend_from_slice(&bytes);
         if special != 0 {
-            return at + (special.trailing_zeros() / 8) as usize;
+            let plain = (special.trailing_zeros() / 8) as usize;
+            out.truncate(out.len() - 8 + plain);
+            return at + plain;
         }
         at += 8;
     }
     while at < line.len() && !STRING_SPECIALS[line[at] as usize] {
+        out.push(line[at]);
         at += 1;
     }
     at
@@ -86,60 +90,60 @@ fn hex4(line: &[u8], at: usize) -> Option<u32> {
     digits.iter().try_fold(0u32, |value, &d| Some(value * 16 + (d as char).to_digit(16)?))
 }
 
-/// Decodes the JSON string whose opening quote is at `line[at]` into `out` (when given); returns
-/// where it ends (past its closing quote). None for what JSON refuses (a control character, a bad
-/// escape, no closing quote) and for lone surrogates, which a Rust string cannot hold (Python
-/// reads them; the slow path does). `text` is `line` as a str (validated by the caller), sliced
-/// at ASCII bytes only.
-fn string_at(line: &[u8], text: &str, at: usize, mut out: Option<&mut String>) -> Option<usize> {
+/// Decodes the JSON string whose opening quote is at `line[at]` into `out` (UTF-8, since `line`
+/// is: it is cut at ASCII bytes only); returns where it ends (past its closing quote). None for
+/// what JSON refuses (a control character, a bad escape, no closing quote) and for lone
+/// surrogates, which a Rust string cannot hold (Python reads them; the slow path does).
+fn string_at(line: &[u8], at: usize, out: &mut Vec<u8>) -> Option<usize> {
     let mut i = at + 1;
     loop {
-        let run = i;
-        i = plain_run_end(line, i);
-        if let Some(out) = out.as_deref_mut() {
-            out.push_str(&text[run..i]);
-        }
+        i = copy_plain_run(line, i, out);
         match line.get(i)? {
             b'"' => return Some(i + 1),
             b'\\' => {}
             _ => return None, // a control character
         }
-        let decoded = match line.get(i + 1)? {
-            b'"' => '"',
-            b'\\' => '\\',
-            b'/' => '/',
-            b'b' => '\u{8}',
-            b'f' => '\u{c}',
-            b'n' => '\n',
-            b'r' => '\r',
-            b't' => '\t',
+        let plain = match line.get(i + 1)? {
+            b'"' => b'"',
+            b'\\' => b'\\',
+            b'/' => b'/',
+            b'b' => 0x08,
+            b'f' => 0x0c,
+            b'n' => b'\n',
+            b'r' => b'\r',
+            b't' => b'\t',
             b'u' => {
-                let unit = hex4(line, i + 2)?;
-                if (0xDC00..0xE000).contains(&unit) {
-                    return None; // a lone low surrogate
-                }
-                if (0xD800..0xDC00).contains(&unit) {
-                    // A high surrogate: only with a low one after it is it a character.
-                    if line.get(i + 6..i + 8)? != b"\\u" {
-                        return None;
-                    }
-                    let low = hex4(line, i + 8)?;
-                    if !(0xDC00..0xE000).contains(&low) {
-                        return None;
-                    }
-                    i += 6;
-                    char::from_u32(0x10000 + ((unit - 0xD800) << 10) + (low - 0xDC00))?
-                } else {
-                    char::from_u32(unit)?
-                }
+                let (decoded, end) = unicode_escape(line, i)?;
+                out.extend_from_slice(decoded.encode_utf8(&mut [0; 4]).as_bytes());
+                i = end;
+                continue;
             }
             _ => return None,
         };
-        i += if line[i + 1] == b'u' { 6 } else { 2 };
-        if let Some(out) = out.as_deref_mut() {
-            out.push(decoded);
-        }
+        out.push(plain);
+        i += 2;
     }
+}
+
+/// The character of the `\uXXXX` escape at `line[at]` (with the low surrogate after it, for a
+/// high one) and where it ends; None for a lone surrogate or bad hex.
+fn unicode_escape(line: &[u8], at: usize) -> Option<(char, usize)> {
+    let unit = hex4(line, at + 2)?;
+    if (0xDC00..0xE000).contains(&unit) {
+        return None; // a lone low surrogate
+    }
+    if !(0xD800..0xDC00).contains(&unit) {
+        return Some((char::from_u32(unit)?, at + 6));
+    }
+    // A high surrogate: only with a low one after it is it a character.
+    if line.get(at + 6..at + 8)? != b"\\u" {
+        return None;
+    }
+    let low = hex4(line, at + 8)?;
+    if !(0xDC00..0xE000).contains(&low) {
+        return None;
+    }
+    Some((char::from_u32(0x10000 + ((unit - 0xD800) << 10) + (low - 0xDC00))?, at + 12))
 }
 
 /// Where the JSON value starting at `line[at]` ends, as serde_json reads it (any value JSON
@@ -156,12 +160,13 @@ fn value_end(line: &[u8], at: usize) -> Option<usize> {
 /// the whole line; None when the line is not one, or its text is missing, repeated or not a
 /// string JSON and Rust both read.
 fn split_object(line: &[u8], text: &str, text_field: &str) -> Option<(String, String)> {
+    let field = text_field.as_bytes();
     let mut at = skip_space(line, 0);
     if line.get(at) != Some(&b'{') {
         return None;
     }
     let (mut found, mut rest) = (None, String::from("{"));
-    let mut key = String::new();
+    let mut key = Vec::new();
     at = skip_space(line, at + 1);
     if line.get(at) == Some(&b'}') {
         at += 1;
@@ -171,20 +176,20 @@ fn split_object(line: &[u8], text: &str, text_field: &str) -> Option<(String, St
                 return None;
             }
             key.clear();
-            let key_end = string_at(line, text, at, Some(&mut key))?;
+            let key_end = string_at(line, at, &mut key)?;
             let key_start = at;
             at = skip_space(line, key_end);
             if line.get(at) != Some(&b':') {
                 return None;
             }
             at = skip_space(line, at + 1);
-            if key == text_field {
+            if key == field {
                 if found.is_some() || line.get(at) != Some(&b'"') {
                     return None; // repeated (Python keeps the last), or not a string
                 }
-                let mut value = String::with_capacity(line.len() - at);
-                at = string_at(line, text, at, Some(&mut value))?;
-                found = Some(value);
+                let mut value = Vec::with_capacity(line.len() - at);
+                at = string_at(line, at, &mut value)?;
+                found = Some(String::from_utf8(value).ok()?);
             } else {
                 let end = value_end(line, at)?;
                 if rest.len() > 1 {
