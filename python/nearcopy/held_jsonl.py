@@ -35,7 +35,7 @@ from nearcopy.protected_documents import HeldDocument
 # Read this much at a time: whole lines are split in Rust (the GIL released), the last, unfinished
 # one kept for the next read. Memory: a chunk and its texts, beside the build's batch. (Reads of
 # 4 MB cost 1.6 times as much as of 1 MB: each new buffer was fresh pages to fault in.)
-CHUNK_BYTES = 1 << 20
+CHUNK_BYTES = 1048576
 
 
 def held_jsonl_documents(
@@ -74,25 +74,31 @@ def _held_documents(
     except OSError as err:
         raise InputError(f"{path}: cannot read: {err.strerror or err}") from None
     with handle:
-        pending, lines_before = b"", 0
+        # The unfinished line's pieces (joined once its end is read: a long line costs its length).
+        unfinished: list[bytes] = []
+        held, lines_before = 0, 0
         while True:
             try:
                 chunk = handle.read(CHUNK_BYTES)
             except (OSError, EOFError, UnicodeDecodeError):
                 raise _ReadFailed() from None
             last = not chunk
-            texts, rests, numbers, spans, lines, consumed = _core.jsonl_texts(
-                pending, chunk, text_field, MAX_LINE_BYTES, last, num_threads
-            )
-            if lines:
+            if last or b"\n" in chunk:
+                pending = b"".join(unfinished)
+                texts, rests, numbers, spans, lines, consumed = _core.jsonl_texts(
+                    pending, chunk, text_field, MAX_LINE_BYTES, last, num_threads
+                )
                 block = _Block(path, pending, chunk, consumed, lines_before)
                 yield from block.documents(texts, rests, numbers, spans, text_field, id_field, defaults)
-                pending, lines_before = chunk[consumed:], lines_before + lines
-            else:
-                pending += chunk
+                lines_before += lines
+                unfinished, chunk = [], chunk[consumed:]
+                held = 0
             if last:
                 return
-            if len(pending) > MAX_LINE_BYTES:
+            if chunk:
+                unfinished.append(chunk)
+                held += len(chunk)
+            if held > MAX_LINE_BYTES:
                 # Not skippable: the rest of the line would be read as the next ones.
                 raise InputError(f"{path}:{lines_before + 1}: line longer than {MAX_LINE_BYTES} bytes")
 
