@@ -3,4 +3,5 @@
 libfuzzer_sys::fuzz_target!(|data: &[u8]| {
     nearcopy_core::fuzzing::jsonl_reader(data);
     nearcopy_core::fuzzing::jsonl_threads(data);
+    nearcopy_core::fuzzing::jsonl_text(data);
 });

@@ -10,6 +10,7 @@ __all__ = [
     "MAX_NGRAM",
     "MAX_NUM_PERM",
     "UNICODE_VERSION",
+    "HeldText",
     "IndexReader",
     "LshReader",
     "__version__",
@@ -37,6 +38,7 @@ __all__ = [
     "generated_spans",
     "jsonl_extract",
     "jsonl_select",
+    "jsonl_texts",
     "language_for_extension",
     "languages",
     "licence_notices",
@@ -115,11 +117,11 @@ def split_answer(
 ) -> list[tuple[bool, int, int, str | None, bool, str, list[str | None]]]: ...
 def detect_language(source: str) -> tuple[str | None, float]: ...
 def generated_spans(
-    texts: list[str], languages: list[str | None]
+    texts: _Texts, languages: list[str | None]
 ) -> tuple[npt.NDArray[np.uint64], npt.NDArray[np.uint64], npt.NDArray[np.uint64]]: ...
 def build_segment(
     path: str,
-    texts: list[str],
+    texts: _Texts,
     languages: list[str | None],
     k: int,
     w: int,
@@ -132,7 +134,7 @@ def merge_segments(
     path: str, paths: list[str], k: int, w: int, code_k: int, code_w: int, key: bytes | None
 ) -> tuple[int, int, int]: ...
 def fingerprint_key_check(key: bytes) -> int: ...
-def licence_notices(texts: list[str]) -> list[str]: ...
+def licence_notices(texts: _Texts) -> list[str]: ...
 
 @final
 class IndexReader:
@@ -235,6 +237,24 @@ def dedup_shingle_sets(
 def dedup_exact_jaccard(
     values: _U64, bounds: _U64, pairs: _U64, num_threads: int | None = None
 ) -> npt.NDArray[np.float64]: ...
+
+# Texts as the kernels take them: str, or held in Rust (a list of either, or of both).
+_Texts = list[str] | list[HeldText] | list[str | HeldText]
+
+# A text read from JSON Lines, held in Rust (rust/nearcopy-python/src/jsonl_text.rs): taken in place
+# of a str by build_segment, licence_notices and generated_spans.
+@final
+class HeldText:
+    def __len__(self) -> int: ...
+
+def jsonl_texts(
+    pending: bytes,
+    chunk: bytes,
+    text_field: str,
+    max_line_bytes: int,
+    last: bool,
+    num_threads: int | None = None,
+) -> tuple[list[HeldText | None], bytes, list[int], list[tuple[int, int]], int, int]: ...
 
 # JSON Lines (rust/nearcopy-python/src/jsonl.rs): buffers of whole lines, blank lines skipped.
 def jsonl_extract(

@@ -16,7 +16,7 @@ from typing import Any
 
 from nearcopy.cli_filter import add_filter_options, output_filter, verdict_summary
 from nearcopy.cli_options import add_key_option, add_language_option, check_output, check_range, secret
-from nearcopy.file_metadata import FileMetadata, documents_with_metadata
+from nearcopy.file_metadata import FileMetadata, held_documents_with_metadata
 from nearcopy.filter import MAX_OUTPUT_CHARS
 from nearcopy.index import DEFAULT_CODE_K, DEFAULT_CODE_W, DEFAULT_K, DEFAULT_W, ProtectedIndex
 from nearcopy.index_shards import MAX_SHARDS
@@ -25,7 +25,7 @@ from nearcopy.inputs import InputError, LoadReport, read_documents
 from nearcopy.keys import new_secret
 from nearcopy.neardup.ray_engine import RayNotInstalledError
 from nearcopy.neardup.report import plural
-from nearcopy.protected_documents import AUTO
+from nearcopy.protected_documents import AUTO, HeldDocument
 
 EXIT_CLEAN = 0
 EXIT_FLAGGED = 1
@@ -39,26 +39,27 @@ def _file_metadata(args: argparse.Namespace) -> FileMetadata:
     return FileMetadata.from_file(args.metadata, **defaults) if args.metadata else FileMetadata(**defaults)
 
 
-def _stream(args: argparse.Namespace, report: LoadReport) -> Iterator[dict[str, Any]]:
+def _stream(args: argparse.Namespace, report: LoadReport) -> Iterator[dict[str, Any] | HeldDocument]:
     """The sources' documents, one at a time (the index fingerprints them in bounded batches, so a
-    large corpus is never held whole), with a progress line on a terminal. No document at all is an
-    error unless ``--allow-empty``: an empty index lets every output through."""
-    documents = documents_with_metadata(
+    large corpus is never held whole; JSONL texts stay in Rust, nearcopy.held_jsonl), with a
+    progress line on a terminal. No document at all is an error unless ``--allow-empty``: an empty
+    index lets every output through."""
+    documents = held_documents_with_metadata(
         args.sources, _file_metadata(args), text_field=args.text_field, id_field=args.id_field,
-        report=report, allow_unmatched=args.allow_empty,
+        report=report, allow_unmatched=args.allow_empty, num_threads=args.threads,
     )  # fmt: skip
     first = next(documents, None)
     if first is None:
         if not args.allow_empty:
             raise no_documents_error(args.sources)
         return
-    count = 0
+    count, terminal = 0, sys.stderr.isatty()
     for document in itertools.chain([first], documents):
         yield document
         count += 1
-        if sys.stderr.isatty() and count % 1000 == 0:
+        if terminal and count % 1000 == 0:
             print(f"\rread {count} documents", end="", file=sys.stderr, flush=True)
-    if sys.stderr.isatty() and count >= 1000:
+    if terminal and count >= 1000:
         print(file=sys.stderr)
 
 
@@ -108,7 +109,7 @@ def cmd_build(args: argparse.Namespace) -> int:
 
 def _build(args: argparse.Namespace, report: LoadReport, allowlist: list[dict[str, Any]]) -> ProtectedIndex:
     # On Ray, the files are named to the build, whose tasks read them (the driver parses none).
-    documents: Iterable[dict[str, Any]] = (
+    documents: Iterable[dict[str, Any] | HeldDocument] = (
         InputFiles(args.sources, _file_metadata(args), args.text_field, args.id_field,
                    allow_unmatched=args.allow_empty, allow_empty=args.allow_empty, report=report)
         if args.engine == "ray" else _stream(args, report)

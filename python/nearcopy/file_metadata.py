@@ -26,7 +26,8 @@ from pathlib import Path
 from typing import Any
 
 from nearcopy._paths import glob_paths, is_pattern
-from nearcopy.inputs import InputError, LoadReport, read_documents
+from nearcopy.inputs import InputError, LoadReport, read_documents, read_held_documents
+from nearcopy.protected_documents import HeldDocument
 
 # SPDX's own recommendation: the tag on a line of its own near the top of the file, in a comment.
 SPDX_TAG = re.compile(rb"SPDX-License-Identifier:[ \t]*([^\r\n]*?)[ \t]*(?:\*/|-->|#\}|\r?$)", re.MULTILINE)
@@ -122,16 +123,41 @@ def documents_with_metadata(
     A glob that matches no file is an :class:`~nearcopy.inputs.InputError` (a mistyped pattern would
     otherwise protect nothing), unless ``allow_unmatched``.
     """
-    metadata = metadata or FileMetadata()
-    if not allow_unmatched:
-        for name in sources:
-            if is_pattern(name) and not glob_paths(name):
-                raise InputError(f"{name}: the pattern matches no file")
-
+    metadata = _checked_sources(sources, metadata, allow_unmatched)
     yield from read_documents(
         sources, text_field, id_field, report, describe_file=describer(metadata),
         record_defaults=metadata.defaults(),
     )  # fmt: skip
+
+
+def held_documents_with_metadata(
+    sources: list[str],
+    metadata: FileMetadata | None = None,
+    *,
+    text_field: str = "text",
+    id_field: str = "id",
+    report: LoadReport | None = None,
+    allow_unmatched: bool = False,
+    num_threads: int | None = None,
+) -> Iterator[dict[str, Any] | HeldDocument]:
+    """:func:`documents_with_metadata`'s documents, those of JSONL files with their texts held in
+    Rust (:class:`~nearcopy.protected_documents.HeldDocument`, their lines split on
+    ``num_threads`` threads, default all cores): what the CLI's build reads."""
+    metadata = _checked_sources(sources, metadata, allow_unmatched)
+    yield from read_held_documents(
+        sources, text_field, id_field, report, describe_file=describer(metadata),
+        record_defaults=metadata.defaults(), num_threads=num_threads,
+    )  # fmt: skip
+
+
+def _checked_sources(
+    sources: list[str], metadata: FileMetadata | None, allow_unmatched: bool
+) -> FileMetadata:
+    if not allow_unmatched:
+        for name in sources:
+            if is_pattern(name) and not glob_paths(name):
+                raise InputError(f"{name}: the pattern matches no file")
+    return metadata or FileMetadata()
 
 
 def describer(metadata: FileMetadata) -> Callable[[Path, Path, bytes], dict[str, Any]]:

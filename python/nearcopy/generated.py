@@ -18,11 +18,16 @@ from collections.abc import Sequence
 from nearcopy import _core
 
 
-def collect_helpers(texts: Sequence[str], languages: Sequence[str | None], into: dict[str, str]) -> None:
+def collect_helpers(
+    texts: Sequence[str | _core.HeldText], languages: Sequence[str | None], into: dict[str, str]
+) -> None:
     """Adds the transpiler helpers of ``texts`` (text to language) to ``into``, each once, and each
     run of helpers that follow one another (only white space between) as one more: a copy of the
-    run holds k-grams across each boundary, which no single helper holds."""
-    code = [(t, lang) for t, lang in zip(texts, languages) if lang in ("javascript", "typescript", "tsx")]
+    run holds k-grams across each boundary, which no single helper holds. (Held texts of
+    JavaScript and TypeScript documents are made str here: the helpers are cut out of them.)"""
+    code = [
+        (str(t), lang) for t, lang in zip(texts, languages) if lang in ("javascript", "typescript", "tsx")
+    ]
     if not code:
         return
     docs, starts, ends = _core.generated_spans([t for t, _ in code], [lang for _, lang in code])
@@ -48,7 +53,7 @@ def collect_helpers(texts: Sequence[str], languages: Sequence[str | None], into:
         add(*run)
 
 
-def collect_notices(texts: Sequence[str], into: dict[str, str]) -> None:
+def collect_notices(texts: Sequence[str | _core.HeldText], into: dict[str, str]) -> None:
     """Adds the licence notices of ``texts`` (a licence header's comment block, a paragraph quoting
     a licence) to ``into``, each once: like transpiler helpers, text that many files carry and no
     output copies *from* them. Found by the phrases only notices use; a block is the run of

@@ -59,7 +59,7 @@ from nearcopy.index_store import (
 )
 from nearcopy.index_writer import append, build_into, merged
 from nearcopy.keys import fingerprint_key
-from nearcopy.protected_documents import Document, describe_manifest, index_contents
+from nearcopy.protected_documents import Document, HeldDocument, describe_manifest, index_contents
 from nearcopy.shard_writer import add_shard, build_sharded, merge_shards
 
 # Winnowing defaults, chosen on nearcopy/benchsuite/bench_filter.py (docs/filter.md): a shared run of
@@ -78,7 +78,8 @@ MAX_SEGMENTS = 8
 
 # (segment, document, start byte, end byte, covered tokens, span tokens, language or None for prose)
 RawMatch = tuple[int, int, int, int, int, int, "str | None"]
-Documents = Iterable[Document | Mapping[str, Any]]
+# (HeldDocument: a text held in Rust, as the CLI reads JSONL: nearcopy.held_jsonl.)
+Documents = Iterable[Document | HeldDocument | Mapping[str, Any]]
 
 
 __all__ = ["Document", "IndexBusyError", "IndexError_", "IndexKeyError", "ProtectedIndex", "ShardError"]

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -20,11 +20,16 @@ from nearcopy.generated import collect_helpers, collect_notices
 from nearcopy.index_store import FORMAT, VERSION, checked_table, file_checksum, publish, writing
 from nearcopy.keys import key_check
 from nearcopy.protected_documents import (
+    AnyDocument,
     Document,
+    HeldDocument,
     as_document,
+    as_written,
     content_language,
     index_contents,
     segment_contents,
+    text_length,
+    text_of,
 )
 
 # How a build or add writes: (threads, batch bytes, whether transpiler helpers go to the allowlist).
@@ -38,7 +43,7 @@ class SegmentWriter:
 
     def __init__(
         self, root: Path, manifest: dict[str, Any], key: bytes | None,
-        allowlist: Iterable[Document | Mapping[str, Any]], how: HowToWrite,
+        allowlist: Iterable[Document | HeldDocument | Mapping[str, Any]], how: HowToWrite,
     ) -> None:  # fmt: skip
         self.root, self.key, self.num_threads = root, key, how[0]
         self.params: dict[str, int] = manifest["params"]
@@ -50,12 +55,12 @@ class SegmentWriter:
             self._allowed.append(self._write_allowlist(allow_docs))
         self._manifest = manifest
         self._segments = list(manifest["segments"])
-        self._batch: list[Document] = []
+        self._batch: list[AnyDocument] = []
         self.buffered = 0
 
-    def add(self, document: Document) -> None:
+    def add(self, document: AnyDocument) -> None:
         self._batch.append(document)
-        self.buffered += len(document.text)
+        self.buffered += text_length(document)
 
     def flush(self) -> None:
         """Writes the documents held as one segment (nothing when none is held)."""
@@ -88,19 +93,19 @@ class SegmentWriter:
             for text, language in helpers.items():
                 self._helpers.setdefault(text, language)
 
-    def _write_segment(self, docs: list[Document]) -> dict[str, Any]:
+    def _write_segment(self, docs: list[AnyDocument]) -> dict[str, Any]:
         first_doc = sum(int(s["documents"]) for s in self._segments)
         return write_segment(
             self.root, self.params, self.key, self.num_threads, (self.generation, len(self._segments)),
             first_doc, docs, self._helpers,
         )  # fmt: skip
 
-    def _write_allowlist(self, docs: list[Document]) -> dict[str, Any]:
+    def _write_allowlist(self, docs: Sequence[AnyDocument]) -> dict[str, Any]:
         """Every k-gram (a window of 1) of the allowlist documents, so that none can be missed."""
         params = self.params
         name = f"allow-{self.generation:06d}-{len(self._allowed):05d}.ncs"
         count, fingerprints, tokens, size, _ = _core.build_segment(
-            str(self.root / name), [d.text for d in docs], [content_language(d) for d in docs],
+            str(self.root / name), [text_of(d) for d in docs], [content_language(d) for d in docs],
             params["k"], 1, params["code_k"], 1, self.key, None,
         )  # fmt: skip
         return {"file": name, "documents": count, "fingerprints": fingerprints, "tokens": tokens,
@@ -109,7 +114,7 @@ class SegmentWriter:
 
 def write_segment(
     root: Path, params: dict[str, int], key: bytes | None, num_threads: int | None,
-    number: tuple[int, int], first_doc: int, docs: list[Document], helpers: dict[str, str] | None,
+    number: tuple[int, int], first_doc: int, docs: Sequence[AnyDocument], helpers: dict[str, str] | None,
 ) -> dict[str, Any]:  # fmt: skip
     """Segment ``number`` (generation, position) of ``docs`` (numbered from ``first_doc`` in the
     index): one segment file and its metadata file, invisible to readers until a manifest lists
@@ -118,11 +123,12 @@ def write_segment(
     name = f"{number[0]:06d}-{number[1]:05d}"
     segment_file, docs_file = f"seg-{name}.ncs", f"docs-{name}.jsonl"
     languages = [content_language(d) for d in docs]
+    texts = [text_of(d) for d in docs]  # a held text (nearcopy.held_jsonl) stays held
     if helpers is not None:
-        collect_helpers([d.text for d in docs], languages, helpers)
-        collect_notices([d.text for d in docs], helpers)
+        collect_helpers(texts, languages, helpers)
+        collect_notices(texts, helpers)
     count, fingerprints, tokens, size, also_prose = _core.build_segment(
-        str(root / segment_file), [d.text for d in docs], languages,
+        str(root / segment_file), texts, languages,
         params["k"], params["w"], params["code_k"], params["code_w"], key, num_threads,
     )  # fmt: skip
     lines = (json.dumps({"id": d.id, **d.metadata, "language": lang}) for d, lang in zip(docs, languages))
@@ -142,8 +148,8 @@ def new_manifest(params: dict[str, int], key: bytes | None) -> dict[str, Any]:
 
 
 def build_into(
-    root: Path, key: bytes | None, documents: Iterable[Document | Mapping[str, Any]],
-    allowlist: Iterable[Document | Mapping[str, Any]], how: HowToWrite, params: dict[str, int],
+    root: Path, key: bytes | None, documents: Iterable[Document | HeldDocument | Mapping[str, Any]],
+    allowlist: Iterable[Document | HeldDocument | Mapping[str, Any]], how: HowToWrite, params: dict[str, int],
 ) -> dict[str, Any]:  # fmt: skip
     """Writes a new index of ``documents`` into the directory ``root`` (which must exist and hold
     none), merged into one segment, and publishes it; returns its manifest."""
@@ -163,15 +169,15 @@ def finished(root: Path, manifest: dict[str, Any], key: bytes | None) -> dict[st
 
 def append(
     root: Path, manifest: dict[str, Any], key: bytes | None,
-    documents: Iterable[Document | Mapping[str, Any]], allowlist: Iterable[Document | Mapping[str, Any]],
-    how: HowToWrite,
+    documents: Iterable[Document | HeldDocument | Mapping[str, Any]],
+    allowlist: Iterable[Document | HeldDocument | Mapping[str, Any]], how: HowToWrite,
 ) -> dict[str, Any]:  # fmt: skip
     """Writes `documents` as segments of about `batch_bytes` of text each (so memory stays bounded
     by the batch, not the corpus), and the transpiler helpers they hold as an allowlist segment;
     returns the manifest listing them, for the caller to publish all at once."""
     writer = SegmentWriter(root, manifest, key, allowlist, how)
     for item in documents:
-        writer.add(as_document(item))
+        writer.add(as_written(item))
         if writer.buffered >= how[1]:
             writer.flush()
     return writer.finish()

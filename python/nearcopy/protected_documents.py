@@ -8,7 +8,7 @@ from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Union
 
 from nearcopy import _core
 from nearcopy.answer import split_answer
@@ -32,8 +32,45 @@ class Document:
         return cls(str(record["id"]), record["text"], metadata)
 
 
-def as_document(item: Document | Mapping[str, Any]) -> Document:
+class HeldDocument:
+    """A protected document read from JSON Lines whose text is held in Rust
+    (:mod:`nearcopy.held_jsonl`): what the build does with a :class:`Document`, without the text
+    ever becoming a Python str (``text`` makes one, for what needs it)."""
+
+    __slots__ = ("held", "id", "metadata")
+
+    def __init__(self, id: str, metadata: dict[str, Any], held: _core.HeldText) -> None:
+        self.id, self.metadata, self.held = id, metadata, held
+
+    @property
+    def text(self) -> str:
+        return str(self.held)
+
+
+# A document as the index writer takes it.
+AnyDocument = Union[Document, HeldDocument]
+
+
+def as_document(item: Document | HeldDocument | Mapping[str, Any]) -> Document:
+    """The document of ``item`` (a held text made a str: what Ray tasks and the allowlist take)."""
+    if isinstance(item, HeldDocument):
+        return Document(item.id, item.text, item.metadata)
     return item if isinstance(item, Document) else Document.from_mapping(item)
+
+
+def as_written(item: Document | HeldDocument | Mapping[str, Any]) -> AnyDocument:
+    """:func:`as_document`, a held text staying held: what the index writer takes."""
+    return item if isinstance(item, (Document, HeldDocument)) else Document.from_mapping(item)
+
+
+def text_of(doc: AnyDocument) -> str | _core.HeldText:
+    """The text as the kernel takes it (a held text stays held)."""
+    return doc.held if isinstance(doc, HeldDocument) else doc.text
+
+
+def text_length(doc: AnyDocument) -> int:
+    """``len(doc.text)``, without making the str of a held text."""
+    return len(doc.held) if isinstance(doc, HeldDocument) else len(doc.text)
 
 
 # ``"language": "auto"``: read a document as code when the answer splitter finds code in one
@@ -44,7 +81,7 @@ AUTO = "auto"
 AUTO_CODE_SHARE = 0.8
 
 
-def content_language(doc: Document) -> str | None:
+def content_language(doc: AnyDocument) -> str | None:
     """The language a document is normalized as: its ``language``, else its path's extension, else
     None (prose). ``language="auto"``: its path's extension, else the language detection finds
     (:func:`detected_language`)."""

@@ -26,9 +26,9 @@ from nearcopy.index_shards import (
 )
 from nearcopy.index_store import IndexError_, new_index_directory, publish, read_manifest, writing
 from nearcopy.index_writer import HowToWrite, SegmentWriter, build_into, finished, merged, new_manifest
-from nearcopy.protected_documents import Document, as_document
+from nearcopy.protected_documents import Document, HeldDocument, as_document, as_written
 
-Documents = Iterable[Document | Mapping[str, Any]]
+Documents = Iterable[Document | HeldDocument | Mapping[str, Any]]
 
 
 def shard_batch_bytes(batch_bytes: int, shards: int) -> int:
@@ -63,7 +63,7 @@ def build_sharded(
                 writers.append(SegmentWriter(root / name, new_manifest(params, key), key, allowed, how))
             budget = shard_batch_bytes(how[1], shards)
             for item in documents:
-                document = as_document(item)
+                document = as_written(item)
                 writer = writers[shard_of(document.id, shards)]
                 writer.add(document)
                 if writer.buffered >= budget:

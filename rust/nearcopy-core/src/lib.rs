@@ -21,6 +21,7 @@ pub mod fuzzing;
 pub mod hash;
 pub mod index;
 pub mod jsonl;
+pub mod jsonl_text;
 pub mod lsh;
 pub mod minhash;
 pub mod mt19937;

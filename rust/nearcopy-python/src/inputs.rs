@@ -5,6 +5,7 @@
 //! out plain `&str` / `&[u8]` slices (`borrow`). No text is copied, except lone surrogates, which
 //! have no UTF-8 form.
 
+use crate::jsonl_text::HeldText;
 use nearcopy_core::batch::TokenLists;
 use nearcopy_core::minhash::MinHasher;
 use pyo3::exceptions::PyTypeError;
@@ -40,9 +41,14 @@ pub fn str_lossy<'a>(s: &'a Bound<'_, PyString>) -> PyResult<Cow<'a, str>> {
     ))
 }
 
-/// A list of texts, each held alive.
+/// A list of texts (str, or [`HeldText`] read from JSON Lines), each held alive.
 pub struct TextBatch<'py> {
-    items: Vec<Bound<'py, PyString>>,
+    items: Vec<Text<'py>>,
+}
+
+enum Text<'py> {
+    Str(Bound<'py, PyString>),
+    Held(Bound<'py, HeldText>),
 }
 
 impl<'py> TextBatch<'py> {
@@ -50,9 +56,13 @@ impl<'py> TextBatch<'py> {
         let mut items = Vec::with_capacity(list.len());
         for (i, item) in list.iter().enumerate() {
             match item.cast_into::<PyString>() {
-                Ok(s) => items.push(s),
+                Ok(s) => items.push(Text::Str(s)),
                 Err(e) => {
                     let item = e.into_inner();
+                    if let Ok(held) = item.cast::<HeldText>() {
+                        items.push(Text::Held(held.clone()));
+                        continue;
+                    }
                     return Err(PyTypeError::new_err(format!(
                         "docs[{i}] is {}, expected str (or pass every document as a list of tokens)",
                         type_name(&item)
@@ -64,7 +74,13 @@ impl<'py> TextBatch<'py> {
     }
 
     pub fn borrow(&self) -> PyResult<Vec<Cow<'_, str>>> {
-        self.items.iter().map(str_lossy).collect()
+        self.items
+            .iter()
+            .map(|item| match item {
+                Text::Str(s) => str_lossy(s),
+                Text::Held(held) => Ok(Cow::Borrowed(held.get().as_str())),
+            })
+            .collect()
     }
 }
 

@@ -8,6 +8,7 @@ mod index;
 mod index_fanout;
 mod inputs;
 mod jsonl;
+mod jsonl_text;
 mod lsh;
 mod lsh_containment;
 mod lsh_query;
@@ -327,6 +328,9 @@ mod _core {
 
     #[pymodule_export]
     use super::jsonl::{jsonl_extract, jsonl_select};
+
+    #[pymodule_export]
+    use super::jsonl_text::{jsonl_texts, HeldText};
 
     #[pymodule_export]
     use super::lsh::LshReader;

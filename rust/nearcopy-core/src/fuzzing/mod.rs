@@ -12,6 +12,7 @@ use crate::fingerprint::segment::{merge_segments, Segment};
 use crate::fingerprint::{Posting, Winnowing, Winnowings};
 use crate::hash::xxh3_64;
 use crate::jsonl::{extract_line, extract_lines, select_lines, Fields, Line};
+use crate::jsonl_text::{line_spans, split_line, TextLine};
 use crate::text::{Normalizer, ShingleUnit, TextOptions};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -165,6 +166,29 @@ pub fn jsonl_reader(data: &[u8]) {
     assert!(kept.len() <= data.len() + documents);
     let (none, _) = select_lines(data, |_| false);
     assert!(none.is_empty());
+}
+
+/// The index build's split of each line (`jsonl_text`): never a panic; a line it takes is UTF-8,
+/// and when serde_json reads it as an object, the text is serde_json's and the rest, read as JSON,
+/// is the object without its text (Python's json.loads then reads the metadata as it reads the line).
+pub fn jsonl_text(data: &[u8]) {
+    let data = &data[..data.len().min(MAX_INPUT)];
+    for (start, end) in line_spans(data) {
+        let line = &data[start..end];
+        let TextLine::Fast { text, rest } = split_line(line, "text", MAX_INPUT) else {
+            continue;
+        };
+        assert!(std::str::from_utf8(line).is_ok(), "a fast line that is not UTF-8");
+        let rest: serde_json::Value = serde_json::from_str(&rest).expect("the rest is JSON");
+        if let Ok(serde_json::Value::Object(mut whole)) = serde_json::from_slice::<serde_json::Value>(line) {
+            assert_eq!(whole.remove("text").as_ref().and_then(|t| t.as_str()), Some(text.as_str()));
+            assert_eq!(
+                rest,
+                serde_json::Value::Object(whole),
+                "the rest differs from the line's other fields"
+            );
+        }
+    }
 }
 
 /// As [`jsonl_reader`], and the threaded path agrees with the single-threaded one.

@@ -109,6 +109,7 @@ fn short_fuzz_answer_splitter() {
 fn short_fuzz_jsonl_reader() {
     short_fuzz("jsonl_reader", jsonl_reader);
     short_fuzz("jsonl_reader", jsonl_threads);
+    short_fuzz("jsonl_reader", jsonl_text);
 }
 
 #[test]

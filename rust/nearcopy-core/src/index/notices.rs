@@ -8,7 +8,14 @@
 //! ASCII-case-insensitively in the original text, and only the notices are lowercased. The result is
 //! the Python one's (tests/test_generated.py compares them) except for a text whose phrase is
 //! spelt with a non-ASCII letter that lowercases to an ASCII one (the Kelvin sign for `k`).
+//!
+//! Most texts hold no phrase at all, and the automaton (a DFA, one table lookup per byte) costs
+//! as much on them as on those that do: a text is first screened, ASCII-lowercased 16 KiB at a
+//! time, for a few pieces of the phrases ([`SCREEN`]) by a SIMD multi-pattern search (Teddy), and
+//! only a text holding one of them is searched by the automaton. Each phrase contains a piece, so
+//! the screen never drops a notice; it only spares the search of texts that have none.
 
+use aho_corasick::packed;
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
 use std::sync::OnceLock;
 
@@ -51,15 +58,119 @@ fn markers() -> &'static AhoCorasick {
     })
 }
 
+/// Pieces of the phrases, lowercase, each phrase holding one (a test checks it), chosen to start
+/// with three letters rare in prose: the screen's search stops to check its candidates less often.
+pub const SCREEN: &[&str] = &[
+    "yright",
+    "hts reserved",
+    "nsed under",
+    "spdx-",
+    "free software",
+    "reby gr",
+    "binary forms",
+    "\"as is\"",
+    "'as is'",
+    "rranty of",
+    "public license",
+    "apache lic",
+];
+/// The longest piece of [`SCREEN`]: consecutive screened chunks overlap by one byte less.
+const SCREEN_MAX_LEN: usize = 14;
+const SCREEN_CHUNK: usize = 16 * 1024;
+
+/// The screen's searcher; None where the CPU lacks the SIMD it needs (every text is then searched).
+fn screen() -> Option<&'static packed::Searcher> {
+    static SEARCHER: OnceLock<Option<packed::Searcher>> = OnceLock::new();
+    SEARCHER.get_or_init(|| packed::Searcher::new(SCREEN.iter())).as_ref()
+}
+
+/// Whether `bytes` may hold a phrase: false only when, ASCII-lowercased, it holds no piece of
+/// [`SCREEN`] (and so, ASCII-case-insensitively, no phrase).
+pub fn may_hold_notice(bytes: &[u8]) -> bool {
+    let mut found = false;
+    screened(bytes, |_| {
+        found = true;
+        false
+    });
+    found
+}
+
+/// Calls `found` with the position of pieces of [`SCREEN`] in `bytes` (ASCII-lowercased), in
+/// order (a piece in the overlap of two chunks may be given twice, one hidden by an overlapping
+/// piece not at all), until it returns false; with every position when the screen is missing.
+fn screened(bytes: &[u8], mut found: impl FnMut(usize) -> bool) {
+    let Some(searcher) = screen() else {
+        (0..bytes.len()).all(found);
+        return;
+    };
+    let mut folded = [0u8; SCREEN_CHUNK + SCREEN_MAX_LEN - 1];
+    let mut start = 0;
+    loop {
+        // A piece starting in this chunk ends within its overlap with the next one.
+        let end = (start + folded.len()).min(bytes.len());
+        let piece = &bytes[start..end];
+        for (to, from) in folded.iter_mut().zip(piece) {
+            *to = from.to_ascii_lowercase();
+        }
+        for candidate in searcher.find_iter(&folded[..piece.len()]) {
+            if !found(start + candidate.start()) {
+                return;
+            }
+        }
+        if end == bytes.len() {
+            return;
+        }
+        start += SCREEN_CHUNK;
+    }
+}
+
+/// The longest phrase of [`LICENCE_MARKERS`].
+const MARKER_MAX_LEN: usize = 50;
+
+/// Where phrases start in `bytes`: at least one on every line that holds one (what the notices
+/// depend on; a phrase overlapping another one found may be left out, it is on the same line).
+/// The automaton searches only around the screen's pieces: a phrase holds a piece, and a piece
+/// the screen does not give overlaps one it gives, so the phrase lies within the longest phrase
+/// plus the longest piece of a piece given, on either side.
+fn phrase_starts(bytes: &[u8]) -> Vec<usize> {
+    const REACH: usize = MARKER_MAX_LEN + SCREEN_MAX_LEN;
+    let mut starts = Vec::new();
+    let search = |from: usize, to: usize, starts: &mut Vec<usize>| {
+        starts.extend(markers().find_iter(&bytes[from..to]).map(|m| from + m.start()));
+    };
+    let mut window: Option<(usize, usize)> = None;
+    screened(bytes, |at| {
+        let (from, to) = (at.saturating_sub(REACH), (at + REACH).min(bytes.len()));
+        match window {
+            Some((start, end)) if from <= end => window = Some((start, end.max(to))),
+            Some((start, end)) => {
+                search(start, end, &mut starts);
+                window = Some((from, to));
+            }
+            None => window = Some((from, to)),
+        }
+        true
+    });
+    if let Some((start, end)) = window {
+        search(start, end, &mut starts);
+    }
+    starts
+}
+
 /// The licence notices of `text`, in order (a notice held twice is given twice).
 pub fn licence_notices(text: &str) -> Vec<String> {
+    notices_at(text, phrase_starts(text.as_bytes()))
+}
+
+/// The notices of the phrases starting at `positions` (in order) in `text`.
+fn notices_at(text: &str, positions: impl IntoIterator<Item = usize>) -> Vec<String> {
     let bytes = text.as_bytes();
     let mut notices = Vec::new();
     let mut end = 0;
-    // Phrases are found left to right without overlaps: a phrase skipped for overlapping the one
-    // before lies on the same line, so in the same block, which is taken once either way.
-    for found in markers().find_iter(bytes) {
-        let position = found.start();
+    // A notice depends only on the line of the first phrase past the block before (its block is
+    // that line's paragraph): a phrase left out for overlapping another one, on the same line, or
+    // one of several on a line, changes nothing.
+    for position in positions {
         if position < end {
             continue; // inside the block just taken
         }
@@ -171,6 +282,79 @@ mod tests {
         assert_eq!((words[0], words[1]), ("line", "40"));
         assert!(notices[0].ends_with("line 79"), "{}", notices[0]);
         assert!(notices[0].contains("all rights reserved"));
+    }
+
+    #[test]
+    fn every_phrase_holds_a_piece_of_the_screen() {
+        for marker in LICENCE_MARKERS {
+            assert!(SCREEN.iter().any(|piece| marker.contains(piece)), "{marker}");
+        }
+        assert!(SCREEN.iter().all(|piece| piece.len() <= SCREEN_MAX_LEN));
+    }
+
+    #[test]
+    fn the_screen_finds_phrases_in_any_case_and_across_its_chunks() {
+        assert!(!may_hold_notice(b""));
+        assert!(!may_hold_notice("no notice h\u{e9}re".as_bytes()));
+        assert!(may_hold_notice(b"ALL RIGHTS RESERVED"));
+        for at in [0, SCREEN_CHUNK - 7, SCREEN_CHUNK - 1, SCREEN_CHUNK, 3 * SCREEN_CHUNK - 5] {
+            let mut text = vec![b'x'; at];
+            text.extend_from_slice(b"Licensed Under the MIT licence");
+            text.extend(std::iter::repeat_n(b'y', 100));
+            assert!(may_hold_notice(&text), "at {at}");
+            assert_eq!(licence_notices(std::str::from_utf8(&text).unwrap()).len(), 1, "at {at}");
+        }
+    }
+
+    /// The notices of every phrase the automaton finds in the whole text (as before the screen).
+    fn unscreened(text: &str) -> Vec<String> {
+        notices_at(text, markers().find_iter(text.as_bytes()).map(|m| m.start()))
+    }
+
+    #[test]
+    fn the_screened_search_finds_the_notices_of_the_whole_search() {
+        // Pieces of phrases, phrases in odd cases, overlapping phrases, lines and blank lines, in
+        // random order: every text's notices as the automaton over the whole text finds them.
+        let parts = [
+            "Copyright (C) 1999",
+            "ALL RIGHTS reserved",
+            "rights",
+            "yright",
+            "free software",
+            "this Program IS ",
+            "gnu GENERAL public license",
+            "public licence",
+            "\n",
+            "\n\n",
+            "\n \t\n",
+            "\r\n",
+            " ",
+            "word ",
+            "provided \"AS IS\"",
+            "'as is'",
+            "Apache License, Version 2",
+            "spdx-",
+            "SPDX-License-Identifier: MIT",
+            "redistribution and use in source and binary forms",
+            "binary forms",
+            "caf\u{e9} \u{a9} ",
+            "copyright \u{a9}",
+        ];
+        let mut state = 0x9e37_79b9_7f4a_7c15_u64;
+        for round in 0..1000 {
+            let mut text = String::new();
+            let length = 1 + round % 60;
+            for _ in 0..length {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                text.push_str(parts[(state % parts.len() as u64) as usize]);
+                if state % 97 == 0 {
+                    text.push_str(&"x".repeat(SCREEN_CHUNK - 20));
+                }
+            }
+            assert_eq!(licence_notices(&text), unscreened(&text), "{text:?}");
+        }
     }
 
     #[test]
