@@ -161,6 +161,7 @@ def main(argv: list[str] | None = None) -> None:
                 latencies.append(1000 * (time.perf_counter() - started))
                 flagged.append(verdict.flagged)
             latencies.sort()
+            again = benchutil.latencies_ms(output_filter.check, answers)
             info = index.info()
             # Why a planted passage goes unflagged: the passages flagged once the boilerplate
             # cutoff is lifted are repeated in more than max_doc_frequency protected documents.
@@ -175,7 +176,9 @@ def main(argv: list[str] | None = None) -> None:
             "bytes_per_token": round(info["bytes_per_token"], 2), "index_mb": round(info["bytes"] / 1e6, 1),
             "open_ms": round(open_ms, 2), "peak_build_mb": round(peak_mb),
             "check_p50_ms": round(statistics.median(latencies), 3),
-            "check_p99_ms": round(latencies[int(0.99 * (len(latencies) - 1))], 3),
+            "check_p99_ms": round(benchutil.percentile(latencies, 0.99), 3),
+            "check_p50_again_ms": round(statistics.median(again), 3),
+            "check_p99_again_ms": round(benchutil.percentile(again, 0.99), 3),
             **ngram_peer.flag_rates(flagged), "plain_ngram": peer,
             "planted_missed": len(missed), "planted_missed_boilerplate": boilerplate,
         })  # fmt: skip
@@ -185,19 +188,23 @@ def main(argv: list[str] | None = None) -> None:
         f"{args.answers} answers of 2 KB)",
         "",
         "| text MB | documents | tokens | build s | build MB/s | build MB/s, 1 core | index MB | "
-        "bytes/token | open ms | peak build MB | check p50 ms | check p99 ms |",
-        "|---:" * 12 + "|",
+        "bytes/token | open ms | peak build MB | check p50 ms | check p99 ms | second pass: p50 / p99 ms |",
+        "|---:" * 13 + "|",
     ]
     for r in rows:
         lines.append(
             f"| {r['mb']} | {r['documents']} | {r['tokens']:,} | {r['build_s']} | {r['build_mb_s']} | "
             f"{r['build_1core_mb_s'] or 'n/a'} | "
             f"{r['index_mb']} | {r['bytes_per_token']} | {r['open_ms']} | {r['peak_build_mb']} | "
-            f"{r['check_p50_ms']} | {r['check_p99_ms']} |"
+            f"{r['check_p50_ms']} | {r['check_p99_ms']} | "
+            f"{r['check_p50_again_ms']} / {r['check_p99_again_ms']} |"
         )
     lines += [
         "",
-        "Peak build memory is that of the building process, which streams the documents from disk.",
+        "Peak build memory is that of the building process, which streams the documents from disk. "
+        "Check: each answer once on the index just opened (a lookup's first read of a page maps it and "
+        "checks its block's checksum), then the second pass, the same answers again, as on a server "
+        "that has run a while.",
         "",
         *peer_table(rows),
     ]

@@ -33,8 +33,8 @@ import httpx
 from nearcopy.index import ProtectedIndex
 
 from . import benchutil, corpus, serve_harness, source_corpus
-from .bench_filter_shards import percentile
 from .bench_filter_speed import make_answers, protected_prose
+from .benchutil import percentile
 
 # --size: (MB of protected text, answers checked per service).
 SIZES = {"tiny": (2, 60), "quick": (16, 400), "full": (256, 1000)}

@@ -44,6 +44,24 @@ def time_it(
     return {"median_s": statistics.median(runs), "min_s": min(runs), "max_s": max(runs), "runs_s": runs}
 
 
+def latencies_ms(run: Callable[[Any], Any], items: list[Any]) -> list[float]:
+    """Milliseconds of ``run(item)`` for each item, one after another, sorted.
+
+    The check benchmarks time their answers twice: first on an index just opened (a lookup's first
+    read of a page maps it, and of a block checks its checksum: at 1 GB most answers' lookups reach
+    pages no earlier one read), then again, as on a server that has run a while."""
+    out = []
+    for item in items:
+        started = time.perf_counter()
+        run(item)
+        out.append(1000 * (time.perf_counter() - started))
+    return sorted(out)
+
+
+def percentile(sorted_values: list[float], share: float) -> float:
+    return sorted_values[int(share * (len(sorted_values) - 1))]
+
+
 def throughput(timing: dict[str, Any], *, docs: int, nbytes: int, shingles: int) -> dict[str, Any]:
     """Rates from the median time, plus the MB/s spread from fastest/slowest run."""
     med, lo, hi = timing["median_s"], timing["min_s"], timing["max_s"]
