@@ -13,8 +13,7 @@ fn fast(line: &str) -> (String, String) {
 
 #[test]
 fn the_text_is_decoded_and_the_rest_kept_raw_in_order() {
-    let line =
-        "{\"id\": 7, \"text\": \"h\\u00e9llo\\n\\ud83d\\ude00\", \"meta\": {\"a\": [1.50, 2e300]}}\n";
+    let line = "{\"id\": 7, \"text\": \"h\\u00e9llo\\n\\ud83d\\ude00\", \"meta\": {\"a\": [1.50, 2e300]}}\n";
     let (text, rest) = fast(line);
     assert_eq!(text, "héllo\n😀");
     assert_eq!(rest, r#"{"id":7,"meta":{"a": [1.50, 2e300]}}"#);
@@ -185,11 +184,7 @@ fn the_parser_reads_what_serde_json_reads() {
 
 #[test]
 fn parallel_splitting_matches_serial() {
-    let lines: Vec<String> =
-        (0..500).map(|i| format!("{{\"text\": \"doc {i}\", \"id\": {i}}}\n")).collect();
+    let lines: Vec<String> = (0..500).map(|i| format!("{{\"text\": \"doc {i}\", \"id\": {i}}}\n")).collect();
     let lines: Vec<&[u8]> = lines.iter().map(|l| l.as_bytes()).collect();
-    assert_eq!(
-        split_lines(&lines, "text", MAX, 1).unwrap(),
-        split_lines(&lines, "text", MAX, 2).unwrap()
-    );
+    assert_eq!(split_lines(&lines, "text", MAX, 1).unwrap(), split_lines(&lines, "text", MAX, 2).unwrap());
 }
