@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from nearcopy import _core
-from nearcopy.inputs import MAX_LINE_BYTES, InputError, _jsonl_documents, parse_record
+from nearcopy.inputs import MAX_LINE_BYTES, InputError, _jsonl_documents, parse_record, unreadable
 from nearcopy.protected_documents import HeldDocument
 
 # Read this much at a time: whole lines are split in Rust (the GIL released), the last, unfinished
@@ -65,14 +65,8 @@ def _held_documents(
     opener = gzip.open if path.suffix == ".gz" else open
     try:
         handle = opener(path, "rb")
-    except FileNotFoundError:
-        raise InputError(f"input not found: {path}") from None
-    except IsADirectoryError:
-        raise InputError(
-            f"{path}: a directory; give the JSONL files in it, or a glob such as {path}/*.jsonl"
-        ) from None
     except OSError as err:
-        raise InputError(f"{path}: cannot read: {err.strerror or err}") from None
+        raise unreadable(path, err) from None
     with handle:
         # The unfinished line's pieces (joined once its end is read: a long line costs its length).
         unfinished: list[bytes] = []

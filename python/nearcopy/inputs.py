@@ -188,6 +188,17 @@ def parse_record(raw: bytes, where: str, text_field: str) -> dict[str, Any]:
     return record
 
 
+def unreadable(path: Path, err: OSError) -> InputError:
+    """The error that names why the JSONL file ``path`` could not be opened or read."""
+    if isinstance(err, FileNotFoundError):
+        return InputError(f"input not found: {path}")
+    if isinstance(err, IsADirectoryError):
+        return InputError(
+            f"{path}: a directory; give the JSONL files in it, or a glob such as {path}/*.jsonl"
+        )
+    return InputError(f"{path}: cannot read: {err.strerror or err}")
+
+
 def jsonl_objects(
     path: Path, text_field: str, on_bad: Callable[[str], None] | None = None
 ) -> Iterator[tuple[int, dict[str, Any]]]:
@@ -215,14 +226,8 @@ def jsonl_objects(
                     bad(str(err))
                     continue
                 yield number, record
-    except FileNotFoundError:
-        raise InputError(f"input not found: {path}") from None
-    except IsADirectoryError:
-        raise InputError(
-            f"{path}: a directory; give the JSONL files in it, or a glob such as {path}/*.jsonl"
-        ) from None
     except OSError as err:
-        raise InputError(f"{path}: cannot read: {err.strerror or err}") from None
+        raise unreadable(path, err) from None
     except (EOFError, UnicodeDecodeError) as err:
         raise InputError(f"{path}: cannot read: {err}") from None
 
