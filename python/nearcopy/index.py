@@ -28,7 +28,7 @@ from __future__ import annotations
 import os
 import threading
 from collections import Counter
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -59,7 +59,7 @@ from nearcopy.index_store import (
 )
 from nearcopy.index_writer import append, build_into, merged
 from nearcopy.keys import fingerprint_key
-from nearcopy.protected_documents import Document, HeldDocument, describe_manifest, index_contents
+from nearcopy.protected_documents import Document, DocumentInput, describe_manifest, index_contents
 from nearcopy.shard_writer import add_shard, build_sharded, merge_shards
 
 # Winnowing defaults, chosen on nearcopy/benchsuite/bench_filter.py (docs/filter.md): a shared run of
@@ -79,7 +79,7 @@ MAX_SEGMENTS = 8
 # (segment, document, start byte, end byte, covered tokens, span tokens, language or None for prose)
 RawMatch = tuple[int, int, int, int, int, int, "str | None"]
 # (HeldDocument: a text held in Rust, as the CLI reads JSONL: nearcopy.held_jsonl.)
-Documents = Iterable[Document | HeldDocument | Mapping[str, Any]]
+Documents = Iterable[DocumentInput]
 
 
 __all__ = ["Document", "IndexBusyError", "IndexError_", "IndexKeyError", "ProtectedIndex", "ShardError"]

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -22,7 +22,7 @@ from nearcopy.keys import key_check
 from nearcopy.protected_documents import (
     AnyDocument,
     Document,
-    HeldDocument,
+    DocumentInput,
     as_document,
     as_written,
     content_language,
@@ -43,7 +43,7 @@ class SegmentWriter:
 
     def __init__(
         self, root: Path, manifest: dict[str, Any], key: bytes | None,
-        allowlist: Iterable[Document | HeldDocument | Mapping[str, Any]], how: HowToWrite,
+        allowlist: Iterable[DocumentInput], how: HowToWrite,
     ) -> None:  # fmt: skip
         self.root, self.key, self.num_threads = root, key, how[0]
         self.params: dict[str, int] = manifest["params"]
@@ -148,8 +148,8 @@ def new_manifest(params: dict[str, int], key: bytes | None) -> dict[str, Any]:
 
 
 def build_into(
-    root: Path, key: bytes | None, documents: Iterable[Document | HeldDocument | Mapping[str, Any]],
-    allowlist: Iterable[Document | HeldDocument | Mapping[str, Any]], how: HowToWrite, params: dict[str, int],
+    root: Path, key: bytes | None, documents: Iterable[DocumentInput],
+    allowlist: Iterable[DocumentInput], how: HowToWrite, params: dict[str, int],
 ) -> dict[str, Any]:  # fmt: skip
     """Writes a new index of ``documents`` into the directory ``root`` (which must exist and hold
     none), merged into one segment, and publishes it; returns its manifest."""
@@ -169,8 +169,8 @@ def finished(root: Path, manifest: dict[str, Any], key: bytes | None) -> dict[st
 
 def append(
     root: Path, manifest: dict[str, Any], key: bytes | None,
-    documents: Iterable[Document | HeldDocument | Mapping[str, Any]],
-    allowlist: Iterable[Document | HeldDocument | Mapping[str, Any]], how: HowToWrite,
+    documents: Iterable[DocumentInput],
+    allowlist: Iterable[DocumentInput], how: HowToWrite,
 ) -> dict[str, Any]:  # fmt: skip
     """Writes `documents` as segments of about `batch_bytes` of text each (so memory stays bounded
     by the batch, not the corpus), and the transpiler helpers they hold as an allowlist segment;

@@ -49,16 +49,18 @@ class HeldDocument:
 
 # A document as the index writer takes it.
 AnyDocument = Union[Document, HeldDocument]
+# What a build or add is given: a document, or a mapping with ``id`` and ``text``.
+DocumentInput = Union[Document, HeldDocument, Mapping[str, Any]]
 
 
-def as_document(item: Document | HeldDocument | Mapping[str, Any]) -> Document:
+def as_document(item: DocumentInput) -> Document:
     """The document of ``item`` (a held text made a str: what Ray tasks and the allowlist take)."""
     if isinstance(item, HeldDocument):
         return Document(item.id, item.text, item.metadata)
     return item if isinstance(item, Document) else Document.from_mapping(item)
 
 
-def as_written(item: Document | HeldDocument | Mapping[str, Any]) -> AnyDocument:
+def as_written(item: DocumentInput) -> AnyDocument:
     """:func:`as_document`, a held text staying held: what the index writer takes."""
     return item if isinstance(item, (Document, HeldDocument)) else Document.from_mapping(item)
 

@@ -9,7 +9,7 @@ until then readers keep the previous generation, whatever has been written to th
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -26,9 +26,9 @@ from nearcopy.index_shards import (
 )
 from nearcopy.index_store import IndexError_, new_index_directory, publish, read_manifest, writing
 from nearcopy.index_writer import HowToWrite, SegmentWriter, build_into, finished, merged, new_manifest
-from nearcopy.protected_documents import Document, HeldDocument, as_document, as_written
+from nearcopy.protected_documents import DocumentInput, as_document, as_written
 
-Documents = Iterable[Document | HeldDocument | Mapping[str, Any]]
+Documents = Iterable[DocumentInput]
 
 
 def shard_batch_bytes(batch_bytes: int, shards: int) -> int:

@@ -125,8 +125,8 @@ fn string_at(line: &[u8], at: usize, out: &mut Vec<u8>) -> Option<usize> {
     }
 }
 
-/// The character of the `\uXXXX` escape at `line[at]` (with the low surrogate after it, for a
-/// high one) and where it ends; None for a lone surrogate or bad hex.
+/// The character of the `\u` escape (four hex digits) at `line[at]` (with the low surrogate after
+/// it, for a high one) and where it ends; None for a lone surrogate or bad hex.
 fn unicode_escape(line: &[u8], at: usize) -> Option<(char, usize)> {
     let unit = hex4(line, at + 2)?;
     if (0xDC00..0xE000).contains(&unit) {
