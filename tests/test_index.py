@@ -203,8 +203,8 @@ def test_empty_corpus_empty_and_huge_outputs(tmp_path: Path, index: ProtectedInd
     huge = " ".join(rng.choice(["alpha", "beta", "gamma", "delta", "omega"]) for _ in range(1_800_000))
     assert len(huge) > 10_000_000
     assert not OutputFilter(index).check(huge).flagged
-    # The header, a one-bucket directory and its one block's checksum.
-    assert os.path.getsize(next((tmp_path / "empty").glob("seg-*.ncs"))) == 80 + 8 + 8
+    # The header, a one-bucket directory, the end of no documents' words, one block's checksum.
+    assert os.path.getsize(next((tmp_path / "empty").glob("seg-*.ncs"))) == 88 + 8 + 8 + 8
 
 
 def test_large_builds_are_cut_into_batches_then_merged_and_still_attribute_correctly(tmp_path: Path) -> None:

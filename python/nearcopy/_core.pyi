@@ -160,7 +160,7 @@ class IndexReader:
         min_code_tokens: int,
         language: str | None = None,
         popular: tuple[int, int] | None = None,
-    ) -> tuple[list[tuple[int, int, int, int, int, int, str | None]], int]: ...
+    ) -> tuple[list[tuple[int, int, int, int, int, int, str | None, int]], int]: ...
     def match_answers(
         self,
         answers: list[str],
@@ -170,7 +170,7 @@ class IndexReader:
         num_threads: int | None = None,
         languages: list[str | None] | None = None,
         popular: tuple[int, int] | None = None,
-    ) -> list[tuple[list[tuple[int, int, int, int, int, int, str | None]], int]]: ...
+    ) -> list[tuple[list[tuple[int, int, int, int, int, int, str | None, int]], int]]: ...
 
 # A check fanned out over shard servers (rust/nearcopy-python/src/index_fanout.rs): thresholds are
 # (max_doc_frequency, min_prose_tokens, min_code_tokens, popular or None).
@@ -193,7 +193,7 @@ def shard_match_answers(
     prose: bool,
     others: list[list[tuple[int, int]]],
     allowlisted: list[list[int]],
-) -> list[tuple[list[tuple[int, int, int, int, int, int, str | None]], int]]: ...
+) -> list[tuple[list[tuple[int, int, int, int, int, int, str | None, int]], int]]: ...
 
 # Dedup kernels (rust/nearcopy-python/src/dedup.rs): pairs and records are (n, 2) uint64 arrays.
 _U64 = npt.NDArray[np.uint64]

@@ -192,7 +192,7 @@ class OutputFilter:
 
     def _verdict(self, text: str, found: list[RawMatch], answer_tokens: int) -> Verdict:
         located = [(self.index.metadata(segment, doc), start, end, covered, language)
-                   for segment, doc, start, end, covered, _span, language in found]  # fmt: skip
+                   for segment, doc, start, end, covered, _span, language, _words in found]  # fmt: skip
         return verdict_of(text, located, answer_tokens, self.policy)
 
     def stream(self, *, language: str | None = None) -> FilterStream:

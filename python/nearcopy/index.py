@@ -76,8 +76,9 @@ BATCH_BYTES = 64 * 1024 * 1024
 # after an add() that leaves more than this many.
 MAX_SEGMENTS = 8
 
-# (segment, document, start byte, end byte, covered tokens, span tokens, language or None for prose)
-RawMatch = tuple[int, int, int, int, int, int, "str | None"]
+# (segment, document, start byte, end byte, covered tokens, span tokens, language or None for prose,
+# shared words: of the span's words, how many the document holds, which ranks equal matches)
+RawMatch = tuple[int, int, int, int, int, int, "str | None", int]
 # (HeldDocument: a text held in Rust, as the CLI reads JSONL: nearcopy.held_jsonl.)
 Documents = Iterable[DocumentInput]
 
@@ -352,7 +353,7 @@ class ProtectedIndex:
         self, text: str, *, max_doc_frequency: int, min_tokens: int, min_code_tokens: int,
         language: str | None = None, popular: tuple[int, int] | None = None,
     ) -> tuple[list[RawMatch], int]:  # fmt: skip
-        """Raw matches ``(segment, doc, start, end, covered, span, language)``, longest first, and
+        """Raw matches ``(segment, doc, start, end, covered, span, language, words)``, longest first, and
         the text's normalized token count; :class:`nearcopy.OutputFilter` is the friendly form.
         ``language`` is a canonical hint (:func:`nearcopy.answer.language_hint`); ``popular`` is
         ``(popular_doc_frequency, popular_factor in percent)`` (see ``OutputFilter``), None to

@@ -24,9 +24,10 @@ from nearcopy._manifest import manifest_problem
 from nearcopy.keys import KEY_ENV, KEY_FILE_ENV, fingerprint_key, key_check
 
 FORMAT = "nearcopy-index"
-# 5: every file is checksummed: segments per block (segment format 6), each document table by the
-# SHA-256 the manifest holds for it, the manifest by its own "checksum" field. 4: keyed fingerprints
-# are SipHash-2-4 (segment format 5); the manifest holds the key's check value.
+# 5: every file is checksummed: segments per block (segment format 6, or 7 with the code documents'
+# words: both are read), each document table by the SHA-256 the manifest holds for it, the manifest
+# by its own "checksum" field. 4: keyed fingerprints are SipHash-2-4 (segment format 5); the
+# manifest holds the key's check value.
 VERSION = 5
 # The top-level manifest of a sharded index: it names index directories (nearcopy.index_shards).
 SHARDS_FORMAT = "nearcopy-shards"

@@ -119,7 +119,8 @@ class ShardChecker:
         others: list[Counts], allowlisted: list[list[int]],
     ) -> list[tuple[list[list[Any]], int]]:  # fmt: skip
         """Phase two: per text, its matches here as the whole index finds them, each
-        ``[segment, doc, start, end, covered, language, metadata]``, and the text's token count."""
+        ``[segment, doc, start, end, covered, language, metadata, shared words]``, and the text's
+        token count."""
         pairs = [[(int(h), int(n)) for h, n in counts] for counts in others]  # JSON gives lists
         languages, prose = contents
         try:
@@ -130,11 +131,9 @@ class ShardChecker:
             raise
         except OSError as err:
             raise IndexError_(str(err)) from None
+        metadata = self.index.metadata
         return [
-            (
-                [[s, d, a, b, c, lang, self.index.metadata(s, d)] for s, d, a, b, c, _span, lang in rows],
-                tokens,
-            )
+            ([[s, d, a, b, c, lang, metadata(s, d), words] for s, d, a, b, c, _, lang, words in rows], tokens)
             for rows, tokens in found
         ]
 
@@ -163,10 +162,11 @@ def merged_verdict(
 ) -> Verdict:  # fmt: skip
     """The verdict of one index over every shard, from each shard's matches (in its own order, the
     matcher's) and the number of segments before each shard. One index orders matches by covered
-    tokens (most first), start, segment, document, keeping the matcher's order among equals, and
-    equals are of one document, so of one shard: a stable sort of the shards' lists concatenated
-    gives the same order."""
+    tokens (most first), shared words (most first: each match's own count, the same in a shard as
+    in one index), start, segment, document, keeping the matcher's order among equals, and equals
+    are of one document, so of one shard: a stable sort of the shards' lists concatenated gives the
+    same order."""
     rows = [(offset + m[0], m) for offset, matches in zip(segment_offsets, shard_matches) for m in matches]
-    rows.sort(key=lambda r: (-r[1][4], r[1][2], r[0], r[1][1]))
+    rows.sort(key=lambda r: (-r[1][4], -r[1][7], r[1][2], r[0], r[1][1]))
     located: list[Located] = [(m[6], m[2], m[3], m[4], m[5]) for _, m in rows]
     return verdict_of(text, located, tokens, policy)

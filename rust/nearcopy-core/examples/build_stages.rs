@@ -10,7 +10,7 @@
 
 use nearcopy_core::code::Language;
 use nearcopy_core::fingerprint::document::{Content, Fingerprinter, TokenStream};
-use nearcopy_core::fingerprint::segment::write_segment;
+use nearcopy_core::fingerprint::segment::write_segment_with_words;
 use nearcopy_core::fingerprint::{Fingerprint, Winnowings};
 use nearcopy_core::index::build_entries;
 use std::io::BufRead;
@@ -90,7 +90,7 @@ fn main() {
     std::fs::create_dir_all(&dir).unwrap();
     let file = dir.join("segment.ncs");
     let (write, _) =
-        best(rounds, || write_segment(&file, &winnowings, docs.len() as u64, &built.entries).unwrap());
+        best(rounds, || write_segment_with_words(&file, &winnowings, &built.entries, &built.words).unwrap());
     report("write_segment", write);
     report("build (entries + write)", entries_seconds + write);
     let bytes = std::fs::metadata(&file).map(|m| m.len()).unwrap_or(0);

@@ -7,7 +7,9 @@ use crate::thread_count;
 use nearcopy_core::code::Language;
 use nearcopy_core::code::{Hint, LanguageSet};
 use nearcopy_core::fingerprint::document::Content;
-use nearcopy_core::fingerprint::segment::{self as segment_file, key_check, write_segment, Segment};
+use nearcopy_core::fingerprint::segment::{
+    self as segment_file, key_check, write_segment_with_words, Segment,
+};
 use nearcopy_core::fingerprint::{FingerprintKey, Winnowings};
 use nearcopy_core::index::{build_entries, match_answer, AnswerReport, IndexContents, MatchSettings};
 use nearcopy_core::pool;
@@ -55,7 +57,7 @@ pub fn build_segment(
     let documents = docs.len() as u64;
     py.detach(|| {
         let built = build_entries(&docs, &winnowing, threads)?;
-        write_segment(&path, &winnowing, documents, &built.entries)?;
+        write_segment_with_words(&path, &winnowing, &built.entries, &built.words)?;
         let bytes = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
         Ok((documents, built.entries.len() as u64, built.tokens, bytes, built.also_prose))
     })
@@ -121,7 +123,8 @@ pub fn fingerprint_key_check(key: &[u8]) -> PyResult<u64> {
 pub(crate) type Thresholds = (usize, u32, u32, Option<(usize, u32)>);
 
 /// One match: (segment, document, start, end, covered tokens, span tokens, language or None).
-pub(crate) type MatchTuple = (usize, u32, usize, usize, u32, u32, Option<&'static str>);
+/// (segment, document, start, end, covered tokens, span tokens, language, shared words).
+pub(crate) type MatchTuple = (usize, u32, usize, usize, u32, u32, Option<&'static str>, u32);
 
 /// Memory-mapped segments of one index, opened together.
 #[pyclass(frozen, module = "nearcopy._core")]
@@ -318,7 +321,7 @@ impl IndexReader {
                     Content::Code(language) | Content::CodeWords(language) => Some(language.name()),
                     Content::Prose => None,
                 };
-                (m.segment, m.doc, m.start, m.end, m.covered, m.span_tokens, language)
+                (m.segment, m.doc, m.start, m.end, m.covered, m.span_tokens, language, m.shared_words)
             })
             .collect();
         (matches, report.answer_tokens)

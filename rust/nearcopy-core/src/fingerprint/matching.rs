@@ -65,6 +65,13 @@ pub trait PostingSource {
     /// cache, stage 1 (given a while after stage 0) the reads that the first one locates. A source
     /// in memory has nothing to do.
     fn prefetch(&self, _hash: u64, _stage: u8) {}
+
+    /// The stored words of document `doc` ([`super::words`]), to rank documents that normalize
+    /// alike: empty where the source keeps none; None where they cannot be read (a damaged block,
+    /// which the source then reports as it reports damaged postings).
+    fn document_words(&self, _doc: u32) -> Option<&[u8]> {
+        Some(&[])
+    }
 }
 
 impl<T: PostingSource + ?Sized> PostingSource for &T {
@@ -74,6 +81,10 @@ impl<T: PostingSource + ?Sized> PostingSource for &T {
 
     fn prefetch(&self, hash: u64, stage: u8) {
         (**self).prefetch(hash, stage)
+    }
+
+    fn document_words(&self, doc: u32) -> Option<&[u8]> {
+        (**self).document_words(doc)
     }
 }
 
@@ -111,6 +122,10 @@ impl PostingSource for super::segment::Segment {
 
     fn prefetch(&self, hash: u64, stage: u8) {
         self.prefetch_lookup(hash, stage)
+    }
+
+    fn document_words(&self, doc: u32) -> Option<&[u8]> {
+        super::segment::Segment::document_words(self, doc)
     }
 }
 

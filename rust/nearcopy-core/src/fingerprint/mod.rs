@@ -10,6 +10,7 @@ pub mod document;
 pub mod key;
 mod matching;
 pub mod segment;
+pub mod words;
 
 pub use key::FingerprintKey;
 pub use matching::{find_matches, FingerprintTable, MatchParams, Posting, PostingSource, SpanMatch};

@@ -1,6 +1,7 @@
 //! Index segments on disk: one immutable file of hash-sorted fingerprint postings, memory-mapped.
 //!
-//! Layout (little-endian; 12 bytes per fingerprint plus a directory of at most half a byte each):
+//! Layout (little-endian; 12 bytes per fingerprint plus a directory of at most half a byte each,
+//! then 8 bytes per document and 2 per distinct word of each code document):
 //!
 //! | offset | field |
 //! |---|---|
@@ -12,10 +13,13 @@
 //! | 48 | checksum of the block table (u64, XXH3) |
 //! | 56 | code k (u32), 60: code w (u32) |
 //! | 64 | directory bits `b` (u32), 68: block bits `c` (u32) |
-//! | 72 | checksum of bytes 0..72 (u64) |
-//! | 80 | the body: directory, `2^b + 1` × u32, where bucket `i` (the keys whose top `b` bits are |
+//! | 72 | words `W` (u64): the distinct words of the code documents, summed |
+//! | 80 | checksum of bytes 0..80 (u64) |
+//! | 88 | the body: directory, `2^b + 1` × u32, where bucket `i` (the keys whose top `b` bits are |
 //! |    | `i`) starts; then keys: `n` × u32, the top 32 bits of each fingerprint hash, sorted; |
-//! |    | then postings: `n` × (document u32, position u32), sorted within each key |
+//! |    | then postings: `n` × (document u32, position u32), sorted within each key; then word |
+//! |    | starts: documents + 1 × u64, where each document's words start (the last is `W`); then |
+//! |    | words: `W` × u16, each document's hashes sorted ([`super::words`]) |
 //! | end | the block table: one u64 per `2^c` bytes of the body, XXH3 of the block seeded with its number |
 //!
 //! A fingerprint is looked up by the top 32 bits of its hash: 4 bytes instead of 8. A lookup then
@@ -23,7 +27,11 @@
 //! about entries / 2^32 (1% at 40 million fingerprints); such a chance posting is a lone hit in some
 //! document, far from the 25 tokens of chained hits a copy needs. Every segment keeps the same 32
 //! bits whatever its size, so segments merge by merging their sorted keys. The directory (about
-//! eight keys per bucket) narrows the binary search to a bucket.
+//! eight keys per bucket) narrows the binary search to a bucket. The words are read only to rank
+//! matches of equal coverage ([`Segment::document_words`]).
+//!
+//! Format 6 (an 80-byte header, the checksum at 72, no words) is still read: its documents have no
+//! words, and a merge writes them as such.
 //!
 //! Segments are published by writing a temporary file, syncing it and renaming it into place, and
 //! are never modified afterwards, so readers in any number of processes map them without locks.
@@ -33,23 +41,29 @@
 //! damaged block is refused. [`Segment::verify`] checks every block, then the order of the body.
 
 pub mod blocks;
+mod document_words;
 mod write;
 
 use super::matching::Posting;
 use crate::error::{Error, Result};
+use crate::fingerprint::words::WORD_BYTES;
 use crate::hash::xxh3_64;
 use crate::prefetch::prefetch_at;
 use blocks::{block_count, BlockChecks, BLOCK_BITS_RANGE};
 use std::fs::File;
 use std::path::{Path, PathBuf};
-pub use write::{merge_segments, write_segment};
+pub use write::{merge_segments, write_segment, write_segment_with_words};
 
 const MAGIC: &[u8; 8] = b"NCSEG\0\r\n";
 /// 6: the body checksummed per block, checked when a lookup first reads the block (5 had one
 /// checksum of the whole body, which only `verify` read). 5: fingerprints keyed by SipHash-2-4
 /// under a 128-bit key (4 XORed a 64-bit key into fmix64's input, which one known text gave away).
-pub const FORMAT_VERSION: u32 = 6;
-const HEADER_LEN: usize = 80;
+/// 7: each code document's words, to rank documents that normalize alike.
+pub const FORMAT_VERSION: u32 = 7;
+/// The previous format, still read (no words).
+const FORMAT_WITHOUT_WORDS: u32 = 6;
+const HEADER_LEN: usize = 88;
+const HEADER_LEN_WITHOUT_WORDS: usize = 80;
 const ENTRY_LEN: usize = 12;
 /// About eight entries per directory bucket, at most 2^24 buckets (a 64 MB directory).
 const MAX_DIRECTORY_BITS: u32 = 24;
@@ -96,9 +110,14 @@ pub struct Segment {
     pub documents: u64,
     entries: usize,
     bits: u32,
-    /// Byte offsets of the keys and of the postings.
+    /// Byte offsets of the body (the directory), the keys, the postings, the word starts and the
+    /// words (`words` of them; none in a format 6 segment, where `word_starts_at` is None).
+    body_at: usize,
     keys_at: usize,
     postings_at: usize,
+    word_starts_at: Option<usize>,
+    words_at: usize,
+    words: u64,
     blocks: BlockChecks,
 }
 
@@ -121,19 +140,29 @@ impl Segment {
         let corrupt = |why: &str| {
             Error::Corrupt(format!("{}: not a valid nearcopy index segment: {why}", path.display()))
         };
-        if map.len() < HEADER_LEN || &map[..8] != MAGIC {
+        if map.len() < 12 || &map[..8] != MAGIC {
             return Err(corrupt("wrong magic bytes (not a segment, or truncated)"));
         }
         let version = read_u32(&map, 8);
-        if version != FORMAT_VERSION {
-            return Err(corrupt(&format!(
-                "format version {version}, this nearcopy reads {FORMAT_VERSION} (rebuild the index)"
-            )));
+        let header_len = match version {
+            FORMAT_VERSION => HEADER_LEN,
+            FORMAT_WITHOUT_WORDS => HEADER_LEN_WITHOUT_WORDS,
+            _ => {
+                return Err(corrupt(&format!(
+                    "format version {version}, this nearcopy reads {FORMAT_WITHOUT_WORDS} and \
+                     {FORMAT_VERSION} (rebuild the index)"
+                )))
+            }
+        };
+        if map.len() < header_len {
+            return Err(corrupt("truncated header"));
         }
-        if read_u64(&map, 72) != xxh3_64(&map[..72], 0) {
+        let sum_at = header_len - 8;
+        if read_u64(&map, sum_at) != xxh3_64(&map[..sum_at], 0) {
             return Err(corrupt("header checksum mismatch (damaged file)"));
         }
-        let entries = read_u64(&map, 40);
+        let (documents, entries) = (read_u64(&map, 32), read_u64(&map, 40));
+        let words = if version == FORMAT_VERSION { read_u64(&map, 72) } else { 0 };
         let (bits, block_bits) = (read_u32(&map, 64), read_u32(&map, 68));
         if bits > MAX_DIRECTORY_BITS {
             return Err(corrupt(&format!("a directory of 2^{bits} buckets")));
@@ -142,9 +171,17 @@ impl Segment {
             return Err(corrupt(&format!("checksum blocks of 2^{block_bits} bytes")));
         }
         let directory = 4 * ((1u64 << bits) + 1);
-        let body = entries.checked_mul(ENTRY_LEN as u64).and_then(|b| b.checked_add(directory));
+        let postings_end = entries.checked_mul(ENTRY_LEN as u64).and_then(|b| b.checked_add(directory));
+        let with_words = |end: u64| -> Option<u64> {
+            if version != FORMAT_VERSION {
+                return Some(end);
+            }
+            let starts = documents.checked_add(1)?.checked_mul(8)?;
+            end.checked_add(starts)?.checked_add(words.checked_mul(WORD_BYTES as u64)?)
+        };
+        let body = postings_end.and_then(with_words);
         let expected = body.and_then(|b| {
-            b.checked_add(HEADER_LEN as u64)?.checked_add(block_count(b, block_bits).checked_mul(8)?)
+            b.checked_add(header_len as u64)?.checked_add(block_count(b, block_bits).checked_mul(8)?)
         });
         if expected != Some(map.len() as u64) {
             return Err(corrupt(&format!(
@@ -152,20 +189,28 @@ impl Segment {
                 map.len()
             )));
         }
-        let table_at = HEADER_LEN + body.unwrap_or(0) as usize;
-        let blocks = BlockChecks::open(&map, HEADER_LEN, table_at, block_bits, read_u64(&map, 48))
+        let table_at = header_len + body.unwrap_or(0) as usize;
+        let blocks = BlockChecks::open(&map, header_len, table_at, block_bits, read_u64(&map, 48))
             .ok_or_else(|| corrupt("block table checksum mismatch (damaged file)"))?;
+        let keys_at = header_len + directory as usize;
+        let postings_at = keys_at + 4 * entries as usize;
+        let starts_at = postings_at + 8 * entries as usize;
         Ok(Segment {
             k: read_u32(&map, 16) as usize,
             w: read_u32(&map, 20) as usize,
             code_k: read_u32(&map, 56) as usize,
             code_w: read_u32(&map, 60) as usize,
             key_check: read_u64(&map, 24),
-            documents: read_u64(&map, 32),
+            documents,
             entries: entries as usize,
             bits,
-            keys_at: HEADER_LEN + directory as usize,
-            postings_at: HEADER_LEN + directory as usize + 4 * entries as usize,
+            body_at: header_len,
+            keys_at,
+            postings_at,
+            word_starts_at: (version == FORMAT_VERSION).then_some(starts_at),
+            // (The length check bounds this in format 7; format 6 has no words and no region.)
+            words_at: if version == FORMAT_VERSION { starts_at + 8 * (documents as usize + 1) } else { 0 },
+            words,
             blocks,
             map,
             path: path.to_path_buf(),
@@ -195,7 +240,7 @@ impl Segment {
 
     #[inline]
     fn directory(&self, b: usize) -> usize {
-        read_u32(&self.map, HEADER_LEN + 4 * b) as usize
+        read_u32(&self.map, self.body_at + 4 * b) as usize
     }
 
     #[inline]
@@ -223,7 +268,7 @@ impl Segment {
     /// only an address to hint at, never trusted: a lookup checks its block before reading it.
     #[inline]
     pub fn prefetch_lookup(&self, hash: u64, stage: u8) {
-        let at = HEADER_LEN + 4 * bucket(stored_key(hash), self.bits);
+        let at = self.body_at + 4 * bucket(stored_key(hash), self.bits);
         if stage == 0 {
             return prefetch_at(&self.map, at);
         }
@@ -248,7 +293,7 @@ impl Segment {
         out.clear();
         let key = stored_key(hash);
         let b = bucket(key, self.bits);
-        if !self.touch(HEADER_LEN + 4 * b, 8) {
+        if !self.touch(self.body_at + 4 * b, 8) {
             return 0;
         }
         let (mut lo, end) = (self.directory(b), self.directory(b + 1).min(self.entries));
@@ -338,9 +383,11 @@ impl Segment {
                 previous = Some(entry);
             }
         }
-        Ok(())
+        self.verify_words()
     }
 }
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod words_tests;

@@ -231,22 +231,35 @@ pub fn reseal_segment(bytes: &mut [u8]) {
         return;
     }
     let read = |at: usize, n: usize| bytes[at..at + n].iter().rev().fold(0u64, |v, &b| v << 8 | u64::from(b));
-    let (entries, bits, block_bits) = (read(40, 8), read(64, 4), read(68, 4) as u32);
+    // Format 7 has an 88-byte header and the documents' words after the postings; 6 neither.
+    let with_words = read(8, 4) == 7 && bytes.len() >= 88;
+    let header = if with_words { 88 } else { 80 };
+    let (documents, entries, bits, block_bits) = (read(32, 8), read(40, 8), read(64, 4), read(68, 4) as u32);
+    let words = if with_words {
+        documents.checked_add(1).and_then(|d| d.checked_mul(8)).zip(read(72, 8).checked_mul(2))
+    } else {
+        Some((0, 0))
+    };
     let body = entries.checked_mul(12).zip((bits <= 24).then(|| 4 * ((1u64 << bits) + 1)));
     let body = body.and_then(|(e, d)| e.checked_add(d)).filter(|_| BLOCK_BITS_RANGE.contains(&block_bits));
-    if let Some(body) = body.filter(|&b| 80 + b + 8 * block_count(b, block_bits) == bytes.len() as u64) {
-        let table_at = 80 + body as usize;
+    let body = body.zip(words).and_then(|(b, (starts, words))| b.checked_add(starts)?.checked_add(words));
+    let fits = |b: u64| {
+        block_count(b, block_bits).checked_mul(8).and_then(|t| t.checked_add(b + header as u64))
+            == Some(bytes.len() as u64)
+    };
+    if let Some(body) = body.filter(|&b| b < bytes.len() as u64 && fits(b)) {
+        let table_at = header + body as usize;
         let size = 1usize << block_bits;
         for i in 0..block_count(body, block_bits) as usize {
-            let block = &bytes[80 + i * size..(80 + (i + 1) * size).min(table_at)];
+            let block = &bytes[header + i * size..(header + (i + 1) * size).min(table_at)];
             let sum = block_checksum(block, i as u64);
             bytes[table_at + 8 * i..table_at + 8 * i + 8].copy_from_slice(&sum.to_le_bytes());
         }
         let table_sum = xxh3_64(&bytes[table_at..], 0);
         bytes[48..56].copy_from_slice(&table_sum.to_le_bytes());
     }
-    let sum = xxh3_64(&bytes[..72], 0);
-    bytes[72..80].copy_from_slice(&sum.to_le_bytes());
+    let sum = xxh3_64(&bytes[..header - 8], 0);
+    bytes[header - 8..header].copy_from_slice(&sum.to_le_bytes());
 }
 
 /// The segment reader on arbitrary bytes. When the first byte is odd, the checksums are rewritten

@@ -21,6 +21,9 @@ pub struct AnswerMatch {
     pub covered: u32,
     pub span_tokens: u32,
     pub content: Content,
+    /// Of the distinct words of the answer's part the match is in, how many the document holds:
+    /// it ranks matches of equal coverage ([`super::attribution`]).
+    pub shared_words: u32,
 }
 
 /// Everything `match_answer` found, with the answer's token count for coverage fractions.
@@ -121,6 +124,7 @@ pub fn match_answer<S: PostingSource, A: PostingSource>(
         // (A reading may add another as it goes: repetitive code is also read for its words, made
         // from that code reading's tokens when it is found, so that the code is not parsed again.)
         let mut words_of_code: Vec<(Language, TokenStream)> = Vec::new();
+        let found_before = report.matches.len();
         for n in 0.. {
             let Some(&content) = readings.get(n) else { break };
             // Prose cannot match an index without prose documents; the primary reading is still
@@ -170,6 +174,7 @@ pub fn match_answer<S: PostingSource, A: PostingSource>(
                 }
             }
         }
+        super::attribution::count_shared_words(text, segments, &mut report.matches[found_before..]);
     }
     report.matches = strongest_per_passage(report.matches);
     Ok(report)
@@ -236,15 +241,17 @@ fn find_in<S: PostingSource, A: PostingSource>(
             covered: m.covered,
             span_tokens: m.query_end - m.query_start,
             content,
+            shared_words: 0,
         });
     }
     repetitive
 }
 
-/// Longest first; of the matches of one document whose answer spans overlap (the same passage
-/// found under two readings), only the longest.
+/// Longest first, then the document holding more of the part's words; of the matches of one
+/// document whose answer spans overlap (the same passage found under two readings), only the first.
 fn strongest_per_passage(mut matches: Vec<AnswerMatch>) -> Vec<AnswerMatch> {
-    matches.sort_by_key(|m| (std::cmp::Reverse(m.covered), m.start, m.segment, m.doc));
+    use std::cmp::Reverse;
+    matches.sort_by_key(|m| (Reverse(m.covered), Reverse(m.shared_words), m.start, m.segment, m.doc));
     let mut kept: Vec<AnswerMatch> = Vec::with_capacity(matches.len());
     for m in matches {
         let repeated = kept

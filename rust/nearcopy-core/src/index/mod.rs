@@ -3,11 +3,13 @@
 
 use crate::error::Result;
 use crate::fingerprint::document::{Content, Fingerprinter, TokenStream};
+use crate::fingerprint::words::{document_words, DocumentWords, WordHash};
 use crate::fingerprint::{Fingerprint, Posting, Winnowings};
 use crate::pool;
 use rayon::prelude::*;
 
 mod answer;
+mod attribution;
 pub mod fanout;
 pub mod notices;
 pub mod order;
@@ -15,10 +17,13 @@ pub mod order;
 pub use answer::{match_answer, AnswerMatch, AnswerReport, IndexContents, MatchSettings};
 
 /// The entries of one segment, (hash, posting) in the order the segment stores them
-/// ([`order::stored_rank`]), plus totals for `info()`.
+/// ([`order::stored_rank`]), its documents' words, plus totals for `info()`.
 #[derive(Debug, Default)]
 pub struct BuiltSegment {
     pub entries: Vec<(u64, Posting)>,
+    /// The distinct words of each code document (none for prose), to rank documents that
+    /// normalize alike ([`crate::fingerprint::words`]).
+    pub words: DocumentWords,
     pub tokens: u64,
     /// Code documents with stretches also fingerprinted for their words, because their code is
     /// repetitive there (see below); those fingerprints are in the prose id space.
@@ -26,10 +31,10 @@ pub struct BuiltSegment {
 }
 
 /// Per-worker normalizers and buffers.
-type Scratch = (Fingerprinter, TokenStream, Vec<Fingerprint>, TokenStream);
-/// The entries of a run of documents (in document order), their token count, and how many of them
-/// were also read as prose.
-type RunEntries = (Vec<(u64, Posting)>, u64, u64);
+type Scratch = (Fingerprinter, TokenStream, Vec<Fingerprint>, TokenStream, Vec<WordHash>);
+/// The entries of a run of documents (in document order), their words, their token count, and
+/// how many of them were also read as prose.
+type RunEntries = (Vec<(u64, Posting)>, DocumentWords, u64, u64);
 
 /// Documents per parallel task: several tasks per thread (documents differ in size), each appending
 /// to one vector so that no per-document vector is allocated and copied.
@@ -94,8 +99,9 @@ pub fn build_entries(
     let one = |f: &mut Scratch,
                d: usize,
                (text, content): &(&str, Content),
-               out: &mut Vec<(u64, Posting)>| {
-        let (fingerprinter, stream, fps, words) = f;
+               out: &mut Vec<(u64, Posting)>,
+               doc_words: &mut DocumentWords| {
+        let (fingerprinter, stream, fps, words, word_hashes) = f;
         fingerprinter.tokens(text, *content, 0, stream)?;
         fingerprinter.fingerprints(stream, winnowings.for_content(*content), fps);
         let posting = |fp: &Fingerprint| (fp.hash, Posting { doc: d as u32, position: fp.position });
@@ -108,7 +114,10 @@ pub fn build_entries(
         words.ids.clear();
         words.starts.clear();
         words.ends.clear();
+        word_hashes.clear();
         if let Content::Code(language) = *content {
+            // About 2% of a parse: a 40 KB file's few thousand words hashed and sorted.
+            document_words(text.as_bytes(), word_hashes);
             let k = winnowings.for_content(*content).k;
             for range in repetitive_stretches(fps, k, stream.ids.len()) {
                 fingerprinter.words_of(text, stream, range, 0, words);
@@ -120,19 +129,21 @@ pub fn build_entries(
                 out[first..].sort_unstable_by_key(|e| (e.1.position, e.0 as u32));
             }
         }
+        doc_words.push(word_hashes);
         Ok::<_, crate::Error>((tokens, !words.ids.is_empty()))
     };
     let run = |f: &mut Scratch, (first, run): (usize, &[(&str, Content)])| -> Result<RunEntries> {
         // About one entry per 16 bytes of prose (fewer for code): reserved, not touched, so an
         // overestimate costs no memory.
         let mut out = Vec::with_capacity(run.iter().map(|(t, _)| t.len() / 16 + 1).sum());
+        let mut doc_words = DocumentWords::default();
         let (mut tokens, mut also_prose) = (0, 0);
         for (i, doc) in run.iter().enumerate() {
-            let (t, words) = one(f, first + i, doc, &mut out)?;
+            let (t, words) = one(f, first + i, doc, &mut out, &mut doc_words)?;
             tokens += t;
             also_prose += u64::from(words);
         }
-        Ok((out, tokens, also_prose))
+        Ok((out, doc_words, tokens, also_prose))
     };
     let per_run = if num_threads <= 1 {
         docs.len().max(1)
@@ -149,12 +160,13 @@ pub fn build_entries(
     };
     let mut built = BuiltSegment::default();
     for part in parts {
-        let (entries, tokens, also_prose) = part?;
+        let (entries, words, tokens, also_prose) = part?;
         if built.entries.is_empty() {
             built.entries = entries;
         } else {
             built.entries.extend(entries);
         }
+        built.words.extend(&words);
         built.tokens += tokens;
         built.also_prose += also_prose;
     }

@@ -23,8 +23,9 @@ fn round_trip() {
     let seg = Segment::open(&path).unwrap();
     assert_eq!((seg.len(), seg.k, seg.w, seg.code_k, seg.code_w), (1000, 5, 8, 12, 6));
     assert_eq!((seg.documents, seg.key_check), (7, 0));
-    let body = 4 * ((1 << 6) + 1) + 12 * 1000; // 2^6 buckets for 1000 entries
-    assert_eq!(seg.bytes(), 80 + body + 8, "one block of checksums for a body under 16 KiB");
+    // 2^6 buckets for 1000 entries, then 7 documents' word starts (and no words).
+    let body = 4 * ((1 << 6) + 1) + 12 * 1000 + 8 * (7 + 1);
+    assert_eq!(seg.bytes(), 88 + body + 8, "one block of checksums for a body under 16 KiB");
     seg.verify().unwrap();
     let mut found = Vec::new();
     for (hash, posting) in &e {
@@ -206,7 +207,7 @@ fn a_damaged_segment_is_not_merged() {
     let path = dir.join("seg-damaged.ncs");
     write_segment(&path, &params(), 7, &entries()).unwrap();
     let mut bytes = std::fs::read(&path).unwrap();
-    let postings_at = bytes.len() - 8 - 8 * 1000; // before the one block checksum
+    let postings_at = bytes.len() - 8 - 8 * 8 - 8 * 1000; // before the word starts and the checksum
     bytes[postings_at..postings_at + 4].copy_from_slice(&u32::MAX.to_le_bytes());
     crate::fuzzing::reseal_segment(&mut bytes); // the checksums match: only verify() can tell
     std::fs::write(&path, &bytes).unwrap();
@@ -238,10 +239,10 @@ fn lookups_check_each_block_they_read_the_first_time_and_refuse_a_damaged_one() 
     let path = dir.join("seg-blocks.ncs");
     let e = random_segment(&path, 60_000, 100, 11);
     let mut bytes = std::fs::read(&path).unwrap();
-    let blocks = (bytes.len() - 80).div_ceil((1 << blocks::BLOCK_BITS) + 8);
+    let blocks = (bytes.len() - 88).div_ceil((1 << blocks::BLOCK_BITS) + 8);
     assert!(blocks > 40, "{blocks} blocks");
     let victim = e.len() / 2;
-    let postings_at = bytes.len() - 8 * blocks - 8 * e.len();
+    let postings_at = bytes.len() - 8 * blocks - 8 * 101 - 8 * e.len();
     bytes[postings_at + 8 * victim] ^= 0xFF;
     std::fs::write(&path, &bytes).unwrap();
     let seg = Segment::open(&path).unwrap();
@@ -355,7 +356,7 @@ fn keys_and_postings_written_apart_are_checksummed_as_one_body() {
         let path = dir.join(format!("seg-{n}.ncs"));
         write_segment(&path, &params(), 3, &e).unwrap();
         let bytes = std::fs::read(&path).unwrap();
-        let (body, table) = bytes[80..].split_at(postings_at(n) + 8 * n);
+        let (body, table) = bytes[88..].split_at(postings_at(n) + 8 * n + 8 * 4);
         let mut whole = blocks::BlockHasher::new(blocks::BLOCK_BITS);
         whole.update(body);
         assert_eq!(whole.finish(), table, "{n} entries");

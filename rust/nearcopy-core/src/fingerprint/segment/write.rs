@@ -4,6 +4,7 @@ use super::blocks::{BlockHasher, BLOCK_BITS};
 use super::{bucket, directory_bits, io, key_check, stored_key, Segment, FORMAT_VERSION, HEADER_LEN, MAGIC};
 use crate::error::{Error, Result};
 use crate::fingerprint::matching::Posting;
+use crate::fingerprint::words::DocumentWords;
 use crate::fingerprint::Winnowings;
 use crate::hash::xxh3_64;
 use std::cmp::Reverse;
@@ -15,21 +16,52 @@ use std::path::Path;
 /// Bytes of encoded entries hashed and written at a time.
 const CHUNK: usize = 64 * 1024;
 
-/// Writes a segment of `entries` for `documents` documents to `path`, atomically: readers see the
-/// old file or the complete new one, never a part. The entries are sorted by (hash, posting), or
-/// already in the order the segment stores them (top 32 bits of the hash, then posting, then the
-/// rest of the hash: what the index build gives, written without sorting again).
+/// Writes a segment of `entries` for `documents` documents without words to `path` (see
+/// [`write_segment_with_words`]).
 pub fn write_segment(
     path: &Path,
     params: &Winnowings,
     documents: u64,
     entries: &[(u64, Posting)],
 ) -> Result<()> {
+    let documents = usize::try_from(documents).map_err(|_| too_many_documents())?;
+    write_segment_with_words(path, params, entries, &DocumentWords::none(documents))
+}
+
+/// Writes a segment of `entries` for the documents of `words` (each document's words) to `path`,
+/// atomically: readers see the old file or the complete new one, never a part. The entries are
+/// sorted by (hash, posting), or already in the order the segment stores them (top 32 bits of the
+/// hash, then posting, then the rest of the hash: what the index build gives, written without
+/// sorting again).
+pub fn write_segment_with_words(
+    path: &Path,
+    params: &Winnowings,
+    entries: &[(u64, Posting)],
+    words: &DocumentWords,
+) -> Result<()> {
+    let documents = words.documents() as u64;
+    if words.starts[0] != 0 || words.starts.windows(2).any(|w| w[0] > w[1]) {
+        return Err(Error::InvalidArgument("document words must start at 0 and in order".into()));
+    }
+    if (0..words.documents()).any(|d| words.of(d).windows(2).any(|w| w[0] >= w[1])) {
+        return Err(Error::InvalidArgument("a document's words must be sorted and distinct".into()));
+    }
+    let write_words = |part: &mut Part, tmp: &Path| {
+        for start in &words.starts {
+            part.push(&start.to_le_bytes(), tmp)?;
+        }
+        for word in &words.hashes {
+            part.push(&word.to_le_bytes(), tmp)?;
+        }
+        Ok(())
+    };
+    let word_count = words.hashes.len() as u64;
     let stored = |e: &(u64, Posting)| (stored_key(e.0), e.1, e.0 as u32);
     if entries.windows(2).all(|w| stored(&w[0]) <= stored(&w[1])) {
         let keyed = || entries.iter().map(|&(hash, p)| (stored_key(hash), p));
         let keys = || entries.iter().map(|&(hash, _)| stored_key(hash));
-        return write_keyed(path, params, documents, entries.len(), keys, keyed);
+        let counts = Counts { documents, entries: entries.len(), words: word_count };
+        return write_keyed(path, params, counts, keys, keyed, write_words);
     }
     if entries.windows(2).any(|w| w[0] > w[1]) {
         return Err(Error::InvalidArgument("segment entries must be sorted".into()));
@@ -38,7 +70,8 @@ pub fn write_segment(
     // Hashes that share their top 32 bits become one key: their postings are re-sorted under it.
     keyed.sort_unstable();
     let keys = || keyed.iter().map(|&(key, _)| key);
-    write_keyed(path, params, documents, keyed.len(), keys, || keyed.iter().copied())
+    let counts = Counts { documents, entries: keyed.len(), words: word_count };
+    write_keyed(path, params, counts, keys, || keyed.iter().copied(), write_words)
 }
 
 /// Merges `segments` into one segment at `path`; the documents of `segments[i]` are renumbered after
@@ -61,9 +94,30 @@ pub fn merge_segments(path: &Path, params: &Winnowings, segments: &[&Segment]) -
     }
     u32::try_from(documents).map_err(|_| too_many_documents())?;
     let entries: usize = segments.iter().map(|s| s.len()).sum();
+    let words: u64 = segments.iter().map(|s| s.words()).sum();
     let merged = || MergedEntries::new(segments, &first_doc);
     let keys = || segments.iter().flat_map(|segment| (0..segment.len()).map(|i| segment.key(i)));
-    write_keyed(path, params, documents, entries, keys, merged)
+    // The words are each input's in turn, their starts shifted by the words before (a format 6
+    // input's documents have none).
+    let write_words = |part: &mut Part, tmp: &Path| {
+        part.push(&0u64.to_le_bytes(), tmp)?;
+        let mut base = 0u64;
+        for segment in segments {
+            for d in 1..=segment.documents as usize {
+                part.push(&(base + segment.word_start(d)).to_le_bytes(), tmp)?;
+            }
+            base += segment.words();
+        }
+        segments.iter().try_for_each(|segment| part.push(segment.word_bytes(), tmp))
+    };
+    write_keyed(path, params, Counts { documents, entries, words }, keys, merged, write_words)
+}
+
+/// What a segment being written holds.
+struct Counts {
+    documents: u64,
+    entries: usize,
+    words: u64,
 }
 
 fn too_many_documents() -> Error {
@@ -213,18 +267,20 @@ impl Part {
     }
 }
 
-/// Writes `count` entries, yielded in (key, posting) order by `entries()`, in one pass: each
-/// entry's key and posting go to their own parts of the file at once (a merge made two k-way
+/// Writes `counts.entries` entries, yielded in (key, posting) order by `entries()`, in one pass:
+/// each entry's key and posting go to their own parts of the file at once (a merge made two k-way
 /// passes, one for the keys and one for the postings); `keys()` yields the same keys in any order,
 /// to count the directory's buckets (a merge counts its inputs' keys without merging them).
+/// `words` writes the word starts and the words after the postings.
 fn write_keyed<I: Iterator<Item = (u32, Posting)>, K: Iterator<Item = u32>>(
     path: &Path,
     params: &Winnowings,
-    documents: u64,
-    count: usize,
+    counts: Counts,
     keys: impl FnOnce() -> K,
     entries: impl FnOnce() -> I,
+    words: impl FnOnce(&mut Part, &Path) -> Result<()>,
 ) -> Result<()> {
+    let Counts { documents, entries: count, words: word_count } = counts;
     if u32::try_from(count).is_err() {
         return Err(Error::InvalidArgument("a segment holds fewer than 2^32 fingerprints".into()));
     }
@@ -264,6 +320,7 @@ fn write_keyed<I: Iterator<Item = (u32, Posting)>, K: Iterator<Item = u32>>(
         if written != count {
             return Err(Error::InvalidArgument(format!("{written} entries given, {count} announced")));
         }
+        words(&mut postings, &tmp)?;
         keyed.flush(&tmp)?;
         postings.flush(&tmp)?;
         // The keys' last block is completed by the postings' first bytes.
@@ -274,7 +331,7 @@ fn write_keyed<I: Iterator<Item = (u32, Posting)>, K: Iterator<Item = u32>>(
         table.extend(postings_hasher.finish());
         postings_out.write_all(&table).map_err(|e| io(&tmp, "write", e))?;
         postings_out.into_inner().map_err(|e| io(&tmp, "write", e.into_error()))?;
-        let header = header(params, documents, count, xxh3_64(&table, 0), bits);
+        let header = header(params, (documents, count, word_count), xxh3_64(&table, 0), bits);
         let mut file = keys_out.into_inner().map_err(|e| io(&tmp, "write", e.into_error()))?;
         file.seek(SeekFrom::Start(0))
             .and_then(|_| file.write_all(&header))
@@ -290,7 +347,9 @@ fn write_keyed<I: Iterator<Item = (u32, Posting)>, K: Iterator<Item = u32>>(
     result
 }
 
-fn header(params: &Winnowings, documents: u64, entries: usize, table_checksum: u64, bits: u32) -> Vec<u8> {
+/// The header of a segment of (documents, entries, words).
+fn header(params: &Winnowings, sizes: (u64, usize, u64), table_checksum: u64, bits: u32) -> Vec<u8> {
+    let (documents, entries, words) = sizes;
     let mut header = Vec::with_capacity(HEADER_LEN);
     header.extend_from_slice(MAGIC);
     header.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
@@ -305,6 +364,7 @@ fn header(params: &Winnowings, documents: u64, entries: usize, table_checksum: u
     header.extend_from_slice(&(params.code.w as u32).to_le_bytes());
     header.extend_from_slice(&bits.to_le_bytes());
     header.extend_from_slice(&BLOCK_BITS.to_le_bytes());
+    header.extend_from_slice(&words.to_le_bytes());
     let header_sum = xxh3_64(&header, 0);
     header.extend_from_slice(&header_sum.to_le_bytes());
     debug_assert_eq!(header.len(), HEADER_LEN);
