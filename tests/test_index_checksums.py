@@ -160,3 +160,28 @@ def test_a_damaged_segment_block_is_a_typed_error_in_python(built: tuple[Path, P
             check()
     with pytest.raises(IndexError_, match="checksum"):
         output_filter.index.verify()
+
+
+def test_warm_reads_every_block_so_damage_no_check_has_read_is_found_before_serving(tmp_path: Path) -> None:
+    # Some forty 16 KiB blocks; a check of a text without fingerprints reads none of them.
+    docs = [{"id": f"d{i}", "text": " ".join(f"w{i}x{j}" for j in range(400))} for i in range(150)]
+    path = tmp_path / "index"
+    ProtectedIndex.build(docs, path)
+    intact = ProtectedIndex.open(path)
+    intact.warm()
+    assert OutputFilter(intact).check(" ".join(docs[7]["text"].split()[:60])).flagged
+    (segment,) = path.glob("seg-*.ncs")
+    assert segment.stat().st_size > 10 * 16384
+    flip_a_third_of_the_way(segment)
+    damaged = ProtectedIndex.open(path)
+    assert not OutputFilter(damaged).check("ok").flagged, "nothing read, nothing found"
+    with pytest.raises(IndexError_, match="checksum") as found:
+        damaged.warm()
+    assert segment.name in str(found.value)
+    # `nearcopy serve` warms what it serves: it refuses the index before it listens.
+    result = subprocess.run(
+        [sys.executable, "-m", "nearcopy", "serve", "--index", str(path), "--port", "0"],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    lines = result.stderr.strip().splitlines()
+    assert result.returncode == 2 and len(lines) == 1 and "checksum" in lines[0], result.stderr

@@ -213,7 +213,8 @@ def test_sighup_reloads_while_an_in_flight_stream_finishes_on_the_old_index(tmp_
 
 def test_a_new_manifest_is_picked_up_without_a_signal(tmp_path: Path) -> None:
     index = h.build_index(tmp_path / "index")
-    service = h.start_service(tmp_path, index, "--watch-interval", "0.1")
+    # (--no-warm: each generation is read on first use, not before it serves.)
+    service = h.start_service(tmp_path, index, "--watch-interval", "0.1", "--no-warm")
     try:
         add_secret(index, LATE)
         time.sleep(0.2)

@@ -43,10 +43,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
         template=args.template,
         key_file=args.key_file,
         shard=args.shard,
+        warm=args.warm,
     )
     try:
         if not args.route_to:
-            settings.open()  # a missing or damaged index is reported now, before anything listens
+            # A missing or damaged index is reported now, before anything listens (each worker then
+            # opens and warms its own: the second reading is from the page cache).
+            settings.open()
     except IndexError_ as err:
         raise type(err)(f"--index {err}") from None
     if args.lsh_index is not None:
@@ -140,6 +143,13 @@ def add_verbs(verbs: Any) -> None:
         type=float,
         default=300.0,
         help="seconds to wait for the upstream's answer or its next bytes (default 300)",
+    )
+    sub.add_argument(
+        "--no-warm",
+        dest="warm",
+        action="store_false",
+        help="do not read the whole index before serving (by default every block and document table "
+        "is read and checked once at start and at each reload, so that the first checks are not slower)",
     )
     sub.add_argument(
         "--watch-interval",

@@ -131,19 +131,24 @@ def targets(result: dict[str, Any]) -> list[dict[str, Any]]:
                 "verdict": _verdict(value, ">=", 0.99),
             }
         )
-    p99 = result["latency"]["all answers"]["p99_ms"]
-    hint_p99 = result["latency"]["all answers"]["hint_p99_ms"]
-    out.append(
-        {
-            "target": "check p99 (ms)",
-            "answers": result["answers"],
-            "value": p99,
-            "hinted": hint_p99,
-            "op": "<=",
-            "bound": 1.0,
-            "verdict": _verdict(p99, "<=", 1.0),
-        }
-    )
+    # The target is the issue's, for answers of 2 KB; over all answers (whole files among them)
+    # it is reported against the same bound.
+    for bucket, label in (("answers of 2 KB or less", "check p99 (ms), answers of 2 KB or less"),
+                          ("all answers", "check p99 (ms), all answers")):  # fmt: skip
+        latency = result["latency"].get(bucket)
+        if latency is None:  # a result written before the buckets existed
+            continue
+        out.append(
+            {
+                "target": label,
+                "answers": latency["answers"],
+                "value": latency["p99_ms"],
+                "hinted": latency["hint_p99_ms"],
+                "op": "<=",
+                "bound": 1.0,
+                "verdict": _verdict(latency["p99_ms"], "<=", 1.0),
+            }
+        )
     return out
 
 

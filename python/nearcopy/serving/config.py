@@ -54,6 +54,9 @@ class FilterSettings:
     key_file: str | None = None
     # Serve only this shard of the sharded index (a shard server behind a router: --shard).
     shard: int | None = None
+    # Read every segment block and document table once before serving (`--no-warm`: on first
+    # use): the first checks then cost what later ones do, and damage is found before listening.
+    warm: bool = True
 
     def make_policy(self) -> Policy:
         return Policy(
@@ -63,15 +66,18 @@ class FilterSettings:
             template=self.template,
         )
 
-    def open(self) -> OutputFilter:
+    def open(self, *, warm: bool | None = None) -> OutputFilter:
         """A filter over the index as it is published now (with ``shard``, over that shard alone:
-        its verdicts are not the index's; a shard server answers the router's phases instead)."""
+        its verdicts are not the index's; a shard server answers the router's phases instead),
+        warmed (:meth:`ProtectedIndex.warm`) unless ``warm`` (default: the setting's) says not."""
         if self.shard is None:
             index = ProtectedIndex.open(self.index, key=find_secret(self.key_file))
         else:
             from nearcopy.shard_check import open_shard
 
             index = open_shard(self.index, self.shard, key=find_secret(self.key_file))
+        if self.warm if warm is None else warm:
+            index.warm()
         return OutputFilter(
             index,
             min_tokens=self.min_tokens,

@@ -212,6 +212,18 @@ impl IndexReader {
             .map_err(to_py_err)
     }
 
+    /// Reads every block of every segment once and checks it, in parallel on `num_threads` (default:
+    /// all cores), so that no check pays a page's first mapping or a block's checksum; raises
+    /// OSError naming a damaged block.
+    #[pyo3(signature = (num_threads=None))]
+    fn warm(&self, py: Python<'_>, num_threads: Option<usize>) -> PyResult<()> {
+        let segments: Vec<&Segment> = self.segments.iter().chain(&self.allowlist).collect();
+        let bytes = segments.iter().map(|s| s.bytes()).sum();
+        let threads = thread_count(num_threads, bytes).map_err(to_py_err)?;
+        py.detach(|| pool::pool(threads)?.install(|| segments.par_iter().try_for_each(|s| s.warm())))
+            .map_err(to_py_err)
+    }
+
     /// Matches of an answer, longest first, and the answer's normalized token count. `language` is
     /// the caller's hint (see [`hint`]).
     /// `popular` is (popular_doc_frequency, popular_percent), see [`MatchSettings`]; None: common

@@ -108,7 +108,9 @@ pub fn merge_segments(path: &Path, params: &Winnowings, segments: &[&Segment]) -
             }
             base += segment.words();
         }
-        segments.iter().try_for_each(|segment| part.push(segment.word_bytes(), tmp))
+        // A chunk at a time: a gigabyte of code holds some hundred megabytes of words.
+        let mut pieces = segments.iter().flat_map(|segment| segment.word_bytes().chunks(CHUNK));
+        pieces.try_for_each(|piece| part.push(piece, tmp))
     };
     write_keyed(path, params, Counts { documents, entries, words }, keys, merged, write_words)
 }
