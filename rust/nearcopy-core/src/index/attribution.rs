@@ -11,7 +11,7 @@
 //! build would pay more for them than their ties cost), so their ties keep the order of indexing.
 
 use super::AnswerMatch;
-use crate::fingerprint::words::{document_words, shared_words};
+use crate::fingerprint::words::{document_words, shared_words, WordHash};
 use crate::fingerprint::PostingSource;
 
 /// Sets `shared_words` of each of `matches`, all found in one part of the answer (`part`, a code
@@ -22,14 +22,19 @@ use crate::fingerprint::PostingSource;
 /// only its own documents' matches, and the router ranks the shards' equals by these counts as
 /// one index does.
 pub(super) fn count_shared_words<S: PostingSource>(part: &str, segments: &[S], matches: &mut [AnswerMatch]) {
-    if matches.is_empty() {
-        return;
-    }
-    let mut words = Vec::new();
-    document_words(part.as_bytes(), &mut words);
+    // The part's words are read only if a matched document keeps any (prose keeps none).
+    let mut words: Option<Vec<WordHash>> = None;
     for m in matches.iter_mut() {
-        let held = segments.get(m.segment).and_then(|s| s.document_words(m.doc));
-        m.shared_words = shared_words(&words, held.unwrap_or_default());
+        let held = segments.get(m.segment).and_then(|s| s.document_words(m.doc)).unwrap_or_default();
+        if held.is_empty() {
+            continue;
+        }
+        let words = words.get_or_insert_with(|| {
+            let mut words = Vec::new();
+            document_words(part.as_bytes(), &mut words);
+            words
+        });
+        m.shared_words = shared_words(words, held);
     }
 }
 
