@@ -131,24 +131,21 @@ def targets(result: dict[str, Any]) -> list[dict[str, Any]]:
                 "verdict": _verdict(value, ">=", 0.99),
             }
         )
-    # The target is the issue's, for answers of 2 KB; over all answers (whole files among them)
-    # it is reported against the same bound.
-    for bucket, label in (("answers of 2 KB or less", "check p99 (ms), answers of 2 KB or less"),
-                          ("all answers", "check p99 (ms), all answers")):  # fmt: skip
-        latency = result["latency"].get(bucket)
-        if latency is None:  # a result written before the buckets existed
-            continue
-        out.append(
-            {
-                "target": label,
-                "answers": latency["answers"],
-                "value": latency["p99_ms"],
-                "hinted": latency["hint_p99_ms"],
-                "op": "<=",
-                "bound": 1.0,
-                "verdict": _verdict(latency["p99_ms"], "<=", 1.0),
-            }
-        )
+    # The latency target is for answers of 2 KB (over every size, whole files among them,
+    # the latency table reports it). Results from before the 2 KB bucket judged all answers.
+    bucket = "answers of 2 KB or less" if "answers of 2 KB or less" in result["latency"] else "all answers"
+    latency = result["latency"][bucket]
+    out.append(
+        {
+            "target": f"check p99 (ms), {bucket}",
+            "answers": latency["answers"],
+            "value": latency["p99_ms"],
+            "hinted": latency["hint_p99_ms"],
+            "op": "<=",
+            "bound": 1.0,
+            "verdict": _verdict(latency["p99_ms"], "<=", 1.0),
+        }
+    )
     return out
 
 
