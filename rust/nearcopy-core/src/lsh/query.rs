@@ -266,13 +266,20 @@ impl Scratch {
                 }
             }
         }
+        self.rank(ranks, settings.top_k);
+        &self.hits
+    }
+
+    /// Orders the hits (in `ranked` as keys, else in `hits`) the most similar first, ties by
+    /// source then document, the first `top_k` only (0: all), into `hits`.
+    fn rank(&mut self, ranks: Option<RankKey>, top_k: usize) {
         match ranks {
             Some(ranks) => {
                 // One integer per hit whose order is the hits': a sort of u64s, not of tuples
-                // compared field by field (a fifth of a heavy query's time went to that sort).
-                if settings.top_k > 0 && self.ranked.len() > settings.top_k {
-                    self.ranked.select_nth_unstable(settings.top_k - 1);
-                    self.ranked.truncate(settings.top_k);
+                // compared field by field (that sort was an eighth of a heavy verified query).
+                if top_k > 0 && self.ranked.len() > top_k {
+                    self.ranked.select_nth_unstable(top_k - 1);
+                    self.ranked.truncate(top_k);
                 }
                 self.ranked.sort_unstable();
                 self.hits.extend(self.ranked.iter().map(|&key| ranks.hit(key)));
@@ -281,14 +288,13 @@ impl Scratch {
                 // (source, doc) is unique, so the order is total: the same hits whatever order the
                 // candidates were found in.
                 let rank = |h: &Hit| (std::cmp::Reverse(h.equal), h.source, h.doc);
-                if settings.top_k > 0 && self.hits.len() > settings.top_k {
-                    self.hits.select_nth_unstable_by_key(settings.top_k - 1, rank);
-                    self.hits.truncate(settings.top_k);
+                if top_k > 0 && self.hits.len() > top_k {
+                    self.hits.select_nth_unstable_by_key(top_k - 1, rank);
+                    self.hits.truncate(top_k);
                 }
                 self.hits.sort_unstable_by_key(rank);
             }
         }
-        &self.hits
     }
 
     /// The distinct live documents sharing a band with the query's band keys, into `candidates`.
