@@ -79,6 +79,10 @@ def test_build_query_add_remove_merge(
     assert main(["lsh", "remove", str(index), "d0", "--keys-file", str(keys), "--json"]) == 0
     removed = json.loads(capsys.readouterr().out)
     assert (removed["documents"], removed["removed"], removed["removed_now"]) == (247, 3, 3)
+    # Raw candidates carry no estimate: null in the JSON (NaN is no JSON).
+    assert main(["lsh", "query", str(index), str(queries), "--no-verify"]) == 0
+    raw = _results(capsys.readouterr().out)
+    assert "d0-copy" in {k for k, _ in raw["d0"]} and {s for _, s in raw["d0"]} == {None}  # d0: removed
     out = tmp_path / "results.jsonl"
     assert main(["lsh", "query", str(index), str(queries), "-o", str(out), "--top-k", "1"]) == 0
     [(key, similarity)] = _results(out.read_text())["d0"]

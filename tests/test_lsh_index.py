@@ -44,8 +44,10 @@ def test_candidates_are_datasketchs_on_the_same_signatures(
         assert (index.params["bands"], index.params["rows"]) == (reference.b, reference.r)
         index.insert([f"d{i}" for i in range(len(sigs))], sigs)
         found = index.query(probes, verify=False)
-        for lean, neighbors in zip(to_datasketch(probes, scheme=scheme), found):
+        for q, (lean, neighbors) in enumerate(zip(to_datasketch(probes, scheme=scheme), found)):
             assert sorted(neighbors.keys) == sorted(reference.query(lean))
+            single = index.query(probes[q], verify=False)  # the short path of one signature
+            assert single.keys == neighbors.keys and np.isnan(single.similarity).all()
 
 
 def _corpus(n: int, seed: int) -> tuple[list[str], np.ndarray]:
@@ -106,6 +108,28 @@ def test_one_signature_in_any_form_gives_the_rows_results(tmp_path: Path) -> Non
         index.query(sigs[0].astype(np.int64))
     with pytest.raises(ValueError, match="128 slots"):
         index.query(sigs[0][:64])
+
+
+def test_raw_candidates_are_the_verified_paths_before_it_filters(tmp_path: Path) -> None:
+    keys, sigs = _corpus(400, 7)
+    index = LSHIndex.create(tmp_path / "lsh", threshold=0.6)
+    index.insert(keys[:250], sigs[:250])
+    index.insert(keys[250:], sigs[250:])
+    index.remove(["doc3", "doc300"])
+    probes = np.concatenate([sigs[::9], minhash(["nothing alike at all", "w1 w2 w3 w4 w5 w6"])])
+    raw = index.query(probes, verify=False)
+    # A threshold of 0 keeps every candidate, estimated: the same documents, ranked.
+    estimated = index.query(probes, threshold=0.0)
+    verified = index.query(probes)
+    assert raw.counts().tolist() == estimated.counts().tolist() and raw.counts().sum() > len(probes)
+    for q, probe in enumerate(probes):
+        assert set(raw[q].keys) == set(estimated[q].keys) >= set(verified[q].keys)
+        assert len(set(raw[q].keys)) == len(raw[q]) and np.isnan(raw[q].similarity).all()
+        assert index.query(probe, verify=False).keys == raw[q].keys  # one signature: the same order
+    assert "doc3" not in raw[0].keys and "doc0" in raw[0].keys
+    # top_k needs the estimates to rank: verified or not, the candidates are estimated then.
+    top = index.query(probes, verify=False, top_k=2)
+    assert [list(n) for n in top] == [list(n)[:2] for n in estimated]
 
 
 def test_insert_remove_contains_and_len(tmp_path: Path) -> None:

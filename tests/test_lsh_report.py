@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from nearcopy.benchsuite.lsh_report import at_rensas_recall, equal_recall
+from nearcopy.benchsuite.lsh_report import RAW, at_rensas_recall, equal_recall
 
 
 def row(p99: float, recall: float, precision: float, part: str) -> dict[str, Any]:
@@ -41,3 +41,19 @@ def test_at_rensas_recall_takes_the_fastest_nearcopy_layout_that_finds_as_many()
     assert "fastest p99 is 80.0 us (read before: 30.5 us) (nearcopy-datasketch-bands" in at_rensas_recall(
         [own, warm, rensa], rensa
     )
+
+
+def test_raw_rows_compare_with_rensas_raw_candidates_and_only_among_themselves() -> None:
+    rensa = {**row(9.4, 0.59, 0.69, "raw"), "method": "rensa"}
+    verified = {**row(8.0, 0.63, 0.85, "verified"), "method": "nearcopy-datasketch-bands"}
+    verified["raw"] = {"recall": 0.65, "precision": 0.5}  # its candidates, timed verified
+    raw = {**row(6.0, 0.65, 0.5, "raw"), "method": f"nearcopy-datasketch-bands{RAW}"}
+    few = {**row(3.0, 0.45, 0.7, "raw"), "method": f"nearcopy-rensa-bands{RAW}"}
+    line = at_rensas_recall([verified, raw, few, rensa], rensa, "raw")
+    assert line.startswith("raw candidates: ") and line.endswith(": met")
+    assert f"fastest p99 is 6.0 us (nearcopy-datasketch-bands{RAW}" in line, "not the verified row's 8.0"
+    timed_verified = at_rensas_recall([verified, raw, rensa], rensa)
+    assert "fastest p99 is 8.0 us (nearcopy-datasketch-bands," in timed_verified
+    assert at_rensas_recall([few, rensa], rensa, "raw").startswith("raw candidates: no nearcopy band layout")
+    same = equal_recall(few, rensa, "raw")
+    assert same.startswith("raw candidates: query p99 3.0 us at recall 0.450") and same.endswith(": missed")

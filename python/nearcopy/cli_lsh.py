@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 import time
 from pathlib import Path
@@ -159,7 +160,11 @@ def cmd_query(args: argparse.Namespace) -> int:
                     num_threads=args.threads,
                 )
             for query_id, neighbors in zip(batch.ids, found):
-                matches = [{"key": key, field: round(value, 6)} for key, value in neighbors]
+                # Raw candidates (--no-verify) have no estimate: null (NaN is no JSON).
+                matches = [
+                    {"key": key, field: None if math.isnan(value) else round(value, 6)}
+                    for key, value in neighbors
+                ]
                 emit(json.dumps({"id": query_id, "matches": matches}) + "\n")
 
     if args.output is not None:
@@ -332,7 +337,8 @@ def add_verbs(verbs: Any) -> None:
     query.add_argument(
         "--no-verify",
         action="store_true",
-        help="every LSH candidate, verified or not (as datasketch's MinHashLSH.query)",
+        help="every LSH candidate, unverified and unestimated (similarity null; as datasketch's "
+        "MinHashLSH.query); with --top-k, estimated to rank them",
     )
     _add_reading(query)
     remove = actions.add_parser(

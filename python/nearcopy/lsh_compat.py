@@ -139,7 +139,7 @@ class MinHashLSH:
         sig = self._signature(minhash)
         found: set[Key] = set()
         if self._index is not None and len(self._index):
-            keys = self._index.query(sig, verify=False).keys
+            keys = self._index.query(sig, verify=False).keys  # raw: no stored signature read
             found.update(keys.tolist() if isinstance(keys, np.ndarray) else keys)
         for table, band_key in zip(self._tables, self._band_keys(sig)):
             found.update(self._keys[p] for p in table.get(band_key, ()) if self._keys[p] is not None)

@@ -240,8 +240,11 @@ class LSHIndex(ContainmentQueries):
 
         Candidates share a band with the query; with ``verify`` (the default) only those whose
         estimated Jaccard similarity reaches ``threshold`` (default: the index's) are kept; ``top_k``
-        the most similar ones only. ``verify=False`` gives every candidate, as datasketch's
-        ``MinHashLSH.query`` does, each still with its estimate."""
+        the most similar ones only. ``verify=False`` gives the raw candidates, as datasketch's
+        ``MinHashLSH.query`` and rensa's do: band lookups only, no stored signature read, so
+        ``similarity`` is NaN and the keys come in no particular order (with ``top_k``, the
+        candidates are estimated to rank them). Every candidate with its estimate:
+        ``threshold=0``."""
         try:  # damage_is_index_error inline: the wrapper's call was a fifth of a light query
             limit = self._threshold if threshold is None else float(threshold)
             if top_k is not None and top_k < 1:

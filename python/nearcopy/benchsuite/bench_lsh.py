@@ -10,7 +10,9 @@ by chance). Every method gets the same shingles (nearcopy's word 5-grams); datas
 rensa its own. Truth: every pair any method proposes, and every candidate of a 32 x 2-band index
 (a pair at Jaccard 0.5 is missed with probability 1e-4), checked by exact Jaccard of the shingle
 sets. ``raw`` are the candidates a method returns, ``verified`` those whose signature estimate
-reaches the threshold (nearcopy verifies by default; the others' users filter by hand).
+reaches the threshold (nearcopy verifies by default; the others' users filter by hand). Each
+nearcopy index is also queried for its raw candidates (``verify=False``, rows ``..., raw``): no
+stored signature read, the work rensa's and datasketch's queries do.
 
     python -m nearcopy.benchsuite.bench_lsh [--docs 100000 1000000] [--queries 1000] [--out PATH]
     python -m nearcopy.benchsuite.bench_lsh --nearcopy-only --docs 10000000   # scale, nearcopy alone
@@ -42,7 +44,7 @@ from . import benchutil
 from .bench_dedup_scale import corpus_texts
 from .lsh_containment import measure as containment
 from .lsh_peers import anon_mb
-from .lsh_report import report
+from .lsh_report import RAW, report
 
 CHUNK = 50_000  # documents signed (and shingled) at a time
 METHODS = ("nearcopy", "nearcopy-datasketch-bands", "datasketch", "rensa", "nearcopy-rensa-bands")
@@ -207,6 +209,18 @@ def summarize(
     return row
 
 
+def raw_row(
+    name: str, result: dict[str, Any], docs: int, truth: list[dict[int, float]], threshold: float
+) -> dict[str, Any]:
+    """nearcopy's index queried for its raw candidates (``verify=False``): what rensa and datasketch
+    return, without estimates; its own row, so that each compares with the same work."""
+    timed = {**result, "latency_us": result["latency_raw_us"]}
+    timed["latency_warm_us"] = result["latency_raw_warm_us"]
+    row = summarize(f"{name}{RAW}", timed, docs, truth, threshold)
+    del row["verified"]
+    return row
+
+
 def run_size(data: Path, docs: int, args: argparse.Namespace) -> dict[str, Any]:
     corpus = prepare(data, docs, args.queries, args.seed, args.source_mb)
     out: dict[str, Any] = {"corpus": corpus, "thresholds": []}
@@ -225,7 +239,11 @@ def run_size(data: Path, docs: int, args: argparse.Namespace) -> dict[str, Any]:
             set(a) == set(b)
             for a, b in zip(runs["nearcopy-datasketch-bands"]["raw"], runs["datasketch"]["raw"])
         )
-        rows = [summarize(name, r, docs, truth, threshold) for name, r in runs.items()]
+        rows = []
+        for name, r in runs.items():
+            rows.append(summarize(name, r, docs, truth, threshold))
+            if "latency_raw_us" in r:
+                rows.append(raw_row(name, r, docs, truth, threshold))
         out["thresholds"].append(
             {"threshold": threshold, "rows": rows, "candidates_identical_to_datasketch": same / len(truth)}
         )
@@ -264,6 +282,13 @@ def nearcopy_alone(data: Path, docs: int, args: argparse.Namespace) -> dict[str,
         found = index.query(q)
         micros.append((time.perf_counter_ns() - begun_ns) / 1000)
         returned.append(len(found))
+    fresh, raw_micros = LSHIndex.open(data / "index"), []  # raw candidates, on a reader of their own
+    for q in queries[:100]:
+        fresh.query(q, verify=False)
+    for q in queries:
+        begun_ns = time.perf_counter_ns()
+        fresh.query(q, verify=False)
+        raw_micros.append((time.perf_counter_ns() - begun_ns) / 1000)
     info = index.info()
     result = {
         "insert_seconds": seconds,
@@ -276,6 +301,7 @@ def nearcopy_alone(data: Path, docs: int, args: argparse.Namespace) -> dict[str,
         "latency_us": micros,
     }
     row = summarize("nearcopy", result, docs, None, threshold)
+    raw = summarize(f"nearcopy{RAW}", {**result, "latency_us": raw_micros}, docs, None, threshold)
     # What a query returns decides its time: the slowest are those with the most near-duplicates.
     slowest = np.argsort(micros)[-max(1, len(micros) // 100) :]
     row["results_per_query"] = {
@@ -285,7 +311,7 @@ def nearcopy_alone(data: Path, docs: int, args: argparse.Namespace) -> dict[str,
     }
     return {
         "corpus": {"docs": docs, "queries": args.queries},
-        "thresholds": [{"threshold": threshold, "rows": [row]}],
+        "thresholds": [{"threshold": threshold, "rows": [row, raw]}],
     }
 
 

@@ -108,7 +108,8 @@ impl LshReader {
     }
 
     /// The documents sharing a band with each query row, verified (`verify`) against `threshold`,
-    /// at most `top_k` per query (0: all), most similar first.
+    /// at most `top_k` per query (0: all), most similar first; with neither `verify` nor `top_k`,
+    /// the raw candidates in the order found, similarity NaN (no stored row read).
     #[pyo3(signature = (signatures, threshold, verify, top_k, num_threads=None))]
     fn query<'py>(
         &self,
@@ -133,8 +134,7 @@ impl LshReader {
             }
         }?;
         let keys = self.keys_of_hits(py, &hits)?;
-        let similarity: Vec<f64> =
-            hits.iter().map(|h| self.params.store.estimate(h.equal, self.params.num_perm)).collect();
+        let similarity: Vec<f64> = hits.iter().map(|h| self.similarity(h, &settings)).collect();
         let segments: Vec<u32> = hits.iter().map(|h| h.source).collect();
         let docs: Vec<u32> = hits.iter().map(|h| h.doc).collect();
         Ok((
@@ -337,6 +337,16 @@ impl LshReader {
         self.segments.get(i).ok_or_else(|| {
             PyValueError::new_err(format!("no segment {i} (the reader has {})", self.segments.len()))
         })
+    }
+
+    /// The estimated Jaccard similarity of `hit`; NaN for a raw candidate (none was estimated).
+    #[inline]
+    pub(crate) fn similarity(&self, hit: &Hit, settings: &QuerySettings) -> f64 {
+        if settings.estimates() {
+            self.params.store.estimate(hit.equal, self.params.num_perm)
+        } else {
+            f64::NAN
+        }
     }
 
     pub(crate) fn keys_of_hits<'py>(&self, py: Python<'py>, hits: &[Hit]) -> PyResult<Bound<'py, PyAny>> {

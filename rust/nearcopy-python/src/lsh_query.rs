@@ -22,9 +22,8 @@ impl LshReader {
         if slots.len() != self.params.num_perm {
             return Ok(None);
         }
-        let (store, k) = (self.params.store, self.params.num_perm);
         let answer = |hits: &[Hit]| -> PyResult<_> {
-            let similarity = PyArray1::from_iter(py, hits.iter().map(|h| store.estimate(h.equal, k)));
+            let similarity = PyArray1::from_iter(py, hits.iter().map(|h| self.similarity(h, settings)));
             Ok((self.keys_of_hits(py, hits)?, similarity))
         };
         query_one(&self.sources(), &self.params, slots, settings, answer).map_err(to_py_err)?.map(Some)

@@ -21,6 +21,7 @@ pub mod header;
 pub mod merge;
 pub mod packed;
 pub mod query;
+mod rank;
 pub mod segment;
 pub mod store;
 pub mod table;
@@ -208,5 +209,7 @@ impl<W: Write> Write for Hashing<'_, W> {
     }
 }
 
+#[cfg(test)]
+mod query_tests;
 #[cfg(test)]
 mod tests;

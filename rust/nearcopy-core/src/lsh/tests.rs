@@ -4,20 +4,20 @@ use crate::minhash::Scheme;
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 
-fn tempdir(name: &str) -> PathBuf {
+pub(super) fn tempdir(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("nearcopy-lsh-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     dir
 }
 
-fn params(store: Store, key_kind: KeyKind) -> Header {
+pub(super) fn params(store: Store, key_kind: KeyKind) -> Header {
     Header::new(16, 4, 4, Scheme::Fast, 1, store, key_kind)
 }
 
 /// `n` signatures of 16 slots over a small alphabet, so that bands collide often; every fifth is a
 /// copy of an earlier one with a few slots changed.
-fn signatures(n: usize, seed: u64) -> Vec<u64> {
+pub(super) fn signatures(n: usize, seed: u64) -> Vec<u64> {
     let mut state = seed;
     let mut sigs: Vec<u64> = (0..n * 16).map(|_| splitmix64(&mut state) % 3).collect();
     for d in (5..n).step_by(5) {
@@ -29,7 +29,7 @@ fn signatures(n: usize, seed: u64) -> Vec<u64> {
     sigs
 }
 
-fn str_keys(n: usize, prefix: &str) -> (Vec<u8>, Vec<u64>) {
+pub(super) fn str_keys(n: usize, prefix: &str) -> (Vec<u8>, Vec<u64>) {
     let mut blob = Vec::new();
     let mut ends = Vec::new();
     for d in 0..n {
@@ -39,7 +39,7 @@ fn str_keys(n: usize, prefix: &str) -> (Vec<u8>, Vec<u64>) {
     (blob, ends)
 }
 
-fn write(dir: &Path, name: &str, header: &Header, sigs: &[u64], keys: Keys<'_>) -> Segment {
+pub(super) fn write(dir: &Path, name: &str, header: &Header, sigs: &[u64], keys: Keys<'_>) -> Segment {
     let path = dir.join(name);
     write_segment(&path, header, &NewDocs { sigs, keys, columns: Columns::default() }, 2).unwrap();
     Segment::open(&path).unwrap()
@@ -71,7 +71,7 @@ fn candidates_are_the_documents_sharing_a_band_and_full_stores_count_exactly() {
     let none = Tombstones::none();
     let sources = [Source { segment: &segment, removed: &none }];
     let queries = signatures(40, 2);
-    let all = QuerySettings { threshold: 0.0, verify: false, top_k: 0 };
+    let all = QuerySettings { threshold: 0.0, verify: true, top_k: 0 };
     for threads in [1, 2] {
         let (bounds, hits) = query(&sources, &segment.header, &queries, &all, threads).unwrap();
         for (q, row) in queries.chunks_exact(16).enumerate() {
@@ -158,7 +158,7 @@ fn a_merge_equals_its_inputs_without_their_removed_documents() {
         merged.verify().unwrap();
         assert_eq!((merged.len(), merged_header.documents), (197 + 100, 297));
         let none = Tombstones::none();
-        let settings = QuerySettings { threshold: 0.0, verify: false, top_k: 0 };
+        let settings = QuerySettings { threshold: 0.0, verify: true, top_k: 0 };
         let queries = signatures(30, 6);
         let key_of = |segment: &Segment, doc: u32| segment.key_bytes_of(doc as usize).into_owned();
         let (bounds, hits) = query(&sources, &header, &queries, &settings, 1).unwrap();
@@ -328,7 +328,7 @@ fn a_flipped_bit_anywhere_in_the_body_fails_the_queries_that_read_it_never_answe
     write_segment(&good, &params(Store::Full, KeyKind::Str), &docs, 1).unwrap();
     let bytes = std::fs::read(&good).unwrap();
     let layout = header::Layout::of(&Segment::open(&good).unwrap().header);
-    let all = QuerySettings { threshold: 0.0, verify: false, top_k: 0 };
+    let all = QuerySettings { threshold: 0.0, verify: true, top_k: 0 };
     let none = Tombstones::none();
     // A byte in a band table, the key table, the key bytes and the store, each in a block of its
     // own: a query of every signature, finding every key and reading every key read them all.
@@ -380,7 +380,7 @@ fn segments_of_16_kib_checksum_blocks_written_before_read_and_answer_as_the_new_
     let old = Segment::open(&dir.join("old.ncl")).unwrap();
     old.verify().unwrap();
     let none = Tombstones::none();
-    let all = QuerySettings { threshold: 0.0, verify: false, top_k: 0 };
+    let all = QuerySettings { threshold: 0.0, verify: true, top_k: 0 };
     let answer =
         |s: &Segment| query(&[Source { segment: s, removed: &none }], &s.header, &sigs, &all, 1).unwrap();
     assert_eq!(answer(&old), answer(&new));
