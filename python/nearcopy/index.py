@@ -77,7 +77,8 @@ BATCH_BYTES = 64 * 1024 * 1024
 MAX_SEGMENTS = 8
 
 # (segment, document, start byte, end byte, covered tokens, span tokens, language or None for prose,
-# shared words: of the span's words, how many the document holds, which ranks equal matches)
+# shared words: of the words of the answer's part it was found in, how many the document holds,
+# which ranks equal matches)
 RawMatch = tuple[int, int, int, int, int, int, "str | None", int]
 # (HeldDocument: a text held in Rust, as the CLI reads JSONL: nearcopy.held_jsonl.)
 Documents = Iterable[DocumentInput]

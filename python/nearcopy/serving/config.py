@@ -66,17 +66,17 @@ class FilterSettings:
             template=self.template,
         )
 
-    def open(self, *, warm: bool | None = None) -> OutputFilter:
+    def open(self) -> OutputFilter:
         """A filter over the index as it is published now (with ``shard``, over that shard alone:
         its verdicts are not the index's; a shard server answers the router's phases instead),
-        warmed (:meth:`ProtectedIndex.warm`) unless ``warm`` (default: the setting's) says not."""
+        warmed (:meth:`ProtectedIndex.warm`) unless the settings say not."""
         if self.shard is None:
             index = ProtectedIndex.open(self.index, key=find_secret(self.key_file))
         else:
             from nearcopy.shard_check import open_shard
 
             index = open_shard(self.index, self.shard, key=find_secret(self.key_file))
-        if self.warm if warm is None else warm:
+        if self.warm:
             index.warm()
         return OutputFilter(
             index,
