@@ -55,10 +55,10 @@ use std::path::{Path, PathBuf};
 pub use write::{merge_segments, write_segment, write_segment_with_words};
 
 const MAGIC: &[u8; 8] = b"NCSEG\0\r\n";
-/// 6: the body checksummed per block, checked when a lookup first reads the block (5 had one
-/// checksum of the whole body, which only `verify` read). 5: fingerprints keyed by SipHash-2-4
-/// under a 128-bit key (4 XORed a 64-bit key into fmix64's input, which one known text gave away).
-/// 7: each code document's words, to rank documents that normalize alike.
+/// 7: each code document's words, to rank documents that normalize alike. 6: the body
+/// checksummed per block, checked when a lookup first reads the block (5 had one checksum of the
+/// whole body, which only `verify` read). 5: fingerprints keyed by SipHash-2-4 under a 128-bit key
+/// (4 XORed a 64-bit key into fmix64's input, which one known text gave away).
 pub const FORMAT_VERSION: u32 = 7;
 /// The previous format, still read (no words).
 const FORMAT_WITHOUT_WORDS: u32 = 6;
