@@ -82,13 +82,7 @@ def main(argv: list[str] | None = None) -> None:
             index = ProtectedIndex.open(path)
             open_ms = 1000 * (time.perf_counter() - started)
             latencies, verdicts, again = measure(index, answers)
-            # As `nearcopy serve` opens an index: afresh, warmed (every block read and checked once).
-            warmed_index = ProtectedIndex.open(path)
-            started = time.perf_counter()
-            warmed_index.warm(num_threads=1)
-            warm_s = time.perf_counter() - started
-            warmed = benchutil.latencies_ms(OutputFilter(warmed_index).check, answers)
-            del warmed_index
+            warmed = benchutil.warmed_pass(path, answers)
             summaries = [summary(v) for v in verdicts]
             if shards is None:
                 reference = summaries
@@ -105,8 +99,7 @@ def main(argv: list[str] | None = None) -> None:
                 "check_mean_ms": round(statistics.fmean(latencies), 3),
                 "check_p50_again_ms": round(statistics.median(again), 3),
                 "check_p99_again_ms": round(benchutil.percentile(again, 0.99), 3),
-                "warm_s": round(warm_s, 2), "check_p50_warm_ms": round(statistics.median(warmed), 3),
-                "check_p99_warm_ms": round(benchutil.percentile(warmed, 0.99), 3),
+                **warmed,
                 "flagged": round(sum(v.flagged for v in verdicts) / len(verdicts), 3),
                 "same_verdicts": round(same, 4),
             })  # fmt: skip

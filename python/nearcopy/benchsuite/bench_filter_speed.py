@@ -162,12 +162,7 @@ def main(argv: list[str] | None = None) -> None:
                 flagged.append(verdict.flagged)
             latencies.sort()
             again = benchutil.latencies_ms(output_filter.check, answers)
-            # As `nearcopy serve` opens an index: afresh, warmed (every block read and checked once).
-            warmed_index = ProtectedIndex.open(path)
-            started = time.perf_counter()
-            warmed_index.warm(num_threads=1)
-            warm_s = time.perf_counter() - started
-            warmed = benchutil.latencies_ms(OutputFilter(warmed_index).check, answers)
+            warmed = benchutil.warmed_pass(path, answers)
             info = index.info()
             # Why a planted passage goes unflagged: the passages flagged once the boilerplate
             # cutoff is lifted are repeated in more than max_doc_frequency protected documents.
@@ -185,8 +180,7 @@ def main(argv: list[str] | None = None) -> None:
             "check_p99_ms": round(benchutil.percentile(latencies, 0.99), 3),
             "check_p50_again_ms": round(statistics.median(again), 3),
             "check_p99_again_ms": round(benchutil.percentile(again, 0.99), 3),
-            "warm_s": round(warm_s, 2), "check_p50_warm_ms": round(statistics.median(warmed), 3),
-            "check_p99_warm_ms": round(benchutil.percentile(warmed, 0.99), 3),
+            **warmed,
             **ngram_peer.flag_rates(flagged), "plain_ngram": peer,
             "planted_missed": len(missed), "planted_missed_boilerplate": boilerplate,
         })  # fmt: skip

@@ -58,6 +58,25 @@ def latencies_ms(run: Callable[[Any], Any], items: list[Any]) -> list[float]:
     return sorted(out)
 
 
+def warmed_pass(path: str | os.PathLike[str], answers: list[str]) -> dict[str, float]:
+    """The check benchmarks' third pass, as `nearcopy serve` opens an index: opened afresh and warmed
+    (``index.warm()``, one thread: every block read and checked once), then each answer once. Row
+    fields: the warm's seconds and the pass's p50 and p99 in ms."""
+    from nearcopy.filter import OutputFilter
+    from nearcopy.index import ProtectedIndex
+
+    index = ProtectedIndex.open(path)
+    started = time.perf_counter()
+    index.warm(num_threads=1)
+    warm_s = time.perf_counter() - started
+    warmed = latencies_ms(OutputFilter(index).check, answers)
+    return {
+        "warm_s": round(warm_s, 2),
+        "check_p50_warm_ms": round(statistics.median(warmed), 3),
+        "check_p99_warm_ms": round(percentile(warmed, 0.99), 3),
+    }
+
+
 def percentile(sorted_values: list[float], share: float) -> float:
     return sorted_values[int(share * (len(sorted_values) - 1))]
 
