@@ -12,7 +12,9 @@ rensa its own. Truth: every pair any method proposes, and every candidate of a 3
 sets. ``raw`` are the candidates a method returns, ``verified`` those whose signature estimate
 reaches the threshold (nearcopy verifies by default; the others' users filter by hand). Each
 nearcopy index is also queried for its raw candidates (``verify=False``, rows ``..., raw``): no
-stored signature read, the work rensa's and datasketch's queries do.
+stored signature read, the work rensa's and datasketch's queries do. Equal bands are not equal
+recall (``lsh_layouts``), so nearcopy is also built and timed at the band layouts that reach rensa's
+recall on the same true pairs (rows ``nearcopy at rensa's recall, B x R``).
 
     python -m nearcopy.benchsuite.bench_lsh [--docs 100000 1000000] [--queries 1000] [--out PATH]
     python -m nearcopy.benchsuite.bench_lsh --nearcopy-only --docs 10000000   # scale, nearcopy alone
@@ -40,11 +42,11 @@ import numpy as np
 from nearcopy import _core, minhash, shingles
 from nearcopy.lsh_index import LSHIndex
 
-from . import benchutil
+from . import benchutil, lsh_layouts
 from .bench_dedup_scale import corpus_texts
 from .lsh_containment import measure as containment
 from .lsh_peers import anon_mb
-from .lsh_report import RAW, report
+from .lsh_report import EQUAL_RECALL, RAW, report
 
 CHUNK = 50_000  # documents signed (and shingled) at a time
 METHODS = ("nearcopy", "nearcopy-datasketch-bands", "datasketch", "rensa", "nearcopy-rensa-bands")
@@ -110,9 +112,16 @@ def prepare(data: Path, docs: int, queries: int, seed: int, source_mb: int) -> d
 
 
 def run_worker(
-    method: str, data: Path, threshold: float, *, store: str = "8bit", batch: int = 0
+    method: str,
+    data: Path,
+    threshold: float,
+    *,
+    store: str = "8bit",
+    batch: int = 0,
+    layout: tuple[int, int] = (0, 0),
 ) -> dict[str, Any]:
-    out = data / f"result-{method}-{store}-{batch}-{threshold}.json"
+    """One worker process (``lsh_peers``); ``layout``: nearcopy's bands and rows (0: its own)."""
+    out = data / f"result-{method}-{store}-{batch}-{layout[0]}x{layout[1]}-{threshold}.json"
     command = [
         sys.executable,
         "-m",
@@ -125,6 +134,10 @@ def run_worker(
         store,
         "--batch",
         str(batch),
+        "--bands",
+        str(layout[0]),
+        "--rows",
+        str(layout[1]),
     ]
     done = subprocess.run(command, capture_output=True, text=True)
     if done.returncode != 0:
@@ -235,6 +248,18 @@ def run_size(data: Path, docs: int, args: argparse.Namespace) -> dict[str, Any]:
         for r in runs.values():
             pooled = [p | set(raw) for p, raw in zip(pooled, r["raw"])]
         truth = exact_truth(data, pooled)
+        # Equal bands are not equal recall (``lsh_layouts``): also nearcopy at the layouts that reach
+        # rensa's recall on these pairs, each timed like the others. Their candidates outside the
+        # pool are below Jaccard 0.45, so they count against precision as they should.
+        at_recall = score(runs["rensa"]["raw"], truth, threshold)["recall"]
+        equal = lsh_layouts.equal_slots(
+            np.load(data / "fast.npy", mmap_mode="r"), np.load(data / "q_fast.npy"), truth, threshold
+        )
+        predicted = {}
+        for layout in lsh_layouts.layouts_at_recall(equal, at_recall):
+            name = f"{EQUAL_RECALL} {layout['bands']} x {layout['rows']}"
+            runs[name] = run_worker("nearcopy", data, threshold, layout=(layout["bands"], layout["rows"]))
+            predicted[name] = layout["predicted_recall"]
         same = sum(
             set(a) == set(b)
             for a, b in zip(runs["nearcopy-datasketch-bands"]["raw"], runs["datasketch"]["raw"])
@@ -244,6 +269,8 @@ def run_size(data: Path, docs: int, args: argparse.Namespace) -> dict[str, Any]:
             rows.append(summarize(name, r, docs, truth, threshold))
             if "latency_raw_us" in r:
                 rows.append(raw_row(name, r, docs, truth, threshold))
+            if name in predicted:  # the recall the layout was chosen by, to check against the run's
+                rows[-1]["predicted_recall"] = predicted[name]
         out["thresholds"].append(
             {"threshold": threshold, "rows": rows, "candidates_identical_to_datasketch": same / len(truth)}
         )

@@ -2,6 +2,7 @@
 rensa's ``RMinHashLSH``) and threshold, so that each one's memory is its own.
 
     python -m nearcopy.benchsuite.lsh_peers METHOD DATA_DIR THRESHOLD OUT.json [--store S] [--batch N]
+        [--bands B --rows R]
 
 A worker loads the prepared signatures (``bench_lsh.prepare``), builds its index (timed), measures
 the process's anonymous memory before and after, then times each query alone on one thread (after a
@@ -92,10 +93,12 @@ def nearcopy_worker(data: Path, threshold: float, args: argparse.Namespace) -> d
     if args.method == "nearcopy-rensa-bands":
         bands = rensa_bands(threshold)
         band_rows = NUM_PERM // bands
+    elif args.bands:  # a layout the driver chose (``lsh_layouts``: the one at rensa's recall)
+        bands, band_rows = args.bands, args.rows
     sigs = np.load(data / f"{scheme}.npy", mmap_mode="r")
     queries = np.load(data / f"q_{scheme}.npy")
     weights = (0.5, 0.5) if datasketch_bands else VERIFIED_WEIGHTS
-    root = data / f"index-{args.method}-{args.store}-{args.batch}-{threshold}"
+    root = data / f"index-{args.method}-{args.store}-{args.batch}-{args.bands}x{args.rows}-{threshold}"
     index = LSHIndex.create(
         root, scheme=scheme, threshold=threshold, weights=weights, store=args.store, key_type="int",
         bands=bands, rows=band_rows,
@@ -250,6 +253,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("out", type=Path)
     parser.add_argument("--store", default="8bit")
     parser.add_argument("--batch", type=int, default=0, help="documents per insert (default: all at once)")
+    parser.add_argument("--bands", type=int, default=0, help="nearcopy: this many bands (default: its own)")
+    parser.add_argument("--rows", type=int, default=0, help="nearcopy: rows per band, with --bands")
     args = parser.parse_args(argv)
     result = WORKERS[args.method](args.data, args.threshold, args)
     args.out.write_text(json.dumps(result))
