@@ -22,11 +22,44 @@ pub fn prefetch_at(map: &[u8], at: usize) {
     let _ = (map, at);
 }
 
+/// Cache line size of the targets prefetched for (x86_64, and most of aarch64).
+const LINE: usize = 64;
+
+/// Hints every cache line of `map[at..at + len]` (nothing past the end of `map`).
+#[inline]
+pub fn prefetch_lines(map: &[u8], at: usize, len: usize) {
+    if len == 0 || at >= map.len() {
+        return;
+    }
+    let last = at.saturating_add(len - 1).min(map.len() - 1);
+    let mut line = at & !(LINE - 1);
+    while line <= last {
+        prefetch_at(map, line.max(at));
+        line += LINE;
+    }
+}
+
 /// Hints the first and the last cache line of `bytes` (a stored row read whole soon).
 #[inline]
 pub fn prefetch_ends(bytes: &[u8]) {
     if !bytes.is_empty() {
         prefetch_at(bytes, 0);
         prefetch_at(bytes, bytes.len() - 1);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hints_never_read_past_the_map() {
+        let map = vec![0u8; 200];
+        for (at, len) in
+            [(0, 0), (0, 200), (190, 1000), (199, 1), (200, 8), (usize::MAX - 3, 100), (5, usize::MAX)]
+        {
+            prefetch_lines(&map, at, len);
+        }
+        prefetch_lines(&[], 0, 64);
     }
 }
