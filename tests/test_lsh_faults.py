@@ -173,6 +173,12 @@ def test_a_bit_flipped_segment_is_refused_by_verify_and_never_merged(tmp_path: P
     damaged = LSHIndex.open(tmp_path / "lsh")  # opening reads the header and block table only
     with pytest.raises(LSHIndexError, match="checksum"):
         damaged.verify()
+    # warm() reads every block, as a server does before serving: it finds the damage too, and names
+    # the segment; the intact index warms without error.
+    with pytest.raises(LSHIndexError, match="block checksum mismatch") as found:
+        damaged.warm()
+    assert segment.name in str(found.value)
+    _index_with_two_segments(tmp_path / "intact").warm(num_threads=1)
     # A query reading the damaged block is refused, never answered from it; so is every later one.
     with pytest.raises(LSHIndexError, match="does not match its checksum"):
         damaged.query(lw.signatures(0, 200), threshold=0.01, verify=False)

@@ -10,7 +10,6 @@ from pathlib import Path
 import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
 from nearcopy.benchsuite.lsh_layouts import (
     NUM_PERM,
     equal_slots,

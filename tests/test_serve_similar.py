@@ -6,6 +6,8 @@ from __future__ import annotations
 import inspect
 import json
 import signal
+import subprocess
+import sys
 import textwrap
 import time
 from collections.abc import Iterator
@@ -97,9 +99,18 @@ def test_a_damaged_index_is_a_503_that_says_so_never_an_answer(tmp_path: Path) -
     data = bytearray(segment.read_bytes())
     data[128 + (len(data) - 128 - 8) // 2] ^= 0x20  # the middle of the body (one block, then its sum)
     segment.write_bytes(bytes(data))
-    process = h.start_service(
-        tmp_path, h.build_index(tmp_path / "index"), "--lsh-index", str(tmp_path / "lsh")
-    )
+    # Warmed at start (the default): every block is read before the service listens, so it refuses.
+    index = h.build_index(tmp_path / "index")
+    refused = subprocess.run(
+        [sys.executable, "-m", "nearcopy", "serve", "--index", str(index), "--port", "0",
+         "--lsh-index", str(tmp_path / "lsh")],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    lines = refused.stderr.strip().splitlines()
+    assert refused.returncode == 2 and len(lines) == 1, refused.stderr
+    assert lines[0].startswith("nearcopy: error: --lsh-index") and "checksum" in lines[0], lines
+    # Not warmed, it serves, and the query that reads the damaged block gets a 503.
+    process = h.start_service(tmp_path, index, "--lsh-index", str(tmp_path / "lsh"), "--no-warm")
     try:
         response = httpx.post(process.url + "/v1/similar", json={"text": STORY})
         assert response.status_code == 503 and "damaged" in response.json()["error"]["message"]

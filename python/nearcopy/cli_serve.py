@@ -57,7 +57,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         from nearcopy.serving.similar import SimilarIndex
 
         try:
-            SimilarIndex(args.lsh_index, 0)  # likewise: an LSH index that cannot serve /v1/similar
+            SimilarIndex(args.lsh_index, 0, warm=args.warm)  # likewise: one that cannot serve /v1/similar
         except (LSHIndexError, ValueError) as err:
             raise type(err)(f"--lsh-index {err}") from None
     config = ServeConfig(
@@ -148,8 +148,9 @@ def add_verbs(verbs: Any) -> None:
         "--no-warm",
         dest="warm",
         action="store_false",
-        help="do not read the whole index before serving (by default every block and document table "
-        "is read and checked once at start and at each reload, so that the first checks are not slower)",
+        help="do not read the whole index (and --lsh-index) before serving (by default every block and "
+        "document table is read and checked once at start and at each reload, so that the first checks "
+        "are not slower)",
     )
     sub.add_argument(
         "--watch-interval",

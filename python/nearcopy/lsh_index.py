@@ -218,6 +218,15 @@ class LSHIndex(ContainmentQueries):
         """Reads every segment through (checksums, order, keys); raises ``OSError`` naming damage."""
         self._reader.verify()
 
+    @damage_is_index_error
+    def warm(self, num_threads: int | None = None) -> None:
+        """Reads and checks every block of this generation once, with the GIL released, on
+        ``num_threads`` (default: all cores). A reader opened afresh maps each page of its files and
+        checks each block's checksum the first time a query reads it, so its first queries are
+        slower; a server warms once before serving (``nearcopy serve`` does, for
+        ``--lsh-index``). Raises ``LSHIndexError`` naming a damaged block."""
+        self._reader.warm(num_threads)
+
     # Reading -------------------------------------------------------------------------------------
 
     def _signatures(self, signatures: npt.ArrayLike) -> tuple[Signatures, bool]:

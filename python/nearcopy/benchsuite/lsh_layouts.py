@@ -1,11 +1,10 @@
 """Band layouts at rensa's recall, for the LSH benchmark's equal-recall comparison (``bench_lsh``).
 
-Equal bands are not equal recall. rensa's MinHash and nearcopy's ``fast`` scheme (one-permutation
-hashing, densified) give a pair at Jaccard J an equal slot with probability about J each, but not
-independently: one-permutation bins partition the shingles, so on a short document a band of r
-bins all equal is rarer than J^r (sampling without replacement: 50-300-word windows have 46-296
-shingles). At rensa's 32 x 4 nearcopy finds fewer true pairs and fewer false ones. Comparing speed
-at equal recall therefore needs, for nearcopy, the layout that reaches rensa's recall.
+Equal bands are not equal recall. The benchmark's true pairs come in clusters (a query near many
+copies of one document), so the recall of one layout depends on the hash functions drawn, by a few
+hundredths either way for every scheme (docs/lsh.md, "Equal recall"). rensa's one draw against
+nearcopy's one is a comparison of draws as much as of indexes; comparing speed at equal recall
+needs, for nearcopy, the layout that reaches rensa's recall on the same pairs.
 
 That layout is found without an index: a raw candidate is a pair with one band of equal slots, and
 bands are contiguous runs of a signature's first ``bands * rows`` slots (``lsh/build.rs``), so the
@@ -27,53 +26,82 @@ NUM_PERM = 128
 # Layouts timed: those with the most rows among those that reach the recall (the steepest S-curves,
 # so the fewest false candidates; fewer rows need fewer bands but let more unrelated pairs through).
 TIMED_LAYOUTS = 3
+# Pairs worked on at a time: at a million documents there are millions of true pairs, and a chunk's
+# gathered signatures and temporaries stay in the tens of MB.
+CHUNK = 1 << 16
+# Pairs a layout is first tried on: a number of rows whose every band misses the recall by more
+# than SCREEN_MARGIN on a sample is not tried on all pairs.
+SCREEN_PAIRS = 200_000
+SCREEN_MARGIN = 0.02
 
 
 def equal_slots(
     sigs: npt.NDArray[Any], queries: npt.NDArray[Any], truth: list[dict[int, float]], threshold: float
 ) -> npt.NDArray[np.bool_]:
     """One row per true pair (query, document at exact Jaccard >= threshold): which slots agree."""
-    pairs = [(q, d) for q, exact in enumerate(truth) for d, s in exact.items() if s >= threshold]
-    if not pairs:
-        return np.zeros((0, sigs.shape[1]), dtype=bool)
-    q_idx = np.array([q for q, _ in pairs])
-    d_idx = np.array([d for _, d in pairs])
-    order = np.argsort(d_idx)  # read the memory-mapped signatures in file order
-    rows = np.empty((len(pairs), sigs.shape[1]), dtype=sigs.dtype)
-    rows[order] = sigs[d_idx[order]]
-    equal: npt.NDArray[np.bool_] = rows == queries[q_idx]
+    pairs = np.array(
+        [(q, d) for q, exact in enumerate(truth) for d, s in exact.items() if s >= threshold], dtype=np.int64
+    ).reshape(-1, 2)
+    pairs = pairs[np.argsort(pairs[:, 1], kind="stable")]  # the memory-mapped signatures in file order
+    equal = np.empty((len(pairs), sigs.shape[1]), dtype=bool)
+    for at in range(0, len(pairs), CHUNK):
+        part = pairs[at : at + CHUNK]
+        equal[at : at + CHUNK] = sigs[part[:, 1]] == queries[part[:, 0]]
     return equal
 
 
+def first_bands(equal: npt.NDArray[np.bool_], rows: int) -> npt.NDArray[np.int64]:
+    """For each pair, the first band (of ``rows`` contiguous slots) whose slots are all equal;
+    ``NUM_PERM // rows`` where none is. A layout of b bands finds the pairs whose first band is
+    below b."""
+    most = NUM_PERM // rows
+    first = np.empty(len(equal), dtype=np.int64)
+    for at in range(0, len(equal), CHUNK):
+        bands: npt.NDArray[np.bool_] = np.all(
+            equal[at : at + CHUNK, : most * rows].reshape(-1, most, rows), axis=2
+        )
+        first[at : at + CHUNK] = np.where(bands.any(axis=1), bands.argmax(axis=1), most)
+    return first
+
+
 def layout_recall(equal: npt.NDArray[np.bool_], bands: int, rows: int) -> float:
-    """The share of true pairs with at least one band (of ``rows`` contiguous slots) all equal."""
+    """The share of true pairs with at least one band (of ``rows`` contiguous slots) all equal
+    among the first ``bands``: the raw recall of an index of that layout."""
     if len(equal) == 0:
         return 1.0
-    used = equal[:, : bands * rows].reshape(len(equal), bands, rows)
-    return float(used.all(axis=2).any(axis=1).mean())
+    return int(np.count_nonzero(first_bands(equal, rows) < bands)) / len(equal)
 
 
 def fewest_bands(equal: npt.NDArray[np.bool_], rows: int, recall: float) -> int | None:
     """The fewest bands of ``rows`` rows whose recall reaches ``recall`` (None: not even all of them).
-    Binary search: the recall of b bands never falls as b grows."""
-    most = NUM_PERM // rows
-    if layout_recall(equal, most, rows) < recall:
+    The recall of b bands never falls as b grows: it is the share of first bands below b."""
+    most, pairs = NUM_PERM // rows, len(equal)
+    if pairs == 0:
+        return 1
+    # The fewest pairs found whose share reaches the recall (the share compared as the report
+    # computes it: found / pairs in floating point).
+    needed = max(0, int(np.ceil(recall * pairs)) - 1)
+    while needed <= pairs and needed / max(pairs, 1) < recall:
+        needed += 1
+    if needed == 0:
+        return 1
+    if needed > pairs:
         return None
-    low, high = 1, most
-    while low < high:
-        middle = (low + high) // 2
-        if layout_recall(equal, middle, rows) >= recall:
-            high = middle
-        else:
-            low = middle + 1
-    return low
+    # The needed-th smallest first band must be found, so b is one past it.
+    band = int(np.partition(first_bands(equal, rows), needed - 1)[needed - 1])
+    return band + 1 if band < most else None
 
 
 def layouts_at_recall(equal: npt.NDArray[np.bool_], recall: float) -> list[dict[str, Any]]:
     """For each number of rows, the fewest bands reaching ``recall`` and that layout's recall; the
     ``TIMED_LAYOUTS`` with the most rows, most rows first."""
+    sample = equal
+    if len(equal) > SCREEN_PAIRS:
+        sample = equal[np.random.default_rng(0).choice(len(equal), SCREEN_PAIRS, replace=False)]
     found = []
     for rows in range(NUM_PERM, 0, -1):
+        if layout_recall(sample, NUM_PERM // rows, rows) < recall - SCREEN_MARGIN:
+            continue
         bands = fewest_bands(equal, rows, recall)
         if bands is not None:
             found.append(

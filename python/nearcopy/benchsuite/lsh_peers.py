@@ -128,9 +128,9 @@ def nearcopy_worker(data: Path, threshold: float, args: argparse.Namespace) -> d
     _, micros = latencies(timed_query, rows)
     memory = anon_mb() - before
     # A fresh reader pays for a page's mapping and its block's checksum the first time a query
-    # reads it; a server that has run a while, or called verify() at start (which reads every
+    # reads it; a server that has run a while, or called warm() at start (which reads every
     # block), has paid. Both are timed: the peers hold everything in memory, always warm.
-    index.verify()
+    index.warm(num_threads=1)
     _, warm = latencies(timed_query, rows)
     verified = [index.query(q).keys.tolist() for q in rows]
     raw = [n.keys.tolist() for n in index.query(queries, verify=False)]
@@ -143,7 +143,7 @@ def nearcopy_worker(data: Path, threshold: float, args: argparse.Namespace) -> d
         fresh.query(q, verify=False)
 
     _, raw_micros = latencies(raw_query, rows)
-    fresh.verify()
+    fresh.warm(num_threads=1)
     _, raw_warm = latencies(raw_query, rows)
     info = index.info()
     disk = sum(p.stat().st_size for p in root.iterdir())

@@ -15,7 +15,7 @@ EQUAL_RECALL = "nearcopy at rensa's recall,"
 
 
 def _warm(row: dict[str, Any]) -> str:
-    """The p99 of a reader whose blocks were all read before (``verify()``); the peers' indexes are
+    """The p99 of a reader whose blocks were all read before (``warm()``); the peers' indexes are
     in memory, always warm."""
     warm = row.get("query_p99_warm_us")
     return "" if warm is None else f"{warm:.1f}"
@@ -93,12 +93,21 @@ def at_rensas_recall(rows: list[dict[str, Any]], rensa: dict[str, Any], part: st
     steady = "" if warm is None else f" (read before: {warm:.1f} us)"
     layout = f"{best['bands']} x {best['rows']}"
     named = best["method"] if layout in best["method"] else f"{best['method']}, {layout}"
-    return (
+    line = (
         f"{what}at rensa's recall or above, nearcopy's fastest p99 is {best['query_p99_us']:.1f} us{steady} "
         f"({named}, recall {best[part]['recall']:.3f}) "
         f"against rensa's {rensa['query_p99_us']:.1f} us at recall {theirs:.3f}: "
         f"{'met' if met else 'missed'}"
     )
+    warmed = [r for r in able if r.get("query_p99_warm_us") is not None]
+    if warmed:  # a server warms its index before serving, as rensa's is in memory from the start
+        steady_best = min(warmed, key=lambda r: r["query_p99_warm_us"])
+        ok = steady_best["query_p99_warm_us"] <= rensa["query_p99_us"]
+        line += (
+            f"; once warmed, the fastest is {steady_best['query_p99_warm_us']:.1f} us "
+            f"({steady_best['bands']} x {steady_best['rows']}): {'met' if ok else 'missed'}"
+        )
+    return line
 
 
 def targets(sizes: list[dict[str, Any]]) -> list[str]:
@@ -210,11 +219,12 @@ def report(data: dict[str, Any]) -> str:
         "recall is of its raw candidates, so these rows are the like-for-like comparison and the "
         "verified rows add verification's precision at its cost. "
         f"Rows '{EQUAL_RECALL} B x R': nearcopy at the fewest bands of R rows that reach rensa's raw "
-        "recall on the same true pairs (`lsh_layouts`: at a given layout, rensa's MinHash finds more "
-        "pairs than one-permutation hashing, and more false ones), the layouts with the most rows. "
+        "recall on the same true pairs, the layouts with the most rows (`lsh_layouts`: the true pairs come "
+        "in clusters, so one layout's recall depends on the hash functions drawn; at 32 x 4, seeds 1-5 "
+        "of nearcopy's schemes give 0.944-0.987). "
         "Latency: each query alone through the Python API on one thread, after 100 warm-up queries, on "
         "a reader opened afresh (the first query to read a page of its files maps it and checks its "
-        "block's checksum); 'read before': the same queries again once `verify()` has read every "
+        "block's checksum); 'read before': the same queries again once `warm()` has read every "
         "block, as on a server that has run a while (the peers' indexes are in memory, always warm). "
         "Resident: the anonymous memory an index adds to its process (nearcopy: a reader opened afresh "
         "and queried; its files are the disk bytes, memory-mapped); datasketch and rensa hold everything in "

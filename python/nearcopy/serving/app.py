@@ -257,7 +257,7 @@ def create_app(config: ServeConfig) -> ASGIApp:
             if log is not None:
                 log.close()
 
-    similar, similar_index = similar_routes(config.lsh_index, config.watch_interval)
+    similar, similar_index = similar_routes(config.lsh_index, config.watch_interval, warm=config.filter.warm)
     routes = [
         *similar,
         Route("/v1/check", check, methods=["POST"]),

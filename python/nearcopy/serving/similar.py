@@ -45,9 +45,10 @@ class SimilarIndex:
     on :meth:`reload`. A new generation is a new :class:`LSHIndex`: a request keeps the one it took,
     so its answer and the generation it names agree."""
 
-    def __init__(self, path: str, watch_interval: float) -> None:
+    def __init__(self, path: str, watch_interval: float, *, warm: bool = True) -> None:
         self.path = path
-        self.index = LSHIndex.open(path)
+        self.warm = warm
+        self.index = self._open()
         self.params: Params = signing_of(self.index)  # refuses an index that cannot sign texts
         self.watch_interval = watch_interval
         self._checked = time.monotonic()
@@ -66,7 +67,15 @@ class SimilarIndex:
             self._checked = time.monotonic() if now is None else now
             with contextlib.suppress(OSError):
                 if read_manifest(Path(self.path))["generation"] != self.index.generation:
-                    self.index = LSHIndex.open(self.path)
+                    self.index = self._open()
+
+    def _open(self) -> LSHIndex:
+        """The published generation, warmed (every block read and checked once, so that no query
+        pays a first touch, and a damaged block refuses the generation) unless ``--no-warm``."""
+        index = LSHIndex.open(self.path)
+        if self.warm:
+            index.warm()
+        return index
 
 
 def _fraction(payload: dict[str, Any], field: str) -> float | None:
@@ -140,8 +149,10 @@ async def similar(request: Request) -> Response:
     return json_response({"generation": index.generation, **body})
 
 
-def routes(path: str | None, watch_interval: float) -> tuple[list[Route], SimilarIndex | None]:
+def routes(
+    path: str | None, watch_interval: float, *, warm: bool = True
+) -> tuple[list[Route], SimilarIndex | None]:
     """The ``/v1/similar`` route and its index, when the service has an LSH index."""
     if path is None:
         return [], None
-    return [Route("/v1/similar", similar, methods=["POST"])], SimilarIndex(path, watch_interval)
+    return [Route("/v1/similar", similar, methods=["POST"])], SimilarIndex(path, watch_interval, warm=warm)

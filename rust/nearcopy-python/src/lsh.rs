@@ -15,6 +15,7 @@ use numpy::{IntoPyArray, PyArray1, PyArray2, PyArrayMethods, PyReadonlyArray1, P
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyList, PyString};
+use rayon::prelude::*;
 use std::path::PathBuf;
 
 /// Query results: bounds, keys (list of str or int64 array), estimated similarity, and the
@@ -105,6 +106,20 @@ impl LshReader {
     /// Reads every segment through (checksums, order, keys); raises OSError naming the damage.
     fn verify(&self, py: Python<'_>) -> PyResult<()> {
         py.detach(|| self.segments.iter().try_for_each(Segment::verify)).map_err(to_py_err)
+    }
+
+    /// Reads every block of every segment once and checks it, in parallel on `num_threads` (default:
+    /// all cores), so that no query pays a page's first mapping or a block's checksum; raises
+    /// OSError naming a damaged block.
+    #[pyo3(signature = (num_threads=None))]
+    fn warm(&self, py: Python<'_>, num_threads: Option<usize>) -> PyResult<()> {
+        let bytes = self.segments.iter().map(|s| s.bytes().len()).sum();
+        let threads = crate::thread_count(num_threads, bytes).map_err(to_py_err)?;
+        py.detach(|| {
+            nearcopy_core::pool::pool(threads)?
+                .install(|| self.segments.par_iter().try_for_each(Segment::warm))
+        })
+        .map_err(to_py_err)
     }
 
     /// The documents sharing a band with each query row, verified (`verify`) against `threshold`,

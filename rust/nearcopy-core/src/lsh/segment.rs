@@ -284,6 +284,19 @@ impl Segment {
         Some(read_u32(&self.map, at))
     }
 
+    /// Reads and checks every block not checked yet (each page of the file is mapped on the way):
+    /// what a server does before its first query, so that no query pays for a first touch. O(size),
+    /// but without [`Segment::verify`]'s order checks.
+    pub fn warm(&self) -> Result<()> {
+        if !self.blocks.check_all(&self.map) {
+            return Err(Error::Corrupt(format!(
+                "{}: LSH segment damaged: block checksum mismatch",
+                self.path.display()
+            )));
+        }
+        Ok(())
+    }
+
     /// Reads the whole body: the checksum, every table's order, and the keys against their table.
     pub fn verify(&self) -> Result<()> {
         let corrupt =

@@ -68,6 +68,7 @@ fn candidates_are_the_documents_sharing_a_band_and_full_stores_count_exactly() {
         Keys::Str { blob: &blob, ends: &ends },
     );
     segment.verify().unwrap();
+    segment.warm().unwrap();
     let none = Tombstones::none();
     let sources = [Source { segment: &segment, removed: &none }];
     let queries = signatures(40, 2);
@@ -231,6 +232,9 @@ fn damaged_files_are_refused_with_a_reason() {
         };
         let err = flipped.verify().unwrap_err();
         assert!(err.to_string().contains("checksum"), "{err}");
+        // warm() checks only the blocks, but the blocks cover every byte past the header.
+        let err = flipped.warm().unwrap_err();
+        assert!(err.to_string().contains("block checksum mismatch"), "{err}");
         let none = Tombstones::none();
         let sources = [Source { segment: &flipped, removed: &none }];
         let settings = QuerySettings { threshold: 0.5, verify: true, top_k: 0 };
