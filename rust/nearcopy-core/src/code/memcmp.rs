@@ -27,3 +27,22 @@ pub unsafe extern "C" fn __wrap_memcmp(left: *const c_void, right: *const c_void
     }
     __real_memcmp(left, right, len)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::__wrap_memcmp;
+
+    fn compare(left: &[u8], right: &[u8], len: usize) -> i32 {
+        // SAFETY: both slices hold at least `len` bytes.
+        unsafe { __wrap_memcmp(left.as_ptr().cast(), right.as_ptr().cast(), len) }.signum()
+    }
+
+    #[test]
+    fn the_wrapped_memcmp_orders_bytes_as_memcmp_does() {
+        assert_eq!(compare(b"abc", b"abd", 0), 0);
+        assert_eq!(compare(b"abc", b"abd", 2), 0);
+        assert_eq!(compare(b"abc", b"abd", 3), -1);
+        assert_eq!(compare(b"abd", b"abc", 3), 1);
+        assert_eq!(compare(b"\xffa", b"\x01a", 2), 1, "bytes compare unsigned");
+    }
+}
