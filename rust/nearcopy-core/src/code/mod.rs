@@ -20,6 +20,8 @@ mod generated;
 mod languages;
 mod lexid;
 mod lines;
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+mod memcmp;
 
 pub use answer::{
     language_of_tag, split_answer, split_answer_with, Hint, ParsedSegment, Segment, SplitOptions,

@@ -1,0 +1,10 @@
+//! Links this crate's tests and examples with `memcmp` wrapped (`src/code/memcmp.rs` says why);
+//! the Python module's build script does the same for the module.
+fn main() {
+    println!("cargo:rerun-if-changed=build.rs");
+    let os = std::env::var("CARGO_CFG_TARGET_OS").unwrap_or_default();
+    let env = std::env::var("CARGO_CFG_TARGET_ENV").unwrap_or_default();
+    if os == "linux" && env == "gnu" {
+        println!("cargo:rustc-link-arg=-Wl,--wrap=memcmp");
+    }
+}
