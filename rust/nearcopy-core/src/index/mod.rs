@@ -136,6 +136,7 @@ pub fn build_entries(
         // About one entry per 16 bytes of prose (fewer for code): reserved, not touched, so an
         // overestimate costs no memory.
         let mut out = Vec::with_capacity(run.iter().map(|(t, _)| t.len() / 16 + 1).sum());
+        order::advise_huge_pages(&out);
         let mut doc_words = DocumentWords::default();
         let (mut tokens, mut also_prose) = (0, 0);
         for (i, doc) in run.iter().enumerate() {

@@ -45,7 +45,9 @@ fn radix_sort_by_stored_key(entries: &mut Vec<(u64, Posting)>) {
             counts[pass as usize][digit(entry, pass)] += 1;
         }
     }
-    let mut scratch = vec![(0u64, Posting { doc: 0, position: 0 }); entries.len()];
+    let mut scratch = Vec::with_capacity(entries.len());
+    advise_huge_pages(&scratch);
+    scratch.resize(entries.len(), (0u64, Posting { doc: 0, position: 0 }));
     for pass in 0..PASSES {
         let count = &counts[pass as usize];
         if count.contains(&entries.len()) {
@@ -64,6 +66,31 @@ fn radix_sort_by_stored_key(entries: &mut Vec<(u64, Posting)>) {
         }
         std::mem::swap(entries, &mut scratch);
     }
+}
+
+/// Buffers at least this large are backed by transparent huge pages where the kernel allows it.
+const HUGE_PAGE: usize = 2 << 20;
+
+/// Asks the kernel to back the reserved, not yet touched memory of `buffer` with transparent huge
+/// pages (this machine's kernels have them in `madvise` mode: only where asked). A batch's entries
+/// and the radix sort's scratch are fresh buffers of tens of megabytes each, and faulting them in
+/// 4 KiB at a time cost about a tenth of a prose build; 2 MiB pages take 512 times fewer faults.
+/// Advice only: the contents and the result never depend on it, and a refusal is ignored.
+pub fn advise_huge_pages<T>(buffer: &Vec<T>) {
+    #[cfg(target_os = "linux")]
+    {
+        let bytes = buffer.capacity().saturating_mul(std::mem::size_of::<T>());
+        let start = buffer.as_ptr() as usize;
+        let first = start.div_ceil(HUGE_PAGE) * HUGE_PAGE;
+        let end = (start.saturating_add(bytes) / HUGE_PAGE) * HUGE_PAGE;
+        if end > first {
+            // SAFETY: the range lies inside the buffer's own allocation, and MADV_HUGEPAGE changes
+            // neither its contents nor its mapping's validity.
+            unsafe { libc::madvise(first as *mut libc::c_void, end - first, libc::MADV_HUGEPAGE) };
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = buffer;
 }
 
 #[cfg(test)]
