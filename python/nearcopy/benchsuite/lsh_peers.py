@@ -63,14 +63,22 @@ def _area(y: npt.NDArray[np.float64], x: npt.NDArray[np.float64]) -> float:
 
 
 def latencies(run_query: Any, queries: list[Any]) -> tuple[list[Any], npt.NDArray[np.float64]]:
-    """Each query run alone, after a warm-up: its results and microseconds."""
+    """Each query run alone, after a warm-up: its results and microseconds. The garbage collector
+    is off while the queries are timed, for every method (as ``timeit`` does): a worker holds
+    millions of Python ints of earlier results, and a full collection that one query's allocations
+    happened to trigger cost milliseconds, enough to move a p99 of 1,000 queries."""
     for q in queries[:WARM_UP]:
         run_query(q)
     found, times = [], []
-    for q in queries:
-        start = time.perf_counter_ns()
-        found.append(run_query(q))
-        times.append(time.perf_counter_ns() - start)
+    gc.collect()
+    gc.disable()
+    try:
+        for q in queries:
+            start = time.perf_counter_ns()
+            found.append(run_query(q))
+            times.append(time.perf_counter_ns() - start)
+    finally:
+        gc.enable()
     return found, np.array(times) / 1000
 
 
