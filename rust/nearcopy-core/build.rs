@@ -1,5 +1,5 @@
-//! Links this crate's tests and examples with `memcmp` wrapped (`src/code/memcmp.rs` says why);
-//! the Python module's build script does the same for the module.
+// Links this crate's tests and examples with `memcmp` wrapped (`src/code/memcmp.rs` says why);
+// the Python module's build script includes this one, so the module is linked the same way.
 fn main() {
     println!("cargo:rerun-if-changed=build.rs");
     let os = std::env::var("CARGO_CFG_TARGET_OS").unwrap_or_default();
