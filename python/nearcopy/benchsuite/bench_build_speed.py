@@ -170,7 +170,7 @@ def measure(
     if kind == "code":
         # Every file the build parsed (the reference was the first 100 MB alone, a different mix of
         # files from the build's at 826 MB), one pass where the build had one.
-        raw = round(raw_parse_mb_s(list(source_corpus._jsonl(source)), repeat=2 if repeat > 1 else 1), 1)
+        raw = round(raw_parse_mb_s(list(source_corpus._jsonl(source)), repeat=min(repeat, 2)), 1)
         for row in rows:
             row["raw_parse_mb_s"] = raw
             row["share_of_raw_parse"] = round(row["mb_s_per_core"] / raw, 3)

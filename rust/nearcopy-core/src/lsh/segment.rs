@@ -211,13 +211,17 @@ impl Segment {
     /// scattered through the key column).
     #[inline]
     pub fn prefetch_int_key(&self, doc: usize) {
-        let width = self.layout.int_width as usize;
-        self.prefetch(self.layout.keys_at.saturating_add(doc.saturating_mul(width) / 8));
+        self.prefetch(self.int_key_at(doc));
+    }
+
+    /// Where the bits of document `doc`'s int key start (the byte holding the first of them).
+    #[inline]
+    fn int_key_at(&self, doc: usize) -> usize {
+        self.layout.keys_at.saturating_add(doc.saturating_mul(self.layout.int_width as usize) / 8)
     }
 
     pub fn int_key(&self, doc: usize) -> i64 {
-        let width = self.layout.int_width as usize;
-        if !self.touch(self.layout.keys_at + doc * width / 8, 8) {
+        if !self.touch(self.int_key_at(doc), 8) {
             return 0;
         }
         if self.layout.int_width == 64 {
@@ -313,9 +317,7 @@ impl Segment {
         if xxh3_64(body, 0) != self.body_checksum {
             return Err(corrupt("body checksum mismatch"));
         }
-        if !self.blocks.check_all(&self.map) {
-            return Err(corrupt("block checksum mismatch"));
-        }
+        self.warm()?;
         let n = self.header.documents;
         for b in 0..self.header.bands {
             self.band_table(b).verify(&self.map, n).map_err(corrupt)?;
