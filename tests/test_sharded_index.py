@@ -16,6 +16,7 @@ import subprocess
 import sys
 import tempfile
 import textwrap
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -276,3 +277,37 @@ def test_a_killed_sharded_build_or_add_publishes_nothing_and_is_cleaned_up(tmp_p
     with pytest.raises(RuntimeError):
         ProtectedIndex.build(failing(), tmp_path / "failed", shards=3)
     assert not (tmp_path / "failed").exists(), "a failed build leaves nothing"
+
+
+def test_a_shard_a_late_writer_still_fills_is_removed_and_its_name_freed(tmp_path: Path) -> None:
+    """A killed Ray build's tasks may still write into its unpublished shard while the next writer
+    cleans up: the name must be free afterwards (or the next build's own shard is refused as
+    existing), and nothing of the removed directory may stay behind."""
+    root = tmp_path / "index"
+    root.mkdir()
+    (root / ".unpublished-shards").write_text(json.dumps(["shard-00000"]))
+    shard = root / "shard-00000"
+    shard.mkdir()
+    for i in range(2000):
+        (shard / f"seg-{i:05d}.ncs").write_bytes(b"x" * 64)
+    stop = threading.Event()
+
+    def late_task() -> None:  # writes by path, as a task's segment writer does
+        n = 0
+        while not stop.is_set():
+            n += 1
+            try:
+                (shard / f"late-{n}.tmp").write_bytes(b"y")
+            except FileNotFoundError:
+                pass
+
+    writer = threading.Thread(target=late_task)
+    writer.start()
+    try:
+        ProtectedIndex.build([{"id": "kept", "text": FOOTER}], root, shards=1)
+    finally:
+        stop.set()
+        writer.join()
+    leftovers = sorted(p.name for p in root.iterdir() if p.name.startswith("."))
+    assert leftovers == [], leftovers
+    assert [row["id"] for row in ProtectedIndex.open(root)] == ["kept"]
