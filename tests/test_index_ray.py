@@ -4,7 +4,8 @@ transpiler helpers; an allowlist; a key), through the Python API and the CLI, an
 shard counts and batch sizes, and an index that opens and checks as the local one does. What makes
 it possible, also checked here: a shard of a local sharded build is the index of its own documents
 alone, whatever the other shards hold. A task that fails fails the build with the local build's error and
-publishes nothing; a driver killed half-way leaves unpublished shards that the next writer removes.
+publishes nothing; a driver killed half-way leaves unpublished shards that the next writer removes,
+and a task of it that runs on writes nothing the next build's index holds.
 Without Ray the error names the extra to install; an unreachable cluster fails at once."""
 
 from __future__ import annotations
@@ -27,7 +28,9 @@ from hypothesis import strategies as st
 from nearcopy.cli import main
 from nearcopy.filter import OutputFilter
 from nearcopy.index import ProtectedIndex
+from nearcopy.index_ray import _segment_task
 from nearcopy.index_shards import shard_of
+from nearcopy.protected_documents import as_document
 
 SECRET = b"a test secret of 32 bytes, fixed"
 # Real prose and real code: the standard library's docstrings and sources.
@@ -228,11 +231,32 @@ def test_a_killed_driver_publishes_nothing_and_the_next_writer_cleans_up(
     )  # fmt: skip
     assert done.returncode == -signal.SIGKILL, done.stderr
     assert not (path / "manifest.json").exists() and (path / ".unpublished-shards").exists()
-    assert list(path.glob("shard-*/seg-*.ncs")), "tasks had written segments"
+    assert list(path.glob("shard-*/seg-*.ncs")) == [], "tasks write only into the build's own directory"
+    dead = sorted(path.glob("shard-*/.ray-build-*"))
+    assert dead and all(list(d.glob("seg-*.ncs")) for d in dead), "tasks had written segments"
     ProtectedIndex.build([{"id": "kept", "text": FOOTER}], path, shards=2, engine="ray")
     names = sorted(p.name for p in path.iterdir())
     assert names == ["manifest.json", "shard-00000", "shard-00001", "write.lock"], names
     assert [row["id"] for row in ProtectedIndex.open(path)] == ["kept"]
+    # A task of the dead driver that runs on (Ray ends them soon after, not at once) writes into the
+    # directory it was given, which is gone: the new shard of the same name gets nothing.
+    before = _files(path)
+    params = json.loads((path / "shard-00000" / "manifest.json").read_text())["params"]
+    with pytest.raises(OSError):
+        _segment_task(str(dead[0]), params, None, 7, 0, [as_document({"id": "late", "text": FOOTER})], True)
+    assert _files(path) == before and not dead[0].exists()
+
+
+def test_the_next_writer_removes_a_dead_builds_own_directories(tmp_path: Path) -> None:
+    """A plain index's directory after a killed Ray build: its tasks' private directory (with a
+    segment in it) and a directory whose removal was cut short. The next build removes both."""
+    root = tmp_path / "index"
+    (root / ".ray-build-0123456789abcdef").mkdir(parents=True)
+    (root / ".ray-build-0123456789abcdef" / "seg-000001-00000.ncs").write_bytes(b"x" * 64)
+    (root / ".removed-.ray-build-fedcba9876543210.1.00").mkdir()
+    ProtectedIndex.build([{"id": "kept", "text": FOOTER}], root)
+    assert sorted(p.name for p in root.iterdir() if p.name.startswith(".")) == []
+    assert [row["id"] for row in ProtectedIndex.open(root)] == ["kept"]
 
 
 def test_missing_ray_names_the_extra(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:

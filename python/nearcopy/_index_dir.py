@@ -5,11 +5,17 @@ left). Each store says which error type to raise and which files are its own."""
 from __future__ import annotations
 
 import json
+import os
+import shutil
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
 MANIFEST = "manifest.json"
+# A directory being removed: renamed to this prefix first (see remove_directory).
+REMOVED = ".removed-"
+# The private directory of one Ray build's tasks in the directory it builds (nearcopy.index_ray).
+STAGING = ".ray-build-"
 
 
 def load_manifest_json(root: Path, error: type[OSError], what: str) -> Any:
@@ -49,3 +55,28 @@ def remove_unlisted(
     for pattern in temporaries:
         for stale in root.glob(pattern):
             stale.unlink(missing_ok=True)
+
+
+def remove_directory(root: Path, name: str) -> None:
+    """Frees the name ``root/name`` at once, then removes the directory. A killed Ray build's tasks
+    may still be writing into it: removed in place, a file they make midway fails the removal
+    (ENOTEMPTY, which ``rmtree`` ignores) and leaves the name taken. Renamed first, only the files
+    they hold open go to the renamed directory (the next clean-up removes it if this one leaves
+    any); the names they write by are gone (which is why a Ray build's tasks write only into a
+    directory whose name no other build uses: :data:`STAGING`)."""
+    trash = root / f"{REMOVED}{name}.{os.getpid()}.{os.urandom(4).hex()}"
+    try:
+        (root / name).rename(trash)
+    except FileNotFoundError:
+        return
+    shutil.rmtree(trash, ignore_errors=True)
+
+
+def remove_dead_directories(root: Path) -> None:
+    """Removes what dead writers left in ``root`` as directories: a killed Ray build's private
+    directories and directories whose removal was cut short. Only the holder of ``root``'s writer
+    lock calls this: no live writer of ``root`` can be using them."""
+    for prefix in (STAGING, REMOVED):
+        for stale in root.glob(f"{prefix}*"):
+            if stale.is_dir():
+                remove_directory(root, stale.name)

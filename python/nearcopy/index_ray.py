@@ -18,8 +18,12 @@ filesystem). A task that fails (a document the local build would refuse too) fai
 driver lets the tasks in flight finish (at most two per CPU) and removes every file of the build, as a failed
 local build does; a driver killed midway leaves only unpublished shards, which the next writer
 removes (``.unpublished-shards``). Ray retries a task whose worker died; its files are rewritten
-whole. The driver holds at most ``2 x CPUs`` batches in flight (in Ray's object store) besides
-the shards' batches being gathered (one batch over all shards).
+whole. Tasks write only into a directory of the build's own (``.ray-build-<random>``, in each
+directory being built), whose files the driver moves into place before it publishes: a task of a
+killed driver that is still running then writes nowhere the next build reads (the next writer
+removes that directory; a file written by its name after that finds no directory). The driver
+holds at most ``2 x CPUs`` batches in flight (in Ray's object store) besides the shards' batches
+being gathered (one batch over all shards).
 
 Ray is imported only here, and this module only when the Ray engine is asked for.
 """
@@ -27,12 +31,14 @@ Ray is imported only here, and this module only when the Ray engine is asked for
 from __future__ import annotations
 
 import contextlib
+import os
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
+from nearcopy._index_dir import STAGING, remove_directory
 from nearcopy.index_shards import SHARD_NAME, Shard, new_top, publish_top, reserve, shard_of, writing_top
-from nearcopy.index_store import IndexError_, new_index_directory, publish, writing
+from nearcopy.index_store import IndexError_, listed_files, new_index_directory, publish, writing
 from nearcopy.index_writer import HowToWrite, SegmentWriter, merged, new_manifest, write_segment
 from nearcopy.input_blocks import InputFiles
 from nearcopy.neardup.ray_engine import check_reachable, connect
@@ -186,6 +192,35 @@ def _written(
 
 
 @contextlib.contextmanager
+def _staged(targets: list[Path]) -> Iterator[list[Path]]:
+    """A new private directory in each of ``targets`` (whose writer locks the caller holds), for
+    the build's tasks to write into; removed with whatever is left in it when the block ends."""
+    staging: list[Path] = []
+    try:
+        for target in targets:
+            staging.append(target / f"{STAGING}{os.urandom(8).hex()}")
+            staging[-1].mkdir()
+        yield staging
+    finally:
+        for directory in staging:
+            remove_directory(directory.parent, directory.name)
+
+
+def _move_into_place(staging: Path, manifest: dict[str, Any]) -> None:
+    """Moves the files ``manifest`` lists from the build's private directory into the directory
+    it publishes them in (its parent), and syncs that directory before the manifest names them."""
+    target = staging.parent
+    for name in listed_files(manifest):
+        if name:
+            os.replace(staging / name, target / name)
+    handle = os.open(target, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(handle)
+    finally:
+        os.close(handle)
+
+
+@contextlib.contextmanager
 def _on_cluster(ray_address: str | None) -> Iterator[_Cluster]:
     if ray_address is not None:
         check_reachable(ray_address)
@@ -211,7 +246,9 @@ def build_with_ray(
             with writing(root):
                 if (root / "manifest.json").exists():
                     raise FileExistsError(f"{root} already holds an index; open it and add() to it")
-                (manifest,) = _written(cluster, [root], key, documents, allowed, how, params)
+                with _staged([root]) as (staging,):
+                    (manifest,) = _written(cluster, [staging], key, documents, allowed, how, params)
+                    _move_into_place(staging, manifest)
                 return publish(root, manifest), None
         with writing_top(root) as published:
             if published is not None:
@@ -221,7 +258,9 @@ def build_with_ray(
             with contextlib.ExitStack() as locks:
                 for name in names:
                     locks.enter_context(writing(root / name))
-                manifests = _written(cluster, [root / n for n in names], key, documents, allowed,
-                                     how, params)  # fmt: skip
+                with _staged([root / n for n in names]) as staging:
+                    manifests = _written(cluster, staging, key, documents, allowed, how, params)
+                    for directory, manifest in zip(staging, manifests):
+                        _move_into_place(directory, manifest)
                 parts = [(root / n, publish(root / n, m)) for n, m in zip(names, manifests)]
             return publish_top(root, new_top(1, parts, names)), parts

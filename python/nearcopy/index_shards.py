@@ -33,6 +33,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from nearcopy._files import exclusive_lock, write_atomically
+from nearcopy._index_dir import REMOVED, remove_directory
 from nearcopy.index_store import (
     LOCK_FILE,
     LOCK_TIMEOUT,
@@ -50,8 +51,6 @@ SHARDS_VERSION = 1
 SHARD_NAME = "shard-{:05d}"
 MAX_SHARDS = 4096
 _PENDING = ".unpublished-shards"
-# Unpublished shard directories renamed for removal (see _remove_directory).
-_REMOVED = ".removed-"
 # What shards must agree on for their fingerprints to be comparable.
 _AGREED = ("params", "keyed", "key_check")
 
@@ -197,7 +196,7 @@ def reserve(root: Path, names: list[str]) -> None:
 def _remove_unpublished(root: Path, listed: set[str]) -> None:
     for stale in root.glob(".manifest.json.*.tmp"):
         stale.unlink(missing_ok=True)
-    for trash in root.glob(f"{_REMOVED}*"):
+    for trash in root.glob(f"{REMOVED}*"):
         shutil.rmtree(trash, ignore_errors=True)
     try:
         names = json.loads((root / _PENDING).read_text(encoding="utf-8"))
@@ -208,21 +207,8 @@ def _remove_unpublished(root: Path, listed: set[str]) -> None:
     for name in names if isinstance(names, list) else []:
         # Only names this module wrote (plain shard names), never one the published manifest lists.
         if isinstance(name, str) and name.startswith("shard-") and "/" not in name and name not in listed:
-            _remove_directory(root, name)
+            remove_directory(root, name)
     (root / _PENDING).unlink(missing_ok=True)
-
-
-def _remove_directory(root: Path, name: str) -> None:
-    """Frees the name at once, then removes the directory. A killed Ray build's tasks may still be
-    writing into it: removed in place, a file they make midway fails the removal (ENOTEMPTY, which
-    ``rmtree`` ignores) and leaves the name taken; renamed first, their late files go to the
-    renamed directory, which the next clean-up removes again if this one leaves any."""
-    trash = root / f"{_REMOVED}{name}.{os.getpid()}.{os.urandom(4).hex()}"
-    try:
-        (root / name).rename(trash)
-    except FileNotFoundError:
-        return
-    shutil.rmtree(trash, ignore_errors=True)
 
 
 def next_shard_name(root: Path, top: dict[str, Any]) -> str:
