@@ -1,5 +1,7 @@
 """Scale-out: an LSH index built as Ray tasks on a real local Ray cluster gives the keys and query
-results of a local build, and a set of shard directories answers as the index of all of them."""
+results of a local build, and a set of shard directories answers as the index of all of them. Tasks
+write into a directory of their build's own: a failed build leaves nothing, and a task of a dead
+build that runs on writes nothing the index holds."""
 
 from __future__ import annotations
 
@@ -12,7 +14,7 @@ import pytest
 import ray
 from nearcopy import DuplicateKeyError, LSHIndex, minhash
 from nearcopy.cli import main
-from nearcopy.lsh_shards import LSHShards, build_with_ray
+from nearcopy.lsh_shards import LSHShards, _sign_file, build_with_ray
 from nearcopy.neardup import Params
 
 
@@ -66,6 +68,7 @@ def test_a_ray_build_equals_a_local_build(ray_cluster: None, tmp_path: Path) -> 
     assert _results(distributed, sigs) == _results(local, sigs)
     assert distributed.signing == local.signing
     distributed.verify()
+    assert list((tmp_path / "ray.lsh").glob(".ray-build-*")) == []
     # Ids repeated across files are refused, and no index is published.
     (tmp_path / "again.jsonl").write_text(files[0].read_text())
     with pytest.raises(DuplicateKeyError, match="already in the index: 'f0-0'"):
@@ -73,6 +76,35 @@ def test_a_ray_build_equals_a_local_build(ray_cluster: None, tmp_path: Path) -> 
     assert len(LSHIndex.open(tmp_path / "twice.lsh")) == 0
     assert main(["lsh", "build", str(files[1]), "-o", str(tmp_path / "cli.lsh"), "--engine", "ray"]) == 0
     assert len(LSHIndex.open(tmp_path / "cli.lsh")) == 150
+
+
+def test_a_failed_build_leaves_nothing_and_a_late_task_writes_nowhere(
+    ray_cluster: None, tmp_path: Path
+) -> None:
+    files, texts = _files(tmp_path, 3, 50)
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"id": "b0", "text": "one fine line of text"}\n{"id": "b1", "text": \n')
+    root = tmp_path / "failed.lsh"
+    with pytest.raises(ValueError, match=r"bad\.jsonl:2"):
+        build_with_ray([*files, bad], root, Params(threshold=0.7))
+    assert sorted(p.name for p in root.iterdir()) == ["manifest.json", "write.lock"]
+    assert len(LSHIndex.open(root)) == 0
+    # A killed driver's tasks write on into the build's directory; the next writer removes it, and a
+    # task still running then finds no directory to write in.
+    dead = root / ".ray-build-0123456789abcdef"
+    dead.mkdir()
+    (dead / "lsh-000001-00000-00.ncl").write_bytes(b"x" * 64)
+    index = LSHIndex.open(root)
+    index.insert([f"n{i}" for i in range(50)], minhash(texts[:50]))
+    assert not dead.exists() and len(index) == 50
+    before = {p.name: p.read_bytes() for p in root.iterdir()}
+    manifest = json.loads((root / "manifest.json").read_text())
+    reading = {"text_field": "text", "id_field": "id", "language_field": "language", "skip_bad": False,
+               "allow_duplicate_ids": False}  # fmt: skip
+    with pytest.raises(OSError, match="No such file or directory"):
+        _sign_file(str(files[1]), str(dead), "lsh-000002-00000", Params(threshold=0.7), manifest, reading)
+    assert {p.name: p.read_bytes() for p in root.iterdir()} == before
+    assert _results(LSHIndex.open(root), minhash(texts[:50])) == _results(index, minhash(texts[:50]))
 
 
 def test_a_ray_built_containment_index_answers_as_a_local_one(ray_cluster: None, tmp_path: Path) -> None:

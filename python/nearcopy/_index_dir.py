@@ -4,10 +4,11 @@ left). Each store says which error type to raise and which files are its own."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -80,3 +81,33 @@ def remove_dead_directories(root: Path) -> None:
         for stale in root.glob(f"{prefix}*"):
             if stale.is_dir():
                 remove_directory(root, stale.name)
+
+
+@contextlib.contextmanager
+def staged(targets: list[Path]) -> Iterator[list[Path]]:
+    """A new directory of one Ray build's own in each of ``targets`` (whose writer locks the caller
+    holds), for its tasks to write into: a killed build's task that runs on then writes nowhere the
+    next build reads. Removed, with whatever is left in it, when the block ends."""
+    staging: list[Path] = []
+    try:
+        for target in targets:
+            staging.append(target / f"{STAGING}{os.urandom(8).hex()}")
+            staging[-1].mkdir()
+        yield staging
+    finally:
+        for directory in staging:
+            remove_directory(directory.parent, directory.name)
+
+
+def move_into_place(staging: Path, names: Iterable[str | None]) -> None:
+    """Moves the files ``names`` from a build's own directory into the directory it publishes
+    them in (its parent), then syncs that directory, before a manifest names them."""
+    target = staging.parent
+    for name in names:
+        if name:
+            os.replace(staging / name, target / name)
+    handle = os.open(target, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(handle)
+    finally:
+        os.close(handle)

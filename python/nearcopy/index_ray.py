@@ -31,12 +31,11 @@ Ray is imported only here, and this module only when the Ray engine is asked for
 from __future__ import annotations
 
 import contextlib
-import os
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from nearcopy._index_dir import STAGING, remove_directory
+from nearcopy._index_dir import move_into_place, staged
 from nearcopy.index_shards import SHARD_NAME, Shard, new_top, publish_top, reserve, shard_of, writing_top
 from nearcopy.index_store import IndexError_, listed_files, new_index_directory, publish, writing
 from nearcopy.index_writer import HowToWrite, SegmentWriter, merged, new_manifest, write_segment
@@ -192,35 +191,6 @@ def _written(
 
 
 @contextlib.contextmanager
-def _staged(targets: list[Path]) -> Iterator[list[Path]]:
-    """A new private directory in each of ``targets`` (whose writer locks the caller holds), for
-    the build's tasks to write into; removed with whatever is left in it when the block ends."""
-    staging: list[Path] = []
-    try:
-        for target in targets:
-            staging.append(target / f"{STAGING}{os.urandom(8).hex()}")
-            staging[-1].mkdir()
-        yield staging
-    finally:
-        for directory in staging:
-            remove_directory(directory.parent, directory.name)
-
-
-def _move_into_place(staging: Path, manifest: dict[str, Any]) -> None:
-    """Moves the files ``manifest`` lists from the build's private directory into the directory
-    it publishes them in (its parent), and syncs that directory before the manifest names them."""
-    target = staging.parent
-    for name in listed_files(manifest):
-        if name:
-            os.replace(staging / name, target / name)
-    handle = os.open(target, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(handle)
-    finally:
-        os.close(handle)
-
-
-@contextlib.contextmanager
 def _on_cluster(ray_address: str | None) -> Iterator[_Cluster]:
     if ray_address is not None:
         check_reachable(ray_address)
@@ -246,9 +216,9 @@ def build_with_ray(
             with writing(root):
                 if (root / "manifest.json").exists():
                     raise FileExistsError(f"{root} already holds an index; open it and add() to it")
-                with _staged([root]) as (staging,):
+                with staged([root]) as (staging,):
                     (manifest,) = _written(cluster, [staging], key, documents, allowed, how, params)
-                    _move_into_place(staging, manifest)
+                    move_into_place(staging, listed_files(manifest))
                 return publish(root, manifest), None
         with writing_top(root) as published:
             if published is not None:
@@ -258,9 +228,9 @@ def build_with_ray(
             with contextlib.ExitStack() as locks:
                 for name in names:
                     locks.enter_context(writing(root / name))
-                with _staged([root / n for n in names]) as staging:
+                with staged([root / n for n in names]) as staging:
                     manifests = _written(cluster, staging, key, documents, allowed, how, params)
                     for directory, manifest in zip(staging, manifests):
-                        _move_into_place(directory, manifest)
+                        move_into_place(directory, listed_files(manifest))
                 parts = [(root / n, publish(root / n, m)) for n, m in zip(names, manifests)]
             return publish_top(root, new_top(1, parts, names)), parts

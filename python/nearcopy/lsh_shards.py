@@ -2,9 +2,12 @@
 
 ``build_with_ray`` signs each input file in a Ray task of its own (with each document's set size, for
 a containment index), which writes its documents as
-segments straight into the index directory (workers must see it: one machine, or a shared
-filesystem) and returns their names; the driver, holding the index's writer lock all along, then
-publishes one manifest listing every segment, so readers see no index or the whole build. Keys are
+segments into a directory of the build's own in the index directory (workers must see it: one
+machine, or a shared filesystem) and returns their names; the driver, holding the index's writer
+lock all along, then moves them into place and publishes one manifest listing every segment, so
+readers see no index or the whole build. When a task fails, the driver waits for the others
+before it removes what they wrote; a task of a killed driver that runs on writes into a directory
+that the next writer removes, never under a name the next build writes. Keys are
 checked for repeats within each task's file, not across files.
 
 ``LSHShards`` reads several index directories (shards built apart, on other machines, by other
@@ -14,6 +17,7 @@ Ray is imported only by ``build_with_ray``.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -23,6 +27,7 @@ import numpy as np
 import numpy.typing as npt
 
 from nearcopy import _core
+from nearcopy._index_dir import move_into_place, staged
 from nearcopy.lsh_containment import is_containment
 from nearcopy.lsh_corpus import create_for_documents, signed_documents
 from nearcopy.lsh_index import SEGMENT_DOCS, LSHIndex
@@ -116,11 +121,20 @@ def build_with_ray(
         manifest = read_manifest(root)
         generation = manifest["generation"] + 1
         task = ray.remote(num_cpus=1)(_sign_file)
-        pending = [
-            task.remote(file, str(root.resolve()), f"lsh-{generation:06d}-{n:05d}", params, manifest, reading)
-            for n, file in enumerate(files)
-        ]
-        segments = [entry for entries in ray.get(pending) for entry in entries]
+        with staged([root]) as (staging,):
+            into = str(staging.resolve())
+            pending = [
+                task.remote(file, into, f"lsh-{generation:06d}-{n:05d}", params, manifest, reading)
+                for n, file in enumerate(files)
+            ]
+            try:
+                segments = [entry for entries in ray.get(pending) for entry in entries]
+            except BaseException:
+                # None may write once the clean-up has begun (tasks are let finish, not cancelled).
+                with contextlib.suppress(Exception):
+                    ray.wait(pending, num_returns=len(pending), timeout=120)
+                raise
+            move_into_place(staging, (entry["file"] for entry in segments))
         manifest = {**manifest, "generation": generation, "segments": segments}
         if not allow_duplicate_ids:
             _refuse_duplicates_across(root, manifest)

@@ -150,6 +150,7 @@ def writing(root: Path, timeout: float | None = None) -> Iterator[None]:
         root / LOCK_FILE, LOCK_TIMEOUT if timeout is None else timeout, str(root), LSHIndexBusyError
     ):
         remove_unlisted(root, with_temporaries=True)
+        _index_dir.remove_dead_directories(root)
         yield
 
 
@@ -157,11 +158,13 @@ def remove_unlisted(root: Path, *, with_temporaries: bool = False) -> None:
     """Removes data files the published manifest does not list (all when none is published), and
     with ``with_temporaries`` the temporary files of interrupted writes."""
 
-    def listed(manifest: dict[str, Any]) -> Iterator[str | None]:
-        for segment in manifest["segments"]:
-            yield from (segment["file"], segment.get("tombstones"))
+    _index_dir.remove_unlisted(root, listed_files, _DATA_FILES, _TEMPORARIES if with_temporaries else ())
 
-    _index_dir.remove_unlisted(root, listed, _DATA_FILES, _TEMPORARIES if with_temporaries else ())
+
+def listed_files(manifest: dict[str, Any]) -> Iterator[str | None]:
+    """The data files ``manifest`` lists (None where a segment has no tombstones)."""
+    for segment in manifest["segments"]:
+        yield from (segment["file"], segment.get("tombstones"))
 
 
 def publish(root: Path, manifest: dict[str, Any]) -> None:
