@@ -71,6 +71,10 @@ impl<A: PostingSource> PostingSource for Noting<'_, A> {
         }
         0
     }
+
+    fn asked_about_every_fingerprint(&self) -> bool {
+        true // another shard may hold the fingerprint this shard allowlists
+    }
 }
 
 /// The documents of the other shards holding each fingerprint, with no postings: added to this

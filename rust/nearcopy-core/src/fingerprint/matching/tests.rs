@@ -139,6 +139,63 @@ fn allowlisted_passages_are_never_reported() {
     assert!(find_matches(&[table(&docs)], NONE, &fingerprints(&query), &params()).iter().any(|m| m.doc == 1));
 }
 
+/// An allowlist that counts what it is asked, and may ask to be asked about everything.
+struct Asked<'a> {
+    table: &'a FingerprintTable,
+    every: bool,
+    asked: std::cell::RefCell<Vec<u64>>,
+}
+
+impl PostingSource for Asked<'_> {
+    fn postings(&self, hash: u64, max_documents: usize, out: &mut Vec<Posting>) -> usize {
+        self.asked.borrow_mut().push(hash);
+        self.table.postings(hash, max_documents, out)
+    }
+
+    fn asked_about_every_fingerprint(&self) -> bool {
+        self.every
+    }
+}
+
+#[test]
+fn an_allowlist_is_asked_only_about_fingerprints_found_unless_it_must_see_all() {
+    let mut state = 16;
+    let docs: Vec<Vec<u64>> = (0..6).map(|_| tokens(&mut state, 300)).collect();
+    let (segments, query) = ([table(&docs[..3]), table(&docs[3..])], {
+        // a licence passage of document 1, a copy from document 4, and text in no document
+        let licence = docs[1][20..120].to_vec();
+        [licence, docs[4][50..150].to_vec(), tokens(&mut state, 200)].concat()
+    });
+    let mut every_kgram = Vec::new();
+    Winnowing::new(K, 1, None).unwrap().fingerprints(&docs[1][20..120], &mut Vec::new(), &mut every_kgram);
+    let licence = FingerprintTable::from_entries(
+        every_kgram.iter().map(|f| (f.hash, Posting { doc: 0, position: f.position })).collect(),
+    );
+    let query = fingerprints(&query);
+    let run = |every: bool| {
+        let allowlist = [Asked { table: &licence, every, asked: Default::default() }];
+        let matches = find_matches(&segments, &allowlist, &query, &params());
+        let [allowlist] = allowlist;
+        (matches, allowlist.asked.into_inner())
+    };
+    let (last, asked_last) = run(false);
+    let (first, asked_first) = run(true);
+    assert_eq!(last, first, "the same matches either way");
+    assert!(
+        last.iter().all(|m| (m.source, m.doc) != (0, 1)) && last.iter().any(|m| (m.source, m.doc) == (1, 1))
+    );
+    let distinct = |mut hashes: Vec<u64>| {
+        hashes.sort_unstable();
+        hashes.dedup();
+        hashes
+    };
+    assert_eq!(distinct(asked_first.clone()), distinct(query.iter().map(|f| f.hash).collect()));
+    let found: Vec<u64> =
+        query.iter().map(|f| f.hash).filter(|&h| segments.iter().any(|s| !s.lookup(h).is_empty())).collect();
+    assert_eq!(distinct(asked_last), distinct(found.clone()), "only the fingerprints some segment holds");
+    assert!(asked_first.len() > 2 * found.len(), "most of the query is in no document");
+}
+
 #[test]
 fn postings_stop_counting_past_the_document_limit() {
     let t = FingerprintTable::from_entries(
