@@ -77,10 +77,11 @@ def remove_dead_directories(root: Path) -> None:
     """Removes what dead writers left in ``root`` as directories: a killed Ray build's private
     directories and directories whose removal was cut short. Only the holder of ``root``'s writer
     lock calls this: no live writer of ``root`` can be using them."""
-    for prefix in (STAGING, REMOVED):
-        for stale in root.glob(f"{prefix}*"):
-            if stale.is_dir():
-                remove_directory(root, stale.name)
+    for stale in root.glob(f"{STAGING}*"):
+        if stale.is_dir():
+            remove_directory(root, stale.name)
+    for trash in root.glob(f"{REMOVED}*"):  # renamed already: its name is no other's
+        shutil.rmtree(trash, ignore_errors=True)
 
 
 @contextlib.contextmanager

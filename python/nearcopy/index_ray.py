@@ -40,7 +40,7 @@ from nearcopy.index_shards import SHARD_NAME, Shard, new_top, publish_top, reser
 from nearcopy.index_store import IndexError_, listed_files, new_index_directory, publish, writing
 from nearcopy.index_writer import HowToWrite, SegmentWriter, merged, new_manifest, write_segment
 from nearcopy.input_blocks import InputFiles
-from nearcopy.neardup.ray_engine import check_reachable, connect
+from nearcopy.neardup.ray_engine import check_reachable, connect, settle
 from nearcopy.protected_documents import Document, as_document
 from nearcopy.shard_writer import Documents, shard_batch_bytes
 
@@ -122,11 +122,8 @@ class _Cluster:
         return self.get(finishing)
 
     def settle(self) -> None:
-        """Waits until no task of the build runs: none may write a file once the build's clean-up
-        has begun. The tasks are let finish rather than cancelled: at most ``limit`` are in flight,
-        a batch each, and with ``ray.cancel`` here a test run's process once exited mid-test."""
-        with contextlib.suppress(Exception):
-            self.ray.wait(self.submitted, num_returns=len(self.submitted), timeout=120)
+        """Waits until no task of the build runs (at most ``limit`` are in flight, a batch each)."""
+        settle(self.ray, self.submitted)
 
 
 def _first_line(err: BaseException) -> str:

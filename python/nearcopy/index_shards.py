@@ -26,14 +26,13 @@ import contextlib
 import hashlib
 import json
 import os
-import shutil
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from pathlib import Path, PurePosixPath
 from typing import Any
 
 from nearcopy._files import exclusive_lock, write_atomically
-from nearcopy._index_dir import REMOVED, remove_directory
+from nearcopy._index_dir import remove_dead_directories, remove_directory
 from nearcopy.index_store import (
     LOCK_FILE,
     LOCK_TIMEOUT,
@@ -196,8 +195,7 @@ def reserve(root: Path, names: list[str]) -> None:
 def _remove_unpublished(root: Path, listed: set[str]) -> None:
     for stale in root.glob(".manifest.json.*.tmp"):
         stale.unlink(missing_ok=True)
-    for trash in root.glob(f"{REMOVED}*"):
-        shutil.rmtree(trash, ignore_errors=True)
+    remove_dead_directories(root)
     try:
         names = json.loads((root / _PENDING).read_text(encoding="utf-8"))
     except FileNotFoundError:

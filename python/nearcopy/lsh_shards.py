@@ -17,7 +17,6 @@ Ray is imported only by ``build_with_ray``.
 
 from __future__ import annotations
 
-import contextlib
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -34,7 +33,7 @@ from nearcopy.lsh_index import SEGMENT_DOCS, LSHIndex
 from nearcopy.lsh_results import Neighbors, NeighborsBatch
 from nearcopy.lsh_segments import open_reader, reader_params, refuse_duplicates
 from nearcopy.lsh_store import publish, read_manifest, writing
-from nearcopy.neardup.ray_engine import RaySigner, check_reachable
+from nearcopy.neardup.ray_engine import RaySigner, check_reachable, settle
 from nearcopy.neardup.stages import Params
 
 
@@ -130,9 +129,7 @@ def build_with_ray(
             try:
                 segments = [entry for entries in ray.get(pending) for entry in entries]
             except BaseException:
-                # None may write once the clean-up has begun (tasks are let finish, not cancelled).
-                with contextlib.suppress(Exception):
-                    ray.wait(pending, num_returns=len(pending), timeout=120)
+                settle(ray, pending)
                 raise
             move_into_place(staging, (entry["file"] for entry in segments))
         manifest = {**manifest, "generation": generation, "segments": segments}

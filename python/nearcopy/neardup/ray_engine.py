@@ -16,6 +16,7 @@ Ray is imported only when this engine is used, so nearcopy works without it.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import logging
 import math
@@ -78,6 +79,14 @@ def connect(address: str | None, num_cpus: int | None = 2) -> tuple[Any, bool]:
     else:
         ray.init(num_cpus=num_cpus, include_dashboard=False, log_to_driver=False)
     return ray, True
+
+
+def settle(ray: Any, refs: list[Any], timeout: float = 120.0) -> None:
+    """Waits until none of the tasks ``refs`` runs (at most ``timeout``): a failed build's tasks are
+    let finish, not cancelled (with ``ray.cancel`` a test run's process once exited mid-test), so
+    that none writes a file once the build's clean-up has begun."""
+    with contextlib.suppress(Exception):
+        ray.wait(refs, num_returns=len(refs), timeout=timeout)
 
 
 def _sign_block(block: Any, params: Params) -> Any:
