@@ -48,45 +48,76 @@ pub(super) fn starts_with_keyword(trimmed: &str) -> bool {
     let word_end = trimmed.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).unwrap_or(trimmed.len());
     let (word, rest) = trimmed.split_at(word_end);
     let follows = rest.chars().next().is_none_or(|c| matches!(c, ' ' | '(' | ':' | '{' | '<' | ';' | '['));
-    follows && CODE_STARTS.contains(&word)
+    // A binary search of the words packed into integers: comparing the word with each of the 120
+    // in turn (`contains`) was a call to glibc's `memcmp` per keyword of its length.
+    follows && word.len() <= 16 && CODE_START_CODES.binary_search(&pack16(word.as_bytes())).is_ok()
 }
 
-/// The share of non-space characters that are neither letters nor digits.
-pub(super) fn symbol_share(trimmed: &str) -> f64 {
-    let (mut symbols, mut total) = (0usize, 0usize);
-    for c in trimmed.chars().filter(|c| !c.is_whitespace()) {
-        total += 1;
-        if !c.is_alphanumeric() {
-            symbols += 1;
-        }
+/// `bytes` (at most 16) as an integer, the first byte lowest. Distinct for distinct byte strings
+/// without NUL bytes, such as words.
+const fn pack16(bytes: &[u8]) -> u128 {
+    assert!(bytes.len() <= 16);
+    let (mut packed, mut i) = (0u128, 0);
+    while i < bytes.len() {
+        packed |= (bytes[i] as u128) << (8 * i);
+        i += 1;
     }
-    symbols as f64 / total.max(1) as f64
+    packed
 }
 
-/// `name(`: a call or a definition (prose puts a space before a parenthesis).
-pub(super) fn has_call(trimmed: &str) -> bool {
-    trimmed.as_bytes().windows(2).any(|w| (w[0].is_ascii_alphanumeric() || w[0] == b'_') && w[1] == b'(')
+/// [`CODE_STARTS`] packed ([`pack16`]) and sorted, at compile time.
+const CODE_START_CODES: [u128; CODE_STARTS.len()] = {
+    let mut codes = [0u128; CODE_STARTS.len()];
+    let mut i = 0;
+    while i < codes.len() {
+        codes[i] = pack16(CODE_STARTS[i].as_bytes());
+        // Insertion sort: const evaluation has no `sort`.
+        let mut j = i;
+        while j > 0 && codes[j - 1] > codes[j] {
+            (codes[j - 1], codes[j]) = (codes[j], codes[j - 1]);
+            j -= 1;
+        }
+        i += 1;
+    }
+    codes
+};
+
+/// [`FUNCTION_WORDS`] packed ([`pack16`]), at compile time.
+const FUNCTION_WORD_CODES: [u128; FUNCTION_WORDS.len()] = {
+    let mut codes = [0u128; FUNCTION_WORDS.len()];
+    let mut i = 0;
+    while i < codes.len() {
+        codes[i] = pack16(FUNCTION_WORDS[i].as_bytes());
+        i += 1;
+    }
+    codes
+};
+
+/// Whether `token`, stripped of what is not a letter at either end and lowercased, is one of the
+/// [`FUNCTION_WORDS`].
+pub(super) fn is_function_word(token: &str) -> bool {
+    let word = token.trim_matches(|c: char| !c.is_alphabetic());
+    if !word.is_ascii() {
+        // Lowercasing may shorten or turn to ASCII what is not (the Kelvin sign is a `k`).
+        return FUNCTION_WORDS.contains(&word.to_lowercase().as_str());
+    }
+    is_ascii_function_word(word.as_bytes())
 }
 
-/// An identifier joined from words: `snake_case`, `camelCase`, `a.b`.
-pub(super) fn has_compound_name(trimmed: &str) -> bool {
-    trimmed.as_bytes().windows(3).any(|w| {
-        (w[0].is_ascii_alphanumeric() && (w[1] == b'_' || w[1] == b'.') && w[2].is_ascii_alphabetic())
-            || (w[0].is_ascii_lowercase() && w[1].is_ascii_uppercase() && w[2].is_ascii_lowercase())
-    })
+/// [`is_function_word`] of an ASCII word that starts and ends with a letter: lowercased into an
+/// integer, not a new string.
+pub(super) fn is_ascii_function_word(word: &[u8]) -> bool {
+    let mut lower = [0u8; 16];
+    // No function word is longer than five letters.
+    let Some(into) = lower.get_mut(..word.len()).filter(|w| w.len() <= 5) else { return false };
+    into.copy_from_slice(word);
+    into.make_ascii_lowercase();
+    FUNCTION_WORD_CODES.contains(&pack16(into))
 }
 
-#[rustfmt::skip]
-pub(super) const OPERATORS: &[&str] = &[
-    " = ", "==", "!=", "+=", "-=", ":=", "=>", "->", "&&", "||", "::", "<<", ">>", "++", "*=", "|=",
-];
-
-#[rustfmt::skip]
-pub(super) const ARITHMETIC: &[&str] = &[
-    " + ", " - ", " * ", " / ", " % ", " < ", " > ", " <= ", " >= ",
-];
-
-/// (code points, prose points) of a line outside comments and strings.
+/// (code points, prose points) of a line outside comments and strings. Every line of unfenced text
+/// is scored: what the rules count is found in one pass ([`Signals`]; `reference::score`, in the
+/// tests, is the rules written one by one, a substring search per pattern).
 pub(super) fn score(trimmed: &str) -> (u32, u32) {
     let mut code = 0u32;
     let mut prose = 0u32;
@@ -95,6 +126,7 @@ pub(super) fn score(trimmed: &str) -> (u32, u32) {
     }
     let last = trimmed.chars().last().unwrap_or(' ');
     let keyword = starts_with_keyword(trimmed);
+    let signals = Signals::of(trimmed);
     match last {
         ';' | '{' | '}' => code += 3,
         '(' | '[' | ',' | '\\' | '=' | '&' | '|' | '+' => code += 2,
@@ -106,105 +138,66 @@ pub(super) fn score(trimmed: &str) -> (u32, u32) {
         code += 2;
         // `import os`, `return x + 1`, `pass`: a keyword and a few words is a statement.
         let sentence_end = matches!(last, '.' | '!' | '?');
-        if trimmed.split_whitespace().count() <= 4 && !sentence_end {
+        if signals.tokens <= 4 && !sentence_end {
             code += 1;
         }
     }
-    if ARITHMETIC.iter().any(|op| trimmed.contains(op)) {
+    if signals.arithmetic {
         code += 1;
     }
     if trimmed.starts_with('@') && trimmed[1..].starts_with(|c: char| c.is_ascii_alphabetic()) {
         code += 3; // a decorator or annotation
     }
-    code += 2 * OPERATORS.iter().filter(|op| trimmed.contains(*op)).count().min(2) as u32;
-    if has_call(trimmed) {
+    code += 2 * signals.operators;
+    if signals.call {
         code += 2;
     }
-    if has_compound_name(trimmed) {
+    if signals.compound {
         code += 1;
     }
-    let symbols = symbol_share(trimmed);
+    let symbols = signals.symbol_share();
     if symbols >= 0.2 {
         code += 2;
     } else if symbols >= 0.12 {
         code += 1;
     }
 
-    let words: Vec<&str> = trimmed
-        .split_whitespace()
-        .filter(|w| w.chars().filter(|c| c.is_alphabetic()).count() >= 2 && w.chars().all(is_word_char))
-        .collect();
-    if words.len() >= 4 && symbols < 0.08 {
-        prose += 3 + u32::from(words.len() >= 8);
+    let words = signals.words;
+    if words >= 4 && symbols < 0.08 {
+        prose += 3 + u32::from(words >= 8);
     }
     // A long line that is mostly plain words is a paragraph on one line, whatever symbols it also
     // has (`=head2`, `C<...>` in pod, a formula): code puts a few words on a line, not dozens.
-    let tokens = trimmed.split_whitespace().count();
-    if words.len() >= 20 && 2 * words.len() >= tokens {
+    if words >= 20 && 2 * words >= signals.tokens {
         prose += 8;
     }
     // Sentences that end inside the line (`references. See the`): code does not put a full stop, a
     // space and a capital between words outside its strings and comments. A pod paragraph of
     // `C<...>` items had too few plain words for the rule above, and Python's error recovery took
     // 4 ms over its 650 bytes.
-    if sentence_breaks(trimmed) >= 2 {
+    if signals.sentence_breaks >= 2 {
         prose += 8;
     }
-    if words.len() >= 3 && matches!(last, '.' | '!' | '?') && !trimmed.ends_with("...") {
+    if words >= 3 && matches!(last, '.' | '!' | '?') && !trimmed.ends_with("...") {
         prose += 2;
     }
     let capitalized = trimmed.chars().next().is_some_and(char::is_uppercase);
-    if last == ':' && !keyword && capitalized && trimmed.split_whitespace().count() <= 10 {
+    if last == ':' && !keyword && capitalized && signals.tokens <= 10 {
         prose += 3; // "Here you go:", "Usage:", "The output:"
     }
-    if capitalized && words.len() >= 3 {
+    if capitalized && words >= 3 {
         prose += 1;
     }
     if is_list_item(trimmed) || trimmed.starts_with("> ") {
         prose += 3;
     }
-    if trimmed.matches('`').count() >= 2 {
+    if signals.backticks >= 2 {
         prose += 2; // markdown inline code
     }
-    let function_words = trimmed
-        .split_whitespace()
-        .filter(|w| {
-            FUNCTION_WORDS.contains(&w.trim_matches(|c: char| !c.is_alphabetic()).to_lowercase().as_str())
-        })
-        .count();
-    if function_words >= 2 {
+    if signals.function_words >= 2 {
         prose += 2;
     }
     (code, prose)
-}
-
-/// Sentence ends inside `line` outside double-quoted strings and before a `//` comment (where code
-/// writes sentences too): a lowercase letter or a closing bracket, `.`, `!` or `?`, a space, then a
-/// capital letter.
-fn sentence_breaks(line: &str) -> usize {
-    let bytes = line.as_bytes();
-    let (mut breaks, mut quoted) = (0, false);
-    for (i, &b) in bytes.iter().enumerate() {
-        match b {
-            b'"' if i == 0 || bytes[i - 1] != b'\\' => quoted = !quoted,
-            b'/' if !quoted && bytes.get(i + 1) == Some(&b'/') => break,
-            b'.' | b'!' | b'?' if !quoted && i > 0 && i + 2 < bytes.len() => {
-                let before = bytes[i - 1];
-                if (before.is_ascii_lowercase() || before == b')')
-                    && bytes[i + 1] == b' '
-                    && bytes[i + 2].is_ascii_uppercase()
-                {
-                    breaks += 1;
-                }
-            }
-            _ => {}
-        }
-    }
-    breaks
-}
-
-pub(super) fn is_word_char(c: char) -> bool {
-    c.is_alphabetic() || matches!(c, '\'' | '-' | ',' | '.' | '!' | '?' | ';' | ':' | '"')
 }
 
 /// `- item`, `* item`, `+ item`, `1. item`, `2) item`.
@@ -231,12 +224,21 @@ pub(super) fn is_markup(trimmed: &str) -> bool {
         && bytes[0] == b'.'
         && (bytes[1].is_ascii_alphabetic() || bytes[1] == b'\\')
         && bytes.iter().skip(1).take_while(|b| !b.is_ascii_whitespace()).count() <= 3;
-    let escapes =
-        trimmed.matches("\\f").count() + trimmed.matches("\\(").count() + trimmed.matches("\\-").count();
+    // `\\f`, `\\(` and `\\-` (none can overlap another), counted at each backslash.
+    let escapes = memchr::memchr_iter(b'\\', bytes)
+        .filter(|&at| matches!(bytes.get(at + 1), Some(b'f' | b'(' | b'-')))
+        .count();
     let tex =
         trimmed.starts_with("\\begin{") || trimmed.starts_with("\\end{") || trimmed.starts_with("\\section");
     // A Markdown link outside any string: release notes' `* \\[[`1c87ce6`](https://...)] - fix`
     // lines read as code, 2 KB of them parsed as JavaScript for 3 ms.
-    let markdown_link = trimmed.contains("](http") && !trimmed.contains(['"', '\'']);
+    let markdown_link = memchr::memchr_iter(b']', bytes).any(|at| bytes[at..].starts_with(b"](http"))
+        && !trimmed.contains(['"', '\'']);
     rule || tag || roff_request || escapes >= 2 || tex || markdown_link
 }
+
+mod signals;
+use signals::Signals;
+
+#[cfg(test)]
+mod reference;
