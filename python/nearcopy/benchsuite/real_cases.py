@@ -24,6 +24,7 @@ text (white space aside), so attribution to any of several equal sources counts 
 from __future__ import annotations
 
 import random
+import textwrap
 
 from . import filter_cases, real_disguises, real_functions, real_repetition, real_sources
 from .real_answers import CODE_SHAPES, PROSE_SHAPES, Answer, prose_answer
@@ -93,14 +94,24 @@ def code_cases(
                 tokens=f.leaves,
                 **common,
             )
-        part = real_disguises.partial(f.text, rng)
+        lines = real_disguises.partial_lines(f.text, rng)
+        part = textwrap.dedent(lines)
         tokens = real_disguises.leaves(part, language)
-        case = (
-            f"partial (>= {PARTIAL_MIN} tokens)"
-            if tokens >= PARTIAL_MIN
-            else f"partial (< {PARTIAL_MIN} tokens)"
-        )
+        size = f">= {PARTIAL_MIN}" if tokens >= PARTIAL_MIN else f"< {PARTIAL_MIN}"
+        case = f"partial ({size} tokens)"
         shaped(corpus, rng, CODE_SHAPES, helpers, case=case, code=part, tokens=tokens, **common)
+        # The same lines as indented in the function, as a completion inside its body gives them,
+        # and from the middle of their first line on, as a completion of a prompt that ended
+        # mid-line does; shaped with an rng of their own, so that the other cases stay as they were.
+        own = random.Random(f"{language} indented partial {i}")
+        if lines != part:
+            case = f"partial, indented ({size} tokens)"
+            shaped(corpus, own, CODE_SHAPES, helpers, case=case, code=lines, tokens=tokens, **common)
+        cut = real_disguises.from_mid_line(lines, own)
+        cut_tokens = real_disguises.leaves(textwrap.dedent(cut), language)
+        cut_size = f">= {PARTIAL_MIN}" if cut_tokens >= PARTIAL_MIN else f"< {PARTIAL_MIN}"
+        case = f"partial, from mid-line ({cut_size} tokens)"
+        shaped(corpus, own, CODE_SHAPES, helpers, case=case, code=cut, tokens=cut_tokens, **common)
     for f in negatives:
         shaped(
             corpus,

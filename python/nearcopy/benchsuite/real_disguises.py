@@ -7,7 +7,8 @@
   brace style (``{`` on a line of its own); Python goes through ``mutations.reformat``;
 * ``change_literals``: single-line string and number literals replaced;
 * ``edit_statement``: one simple statement deleted, or a logging statement inserted after it;
-* ``partial``: a contiguous 40-60% of the function's lines.
+* ``partial``: a contiguous 40-60% of the function's lines, dedented (``partial_lines``: as indented
+  in the function; ``from_mid_line``: those from inside their first line on).
 
 Names and statements come from the Python ``tree-sitter`` binding, spacing from its leaves. A
 disguise that would add a syntax error the original does not have is refused (None).
@@ -346,12 +347,28 @@ def _alone(node: Any, data: bytes, start_only: bool = False) -> bool:
     return node.start_point[0] == node.end_point[0] and not data[node.end_byte : end].strip(b" \t\r;")
 
 
-def partial(source: str, rng: random.Random) -> str:
-    """A contiguous 40-60% of the lines, as one pastes part of a function."""
+def partial_lines(source: str, rng: random.Random) -> str:
+    """A contiguous 40-60% of the lines, indented as they are in the function: what a completion
+    that goes on inside a function body gives."""
     lines = source.splitlines(keepends=True)
     length = max(1, round(len(lines) * rng.uniform(0.4, 0.6)))
     start = rng.randrange(len(lines) - length + 1)
-    return textwrap.dedent("".join(lines[start : start + length]))
+    return "".join(lines[start : start + length])
+
+
+def from_mid_line(lines: str, rng: random.Random) -> str:
+    """``lines`` from a point inside the first line's code (after its indentation, before its
+    last character), as a completion of a prompt that ended mid-line begins."""
+    first = lines.split("\n", 1)[0]
+    indent = len(first) - len(first.lstrip())
+    if len(first) - indent < 2:
+        return lines
+    return lines[rng.randrange(indent + 1, len(first)) :]
+
+
+def partial(source: str, rng: random.Random) -> str:
+    """A contiguous 40-60% of the lines, dedented, as one pastes part of a function."""
+    return textwrap.dedent(partial_lines(source, rng))
 
 
 DISGUISES: dict[str, Callable[[str, str, random.Random], str | None]] = {

@@ -4,6 +4,7 @@
 
 use super::languages::Language;
 use super::lexid::{rank, Evidence, LanguageSet};
+use super::python_start::parse_code;
 use tree_sitter::{Parser, Tree};
 
 /// What each `LEXICAL_UNIT` of lexical evidence (up to four) is worth, in share of bytes in error.
@@ -29,7 +30,7 @@ pub fn parse(parser: &mut Parser, source: &str, language: Language) -> Option<Tr
     if parser.set_language(&language.grammar()).is_err() || source.trim().is_empty() {
         return None;
     }
-    parser.parse(source, None)
+    parse_code(parser, source, language)
 }
 
 /// The error share of a parsed tree of `source_len` bytes (see [`error_share`]).

@@ -22,6 +22,7 @@ mod lexid;
 mod lines;
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
 mod memcmp;
+mod python_start;
 
 pub use answer::{
     language_of_tag, split_answer, split_answer_with, Hint, ParsedSegment, Segment, SplitOptions,
@@ -181,12 +182,31 @@ impl CodeNormalizer {
                 .map_err(|e| invalid!("cannot load the {} grammar: {e}", opts.language.name()))?;
             self.language = Some(opts.language);
         }
-        let tree = self
-            .parser
-            .parse(source, None)
+        let tree = python_start::parse_code(&mut self.parser, source, opts.language)
             .ok_or_else(|| invalid!("the {} parser gave up on this input", opts.language.name()))?;
+        self.walk_cut_line(source, opts);
         self.walk(&tree, source, opts);
         Ok(&self.tokens)
+    }
+
+    /// The tokens of a first line that a Python parse leaves out ([`python_start`]: the tail of a
+    /// line cut off), from a parse of that line alone: its tokens count as any line's do (a
+    /// partial copy of 50 tokens that lost them fell under the code threshold).
+    fn walk_cut_line(&mut self, source: &str, opts: &CodeOptions) {
+        let Some(end) =
+            (opts.language == Language::Python).then(|| python_start::python_start(source)).flatten()
+        else {
+            return;
+        };
+        if self.language != Some(opts.language) {
+            if self.parser.set_language(&opts.language.grammar()).is_err() {
+                return;
+            }
+            self.language = Some(opts.language);
+        }
+        if let Some(line) = self.parser.parse(&source[..end], None) {
+            self.walk(&line, source, opts);
+        }
     }
 
     /// Like [`Self::normalize`], from a tree already parsed from exactly `source` as
@@ -201,6 +221,7 @@ impl CodeNormalizer {
         self.tokens.clear();
         self.numbering.clear();
         self.ancestors.clear();
+        self.walk_cut_line(source, opts);
         self.walk(tree, source, opts);
         &self.tokens
     }

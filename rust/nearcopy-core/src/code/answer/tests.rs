@@ -386,9 +386,9 @@ fn a_badly_parsing_tagged_block_is_read_in_another_language_only_on_stronger_evi
 
 #[test]
 fn a_failed_favourite_is_retried_only_in_a_language_with_a_fair_share_of_its_evidence() {
-    // Python cut off in a signature (its grammar leaves a quarter of it in errors), rendering a line of
+    // Python broken in a signature (its grammar leaves much of it in errors), rendering a line of
     // JavaScript: JavaScript, far outscored, is not parsed after Python fails.
-    let cut = "                 key=None, reverse=False):\n        \"\"\"Sort the items.\"\"\"\n        if key is None:\n            raise ValueError(\"no key\")\n        elif self.items is not None:\n            self.items.sort(key=lambda item: item.rank, reverse=reverse)\n        try:\n            self.render(\"function(x) { return x === y }\")\n        except KeyError:\n            pass\n    return self\n";
+    let cut = "                 key=None, reverse=False:\n        \"\"\"Sort the items.\"\"\"\n        if key is None:\n            raise ValueError(\"no key\")\n        elif self.items is not None:\n            self.items.sort(key=lambda item: item.rank, reverse=reverse)\n        try:\n            self.render(\"function(x) { return x === y }\")\n        except KeyError:\n            pass\n    return self\n";
     let parses = std::rc::Rc::new(std::cell::Cell::new(0));
     let counted = parses.clone();
     let mut parser = Parser::new();
@@ -404,6 +404,20 @@ fn a_failed_favourite_is_retried_only_in_a_language_with_a_fair_share_of_its_evi
     assert!(!segment.code && segment.language.is_none(), "{segment:?}");
     assert_eq!(segment.alternatives, vec![Some(Language::Python)]);
     assert!(parts[0].tree(Language::Python).is_some(), "the favourite's tree is kept for that reading");
+}
+
+#[test]
+fn python_cut_in_its_signature_is_read_as_python_from_the_line_after() {
+    // The signature's tail closes a bracket it never opened: parsed from the next line on (that
+    // line's tokens from a parse of its own), the body is Python with few errors, not prose.
+    let cut = "                 key=None, reverse=False):\n        \"\"\"Sort the items.\"\"\"\n        if key is None:\n            raise ValueError(\"no key\")\n        elif self.items is not None:\n            self.items.sort(key=lambda item: item.rank, reverse=reverse)\n    return self\n";
+    let parts = split_answer_with(cut, &mut Parser::new(), &SplitOptions::default());
+    assert_eq!(parts.len(), 1);
+    let segment = &parts[0].segment;
+    assert_eq!((segment.code, segment.language), (true, Some(Language::Python)), "{segment:?}");
+    assert!(segment.alternatives.is_empty(), "it parses cleanly: no other reading");
+    let tree = parts[0].tree(Language::Python).unwrap();
+    assert_eq!(tree.root_node().start_byte(), cut.find('\n').unwrap() + 1 + 8);
 }
 
 #[test]
