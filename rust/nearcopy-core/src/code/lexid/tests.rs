@@ -125,3 +125,18 @@ fn one_pass_counts_as_needle_by_needle() {
         }
     }
 }
+
+/// Part of a function with nothing of Python but its block headers (no `def`, no `self.`) is
+/// still evidence of Python; braces and semicolons, or a `for` without `in`, are not such headers.
+#[test]
+fn colon_ended_headers_are_python_evidence() {
+    let loops = "for prefix in prefixes:\n    seen.add(prefix)\nif os.sep == '/':\n    libdirs = [sys.platlibdir]\nwhile libdirs:\n    path = os.path.join(prefix, libdirs.pop())\n";
+    let python = rank(loops, LanguageSet::only(Language::Python))[0];
+    assert_eq!(python.lexical, 6.0);
+    assert_eq!(best(loops), Language::Python);
+    for not_python in ["for (i = 0; i < n; i++) {", "if (x) {", "for each:", "case 1:", "if x: {", "with:"] {
+        assert!(!python_header(not_python), "{not_python}");
+    }
+    assert!(python_header("    elif count > 3:  "));
+    assert!(python_header("with open(path) as f:"));
+}
