@@ -191,8 +191,8 @@ def main(argv: list[str] | None = None) -> None:
         "",
         "| text MB | documents | tokens | build s | build MB/s | build MB/s, 1 core | index MB | "
         "bytes/token | open ms | peak build MB | check p50 ms | check p99 ms | second pass: p50 / p99 ms | "
-        "warm s | warmed: p50 / p99 ms |",
-        "|---:" * 15 + "|",
+        "warm s | warmed: p50 / p99 ms | warmed, best of 3: p50 / p99 ms |",
+        "|---:" * 16 + "|",
     ]
     for r in rows:
         lines.append(
@@ -201,7 +201,8 @@ def main(argv: list[str] | None = None) -> None:
             f"{r['index_mb']} | {r['bytes_per_token']} | {r['open_ms']} | {r['peak_build_mb']} | "
             f"{r['check_p50_ms']} | {r['check_p99_ms']} | "
             f"{r['check_p50_again_ms']} / {r['check_p99_again_ms']} | {r['warm_s']} | "
-            f"{r['check_p50_warm_ms']} / {r['check_p99_warm_ms']} |"
+            f"{r['check_p50_warm_ms']} / {r['check_p99_warm_ms']} | "
+            f"{r['check_p50_best3_ms']} / {r['check_p99_best3_ms']} |"
         )
     lines += [
         "",
@@ -210,7 +211,8 @@ def main(argv: list[str] | None = None) -> None:
         "checks its block's checksum), then the second pass, the same answers again, as on a server "
         "that has run a while; warmed: the index opened afresh and warmed first (`index.warm()`, one "
         "thread: every block read and checked once, as `nearcopy serve` does before serving), then "
-        "each answer once.",
+        "each answer once; best of 3: each answer's fastest of that pass and two more (the check's "
+        "cost without a shared machine's hiccups).",
         "",
         *peer_table(rows),
     ]
