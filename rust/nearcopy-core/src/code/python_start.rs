@@ -9,8 +9,9 @@
 //!
 //! Such a first line is left out of the parse (tree-sitter's included ranges: every node keeps its
 //! byte offsets in the text) and parsed on its own, its tokens put before the others'
-//! (`CodeNormalizer::walk_cut_line`): one that closes more brackets than it opens, or one that ends
-//! a header (`:`, the next line deeper) without starting with the keyword a header starts with.
+//! (`CodeNormalizer::walk_cut_line`): lines that close a bracket they never opened (within the
+//! first few: the rest of a signature or a call cut off), or a first line that ends a header (`:`,
+//! the next line deeper) without starting with the keyword a header starts with.
 
 use super::languages::Language;
 use tree_sitter::{Parser, Point, Range, Tree};
@@ -26,20 +27,15 @@ const BLOCK_KEYWORDS: &[&[u8]] = &[
     b"async", b"match", b"case", b"lambda",
 ];
 
-/// Where a Python parse of `source` should start: after its first line when that line is the
-/// tail of one cut off (see the module's comment), else None (all of it).
-pub fn python_start(source: &str) -> Option<usize> {
-    let bytes = source.as_bytes();
-    let first_end = memchr::memchr(b'\n', bytes)? + 1;
-    let first = &bytes[..first_end];
-    // A docstring's first line (`"""Summary:` and its paragraph below) opens what the rest is in.
-    if first.windows(3).any(|w| w == b"\"\"\"" || w == b"\'\'\'") {
-        return None;
-    }
-    // Brackets outside the line's strings (a string cut open is read as closed at the line's end).
-    let (mut opened, mut closed, mut quote) = (0usize, 0usize, None);
-    let mut escaped = false;
-    for &b in first {
+/// How far into a text a bracket closed that it never opened still marks the tail of a statement
+/// cut off (the rest of a signature or a call, a line or several).
+const MAX_CUT_LINES: usize = 8;
+
+/// Brackets `line` opens minus those it closes, outside its strings and comment (a string cut
+/// open is read as closed at the line's end).
+fn bracket_balance(line: &[u8]) -> isize {
+    let (mut balance, mut quote, mut escaped) = (0isize, None, false);
+    for &b in line {
         match (quote, b) {
             (Some(_), b'\\') if !escaped => {
                 escaped = true;
@@ -49,20 +45,45 @@ pub fn python_start(source: &str) -> Option<usize> {
             (Some(_), _) => {}
             (None, b'"' | b'\'') => quote = Some(b),
             (None, b'#') => break,
-            (None, b'(' | b'[' | b'{') => opened += 1,
-            (None, b')' | b']' | b'}') => closed += 1,
+            (None, b'(' | b'[' | b'{') => balance += 1,
+            (None, b')' | b']' | b'}') => balance -= 1,
             (None, _) => {}
         }
         escaped = false;
     }
-    let next = bytes[first_end..].split(|&b| b == b'\n').find(|l| !l.trim_ascii().is_empty())?;
+    balance
+}
+
+/// Where a Python parse of `source` should start: after the tail of a statement cut off, when it
+/// begins with one (see the module's comment), else None (all of it).
+pub fn python_start(source: &str) -> Option<usize> {
+    let bytes = source.as_bytes();
+    let mut lines = bytes.split_inclusive(|&b| b == b'\n');
+    let first = lines.next()?;
+    let (mut depth, mut end) = (0isize, 0usize);
+    for line in std::iter::once(first).chain(lines.clone()).take(MAX_CUT_LINES) {
+        // A docstring (`"""Summary:` and its paragraph below) is what the rest is in.
+        if line.windows(3).any(|w| w == b"\"\"\"" || w == b"\'\'\'") || !line.ends_with(b"\n") {
+            break;
+        }
+        end += line.len();
+        depth += bracket_balance(line);
+        if depth < 0 {
+            return Some(end);
+        }
+    }
+    let first_end = first.len();
+    if !first.ends_with(b"\n") || first.windows(3).any(|w| w == b"\"\"\"" || w == b"\'\'\'") {
+        return None;
+    }
+    let next = lines.find(|l| !l.trim_ascii().is_empty())?;
     let trimmed = first.trim_ascii();
     let word = trimmed.split(|b| !(b.is_ascii_alphanumeric() || *b == b'_')).next().unwrap_or_default();
     // A header's tail: only a line of code alone (no string, no comment) is taken for one.
     let plain = !trimmed.iter().any(|b| matches!(b, b'"' | b'\'' | b'#'));
     let header_tail =
         plain && trimmed.ends_with(b":") && indent(next) > indent(first) && !BLOCK_KEYWORDS.contains(&word);
-    (closed > opened || header_tail).then_some(first_end)
+    header_tail.then_some(first_end)
 }
 
 /// `source` parsed as `language` by `parser` (its language already set), a Python parse from
@@ -74,7 +95,7 @@ pub fn parse_code(parser: &mut Parser, source: &str, language: Language) -> Opti
     let range = Range {
         start_byte: start,
         end_byte: source.len(),
-        start_point: Point::new(1, 0),
+        start_point: Point::new(source[..start].matches('\n').count(), 0),
         end_point: Point::new(source.matches('\n').count(), source.len() - last_line),
     };
     if parser.set_included_ranges(&[range]).is_err() {

@@ -57,6 +57,19 @@ fn a_line_closing_brackets_it_never_opened_is_a_cut_tail_whatever_follows() {
 }
 
 #[test]
+fn the_tail_of_a_signature_over_several_lines_is_left_out_to_its_closing_bracket() {
+    let tail = "e_start: cpy.CoordinateArray,\n    line_end: cpy.CoordinateArray,\n) -> None:\n";
+    let text = format!("{tail}    mid = 0.5*(line_start + line_end)\n    along = line_end - line_start\n");
+    assert_eq!(python_start(&text), Some(tail.len()));
+    let tree = parse_code(&mut parser(Language::Python), &text, Language::Python).unwrap();
+    assert!(!tree.root_node().has_error(), "{}", tree.root_node().to_sexp());
+    assert_eq!(tree.root_node().child(0).unwrap().start_position(), Point::new(3, 4));
+    // Past the first lines, a closing bracket is the text's own business.
+    let late = format!("{}x)\n", "a = 1\n".repeat(MAX_CUT_LINES));
+    assert_eq!(python_start(&late), None);
+}
+
+#[test]
 fn whole_blocks_modules_and_continued_lines_are_read_whole() {
     for text in [
         "class Stack:\n    def push(self, x):\n        self.items.append(x)\n", // opens the block
