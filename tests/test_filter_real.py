@@ -142,6 +142,18 @@ def test_a_partial_copy_is_a_contiguous_40_to_60_percent_of_the_lines(lines: int
     assert part in source and abs(len(taken) - 0.5 * lines) <= 0.1 * lines + 1
 
 
+@given(st.integers(0, 12), st.text("ab(),: ", min_size=0, max_size=30), st.integers(0, 2**32 - 1))
+def test_a_copy_from_mid_line_starts_inside_its_first_lines_code(indent: int, code: str, seed: int) -> None:
+    lines = " " * indent + "x" + code + "\n        return y\n"
+    cut = real_disguises.from_mid_line(lines, random.Random(seed))
+    first = lines.split("\n", 1)[0]
+    assert lines.endswith(cut) and "\n        return y\n" in cut
+    if len(first) - indent >= 2:  # a first line of one character has no inside to start from
+        assert indent < len(lines) - len(cut) < len(first)
+    else:
+        assert cut == lines
+
+
 @pytest.mark.parametrize("shape", real_answers.CODE_SHAPES)
 def test_every_shape_labels_where_its_code_is(shape: str) -> None:
     code = "def add(a, b):\n    return a + b\n"

@@ -65,37 +65,29 @@ const fn pack16(bytes: &[u8]) -> u128 {
     packed
 }
 
-/// [`CODE_STARTS`] packed ([`pack16`]) and sorted, at compile time.
-const CODE_START_CODES: [u128; CODE_STARTS.len()] = {
-    let mut codes = [0u128; CODE_STARTS.len()];
+/// `words` packed ([`pack16`]), sorted if `sorted`, at compile time (an insertion sort: const
+/// evaluation has no `sort`).
+const fn pack_words<const N: usize>(words: &[&str], sorted: bool) -> [u128; N] {
+    let mut codes = [0u128; N];
     let mut i = 0;
-    while i < codes.len() {
-        codes[i] = pack16(CODE_STARTS[i].as_bytes());
-        // Insertion sort: const evaluation has no `sort`.
+    while i < N {
+        codes[i] = pack16(words[i].as_bytes());
         let mut j = i;
-        while j > 0 && codes[j - 1] > codes[j] {
+        while sorted && j > 0 && codes[j - 1] > codes[j] {
             (codes[j - 1], codes[j]) = (codes[j], codes[j - 1]);
             j -= 1;
         }
         i += 1;
     }
     codes
-};
+}
 
-/// [`FUNCTION_WORDS`] packed ([`pack16`]), at compile time.
-const FUNCTION_WORD_CODES: [u128; FUNCTION_WORDS.len()] = {
-    let mut codes = [0u128; FUNCTION_WORDS.len()];
-    let mut i = 0;
-    while i < codes.len() {
-        codes[i] = pack16(FUNCTION_WORDS[i].as_bytes());
-        i += 1;
-    }
-    codes
-};
+const CODE_START_CODES: [u128; CODE_STARTS.len()] = pack_words(CODE_STARTS, true);
+const FUNCTION_WORD_CODES: [u128; FUNCTION_WORDS.len()] = pack_words(FUNCTION_WORDS, false);
 
 /// Whether `token`, stripped of what is not a letter at either end and lowercased, is one of the
 /// [`FUNCTION_WORDS`].
-pub(super) fn is_function_word(token: &str) -> bool {
+fn is_function_word(token: &str) -> bool {
     let word = token.trim_matches(|c: char| !c.is_alphabetic());
     if !word.is_ascii() {
         // Lowercasing may shorten or turn to ASCII what is not (the Kelvin sign is a `k`).
@@ -106,7 +98,7 @@ pub(super) fn is_function_word(token: &str) -> bool {
 
 /// [`is_function_word`] of an ASCII word that starts and ends with a letter: lowercased into an
 /// integer, not a new string.
-pub(super) fn is_ascii_function_word(word: &[u8]) -> bool {
+fn is_ascii_function_word(word: &[u8]) -> bool {
     let mut lower = [0u8; 16];
     // No function word is longer than five letters.
     let Some(into) = lower.get_mut(..word.len()).filter(|w| w.len() <= 5) else { return false };
