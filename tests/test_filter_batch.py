@@ -75,6 +75,21 @@ def test_check_batch_equals_check_whatever_the_thread_count(index: ProtectedInde
         output_filter.check_batch(["fine", b"bytes"])  # type: ignore[list-item]
 
 
+def test_a_warmed_index_screens_its_allowlists_by_their_bits_and_finds_what_it_found(
+    index: ProtectedIndex,
+) -> None:
+    fresh = ProtectedIndex.open(index.path)
+    texts = [*answers(), f"As the header says: {PROSE_HEADER}", f"{PROSE_HEADER}\n\n{functions()[1][1]}"]
+    for max_doc_frequency in (20, 1000):
+        before = [OutputFilter(fresh, max_doc_frequency=max_doc_frequency).check(t) for t in texts]
+        assert not before[-2].flagged, "the allowlisted header is never reported"
+        assert fresh._reader.presence_bytes() == 0 or max_doc_frequency == 1000
+        fresh.warm()
+        assert fresh._reader.presence_bytes() > 0, "warm() made the allowlists' presence bits"
+        after = [OutputFilter(fresh, max_doc_frequency=max_doc_frequency).check(t) for t in texts]
+        assert after == before
+
+
 def test_segments_were_cut_and_boilerplate_counts_across_them(index: ProtectedIndex) -> None:
     assert index.info()["segments"] > 3
     # The header is in every document (and allowlisted): never reported, in prose or code comments.

@@ -340,8 +340,10 @@ class ProtectedIndex:
         """Reads every document table and every segment block once and checks it, so that no later
         check pays a page's first mapping, a block's first checksum or a table's first parse (on a
         1 GB index just opened, those made the first pass over 2 KB answers slower at the p99 than
-        the second). ``nearcopy serve`` warms an index before it serves it. Raises
-        :class:`IndexError_` naming any damage found, as a check would."""
+        the second). It also keeps each allowlist's keys as presence bits in memory (about a byte per
+        key), so that checks ask an allowlist's file only about fingerprints it may hold. ``nearcopy
+        serve`` warms an index before it serves it. Raises :class:`IndexError_` naming any damage
+        found, as a check would."""
         for segment in range(len(self._segments)):
             self._table(segment)
         try:

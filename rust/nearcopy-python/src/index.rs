@@ -7,6 +7,7 @@ use crate::thread_count;
 use nearcopy_core::code::Language;
 use nearcopy_core::code::{Hint, LanguageSet};
 use nearcopy_core::fingerprint::document::Content;
+use nearcopy_core::fingerprint::presence::{Presence, Screened};
 use nearcopy_core::fingerprint::segment::{
     self as segment_file, key_check, write_segment_with_words, Segment,
 };
@@ -18,6 +19,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyList, PyString};
 use rayon::prelude::*;
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
 fn content(language: Option<&str>) -> PyResult<Content> {
     match language {
@@ -131,6 +133,9 @@ pub(crate) type MatchTuple = (usize, u32, usize, usize, u32, u32, Option<&'stati
 pub struct IndexReader {
     pub(crate) segments: Vec<Segment>,
     pub(crate) allowlist: Vec<Segment>,
+    /// The allowlist segments' [`Presence`] bits, made by `warm()` (a server's start): a check then
+    /// asks an allowlist's file only about fingerprints its bits let through.
+    allowlist_presence: OnceLock<Vec<Presence>>,
     pub(crate) winnowing: Winnowings,
     pub(crate) contents: IndexContents,
 }
@@ -198,7 +203,8 @@ impl IndexReader {
                 .collect::<nearcopy_core::Result<_>>()
                 .map_err(to_py_err)?,
         };
-        Ok(IndexReader { segments, allowlist, winnowing, contents: IndexContents { prose, languages } })
+        let contents = IndexContents { prose, languages };
+        Ok(IndexReader { segments, allowlist, allowlist_presence: OnceLock::new(), winnowing, contents })
     }
 
     /// Fingerprints and file bytes of every segment.
@@ -213,15 +219,28 @@ impl IndexReader {
     }
 
     /// Reads every block of every segment once and checks it, in parallel on `num_threads` (default:
-    /// all cores), so that no check pays a page's first mapping or a block's checksum; raises
-    /// OSError naming a damaged block.
+    /// all cores), so that no check pays a page's first mapping or a block's checksum, and makes the
+    /// allowlists' presence bits; raises OSError naming a damaged block.
     #[pyo3(signature = (num_threads=None))]
     fn warm(&self, py: Python<'_>, num_threads: Option<usize>) -> PyResult<()> {
         let segments: Vec<&Segment> = self.segments.iter().chain(&self.allowlist).collect();
         let bytes = segments.iter().map(|s| s.bytes()).sum();
         let threads = thread_count(num_threads, bytes).map_err(to_py_err)?;
-        py.detach(|| pool::pool(threads)?.install(|| segments.par_iter().try_for_each(|s| s.warm())))
-            .map_err(to_py_err)
+        py.detach(|| -> nearcopy_core::Result<()> {
+            pool::pool(threads)?.install(|| segments.par_iter().try_for_each(|s| s.warm()))?;
+            // Every block was just checked, so every allowlist has its bits.
+            let presence: Option<Vec<Presence>> = self.allowlist.iter().map(Presence::of).collect();
+            if let Some(presence) = presence {
+                let _ = self.allowlist_presence.set(presence);
+            }
+            Ok(())
+        })
+        .map_err(to_py_err)
+    }
+
+    /// Bytes of memory the allowlists' presence bits take (0 before `warm()`).
+    fn presence_bytes(&self) -> usize {
+        self.allowlist_presence.get().map_or(0, |p| p.iter().map(Presence::bytes).sum())
     }
 
     /// Matches of an answer, longest first, and the answer's normalized token count. `language` is
@@ -314,7 +333,15 @@ impl IndexReader {
         answer: &str,
         settings: &MatchSettings,
     ) -> nearcopy_core::Result<(Vec<MatchTuple>, usize)> {
-        let report = match_answer(answer, &self.segments, &self.allowlist, &self.winnowing, settings)?;
+        let report = match self.allowlist_presence.get() {
+            Some(presence) => {
+                let screened: Vec<Screened<'_>> = (self.allowlist.iter().zip(presence))
+                    .map(|(segment, presence)| Screened { segment, presence })
+                    .collect();
+                match_answer(answer, &self.segments, &screened, &self.winnowing, settings)?
+            }
+            None => match_answer(answer, &self.segments, &self.allowlist, &self.winnowing, settings)?,
+        };
         self.undamaged()?;
         Ok(Self::tuples(report))
     }

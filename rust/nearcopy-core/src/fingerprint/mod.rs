@@ -9,6 +9,7 @@
 pub mod document;
 pub mod key;
 mod matching;
+pub mod presence;
 pub mod segment;
 pub mod words;
 

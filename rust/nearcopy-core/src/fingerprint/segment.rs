@@ -233,6 +233,16 @@ impl Segment {
         &self.path
     }
 
+    /// Calls `f` with every stored key, in order; None (and no call) when a block of the keys is
+    /// damaged.
+    pub fn for_each_key(&self, mut f: impl FnMut(u32)) -> Option<()> {
+        if self.entries > 0 && !self.touch(self.keys_at, 4 * self.entries) {
+            return None;
+        }
+        (0..self.entries).for_each(|i| f(self.key(i)));
+        Some(())
+    }
+
     #[inline]
     fn key(&self, i: usize) -> u32 {
         read_u32(&self.map, self.keys_at + 4 * i)
