@@ -416,6 +416,6 @@ impl Segment {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 #[cfg(test)]
 mod words_tests;

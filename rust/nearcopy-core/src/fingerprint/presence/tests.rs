@@ -1,21 +1,11 @@
 use super::*;
+use crate::fingerprint::segment::tests::tempdir as temp_dir;
 use crate::fingerprint::segment::write_segment;
 use crate::fingerprint::{find_matches, Fingerprint, MatchParams, Winnowing, Winnowings};
 use crate::hash::splitmix64;
 
 const K: usize = 5;
 const W: usize = 8;
-
-fn temp_dir() -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!(
-        "nearcopy-presence-{}-{:?}",
-        std::process::id(),
-        std::thread::current().id()
-    ));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
 
 fn winnowings() -> Winnowings {
     Winnowings { prose: Winnowing::new(K, W, None).unwrap(), code: Winnowing::new(12, 6, None).unwrap() }

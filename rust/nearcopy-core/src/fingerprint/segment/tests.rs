@@ -154,7 +154,8 @@ fn keys_are_checkable_but_not_revealed() {
     assert_ne!(key_check(Some(&key)), key_check(Some(&FingerprintKey { k0: 43, k1: 0 })));
 }
 
-fn tempdir() -> std::path::PathBuf {
+/// A fresh directory of this process and thread (the segment tests' and others').
+pub(crate) fn tempdir() -> std::path::PathBuf {
     let dir = std::env::temp_dir().join(format!(
         "nearcopy-seg-{}-{:?}",
         std::process::id(),
