@@ -182,22 +182,19 @@ impl CodeNormalizer {
                 .map_err(|e| invalid!("cannot load the {} grammar: {e}", opts.language.name()))?;
             self.language = Some(opts.language);
         }
-        let tree = python_start::parse_code(&mut self.parser, source, opts.language)
+        let start = python_start::cut_start(source, opts.language);
+        let tree = python_start::parse_from(&mut self.parser, source, start)
             .ok_or_else(|| invalid!("the {} parser gave up on this input", opts.language.name()))?;
-        self.walk_cut_line(source, opts);
+        self.walk_cut_line(source, opts, start);
         self.walk(&tree, source, opts);
         Ok(&self.tokens)
     }
 
-    /// The tokens of a first line that a Python parse leaves out ([`python_start`]: the tail of a
-    /// line cut off), from a parse of that line alone: its tokens count as any line's do (a
+    /// The tokens of the lines a Python parse leaves out (`start`, from [`python_start`]: the tail
+    /// of a statement cut off), from a parse of those lines alone: they count as any line's do (a
     /// partial copy of 50 tokens that lost them fell under the code threshold).
-    fn walk_cut_line(&mut self, source: &str, opts: &CodeOptions) {
-        let Some(end) =
-            (opts.language == Language::Python).then(|| python_start::python_start(source)).flatten()
-        else {
-            return;
-        };
+    fn walk_cut_line(&mut self, source: &str, opts: &CodeOptions, start: Option<usize>) {
+        let Some(end) = start else { return };
         if self.language != Some(opts.language) {
             if self.parser.set_language(&opts.language.grammar()).is_err() {
                 return;
@@ -221,7 +218,7 @@ impl CodeNormalizer {
         self.tokens.clear();
         self.numbering.clear();
         self.ancestors.clear();
-        self.walk_cut_line(source, opts);
+        self.walk_cut_line(source, opts, python_start::cut_start(source, opts.language));
         self.walk(tree, source, opts);
         &self.tokens
     }

@@ -60,10 +60,13 @@ pub fn python_start(source: &str) -> Option<usize> {
     let bytes = source.as_bytes();
     let mut lines = bytes.split_inclusive(|&b| b == b'\n');
     let first = lines.next()?;
+    // A docstring (`"""Summary:` and its paragraph below) is what the rest is in; the last line
+    // has nothing after it to read.
+    let unsure =
+        |line: &[u8]| line.windows(3).any(|w| w == b"\"\"\"" || w == b"\'\'\'") || !line.ends_with(b"\n");
     let (mut depth, mut end) = (0isize, 0usize);
     for line in std::iter::once(first).chain(lines.clone()).take(MAX_CUT_LINES) {
-        // A docstring (`"""Summary:` and its paragraph below) is what the rest is in.
-        if line.windows(3).any(|w| w == b"\"\"\"" || w == b"\'\'\'") || !line.ends_with(b"\n") {
+        if unsure(line) {
             break;
         }
         end += line.len();
@@ -72,8 +75,7 @@ pub fn python_start(source: &str) -> Option<usize> {
             return Some(end);
         }
     }
-    let first_end = first.len();
-    if !first.ends_with(b"\n") || first.windows(3).any(|w| w == b"\"\"\"" || w == b"\'\'\'") {
+    if unsure(first) {
         return None;
     }
     let next = lines.find(|l| !l.trim_ascii().is_empty())?;
@@ -83,13 +85,26 @@ pub fn python_start(source: &str) -> Option<usize> {
     let plain = !trimmed.iter().any(|b| matches!(b, b'"' | b'\'' | b'#'));
     let header_tail =
         plain && trimmed.ends_with(b":") && indent(next) > indent(first) && !BLOCK_KEYWORDS.contains(&word);
-    header_tail.then_some(first_end)
+    header_tail.then_some(first.len())
+}
+
+/// Where a parse of `source` as `language` starts ([`python_start`] for Python, else None).
+pub fn cut_start(source: &str, language: Language) -> Option<usize> {
+    if language == Language::Python {
+        python_start(source)
+    } else {
+        None
+    }
 }
 
 /// `source` parsed as `language` by `parser` (its language already set), a Python parse from
 /// [`python_start`]. The parser reads the whole of its next input again.
 pub fn parse_code(parser: &mut Parser, source: &str, language: Language) -> Option<Tree> {
-    let start = if language == Language::Python { python_start(source) } else { None };
+    parse_from(parser, source, cut_start(source, language))
+}
+
+/// `source` parsed by `parser` from byte `start` on ([`cut_start`]; None: all of it).
+pub fn parse_from(parser: &mut Parser, source: &str, start: Option<usize>) -> Option<Tree> {
     let Some(start) = start else { return parser.parse(source, None) };
     let last_line = source.rfind('\n').map_or(0, |at| at + 1);
     let range = Range {
