@@ -172,6 +172,42 @@ def test_int_keys_and_repeated_keys(tmp_path: Path) -> None:
     assert index.remove([1000]) == 2 and 1000 not in index
 
 
+def test_row_numbers_as_keys_answer_as_any_int_keys_do(tmp_path: Path) -> None:
+    """Keys that are the row numbers (stored as computed, no key column) against the same rows
+    under shuffled keys, through inserts in two batches, a merge, removals and a second merge."""
+    _, sigs = _corpus(600, 6)
+    shuffled = np.random.default_rng(6).permutation(600) + 10**12
+    rows = {"in order": np.arange(600) + 5, "shuffled": shuffled}
+    indexes = {name: LSHIndex.create(tmp_path / name, key_type="int", threshold=0.7) for name in rows}
+
+    def answers() -> dict[str, list[list[tuple[int, float]]]]:
+        out = {}
+        for name, index in indexes.items():
+            row_of = {int(k): r for r, k in enumerate(rows[name])}
+            out[name] = [
+                sorted((row_of[int(k)], float(s)) for k, s in zip(found.keys, found.similarity))
+                for found in index.query(sigs, threshold=0.6)
+            ]
+        return out
+
+    for name, index in indexes.items():
+        index.insert(rows[name][:250], sigs[:250])
+        index.insert(rows[name][250:], sigs[250:])
+    first = answers()
+    assert first["in order"] == first["shuffled"] and sum(map(len, first["in order"])) > 600
+    for index in indexes.values():
+        index.merge()
+    assert answers() == first
+    assert indexes["in order"].info()["bytes"] < indexes["shuffled"].info()["bytes"], "no key column"
+    for name, index in indexes.items():
+        index.remove(rows[name][100:400:3])
+        index.merge()
+        index.verify()
+    after = answers()
+    assert after["in order"] == after["shuffled"] and after != first
+    assert 105 not in indexes["in order"] and 104 in indexes["in order"]  # row 100 removed, 99 kept
+
+
 def test_merges_keep_every_result_and_leave_removed_documents_out(tmp_path: Path) -> None:
     keys, sigs = _corpus(400, 4)
     index = LSHIndex.create(tmp_path / "lsh", threshold=0.7)

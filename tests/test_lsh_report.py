@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from nearcopy.benchsuite.lsh_report import RAW, at_rensas_recall, equal_recall
+from nearcopy.benchsuite.lsh_report import RAW, SHUFFLED, at_rensas_recall, equal_recall, targets
 
 
 def row(p99: float, recall: float, precision: float, part: str) -> dict[str, Any]:
@@ -73,3 +73,27 @@ def test_the_warmed_reader_is_judged_apart_from_the_fresh_one() -> None:
     unwarmed = {k: v for k, v in slow_fresh.items() if k != "query_p99_warm_us"}
     assert at_rensas_recall([unwarmed, rensa], rensa, "raw").endswith(": missed"), "no warmed row: fresh only"
     assert at_rensas_recall([{**other, "query_p99_warm_us": 40.0}, rensa], rensa, "raw").endswith(": missed")
+
+
+def test_rows_with_shuffled_ids_are_judged_on_a_line_of_their_own() -> None:
+    """Row numbers as keys are computed, not read: the rows whose ids are shuffled must not hide
+    behind them, nor make the rows of row numbers look slower."""
+    rensa = {**row(30.0, 0.60, 0.67, "raw"), "method": "rensa"}
+    own = {**row(300.0, 0.77, 0.9, "verified"), "method": "nearcopy", "bytes_per_doc": 180.0}
+    same_bands = {**row(25.0, 0.43, 0.72, "raw"), "method": f"nearcopy-rensa-bands{RAW}"}
+    in_order = {**row(12.0, 0.61, 0.60, "raw"), "method": f"nearcopy at rensa's recall, 9 x 14{RAW}"}
+    shuffled = {
+        **in_order,
+        "query_p99_us": 31.0,
+        "method": f"nearcopy at rensa's recall, 9 x 14, {SHUFFLED}{RAW}",
+    }
+    size = {
+        "corpus": {"docs": 1000},
+        "thresholds": [{"threshold": 0.8, "rows": [own, same_bands, in_order, shuffled, rensa]}],
+    }
+    lines = targets([size])
+    judged = [line for line in lines if "raw candidates: at rensa's recall" in line]
+    assert len(judged) == 2
+    assert "fastest p99 is 12.0 us" in judged[0] and judged[0].endswith(": met")
+    assert "with the ids shuffled (not row numbers)" in judged[1] and "fastest p99 is 31.0 us" in judged[1]
+    assert judged[1].endswith(": missed")

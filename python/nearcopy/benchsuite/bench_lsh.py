@@ -46,7 +46,7 @@ from . import benchutil, lsh_layouts
 from .bench_dedup_scale import corpus_texts
 from .lsh_containment import measure as containment
 from .lsh_peers import anon_mb
-from .lsh_report import EQUAL_RECALL, RAW, report
+from .lsh_report import EQUAL_RECALL, RAW, SHUFFLED, report
 
 CHUNK = 50_000  # documents signed (and shingled) at a time
 METHODS = ("nearcopy", "nearcopy-datasketch-bands", "datasketch", "rensa", "nearcopy-rensa-bands")
@@ -119,9 +119,11 @@ def run_worker(
     store: str = "8bit",
     batch: int = 0,
     layout: tuple[int, int] = (0, 0),
+    key_order: str = "rows",
 ) -> dict[str, Any]:
-    """One worker process (``lsh_peers``); ``layout``: nearcopy's bands and rows (0: its own)."""
-    out = data / f"result-{method}-{store}-{batch}-{layout[0]}x{layout[1]}-{threshold}.json"
+    """One worker process (``lsh_peers``); ``layout``: nearcopy's bands and rows (0: its own);
+    ``key_order``: nearcopy's keys the row numbers, or the same ids shuffled."""
+    out = data / f"result-{method}-{store}-{batch}-{layout[0]}x{layout[1]}-{key_order}-{threshold}.json"
     command = [
         sys.executable,
         "-m",
@@ -138,6 +140,8 @@ def run_worker(
         str(layout[0]),
         "--rows",
         str(layout[1]),
+        "--key-order",
+        key_order,
     ]
     done = subprocess.run(command, capture_output=True, text=True)
     if done.returncode != 0:
@@ -258,8 +262,14 @@ def run_size(data: Path, docs: int, args: argparse.Namespace) -> dict[str, Any]:
         predicted = {}
         for layout in lsh_layouts.layouts_at_recall(equal, at_recall):
             name = f"{EQUAL_RECALL} {layout['bands']} x {layout['rows']}"
-            runs[name] = run_worker("nearcopy", data, threshold, layout=(layout["bands"], layout["rows"]))
+            bands_rows = (layout["bands"], layout["rows"])
+            runs[name] = run_worker("nearcopy", data, threshold, layout=bands_rows)
             predicted[name] = layout["predicted_recall"]
+            # The keys here are row numbers, which nearcopy computes rather than reads; a user's
+            # own ids need not be in order, so the same layout with the ids shuffled.
+            shuffled = f"{name}, {SHUFFLED}"
+            runs[shuffled] = run_worker("nearcopy", data, threshold, layout=bands_rows, key_order="shuffled")
+            predicted[shuffled] = layout["predicted_recall"]
         same = sum(
             set(a) == set(b)
             for a, b in zip(runs["nearcopy-datasketch-bands"]["raw"], runs["datasketch"]["raw"])

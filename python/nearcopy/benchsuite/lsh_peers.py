@@ -106,13 +106,19 @@ def nearcopy_worker(data: Path, threshold: float, args: argparse.Namespace) -> d
     sigs = np.load(data / f"{scheme}.npy", mmap_mode="r")
     queries = np.load(data / f"q_{scheme}.npy")
     weights = (0.5, 0.5) if datasketch_bands else VERIFIED_WEIGHTS
-    root = data / f"index-{args.method}-{args.store}-{args.batch}-{args.bands}x{args.rows}-{threshold}"
+    layout = f"{args.bands}x{args.rows}"
+    root = data / f"index-{args.method}-{args.store}-{args.batch}-{layout}-{args.key_order}-{threshold}"
     index = LSHIndex.create(
         root, scheme=scheme, threshold=threshold, weights=weights, store=args.store, key_type="int",
         bands=bands, rows=band_rows,
     )  # fmt: skip
     batch = args.batch or len(sigs)
+    # Row numbers as keys are stored as computed (no key column, no read per result); shuffled
+    # ids, as a user's own ids may be, take the packed key column's read for each result.
     keys = np.arange(len(sigs), dtype=np.int64)
+    if args.key_order == "shuffled":
+        keys = np.random.default_rng(7).permutation(len(sigs)).astype(np.int64)
+    row_of = np.argsort(keys)  # a result's key back to its row, which the truth is of
     seconds = 0.0
     for start in range(0, len(sigs), batch):
         part = np.ascontiguousarray(sigs[start : start + batch])
@@ -140,8 +146,8 @@ def nearcopy_worker(data: Path, threshold: float, args: argparse.Namespace) -> d
     # block), has paid. Both are timed: the peers hold everything in memory, always warm.
     index.warm(num_threads=1)
     _, warm = latencies(timed_query, rows)
-    verified = [index.query(q).keys.tolist() for q in rows]
-    raw = [n.keys.tolist() for n in index.query(queries, verify=False)]
+    verified = [row_of[index.query(q).keys].tolist() for q in rows]
+    raw = [row_of[n.keys].tolist() for n in index.query(queries, verify=False)]
     # The raw candidates alone (verify=False: band lookups, no stored signature read), the work
     # rensa's and datasketch's queries do: timed the same way, on a reader opened afresh, then read
     # through.
@@ -263,6 +269,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--batch", type=int, default=0, help="documents per insert (default: all at once)")
     parser.add_argument("--bands", type=int, default=0, help="nearcopy: this many bands (default: its own)")
     parser.add_argument("--rows", type=int, default=0, help="nearcopy: rows per band, with --bands")
+    parser.add_argument(
+        "--key-order", choices=("rows", "shuffled"), default="rows", help="nearcopy: keys row numbers or not"
+    )
     args = parser.parse_args(argv)
     result = WORKERS[args.method](args.data, args.threshold, args)
     args.out.write_text(json.dumps(result))

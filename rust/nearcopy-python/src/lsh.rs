@@ -5,7 +5,7 @@
 
 use crate::errors::to_py_err;
 use crate::lsh_write::{contiguous, header, signatures, OwnedKeys, Signatures};
-use nearcopy_core::lsh::header::{FLAG_CONTENT_HASHES, FLAG_SHINGLE_SETS};
+use nearcopy_core::lsh::header::{FLAG_CONTENT_HASHES, FLAG_SHINGLE_SETS, INDEX_FLAGS};
 use nearcopy_core::lsh::{
     find_keys, merge_segments, write_tombstones, Header, Hit, KeyKind, QuerySettings, Segment, Source, Store,
     Tombstones,
@@ -82,8 +82,10 @@ impl LshReader {
             });
             segments.push(segment);
         }
-        let params = Header { flags: segments.first().map_or(0, |s| s.header.flags), ..params };
-        if segments.iter().any(|s| s.header.flags != params.flags) {
+        // The columns an index keeps (not a segment's own flags, such as keys in order).
+        let flags = |s: &Segment| s.header.flags & INDEX_FLAGS;
+        let params = Header { flags: segments.first().map_or(0, flags), ..params };
+        if segments.iter().any(|s| flags(s) != params.flags) {
             return Err(PyValueError::new_err("segments with different columns cannot be read as one index"));
         }
         Ok(LshReader { params, segments, removed })

@@ -3,7 +3,7 @@
 //!
 //! | offset | field |
 //! |---|---|
-//! | 0 | magic `NCLSH\0\r\n`, 8: format version (u32), 12: flags (bit 0 content hashes, bit 1 shingle sets, bit 2 set sizes) |
+//! | 0 | magic `NCLSH\0\r\n`, 8: format version (u32), 12: flags (bit 0 content hashes, bit 1 shingle sets, bit 2 set sizes, bit 3 int keys in order) |
 //! | 16 | num_perm, 20: bands, 24: rows, 28: scheme (u32 each), 32: seed (u64) |
 //! | 40 | store (u32: 0 full slots, 8 or 16 bits), 44: key kind (u32: 0 str, 1 int) |
 //! | 48 | documents `n`, 56: key bytes, 64: shingle-set values (u64 each) |
@@ -12,7 +12,7 @@
 //! | 96 | log2 of the checksum block size (u32), 100 zero; 104: checksum of the block table (u64); 112..120 zero |
 //! | 120 | checksum of bytes 0..120 |
 //! | 128 | per band: a [`Table`](super::table::Table) of (band key, document); then a table of (key hash, document) |
-//! |     | keys: str: `n` packed end offsets then their UTF-8; int: `n` packed offsets from the smallest |
+//! |     | keys: str: `n` packed end offsets then their UTF-8; int: `n` packed offsets from the smallest (none when in order) |
 //! |     | the verification store: `n` rows of `num_perm` stored slots ([`Store`]) |
 //! |     | optional: `n` content hashes (2 u64), shingle-set bounds (`n + 1` u64) and values (u64) |
 //! |     | optional: `n` set sizes (u32, the document's shingle count; containment queries), padded to 8 |
@@ -43,6 +43,13 @@ pub const FLAG_SHINGLE_SETS: u32 = 2;
 /// Each document's set size (its number of distinct shingles), which containment queries need.
 /// A flag of format 2, not a new version: segments without it read as before.
 pub const FLAG_SET_SIZES: u32 = 4;
+/// Int keys that are the smallest plus the document number (`key_base + doc`: ids inserted in
+/// order, a corpus's row numbers): no key column is stored, and a query's keys are computed, not
+/// read. A flag of one segment, not of the index (a merge's gaps clear it). Format 2 readers
+/// before it refuse such a segment by its unknown flag, never misread it.
+pub const FLAG_KEYS_IN_ORDER: u32 = 8;
+/// The flags every segment of an index shares (the columns it keeps).
+pub const INDEX_FLAGS: u32 = FLAG_CONTENT_HASHES | FLAG_SHINGLE_SETS | FLAG_SET_SIZES;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum KeyKind {
@@ -108,9 +115,15 @@ impl Header {
         }
     }
 
-    /// Whether two headers describe segments of one index (counts aside).
+    /// Whether document `d`'s int key is `key_base + d` ([`FLAG_KEYS_IN_ORDER`]).
+    pub fn keys_in_order(&self) -> bool {
+        self.flags & FLAG_KEYS_IN_ORDER != 0
+    }
+
+    /// Whether two headers describe segments of one index (counts and per-segment flags aside).
     pub fn same_index(&self, other: &Header) -> bool {
-        (self.num_perm, self.bands, self.rows, self.scheme, self.seed, self.store, self.key_kind, self.flags)
+        let flags = self.flags & INDEX_FLAGS;
+        (self.num_perm, self.bands, self.rows, self.scheme, self.seed, self.store, self.key_kind, flags)
             == (
                 other.num_perm,
                 other.bands,
@@ -119,7 +132,7 @@ impl Header {
                 other.seed,
                 other.store,
                 other.key_kind,
-                other.flags,
+                other.flags & INDEX_FLAGS,
             )
     }
 
@@ -141,8 +154,13 @@ impl Header {
         if self.key_bytes >= 1 << packed::MAX_WIDTH || self.set_values >= 1 << packed::MAX_WIDTH {
             return Err(invalid!("a segment holds fewer than 2^56 key bytes and set values"));
         }
-        if self.flags & !(FLAG_CONTENT_HASHES | FLAG_SHINGLE_SETS | FLAG_SET_SIZES) != 0 {
+        if self.flags & !(INDEX_FLAGS | FLAG_KEYS_IN_ORDER) != 0 {
             return Err(invalid!("unknown segment flags {:#x}", self.flags));
+        }
+        if self.keys_in_order()
+            && (self.key_kind != KeyKind::Int || self.key_span != self.documents.saturating_sub(1))
+        {
+            return Err(invalid!("keys in order, but not int keys spanning the documents"));
         }
         Ok(())
     }
@@ -183,7 +201,8 @@ pub(super) struct Layout {
     pub(super) key_table_at: usize,
     pub(super) keys_at: usize,
     pub(super) ends_width: u32,
-    /// Bits per int key offset, or 64 for raw i64 (a span wider than packed arrays hold).
+    /// Bits per int key offset, 64 for raw i64 (a span wider than packed arrays hold), 0 for keys
+    /// in order (none stored).
     pub(super) int_width: u32,
     pub(super) blob_at: usize,
     pub(super) store_at: usize,
@@ -208,6 +227,7 @@ impl Layout {
         let keys_at = key_table_at + table.len;
         let ends_width = packed::width_for(h.key_bytes);
         let int_width = match packed::width_for(h.key_span) {
+            _ if h.keys_in_order() => 0,
             w if w <= packed::MAX_WIDTH => w,
             _ => 64,
         };
@@ -216,6 +236,7 @@ impl Layout {
                 let blob_at = keys_at as u128 + packed::packed_len(n, ends_width) as u128;
                 (blob_at, blob_at + padded(u128::from(h.key_bytes)))
             }
+            KeyKind::Int if int_width == 0 => (keys_at as u128, keys_at as u128),
             KeyKind::Int if int_width == 64 => (keys_at as u128, keys_at as u128 + 8 * n as u128),
             KeyKind::Int => (keys_at as u128, keys_at as u128 + packed::packed_len(n, int_width) as u128),
         };

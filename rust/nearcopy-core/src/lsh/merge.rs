@@ -5,13 +5,16 @@
 //! document by document. Memory is the output's table directory and the inputs' tombstone lists,
 //! whatever the index's size.
 
-use super::header::{Header, KeyKind, FLAG_CONTENT_HASHES, FLAG_SET_SIZES, FLAG_SHINGLE_SETS};
+use super::header::{
+    Header, KeyKind, FLAG_CONTENT_HASHES, FLAG_KEYS_IN_ORDER, FLAG_SET_SIZES, FLAG_SHINGLE_SETS, INDEX_FLAGS,
+};
 use super::packed::PackedWriter;
 use super::query::Source;
 use super::segment::Segment;
 use super::table::{write_table, Table};
 use super::write::{
-    finish_segment, int_range, key_ends_width, start_segment, table_layout, write_int_keys, write_set_sizes,
+    finish_segment, in_order, int_range, key_ends_width, start_segment, table_layout, write_int_keys,
+    write_set_sizes,
 };
 use super::Hashing;
 use crate::error::{Error, Result};
@@ -108,11 +111,16 @@ pub fn merge_segments(path: &Path, sources: &[Source<'_>]) -> Result<Header> {
         }
         set_values += segment.shingle_set(d).map_or(0, |s| s.len() as u64);
     }
+    let live_ints = || renumbering.live().map(|(segment, d)| segment.int_key(d));
     let (key_base, key_span) = match first.key_kind {
-        KeyKind::Int => int_range(renumbering.live().map(|(segment, d)| segment.int_key(d))),
+        KeyKind::Int => int_range(live_ints()),
         KeyKind::Str => (0, 0),
     };
-    let header = Header { documents, key_bytes, set_values, key_base, key_span, ..first };
+    let mut flags = first.flags & INDEX_FLAGS;
+    if first.key_kind == KeyKind::Int && in_order(live_ints()) {
+        flags |= FLAG_KEYS_IN_ORDER;
+    }
+    let header = Header { flags, documents, key_bytes, set_values, key_base, key_span, ..first };
     header.check()?;
     let layout = table_layout(&header);
     let mut file = start_segment(path)?;
@@ -137,9 +145,7 @@ pub fn merge_segments(path: &Path, sources: &[Source<'_>]) -> Result<Header> {
             }
             pad(&mut body, key_bytes)?;
         }
-        KeyKind::Int => {
-            write_int_keys(&mut body, &header, renumbering.live().map(|(segment, d)| segment.int_key(d)))?
-        }
+        KeyKind::Int => write_int_keys(&mut body, &header, live_ints())?,
     }
     let mut store_bytes = 0u64;
     for (segment, d) in renumbering.live() {

@@ -210,6 +210,8 @@ impl<W: Write> Write for Hashing<'_, W> {
 }
 
 #[cfg(test)]
+mod int_key_tests;
+#[cfg(test)]
 mod query_tests;
 #[cfg(test)]
 mod tests;

@@ -211,7 +211,9 @@ impl Segment {
     /// scattered through the key column).
     #[inline]
     pub fn prefetch_int_key(&self, doc: usize) {
-        self.prefetch(self.int_key_at(doc));
+        if !self.header.keys_in_order() {
+            self.prefetch(self.int_key_at(doc));
+        }
     }
 
     /// Where the bits of document `doc`'s int key start (the byte holding the first of them).
@@ -221,6 +223,11 @@ impl Segment {
     }
 
     pub fn int_key(&self, doc: usize) -> i64 {
+        if self.header.keys_in_order() {
+            // Computed, not read: a heavy query's keys were a third of its time as reads
+            // scattered through the key column.
+            return self.header.key_base.wrapping_add(doc as i64);
+        }
         if !self.touch(self.int_key_at(doc), 8) {
             return 0;
         }

@@ -297,31 +297,6 @@ fn eight_bit_stores_estimate_like_full_signatures() {
 }
 
 #[test]
-fn int_keys_of_any_range_round_trip_and_merge() {
-    let dir = tempdir("intkeys");
-    let header = params(Store::Bits(8), KeyKind::Int);
-    let narrow: Vec<i64> = (0..60).map(|i| 1_000_000 + 3 * i).collect();
-    let wide: Vec<i64> = (0..60).map(|i| if i % 2 == 0 { i64::MIN + i } else { i64::MAX - i }).collect();
-    let a = write(&dir, "a.ncl", &header, &signatures(60, 1), Keys::Int(&narrow));
-    let b = write(&dir, "b.ncl", &header, &signatures(60, 2), Keys::Int(&wide));
-    assert!(a.bytes().len() < b.bytes().len(), "a narrow span packs its keys");
-    assert!((0..60).all(|d| a.int_key(d) == narrow[d] && b.int_key(d) == wide[d]));
-    let none = Tombstones::none();
-    let sources = [Source { segment: &a, removed: &none }, Source { segment: &b, removed: &none }];
-    merge_segments(&dir.join("m.ncl"), &sources).unwrap();
-    let merged = Segment::open(&dir.join("m.ncl")).unwrap();
-    merged.verify().unwrap();
-    let all: Vec<i64> = narrow.iter().chain(&wide).copied().collect();
-    assert_eq!((0..120).map(|d| merged.int_key(d)).collect::<Vec<_>>(), all);
-    let found = find_keys(
-        &[Source { segment: &merged, removed: &none }],
-        &Keys::Int(&[i64::MAX - 1, 1_000_003]),
-        false,
-    );
-    assert_eq!(found.unwrap(), vec![(0, 0, 61), (1, 0, 1)]);
-}
-
-#[test]
 fn a_flipped_bit_anywhere_in_the_body_fails_the_queries_that_read_it_never_answers_them() {
     let dir = tempdir("blocks");
     let sigs = signatures(4000, 3);

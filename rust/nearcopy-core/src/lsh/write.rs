@@ -3,7 +3,9 @@
 //! ([`super::header`]), the body checksummed as it is written.
 
 use super::build::{band_columns, pack_into, table_bytes, TableScratch};
-use super::header::{Header, Layout, FLAG_CONTENT_HASHES, FLAG_SET_SIZES, FLAG_SHINGLE_SETS, HEADER_LEN};
+use super::header::{
+    Header, Layout, FLAG_CONTENT_HASHES, FLAG_KEYS_IN_ORDER, FLAG_SET_SIZES, FLAG_SHINGLE_SETS, HEADER_LEN,
+};
 use super::packed::PackedWriter;
 use super::table::TableLayout;
 use super::{key_hash, AtomicFile, Hashing, BLOCK_BITS};
@@ -131,7 +133,12 @@ pub fn write_segment<W: Slot>(
         Keys::Int(_) => 0,
     };
     let (key_base, key_span) = match &docs.keys {
-        Keys::Int(ints) => int_range(ints.iter().copied()),
+        Keys::Int(ints) => {
+            if in_order(ints.iter().copied()) {
+                flags |= FLAG_KEYS_IN_ORDER;
+            }
+            int_range(ints.iter().copied())
+        }
         Keys::Str { .. } => (0, 0),
     };
     let header = Header { flags, documents: n as u64, key_bytes, set_values, key_base, key_span, ..*params };
@@ -204,6 +211,16 @@ pub fn write_segment<W: Slot>(
     Ok(header)
 }
 
+/// Whether `ints` are consecutive and rising, at least one ([`FLAG_KEYS_IN_ORDER`]).
+pub(crate) fn in_order(mut ints: impl Iterator<Item = i64>) -> bool {
+    let Some(first) = ints.next() else { return false };
+    let mut want = first;
+    ints.all(|v| {
+        want = want.wrapping_add(1);
+        v == want && want != i64::MIN
+    })
+}
+
 /// The smallest of `ints` and the span to the largest (0, 0 for none).
 pub(crate) fn int_range(ints: impl Iterator<Item = i64>) -> (i64, u64) {
     let (mut low, mut high) = (i64::MAX, i64::MIN);
@@ -223,8 +240,10 @@ pub(crate) fn write_int_keys(
     ints: impl Iterator<Item = i64>,
 ) -> Result<()> {
     let width = Layout::of(header).int_width;
-    if width == 64 {
-        return write_u64s(out, ints.map(|v| v as u64));
+    match width {
+        0 => return Ok(()), // keys in order: none stored
+        64 => return write_u64s(out, ints.map(|v| v as u64)),
+        _ => {}
     }
     let mut writer = PackedWriter::new(width)?;
     for v in ints {
@@ -236,8 +255,10 @@ pub(crate) fn write_int_keys(
 /// [`write_int_keys`] of a batch in memory, packed in one pass.
 fn write_int_batch(out: &mut impl Write, header: &Header, ints: &[i64]) -> Result<()> {
     let width = Layout::of(header).int_width;
-    if width == 64 {
-        return write_u64s(out, ints.iter().map(|&v| v as u64));
+    match width {
+        0 => return Ok(()), // keys in order: none stored
+        64 => return write_u64s(out, ints.iter().map(|&v| v as u64)),
+        _ => {}
     }
     let (mut bytes, base) = (Vec::new(), i128::from(header.key_base));
     pack_into(&mut bytes, width, ints.iter().map(|&v| (i128::from(v) - base) as u64))?;
