@@ -375,6 +375,13 @@ impl LshReader {
     fn read_keys<'py>(&self, py: Python<'py>, hits: &[Hit]) -> PyResult<Bound<'py, PyAny>> {
         const KEYS_AHEAD: usize = 8;
         match self.params.key_kind {
+            KeyKind::Int if self.segments.iter().all(|s| s.header.keys_in_order()) => {
+                // Every segment's keys are its base plus the document number: no read at all.
+                let bases: Vec<i64> = self.segments.iter().map(|s| s.header.key_base).collect();
+                let ints: Vec<i64> =
+                    hits.iter().map(|h| bases[h.source as usize].wrapping_add(i64::from(h.doc))).collect();
+                Ok(ints.into_pyarray(py).into_any())
+            }
             KeyKind::Int => {
                 // The candidates' keys are scattered through the key column: hinting a few ahead
                 // lets their cache misses overlap (1M documents at 0.8, 9 x 13 bands, one pass
