@@ -34,7 +34,7 @@ pub use containment::{
 pub use header::{Header, KeyKind};
 pub use merge::merge_segments;
 pub use query::{find_keys, query, query_one, Hit, QuerySettings, Source};
-pub use segment::Segment;
+pub use segment::{IntKeys, Segment};
 pub use store::Store;
 pub use tombstones::{write_tombstones, Tombstones};
 pub use write::{write_segment, Columns, Keys, NewDocs};

@@ -20,6 +20,9 @@ use std::fs::File;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 
+mod int_keys;
+pub use int_keys::IntKeys;
+
 /// A memory-mapped, validated segment.
 pub struct Segment {
     map: memmap2::Mmap,
@@ -207,35 +210,14 @@ impl Segment {
         }
     }
 
-    /// Hints the cache line of document `doc`'s int key (a query's keys are read for candidates
-    /// scattered through the key column).
-    #[inline]
-    pub fn prefetch_int_key(&self, doc: usize) {
-        if !self.header.keys_in_order() {
-            self.prefetch(self.int_key_at(doc));
-        }
-    }
-
-    /// Where the bits of document `doc`'s int key start (the byte holding the first of them).
-    #[inline]
-    fn int_key_at(&self, doc: usize) -> usize {
-        self.layout.keys_at.saturating_add(doc.saturating_mul(self.layout.int_width as usize) / 8)
+    /// A reader of many documents' int keys (a query's results): keys in order are computed, not
+    /// read (a heavy query's keys were a third of its time as reads all over the key column).
+    pub fn int_keys(&self) -> IntKeys<'_> {
+        IntKeys::of(self)
     }
 
     pub fn int_key(&self, doc: usize) -> i64 {
-        if self.header.keys_in_order() {
-            // Computed, not read: a heavy query's keys were a third of its time as reads
-            // scattered through the key column.
-            return self.header.key_base.wrapping_add(doc as i64);
-        }
-        if !self.touch(self.int_key_at(doc), 8) {
-            return 0;
-        }
-        if self.layout.int_width == 64 {
-            return read_u64(&self.map, self.layout.keys_at + 8 * doc) as i64;
-        }
-        let keys = self.map.get(self.layout.keys_at..).unwrap_or(&[]);
-        self.header.key_base.wrapping_add(packed::get(keys, self.layout.int_width, doc) as i64)
+        self.int_keys().get(doc)
     }
 
     /// The bytes a key's hash is taken of.

@@ -11,7 +11,7 @@
 
 use crate::error::{Error, Result};
 use crate::hash::xxh3_64;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::OnceLock;
 
 /// log2 of the block size written: 16 KiB, four pages. Smaller blocks cost a bigger table to read
@@ -84,6 +84,9 @@ pub struct BlockChecks {
     table_at: usize,
     blocks: usize,
     checked: Box<[AtomicU64]>,
+    /// Set once every block has been checked (`check_all`, as `warm()` does): a lookup then takes
+    /// one load, not a bit test per block it reads (a heavy LSH query reads a key per result).
+    all_checked: AtomicBool,
     damage: OnceLock<String>,
 }
 
@@ -95,14 +98,15 @@ impl BlockChecks {
         }
         let blocks = block_count((table_at - body_at) as u64, bits) as usize;
         let checked = (0..blocks.div_ceil(64)).map(|_| AtomicU64::new(0)).collect();
-        Some(BlockChecks { bits, body_at, table_at, blocks, checked, damage: OnceLock::new() })
+        let all_checked = AtomicBool::new(blocks == 0);
+        Some(BlockChecks { bits, body_at, table_at, blocks, checked, all_checked, damage: OnceLock::new() })
     }
 
     /// Whether the bytes `at..at + len` of the file lie in blocks that match their checksums,
     /// checking those not checked yet. False (and the damage remembered) when one does not.
     #[inline(always)]
     pub fn touch(&self, map: &[u8], at: usize, len: usize) -> bool {
-        if len == 0 {
+        if len == 0 || self.all_checked() {
             return true;
         }
         debug_assert!(at >= self.body_at && at + len <= self.table_at);
@@ -119,6 +123,12 @@ impl BlockChecks {
     #[inline]
     pub fn end_of_block(&self, at: usize) -> usize {
         (self.body_at + ((((at - self.body_at) >> self.bits) + 1) << self.bits)).min(self.table_at)
+    }
+
+    /// Whether every block has been checked (and matched its checksum).
+    #[inline]
+    pub fn all_checked(&self) -> bool {
+        self.all_checked.load(Ordering::Acquire)
     }
 
     #[inline]
@@ -146,7 +156,11 @@ impl BlockChecks {
 
     /// Checks every block not checked yet (`verify`): O(size).
     pub fn check_all(&self, map: &[u8]) -> bool {
-        (0..self.blocks).all(|b| self.is_checked(b) || self.check(map, b))
+        let whole = (0..self.blocks).all(|b| self.is_checked(b) || self.check(map, b));
+        if whole {
+            self.all_checked.store(true, Ordering::Release);
+        }
+        whole
     }
 
     /// The first damage a lookup found, if any.

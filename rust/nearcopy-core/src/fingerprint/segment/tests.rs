@@ -260,6 +260,11 @@ fn lookups_check_each_block_they_read_the_first_time_and_refuse_a_damaged_one() 
     // Once found, the damage stays: every later match on the segment is refused.
     seg.lookup(e[0].0, &mut found);
     assert!(seg.damage().is_err());
+    // Warming a damaged segment fails and never marks it whole (a whole one skips the checks).
+    let fresh = Segment::open(&path).unwrap();
+    assert!(fresh.warm().is_err());
+    fresh.lookup(e[victim].0, &mut found);
+    assert!(found.is_empty() && fresh.damage().is_err());
 }
 
 #[test]
@@ -284,6 +289,12 @@ fn checked_lookups_answer_like_a_plain_table_across_many_blocks_and_threads() {
     });
     seg.damage().unwrap();
     seg.verify().unwrap();
+    // Every block checked: lookups take the short path and answer the same.
+    let mut found = Vec::new();
+    for (hash, _) in e.iter().step_by(7) {
+        seg.lookup(*hash, &mut found);
+        assert_eq!(found, table.lookup(hash & !0xFFFF_FFFF));
+    }
 }
 
 #[test]
