@@ -3,18 +3,20 @@
 //! to compare the C runtime and grammars as this crate compiles and links them against the Python
 //! wheels' (`bench_build_speed`'s `raw_parse_mb_s` times those) on the same files and machine.
 //!
-//!     cargo run --release -p nearcopy-core --example raw_parse -- FILE.jsonl [rounds]
+//!     cargo run --release -p nearcopy-core --example raw_parse -- FILE.jsonl [rounds] [--crate-tables]
 //!
 //! FILE.jsonl holds one `{"text": ..., "language": ...}` per line; lines without a language are
-//! skipped.
+//! skipped. `--crate-tables` parses with the grammars' parse tables as their crates ship them
+//! (compressed), not the dense copies nearcopy parses with (`code/dense_tables.rs`).
 
 use nearcopy_core::code::Language;
 use std::io::BufRead;
 use std::time::Instant;
 
 fn main() {
-    let mut args = std::env::args().skip(1);
-    let path = args.next().expect("usage: raw_parse FILE.jsonl [rounds]");
+    let crate_tables = std::env::args().any(|a| a == "--crate-tables");
+    let mut args = std::env::args().skip(1).filter(|a| a != "--crate-tables");
+    let path = args.next().expect("usage: raw_parse FILE.jsonl [rounds] [--crate-tables]");
     let rounds: usize = args.next().map_or(3, |r| r.parse().expect("a number of rounds"));
     let file = std::fs::File::open(&path).expect("the JSONL file opens");
     let code: Vec<(String, Language)> = std::io::BufReader::new(file)
@@ -33,7 +35,9 @@ fn main() {
         let mut current = None;
         for (text, language) in &code {
             if current != Some(*language) {
-                parser.set_language(&language.grammar()).expect("the grammar loads");
+                let grammar = language.grammar();
+                let grammar = if crate_tables { language.crate_grammar() } else { grammar };
+                parser.set_language(&grammar).expect("the grammar loads");
                 current = Some(*language);
             }
             std::hint::black_box(parser.parse(text, None));

@@ -3,8 +3,10 @@
 //! Every grammar is compiled into the extension from its crate: installing nearcopy installs all of
 //! them, nothing is fetched at run time, and the grammar ABI always matches the runtime's.
 
+use super::dense_tables::densified;
 use crate::error::Result;
 use crate::invalid;
+use std::sync::OnceLock;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Language {
@@ -111,7 +113,16 @@ impl Language {
         Language::ALL.into_iter().find(|lang| lang.extensions().contains(&wanted.as_str()))
     }
 
+    /// The grammar nearcopy parses with: the crate's, its parse tables expanded once per process
+    /// so that every lookup is one load (`dense_tables.rs` says why; the trees are the same).
     pub fn grammar(self) -> tree_sitter::Language {
+        static DENSE: [OnceLock<tree_sitter::Language>; Language::ALL.len()] =
+            [const { OnceLock::new() }; 12];
+        DENSE[self.index()].get_or_init(|| densified(self.crate_grammar())).clone()
+    }
+
+    /// The grammar as its crate ships it, its parse tables compressed.
+    pub fn crate_grammar(self) -> tree_sitter::Language {
         match self {
             Language::Python => tree_sitter_python::LANGUAGE.into(),
             Language::JavaScript => tree_sitter_javascript::LANGUAGE.into(),

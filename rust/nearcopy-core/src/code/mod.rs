@@ -15,6 +15,7 @@
 mod answer;
 mod batch;
 mod classify;
+mod dense_tables;
 mod detect;
 mod generated;
 mod languages;
