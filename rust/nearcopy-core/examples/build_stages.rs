@@ -45,6 +45,8 @@ fn best<T>(rounds: usize, mut run: impl FnMut() -> T) -> (f64, T) {
 }
 
 fn main() {
+    // SAFETY: no tree-sitter object exists yet. The Python module allocates the same way.
+    unsafe { nearcopy_core::code::route_tree_sitter_to_mimalloc() };
     let mut args = std::env::args().skip(1);
     let path = args.next().expect("usage: build_stages FILE.jsonl [rounds]");
     let rounds = args.next().map_or(3, |r| r.parse().expect("a number of rounds"));

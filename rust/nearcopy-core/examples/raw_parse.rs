@@ -3,11 +3,13 @@
 //! to compare the C runtime and grammars as this crate compiles and links them against the Python
 //! wheels' (`bench_build_speed`'s `raw_parse_mb_s` times those) on the same files and machine.
 //!
-//!     cargo run --release -p nearcopy-core --example raw_parse -- FILE.jsonl [rounds] [--crate-tables]
+//!     cargo run --release -p nearcopy-core --example raw_parse -- FILE.jsonl [rounds] [--crate-tables] [--system-malloc]
 //!
 //! FILE.jsonl holds one `{"text": ..., "language": ...}` per line; lines without a language are
 //! skipped. `--crate-tables` parses with the grammars' parse tables as their crates ship them
-//! (compressed), not the dense copies nearcopy parses with (`code/dense_tables.rs`).
+//! (compressed), not the dense copies nearcopy parses with (`code/dense_tables.rs`);
+//! `--system-malloc` leaves tree-sitter's allocations to the system allocator, not mimalloc
+//! (`code/tree_allocator.rs`), as the Python module routes them.
 
 use nearcopy_core::code::Language;
 use std::io::BufRead;
@@ -15,8 +17,12 @@ use std::time::Instant;
 
 fn main() {
     let crate_tables = std::env::args().any(|a| a == "--crate-tables");
-    let mut args = std::env::args().skip(1).filter(|a| a != "--crate-tables");
-    let path = args.next().expect("usage: raw_parse FILE.jsonl [rounds] [--crate-tables]");
+    if !std::env::args().any(|a| a == "--system-malloc") {
+        // SAFETY: no tree-sitter object exists yet.
+        unsafe { nearcopy_core::code::route_tree_sitter_to_mimalloc() };
+    }
+    let mut args = std::env::args().skip(1).filter(|a| !a.starts_with("--"));
+    let path = args.next().expect("usage: raw_parse FILE.jsonl [rounds] [--crate-tables] [--system-malloc]");
     let rounds: usize = args.next().map_or(3, |r| r.parse().expect("a number of rounds"));
     let file = std::fs::File::open(&path).expect("the JSONL file opens");
     let code: Vec<(String, Language)> = std::io::BufReader::new(file)

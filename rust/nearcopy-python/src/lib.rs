@@ -347,6 +347,8 @@ mod _core {
     #[pymodule_init]
     fn init(m: &pyo3::Bound<'_, pyo3::types::PyModule>) -> pyo3::PyResult<()> {
         use pyo3::types::PyModuleMethods;
+        // SAFETY: nothing of this module has run yet, so no tree-sitter object exists.
+        unsafe { nearcopy_core::code::route_tree_sitter_to_mimalloc() };
         m.add("__version__", env!("CARGO_PKG_VERSION"))?;
         m.add("UNICODE_VERSION", nearcopy_core::text::UNICODE_VERSION)?;
         m.add("MAX_NUM_PERM", nearcopy_core::minhash::MAX_NUM_PERM)?;

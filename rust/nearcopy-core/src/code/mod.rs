@@ -24,6 +24,7 @@ mod lines;
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
 mod memcmp;
 mod python_start;
+mod tree_allocator;
 
 pub use answer::{
     language_of_tag, split_answer, split_answer_with, Hint, ParsedSegment, Segment, SplitOptions,
@@ -33,6 +34,7 @@ pub use detect::{detect, error_share, tree_error_share, MAX_ERROR_SHARE};
 pub use generated::generated_spans;
 pub use languages::Language;
 pub use lexid::LanguageSet;
+pub use tree_allocator::route_tree_sitter_to_mimalloc;
 pub use tree_sitter::Parser;
 
 use crate::error::Result;
