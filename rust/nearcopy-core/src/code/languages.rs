@@ -117,7 +117,7 @@ impl Language {
     /// so that every lookup is one load (`dense_tables.rs` says why; the trees are the same).
     pub fn grammar(self) -> tree_sitter::Language {
         static DENSE: [OnceLock<tree_sitter::Language>; Language::ALL.len()] =
-            [const { OnceLock::new() }; 12];
+            [const { OnceLock::new() }; Language::ALL.len()];
         DENSE[self.index()].get_or_init(|| densified(self.crate_grammar())).clone()
     }
 
